@@ -1,0 +1,85 @@
+"""The ports: what the use cases need from the outside world, as ``typing.Protocol``s.
+
+Every adapter subclasses its port explicitly. Each port's errors live beside it and subclass
+``SahhaSyncError``; adapters translate third-party exceptions into them at the boundary.
+"""
+
+from sahha_sync.application.ports.analyst import (
+    Analyst,
+    AnalystError,
+    AnalystRefusedError,
+    AnalystResponseError,
+    AnalystUnavailableError,
+)
+from sahha_sync.application.ports.clock import Clock
+from sahha_sync.application.ports.event_store import (
+    ConcurrencyError,
+    EventStore,
+    EventStoreError,
+    EventStoreUnavailableError,
+    RecordedEvent,
+)
+from sahha_sync.application.ports.health_archive import (
+    ArchiveError,
+    ArchiveIntegrityError,
+    ArchiveUnavailableError,
+    HealthArchive,
+)
+from sahha_sync.application.ports.health_data_source import (
+    HealthDataSource,
+    HealthDataSourceError,
+    SahhaAccountRemovedError,
+    SahhaAuthError,
+    SahhaRequestError,
+    SahhaResponseError,
+    SahhaUnavailableError,
+)
+from sahha_sync.application.ports.job_queue import (
+    JobHandler,
+    JobQueue,
+    JobQueueError,
+    QueueClosedError,
+    QueueStats,
+    QueueUnavailableError,
+    SubmitResult,
+    UnknownJobTypeError,
+)
+from sahha_sync.application.ports.tracking_store import TrackingStore, TrackingStoreError
+from sahha_sync.application.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
+
+__all__ = [
+    "Analyst",
+    "AnalystError",
+    "AnalystRefusedError",
+    "AnalystResponseError",
+    "AnalystUnavailableError",
+    "ArchiveError",
+    "ArchiveIntegrityError",
+    "ArchiveUnavailableError",
+    "Clock",
+    "ConcurrencyError",
+    "EventStore",
+    "EventStoreError",
+    "EventStoreUnavailableError",
+    "HealthArchive",
+    "HealthDataSource",
+    "HealthDataSourceError",
+    "JobHandler",
+    "JobQueue",
+    "JobQueueError",
+    "QueueClosedError",
+    "QueueStats",
+    "QueueUnavailableError",
+    "RecordedEvent",
+    "SahhaAccountRemovedError",
+    "SahhaAuthError",
+    "SahhaRequestError",
+    "SahhaResponseError",
+    "SahhaUnavailableError",
+    "SubmitResult",
+    "TrackingStore",
+    "TrackingStoreError",
+    "UnitOfWork",
+    "UnitOfWorkFactory",
+    "UnknownJobTypeError",
+]

@@ -1,0 +1,71 @@
+"""The event store: append-only streams of domain events, the source of truth for every projection."""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import ClassVar, Protocol, runtime_checkable
+
+from sahha_sync.domain.errors import SahhaSyncError
+from sahha_sync.domain.events import DomainEvent
+
+
+class EventStoreError(SahhaSyncError):
+    """The event store could not complete the operation."""
+
+
+class EventStoreUnavailableError(EventStoreError):
+    retryable: ClassVar[bool] = True
+
+
+class ConcurrencyError(EventStoreError):
+    """Another writer appended to the stream first: ``expected_version`` no longer holds."""
+
+    retryable: ClassVar[bool] = True
+
+    def __init__(self, stream_id: str, expected_version: int, actual_version: int) -> None:
+        super().__init__(f"stream {stream_id} is at version {actual_version}, not the expected {expected_version}")
+        self.stream_id = stream_id
+        self.expected_version = expected_version
+        self.actual_version = actual_version
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedEvent:
+    """An event as stored: its global ``position``, its ``version`` within its stream (1-based)."""
+
+    position: int
+    stream_id: str
+    version: int
+    event: DomainEvent
+    recorded_at: datetime
+
+
+@runtime_checkable
+class EventStore(Protocol):
+    @abstractmethod
+    async def append(
+        self, stream_id: str, events: Sequence[DomainEvent], *, expected_version: int
+    ) -> list[RecordedEvent]:
+        """Append ``events`` after the stream's ``expected_version`` events (0 for a new stream).
+
+        All or nothing. Raises ``ConcurrencyError`` when the stream holds a different number of events.
+        """
+
+    @abstractmethod
+    async def read_stream(self, stream_id: str) -> list[RecordedEvent]:
+        """The stream's events in order; empty for an unknown stream."""
+
+    @abstractmethod
+    async def read_all(self, *, after: int = 0, limit: int | None = None) -> list[RecordedEvent]:
+        """Events of every stream with ``position > after``, in commit order.
+
+        A reader that repeatedly asks from its last seen position never skips an event, even one whose
+        transaction committed late.
+        """
+
+    @abstractmethod
+    async def stream_version(self, stream_id: str) -> int:
+        """How many events the stream holds (0 for an unknown stream)."""

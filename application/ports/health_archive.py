@@ -1,0 +1,60 @@
+"""Where health data is archived: biomarkers, scores and archetypes, deduplicated on their natural keys."""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from collections.abc import Sequence
+from typing import ClassVar, Protocol, runtime_checkable
+
+from sahha_sync.domain.errors import SahhaSyncError
+from sahha_sync.domain.health import (
+    Archetype,
+    Biomarker,
+    HealthRecords,
+    QuarantinedRecord,
+    Score,
+    UpsertCounts,
+)
+from sahha_sync.domain.windows import FetchWindow
+
+
+class ArchiveError(SahhaSyncError):
+    """The archive could not complete the operation."""
+
+
+class ArchiveUnavailableError(ArchiveError):
+    """The database could not be reached or the connection was lost; retrying may work."""
+
+    retryable: ClassVar[bool] = True
+
+
+class ArchiveIntegrityError(ArchiveError):
+    """The data broke a rule of the schema; retrying the same data will not help."""
+
+
+@runtime_checkable
+class HealthArchive(Protocol):
+    """Biomarkers, scores and archetypes, deduplicated on their natural keys."""
+
+    @abstractmethod
+    async def upsert_biomarkers(self, rows: Sequence[Biomarker]) -> UpsertCounts:
+        """Insert new rows, update changed ones, leave equal ones alone; idempotent.
+
+        Rows sharing a natural key within ``rows`` are merged first (the last one wins).
+        """
+
+    @abstractmethod
+    async def upsert_scores(self, rows: Sequence[Score]) -> UpsertCounts:
+        """As ``upsert_biomarkers``, on ``(profile_id, type, score_date_time)``."""
+
+    @abstractmethod
+    async def upsert_archetypes(self, rows: Sequence[Archetype]) -> UpsertCounts:
+        """As ``upsert_biomarkers``, on ``(profile_id, name, periodicity, start_date_time, end_date_time)``."""
+
+    @abstractmethod
+    async def read_window(self, profile_id: str, window: FetchWindow) -> HealthRecords:
+        """The archived records of ``profile_id`` whose start (scores: score time) lies in ``window``."""
+
+    @abstractmethod
+    async def quarantine(self, records: Sequence[QuarantinedRecord]) -> int:
+        """Keep records that could not be parsed, with their reasons; returns how many were kept."""

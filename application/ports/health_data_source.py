@@ -1,0 +1,60 @@
+"""Where fresh health data comes from: Sahha (``SahhaHealthDataSource``) or a fake."""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from typing import ClassVar, Protocol, runtime_checkable
+
+from sahha_sync.domain.errors import SahhaSyncError
+from sahha_sync.domain.health import HealthRecords
+from sahha_sync.domain.windows import FetchWindow
+
+
+class HealthDataSourceError(SahhaSyncError):
+    """The source could not deliver the data."""
+
+
+class SahhaUnavailableError(HealthDataSourceError):
+    """Network failure, timeout, 429 or 5xx after the retries ran out; trying later may work."""
+
+    retryable: ClassVar[bool] = True
+
+
+class SahhaAuthError(HealthDataSourceError):
+    """The credentials were refused (bad client id/secret, or the wrong environment)."""
+
+
+class SahhaRequestError(HealthDataSourceError):
+    """Sahha refused the request as malformed (400, 403, 404, 409); retrying the same request will not help."""
+
+    def __init__(self, message: str, *, status_code: int | None = None, endpoint: str | None = None) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.endpoint = endpoint
+
+
+class SahhaAccountRemovedError(HealthDataSourceError):
+    """410: the Sahha account was removed. Stop; do not retry."""
+
+
+class SahhaResponseError(HealthDataSourceError):
+    """Sahha answered with something that is not the documented shape (e.g. a body that is not JSON)."""
+
+    def __init__(self, message: str, *, status_code: int | None = None, endpoint: str | None = None) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.endpoint = endpoint
+
+
+@runtime_checkable
+class HealthDataSource(Protocol):
+    """Biomarkers, scores and (when asked) Sahha archetypes of one user over a window."""
+
+    @abstractmethod
+    async def fetch(self, profile_id: str, window: FetchWindow, *, include_archetypes: bool = False) -> HealthRecords:
+        """Every record whose start (biomarkers, archetypes) or score time (scores) lies in ``window``.
+
+        ``profile_id`` is the host's user id (Sahha's external id); any string round-trips. Records that
+        cannot be parsed are returned in ``quarantined`` with a reason, and the rest still come back. An
+        unknown user yields empty records. Failures raise ``HealthDataSourceError`` subclasses only.
+        """

@@ -1,0 +1,88 @@
+"""Background jobs: archival runs here, so the host never waits for it."""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import asdict, dataclass
+from typing import Any, ClassVar, Protocol, runtime_checkable
+
+from sahha_sync.domain.errors import SahhaSyncError
+
+JobHandler = Callable[[Mapping[str, Any]], Awaitable[None]]
+
+
+class JobQueueError(SahhaSyncError):
+    """The queue could not complete the operation."""
+
+
+class QueueUnavailableError(JobQueueError):
+    retryable: ClassVar[bool] = True
+
+
+class QueueClosedError(JobQueueError):
+    """A job was submitted to a queue that is stopping or stopped."""
+
+
+class UnknownJobTypeError(JobQueueError):
+    """No handler is registered for the job type."""
+
+
+@dataclass(frozen=True, slots=True)
+class SubmitResult:
+    """``duplicate`` is true when a pending job with the same ``dedup_key`` existed: nothing new was queued."""
+
+    job_id: str
+    duplicate: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class QueueStats:
+    """The seed's figures (``queued``, ``completed``, ``failed``, ``retries``) and a few more.
+
+    ``failed`` counts failed attempts; ``dead`` counts jobs that used up their attempts.
+    """
+
+    queued: int = 0
+    running: int = 0
+    completed: int = 0
+    failed: int = 0
+    retries: int = 0
+    dead: int = 0
+    oldest_queued_age_seconds: float | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@runtime_checkable
+class JobQueue(Protocol):
+    @abstractmethod
+    def register(self, job_type: str, handler: JobHandler) -> None:
+        """Run ``handler(payload)`` for jobs of ``job_type``. An exception whose ``retryable`` is true is
+        retried with backoff until the attempts run out; any other exception makes the job dead at once."""
+
+    @abstractmethod
+    async def start(self) -> None:
+        """Start the background workers (once, at startup)."""
+
+    @abstractmethod
+    async def submit_job(
+        self, job_type: str, payload: Mapping[str, Any], *, dedup_key: str | None = None
+    ) -> SubmitResult:
+        """Queue a job and return at once; ``payload`` must be JSON-serialisable.
+
+        With ``dedup_key``, at most one pending job per key exists: a second submit returns the first's id
+        with ``duplicate=True``. Raises ``QueueClosedError`` once ``stop`` began.
+        """
+
+    @abstractmethod
+    async def get_stats(self) -> QueueStats: ...
+
+    @abstractmethod
+    async def wait_idle(self, timeout: float | None = None) -> bool:
+        """Wait until no job is queued, waiting for a retry or running; False if ``timeout`` passed first."""
+
+    @abstractmethod
+    async def stop(self, *, drain: bool = True, timeout: float | None = None) -> None:
+        """Stop taking jobs; with ``drain``, finish the queued ones (within ``timeout``) first."""

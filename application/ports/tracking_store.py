@@ -1,0 +1,42 @@
+"""``archetype_analysis_tracking``: one row per analysis run, a projection of the run's events."""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from datetime import datetime
+from typing import Protocol, runtime_checkable
+
+from sahha_sync.domain.errors import SahhaSyncError
+from sahha_sync.domain.tracking import TrackingRecord
+
+
+class TrackingStoreError(SahhaSyncError):
+    """The tracking store could not complete the operation."""
+
+
+@runtime_checkable
+class TrackingStore(Protocol):
+    @abstractmethod
+    async def save(self, record: TrackingRecord) -> TrackingRecord:
+        """Insert or replace the row of ``record.run_id``; returns it with its ``id`` (kept on replace)."""
+
+    @abstractmethod
+    async def get(self, run_id: str) -> TrackingRecord | None:
+        """The row of a run, or None."""
+
+    @abstractmethod
+    async def latest(self, user_id: str, analysis_type: str, archetype: str | None = None) -> TrackingRecord | None:
+        """The row with the greatest ``analysis_timestamp`` among the user's analysed runs of that type
+        (and archetype, when given); rows without an ``analysis_timestamp`` are ignored."""
+
+    @abstractmethod
+    async def runs_for_user(self, user_id: str, *, window_end_after: datetime | None = None) -> list[TrackingRecord]:
+        """The user's rows (of every archetype and type) whose window ends after ``window_end_after``."""
+
+    @abstractmethod
+    async def list_all(self) -> list[TrackingRecord]:
+        """Every row, ordered by ``id``."""
+
+    @abstractmethod
+    async def clear(self) -> None:
+        """Remove every row (before a rebuild from the event store)."""

@@ -1,0 +1,45 @@
+"""One transaction over the archive, the event store and the tracking projection."""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from collections.abc import Callable
+from types import TracebackType
+from typing import Protocol, Self, runtime_checkable
+
+from sahha_sync.application.ports.event_store import EventStore
+from sahha_sync.application.ports.health_archive import HealthArchive
+from sahha_sync.application.ports.tracking_store import TrackingStore
+
+
+@runtime_checkable
+class UnitOfWork(Protocol):
+    """``async with uow: ...; await uow.commit()`` — everything done inside is rolled back unless committed.
+
+    Open one around store work only: never hold it across a network call to Sahha or the analyst.
+    """
+
+    archive: HealthArchive
+    events: EventStore
+    tracking: TrackingStore
+
+    @abstractmethod
+    async def __aenter__(self) -> Self: ...
+
+    @abstractmethod
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Roll back whatever was not committed."""
+
+    @abstractmethod
+    async def commit(self) -> None: ...
+
+    @abstractmethod
+    async def rollback(self) -> None: ...
+
+
+UnitOfWorkFactory = Callable[[], UnitOfWork]

@@ -1,0 +1,34 @@
+"""Small validation helpers shared by the domain objects (private to the domain)."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+
+from sahha_sync.domain.errors import InvalidInputError
+
+
+def require_aware(value: datetime, field: str, *, where: str = "") -> None:
+    """Raise ``InvalidInputError`` (a ``ValueError``) unless ``value`` is a timezone-aware datetime."""
+    prefix = f"{where}: " if where else ""
+    if not isinstance(value, datetime):
+        raise InvalidInputError(f"{prefix}{field} must be a datetime, got {type(value).__name__}", field=field)
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise InvalidInputError(f"{prefix}{field} must be timezone-aware, got a naive datetime", field=field)
+
+
+def require_optional_aware(value: datetime | None, field: str, *, where: str = "") -> None:
+    if value is not None:
+        require_aware(value, field, where=where)
+
+
+def require_text(value: str, field: str, *, where: str = "") -> None:
+    prefix = f"{where}: " if where else ""
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidInputError(f"{prefix}{field} must be a non-empty string", field=field)
+
+
+def require_finite(value: float | None, field: str, *, where: str = "") -> None:
+    prefix = f"{where}: " if where else ""
+    if value is not None and (isinstance(value, bool) or not math.isfinite(value)):
+        raise InvalidInputError(f"{prefix}{field} must be a finite number", field=field)

@@ -1,0 +1,365 @@
+"""Health records as Sahha serves them: biomarkers, scores (with factors) and Sahha's own archetypes.
+
+Every record is identified by a natural key (see DESIGN.md, "Data"); two records with the same key are the
+same fact, and the newer one wins. All datetimes are timezone-aware: Sahha sends them with the user's local
+offset, and that offset is kept (a biomarker's local day depends on it). The raw ``value`` string of a
+biomarker is kept as sent; ``value_numeric`` is derived from it by ``value_type``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sahha_sync.domain._checks import (
+    require_aware,
+    require_finite,
+    require_optional_aware,
+    require_text,
+)
+from sahha_sync.domain.errors import InvalidInputError
+
+NUMERIC_VALUE_TYPES = frozenset({"integer", "long", "double", "float", "decimal", "number"})
+
+BiomarkerKey = tuple[str, str, datetime, datetime]
+ScoreKey = tuple[str, str, datetime]
+ArchetypeKey = tuple[str, str, str, datetime, datetime]
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _parse_dt(value: Any, field_name: str) -> datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value
+    try:
+        return datetime.fromisoformat(str(value))
+    except ValueError as exc:
+        raise InvalidInputError(f"{field_name} is not an ISO-8601 datetime", field=field_name) from exc
+
+
+def _required_dt(value: Any, field_name: str) -> datetime:
+    parsed = _parse_dt(value, field_name)
+    if parsed is None:
+        raise InvalidInputError(f"{field_name} is required", field=field_name)
+    return parsed
+
+
+def numeric_value(value: str, value_type: str) -> float | None:
+    """The number a biomarker's raw ``value`` stands for, or None when it is not numeric (a datetime)."""
+    if value_type.lower() not in NUMERIC_VALUE_TYPES:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Biomarker:
+    """One biomarker reading for one user over ``[start_date_time, end_date_time]``."""
+
+    profile_id: str
+    category: str
+    type: str
+    value: str
+    unit: str
+    value_type: str
+    start_date_time: datetime
+    end_date_time: datetime
+    periodicity: str = "daily"
+    aggregation: str = "none"
+    sahha_profile_id: str | None = None
+    sahha_id: str | None = None
+    created_at_utc: datetime | None = None
+
+    def __post_init__(self) -> None:
+        where = f"biomarker {self.type or '?'} of {self.profile_id or '?'}"
+        require_text(self.profile_id, "profile_id", where=where)
+        require_text(self.type, "type", where=where)
+        require_aware(self.start_date_time, "start_date_time", where=where)
+        require_aware(self.end_date_time, "end_date_time", where=where)
+        require_optional_aware(self.created_at_utc, "created_at_utc", where=where)
+        if self.end_date_time < self.start_date_time:
+            raise InvalidInputError(f"{where}: end_date_time is before start_date_time", field="end_date_time")
+        if not isinstance(self.value, str):
+            raise InvalidInputError(f"{where}: value must be the raw string Sahha sent", field="value")
+        number = self.value_numeric
+        if number is None and self.value_type.lower() in NUMERIC_VALUE_TYPES and self.value.strip():
+            raise InvalidInputError(f"{where}: value is not a {self.value_type}", field="value")
+        if number is not None and not math.isfinite(number):
+            raise InvalidInputError(f"{where}: value must be a finite number", field="value")
+
+    @property
+    def key(self) -> BiomarkerKey:
+        return (self.profile_id, self.type, self.start_date_time, self.end_date_time)
+
+    @property
+    def value_numeric(self) -> float | None:
+        return numeric_value(self.value, self.value_type)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "profile_id": self.profile_id,
+            "sahha_profile_id": self.sahha_profile_id,
+            "sahha_id": self.sahha_id,
+            "category": self.category,
+            "type": self.type,
+            "periodicity": self.periodicity,
+            "aggregation": self.aggregation,
+            "value": self.value,
+            "unit": self.unit,
+            "value_type": self.value_type,
+            "start_date_time": _iso(self.start_date_time),
+            "end_date_time": _iso(self.end_date_time),
+            "created_at_utc": _iso(self.created_at_utc),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Biomarker:
+        return cls(
+            profile_id=data["profile_id"],
+            sahha_profile_id=data.get("sahha_profile_id"),
+            sahha_id=data.get("sahha_id"),
+            category=data["category"],
+            type=data["type"],
+            periodicity=data.get("periodicity", "daily"),
+            aggregation=data.get("aggregation", "none"),
+            value=data["value"],
+            unit=data["unit"],
+            value_type=data["value_type"],
+            start_date_time=_required_dt(data["start_date_time"], "start_date_time"),
+            end_date_time=_required_dt(data["end_date_time"], "end_date_time"),
+            created_at_utc=_parse_dt(data.get("created_at_utc"), "created_at_utc"),
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ScoreFactor:
+    """One factor behind a score (e.g. ``sleep_duration`` for the sleep score)."""
+
+    name: str
+    value: float | None = None
+    goal: float | None = None
+    score: float | None = None
+    state: str | None = None
+    unit: str | None = None
+    id: str | None = None
+
+    def __post_init__(self) -> None:
+        where = f"score factor {self.name or '?'}"
+        require_text(self.name, "name", where=where)
+        for name in ("value", "goal", "score"):
+            require_finite(getattr(self, name), name, where=where)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "value": self.value,
+            "goal": self.goal,
+            "score": self.score,
+            "state": self.state,
+            "unit": self.unit,
+            "id": self.id,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ScoreFactor:
+        return cls(
+            name=data["name"],
+            value=data.get("value"),
+            goal=data.get("goal"),
+            score=data.get("score"),
+            state=data.get("state"),
+            unit=data.get("unit"),
+            id=data.get("id"),
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Score:
+    """One Sahha score (sleep, activity, readiness, wellbeing, mental_wellbeing) for one day of one user."""
+
+    profile_id: str
+    type: str
+    score_date_time: datetime
+    score: float | None = None
+    state: str | None = None
+    factors: tuple[ScoreFactor, ...] = ()
+    data_sources: tuple[str, ...] = ()
+    created_at_utc: datetime | None = None
+    sahha_profile_id: str | None = None
+    sahha_id: str | None = None
+    version: str | None = None
+
+    def __post_init__(self) -> None:
+        where = f"score {self.type or '?'} of {self.profile_id or '?'}"
+        require_text(self.profile_id, "profile_id", where=where)
+        require_text(self.type, "type", where=where)
+        require_aware(self.score_date_time, "score_date_time", where=where)
+        require_optional_aware(self.created_at_utc, "created_at_utc", where=where)
+        require_finite(self.score, "score", where=where)
+        if self.score is not None and not 0.0 <= self.score <= 1.0:
+            raise InvalidInputError(f"{where}: score must lie in 0.0-1.0", field="score")
+        object.__setattr__(self, "factors", tuple(self.factors))
+        object.__setattr__(self, "data_sources", tuple(self.data_sources))
+
+    @property
+    def key(self) -> ScoreKey:
+        return (self.profile_id, self.type, self.score_date_time)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "profile_id": self.profile_id,
+            "sahha_profile_id": self.sahha_profile_id,
+            "sahha_id": self.sahha_id,
+            "type": self.type,
+            "state": self.state,
+            "score": self.score,
+            "factors": [f.to_dict() for f in self.factors],
+            "data_sources": list(self.data_sources),
+            "score_date_time": _iso(self.score_date_time),
+            "created_at_utc": _iso(self.created_at_utc),
+            "version": self.version,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Score:
+        return cls(
+            profile_id=data["profile_id"],
+            sahha_profile_id=data.get("sahha_profile_id"),
+            sahha_id=data.get("sahha_id"),
+            type=data["type"],
+            state=data.get("state"),
+            score=data.get("score"),
+            factors=tuple(ScoreFactor.from_dict(f) for f in data.get("factors") or ()),
+            data_sources=tuple(data.get("data_sources") or ()),
+            score_date_time=_required_dt(data["score_date_time"], "score_date_time"),
+            created_at_utc=_parse_dt(data.get("created_at_utc"), "created_at_utc"),
+            version=data.get("version"),
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Archetype:
+    """One of Sahha's own archetypes (e.g. ``sleep_pattern``) for a user over a week or a month.
+
+    Not to be confused with the host's archetype (e.g. "Peak Performer") that names an analysis run.
+    """
+
+    profile_id: str
+    name: str
+    value: str
+    periodicity: str
+    start_date_time: datetime
+    end_date_time: datetime
+    data_type: str | None = None
+    ordinality: int | None = None
+    created_at_utc: datetime | None = None
+    sahha_profile_id: str | None = None
+    sahha_id: str | None = None
+    version: str | None = None
+
+    def __post_init__(self) -> None:
+        where = f"archetype {self.name or '?'} of {self.profile_id or '?'}"
+        require_text(self.profile_id, "profile_id", where=where)
+        require_text(self.name, "name", where=where)
+        require_aware(self.start_date_time, "start_date_time", where=where)
+        require_aware(self.end_date_time, "end_date_time", where=where)
+        require_optional_aware(self.created_at_utc, "created_at_utc", where=where)
+
+    @property
+    def key(self) -> ArchetypeKey:
+        return (self.profile_id, self.name, self.periodicity, self.start_date_time, self.end_date_time)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "profile_id": self.profile_id,
+            "sahha_profile_id": self.sahha_profile_id,
+            "sahha_id": self.sahha_id,
+            "name": self.name,
+            "value": self.value,
+            "data_type": self.data_type,
+            "ordinality": self.ordinality,
+            "periodicity": self.periodicity,
+            "start_date_time": _iso(self.start_date_time),
+            "end_date_time": _iso(self.end_date_time),
+            "created_at_utc": _iso(self.created_at_utc),
+            "version": self.version,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Archetype:
+        return cls(
+            profile_id=data["profile_id"],
+            sahha_profile_id=data.get("sahha_profile_id"),
+            sahha_id=data.get("sahha_id"),
+            name=data["name"],
+            value=data["value"],
+            data_type=data.get("data_type"),
+            ordinality=data.get("ordinality"),
+            periodicity=data["periodicity"],
+            start_date_time=_required_dt(data["start_date_time"], "start_date_time"),
+            end_date_time=_required_dt(data["end_date_time"], "end_date_time"),
+            created_at_utc=_parse_dt(data.get("created_at_utc"), "created_at_utc"),
+            version=data.get("version"),
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class QuarantinedRecord:
+    """A record Sahha sent that could not be parsed: kept with its reason and raw text, never logged.
+
+    ``reason`` must not contain health values (it names the field and the problem); ``raw`` does, and is only
+    ever written to the archive's quarantine.
+    """
+
+    profile_id: str
+    kind: str
+    reason: str
+    raw: str
+    received_at: datetime
+
+    def __post_init__(self) -> None:
+        require_aware(self.received_at, "received_at", where="quarantined record")
+
+
+@dataclass(frozen=True, slots=True)
+class UpsertCounts:
+    """What an upsert did: rows inserted, rows changed, rows equal to the stored ones and left alone."""
+
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+    def __add__(self, other: UpsertCounts) -> UpsertCounts:
+        return UpsertCounts(
+            self.inserted + other.inserted, self.updated + other.updated, self.unchanged + other.unchanged
+        )
+
+    @property
+    def written(self) -> int:
+        return self.inserted + self.updated
+
+    @property
+    def total(self) -> int:
+        return self.inserted + self.updated + self.unchanged
+
+
+@dataclass(frozen=True, slots=True)
+class HealthRecords:
+    """Biomarkers, scores and archetypes together: what a fetch returns and what a window of the archive holds."""
+
+    biomarkers: tuple[Biomarker, ...] = ()
+    scores: tuple[Score, ...] = ()
+    archetypes: tuple[Archetype, ...] = ()
+    quarantined: tuple[QuarantinedRecord, ...] = field(default=(), compare=False)
+
+    @property
+    def total_items(self) -> int:
+        return len(self.biomarkers) + len(self.scores) + len(self.archetypes)

@@ -1,0 +1,140 @@
+"""Sync status and the tracking record of a run: pure folds over the run's events.
+
+``archetype_analysis_tracking`` (the ``TrackingStore``) holds one ``TrackingRecord`` per run; it is a
+projection of the run's stream and can be rebuilt by replaying the event store.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sahha_sync.domain.events import (
+    AnalysisCompleted,
+    AnalysisRequested,
+    ArchetypesArchived,
+    ArchivalFailed,
+    ArchivalRequested,
+    BiomarkersArchived,
+    DomainEvent,
+    HealthDataFetched,
+    HealthDataFetchFailed,
+    ScoresArchived,
+    SyncCompleted,
+)
+from sahha_sync.domain.windows import FetchWindow
+
+
+@dataclass(frozen=True, slots=True)
+class SyncStatus:
+    """The archival state of one run, as the seed's six tracking columns show it."""
+
+    sahha_data_synced: bool = False
+    biomarkers_synced: bool = False
+    scores_synced: bool = False
+    archetypes_synced: bool = False
+    sync_completed_at: datetime | None = None
+    sync_error: str | None = None
+    archival_requested: bool = False
+
+    @property
+    def state(self) -> str:
+        """``synced``, ``failed``, ``pending`` (archival requested, not finished) or ``not_requested``."""
+        if self.sahha_data_synced:
+            return "synced"
+        if self.sync_error is not None:
+            return "failed"
+        return "pending" if self.archival_requested else "not_requested"
+
+    def apply(self, event: DomainEvent) -> SyncStatus:
+        replace = dataclasses.replace
+        if isinstance(event, ArchivalRequested):
+            return replace(self, archival_requested=True)
+        if isinstance(event, BiomarkersArchived):
+            return replace(self, biomarkers_synced=True)
+        if isinstance(event, ScoresArchived):
+            return replace(self, scores_synced=True)
+        if isinstance(event, ArchetypesArchived):
+            return replace(self, archetypes_synced=True)
+        if isinstance(event, ArchivalFailed):
+            return replace(self, sync_error=f"{event.error_kind}: {event.error}")
+        if isinstance(event, HealthDataFetchFailed):
+            return replace(self, sync_error=f"{event.error_kind}: {event.error}")
+        if isinstance(event, SyncCompleted):
+            return replace(self, sahha_data_synced=True, sync_completed_at=event.occurred_at, sync_error=None)
+        return self
+
+    @classmethod
+    def fold(cls, events: Iterable[DomainEvent]) -> SyncStatus:
+        status = cls()
+        for event in events:
+            status = status.apply(event)
+        return status
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TrackingRecord:
+    """One row of ``archetype_analysis_tracking``: a run, the window it fetched and its sync status.
+
+    ``analysis_timestamp`` is the watermark: the end of the window the run analysed (set once its analysis
+    completed). ``id`` is assigned by the store.
+    """
+
+    run_id: str
+    user_id: str
+    archetype: str
+    analysis_type: str
+    analysis_timestamp: datetime | None = None
+    window: FetchWindow | None = None
+    data_source: str | None = None
+    status: SyncStatus = SyncStatus()
+    id: int | None = None
+
+    def apply(self, event: DomainEvent) -> TrackingRecord:
+        replace = dataclasses.replace
+        record = replace(self, status=self.status.apply(event))
+        if isinstance(event, HealthDataFetched):
+            return replace(record, window=FetchWindow(event.window_start, event.window_end), data_source=event.source)
+        if isinstance(event, HealthDataFetchFailed) and record.window is None:
+            return replace(record, window=FetchWindow(event.window_start, event.window_end))
+        if isinstance(event, AnalysisCompleted) and record.window is not None:
+            return replace(record, analysis_timestamp=record.window.end)
+        return record
+
+    @classmethod
+    def fold(cls, events: Sequence[DomainEvent]) -> TrackingRecord:
+        """The record of a run from its whole stream; the stream starts with ``AnalysisRequested``."""
+        if not events or not isinstance(events[0], AnalysisRequested):
+            raise ValueError("a run's stream must start with analysis.requested")
+        first = events[0]
+        record = cls(
+            run_id=first.run_id,
+            user_id=first.user_id,
+            archetype=first.archetype,
+            analysis_type=first.analysis_type,
+        )
+        for event in events[1:]:
+            record = record.apply(event)
+        return record
+
+    @property
+    def is_synced(self) -> bool:
+        return self.status.sahha_data_synced
+
+
+def earliest_unsynced_start(runs: Iterable[TrackingRecord]) -> datetime | None:
+    """Start of the earliest window whose data may not be archived yet, or None.
+
+    A run's window counts as unsynced until its archival succeeded, unless a synced run's window covers it
+    (that run fetched and archived the same span again).
+    """
+    runs = [r for r in runs if r.window is not None]
+    synced = [r.window for r in runs if r.is_synced and r.window is not None]
+    starts = [
+        r.window.start
+        for r in runs
+        if r.window is not None and not r.is_synced and not any(s.covers(r.window) for s in synced)
+    ]
+    return min(starts, default=None)
