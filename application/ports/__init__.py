@@ -35,6 +35,7 @@ from sahha_sync.application.ports.health_data_source import (
     SahhaUnavailableError,
 )
 from sahha_sync.application.ports.job_queue import (
+    JobContext,
     JobHandler,
     JobQueue,
     JobQueueError,
@@ -64,6 +65,7 @@ __all__ = [
     "HealthArchive",
     "HealthDataSource",
     "HealthDataSourceError",
+    "JobContext",
     "JobHandler",
     "JobQueue",
     "JobQueueError",

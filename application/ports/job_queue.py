@@ -9,7 +9,22 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from sahha_sync.domain.errors import SahhaSyncError
 
-JobHandler = Callable[[Mapping[str, Any]], Awaitable[None]]
+
+@dataclass(frozen=True, slots=True)
+class JobContext:
+    """What a handler knows about the attempt it runs in (``attempt`` counts from 1)."""
+
+    job_id: str
+    job_type: str
+    attempt: int
+    max_attempts: int
+
+    @property
+    def is_last_attempt(self) -> bool:
+        return self.attempt >= self.max_attempts
+
+
+JobHandler = Callable[[Mapping[str, Any], JobContext], Awaitable[None]]
 
 
 class JobQueueError(SahhaSyncError):
@@ -59,7 +74,7 @@ class QueueStats:
 class JobQueue(Protocol):
     @abstractmethod
     def register(self, job_type: str, handler: JobHandler) -> None:
-        """Run ``handler(payload)`` for jobs of ``job_type``. An exception whose ``retryable`` is true is
+        """Run ``handler(payload, context)`` for jobs of ``job_type``. An exception whose ``retryable`` is true is
         retried with backoff until the attempts run out; any other exception makes the job dead at once."""
 
     @abstractmethod
