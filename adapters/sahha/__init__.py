@@ -1,0 +1,1 @@
+"""The Sahha REST API as a ``HealthDataSource`` (``SahhaHealthDataSource``), and an emulator of it."""
