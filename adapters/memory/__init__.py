@@ -1,0 +1,32 @@
+"""In-memory adapters of every port, with the real adapters' semantics: for tests and local development.
+
+- ``InMemoryHealthArchive``, ``InMemoryEventStore``, ``InMemoryTrackingStore``: the three stores;
+- ``InMemoryUnitOfWork`` (one per transaction) and ``InMemoryStores`` (one of each store, with
+  ``unit_of_work()`` as a ``UnitOfWorkFactory``);
+- ``InMemoryHealthDataSource``: serves given records, can be made to fail or stall;
+- ``InMemoryJobQueue``: the seed's ``SimpleJobQueue``.
+
+Nothing here survives the process.
+"""
+
+from sahha_sync.adapters.memory._faults import FaultInjector
+from sahha_sync.adapters.memory.event_store import InMemoryEventStore, StoredEvent
+from sahha_sync.adapters.memory.health_archive import InMemoryHealthArchive
+from sahha_sync.adapters.memory.health_data_source import FetchCall, InMemoryHealthDataSource
+from sahha_sync.adapters.memory.job_queue import DeadJob, InMemoryJobQueue
+from sahha_sync.adapters.memory.tracking_store import InMemoryTrackingStore
+from sahha_sync.adapters.memory.unit_of_work import InMemoryStores, InMemoryUnitOfWork
+
+__all__ = [
+    "DeadJob",
+    "FaultInjector",
+    "FetchCall",
+    "InMemoryEventStore",
+    "InMemoryHealthArchive",
+    "InMemoryHealthDataSource",
+    "InMemoryJobQueue",
+    "InMemoryStores",
+    "InMemoryTrackingStore",
+    "InMemoryUnitOfWork",
+    "StoredEvent",
+]

@@ -1,0 +1,65 @@
+"""An in-memory ``TrackingStore``: the ``archetype_analysis_tracking`` projection, one row per run."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from datetime import datetime
+
+from sahha_sync.application.ports.tracking_store import TrackingStore
+from sahha_sync.domain.tracking import TrackingRecord
+
+
+class InMemoryTrackingStore(TrackingStore):
+    """Rows keyed by ``run_id``; ids increase from 1 and are never reused (as a serial column's)."""
+
+    def __init__(self) -> None:
+        self._rows: dict[str, TrackingRecord] = {}
+        self._last_id = 0
+        self.transaction_lock = asyncio.Lock()
+
+    async def save(self, record: TrackingRecord) -> TrackingRecord:
+        stored = self._rows.get(record.run_id)
+        if stored is not None:
+            row_id = stored.id
+        else:
+            self._last_id += 1
+            row_id = self._last_id
+        saved = dataclasses.replace(record, id=row_id)
+        self._rows[record.run_id] = saved
+        return saved
+
+    async def get(self, run_id: str) -> TrackingRecord | None:
+        return self._rows.get(run_id)
+
+    async def latest(self, user_id: str, analysis_type: str, archetype: str | None = None) -> TrackingRecord | None:
+        candidates = [
+            r
+            for r in self._rows.values()
+            if r.user_id == user_id
+            and r.analysis_type == analysis_type
+            and (archetype is None or r.archetype == archetype)
+            and r.analysis_timestamp is not None
+        ]
+        return max(candidates, key=lambda r: (r.analysis_timestamp, r.id or 0), default=None)
+
+    async def runs_for_user(self, user_id: str, *, window_end_after: datetime | None = None) -> list[TrackingRecord]:
+        rows = [
+            r
+            for r in self._rows.values()
+            if r.user_id == user_id
+            and (window_end_after is None or (r.window is not None and r.window.end > window_end_after))
+        ]
+        return sorted(rows, key=lambda r: r.id or 0)
+
+    async def list_all(self) -> list[TrackingRecord]:
+        return sorted(self._rows.values(), key=lambda r: r.id or 0)
+
+    async def clear(self) -> None:
+        self._rows.clear()
+
+    def snapshot(self) -> dict[str, TrackingRecord]:
+        return dict(self._rows)
+
+    def restore(self, state: dict[str, TrackingRecord]) -> None:
+        self._rows = dict(state)
