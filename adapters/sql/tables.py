@@ -1,0 +1,182 @@
+"""The schema as SQLAlchemy Core tables: one ``MetaData`` with a naming convention (DESIGN.md, "Data").
+
+The migrations in ``sahha_sync.migrations`` build exactly this (a test compares them). Beyond DESIGN.md's
+columns: the UTC offsets Sahha sent with a record's datetimes (``*_utc_offset``, seconds), so a record
+reads back in the user's local time as it was written; the run's window, data source and whether archival
+was requested on the tracking row; Sahha's archetypes and the quarantine.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Float,
+    Identity,
+    Index,
+    Integer,
+    MetaData,
+    Table,
+    Text,
+    UniqueConstraint,
+    false,
+    func,
+)
+
+from sahha_sync.adapters.sql.column_types import BigId, JsonColumn, UtcDateTime
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def _id() -> Column[int]:
+    return Column("id", BigId, Identity(), primary_key=True)
+
+
+def _stamps() -> list[Column[object]]:
+    return [
+        Column("archived_at", UtcDateTime, nullable=False, server_default=func.now()),
+        Column("updated_at", UtcDateTime, nullable=False, server_default=func.now()),
+    ]
+
+
+biomarkers = Table(
+    "biomarkers",
+    metadata,
+    _id(),
+    Column("profile_id", Text, nullable=False),
+    Column("sahha_profile_id", Text),
+    Column("sahha_id", Text),
+    Column("category", Text),
+    Column("type", Text, nullable=False),
+    Column("periodicity", Text),
+    Column("aggregation", Text),
+    Column("value", Text),
+    Column("value_numeric", Float),
+    Column("unit", Text),
+    Column("value_type", Text),
+    Column("start_date_time", UtcDateTime, nullable=False),
+    Column("end_date_time", UtcDateTime, nullable=False),
+    Column("created_at_utc", UtcDateTime),
+    *_stamps(),
+    Column("start_utc_offset", Integer),
+    Column("end_utc_offset", Integer),
+    UniqueConstraint("profile_id", "type", "start_date_time", "end_date_time", name="uq_biomarkers_natural_key"),
+)
+
+scores = Table(
+    "scores",
+    metadata,
+    _id(),
+    Column("profile_id", Text, nullable=False),
+    Column("sahha_profile_id", Text),
+    Column("sahha_id", Text),
+    Column("type", Text, nullable=False),
+    Column("state", Text),
+    Column("score", Float),
+    Column("factors", JsonColumn),
+    Column("data_sources", JsonColumn),
+    Column("score_date_time", UtcDateTime, nullable=False),
+    Column("created_at_utc", UtcDateTime),
+    Column("version", Text),
+    *_stamps(),
+    Column("score_utc_offset", Integer),
+    UniqueConstraint("profile_id", "type", "score_date_time", name="uq_scores_natural_key"),
+)
+
+archetypes = Table(
+    "archetypes",
+    metadata,
+    _id(),
+    Column("profile_id", Text, nullable=False),
+    Column("sahha_profile_id", Text),
+    Column("sahha_id", Text),
+    Column("name", Text, nullable=False),
+    Column("value", Text),
+    Column("data_type", Text),
+    Column("ordinality", Integer),
+    Column("periodicity", Text, nullable=False),
+    Column("start_date_time", UtcDateTime, nullable=False),
+    Column("end_date_time", UtcDateTime, nullable=False),
+    Column("created_at_utc", UtcDateTime),
+    Column("version", Text),
+    *_stamps(),
+    Column("start_utc_offset", Integer),
+    Column("end_utc_offset", Integer),
+    UniqueConstraint(
+        "profile_id",
+        "name",
+        "periodicity",
+        "start_date_time",
+        "end_date_time",
+        name="uq_archetypes_natural_key",
+    ),
+)
+
+quarantined_records = Table(
+    "quarantined_records",
+    metadata,
+    _id(),
+    Column("profile_id", Text, nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("raw", Text, nullable=False),
+    Column("received_at", UtcDateTime, nullable=False),
+    Column("archived_at", UtcDateTime, nullable=False, server_default=func.now()),
+    Index("ix_quarantined_records_profile_id", "profile_id"),
+)
+
+archetype_analysis_tracking = Table(
+    "archetype_analysis_tracking",
+    metadata,
+    _id(),
+    Column("user_id", Text, nullable=False),
+    Column("archetype", Text, nullable=False),
+    Column("analysis_type", Text, nullable=False),
+    Column("analysis_timestamp", UtcDateTime),
+    Column("created_at", UtcDateTime, nullable=False, server_default=func.now()),
+    Column("updated_at", UtcDateTime, nullable=False, server_default=func.now()),
+    # 0002_add_sahha_sync_tracking: the seed's six sync columns.
+    Column("sahha_data_synced", Boolean, nullable=False, server_default=false()),
+    Column("biomarkers_synced", Boolean, nullable=False, server_default=false()),
+    Column("scores_synced", Boolean, nullable=False, server_default=false()),
+    Column("archetypes_synced", Boolean, nullable=False, server_default=false()),
+    Column("sync_completed_at", UtcDateTime),
+    Column("sync_error", Text),
+    # 0003_event_store: the projection's own columns.
+    Column("run_id", Text, unique=True),
+    Column("window_start", UtcDateTime),
+    Column("window_end", UtcDateTime),
+    Column("data_source", Text),
+    Column("archival_requested", Boolean, nullable=False, server_default=false()),
+    Index("ix_archetype_analysis_tracking_user_id_analysis_type", "user_id", "analysis_type"),
+)
+
+sync_events = Table(
+    "sync_events",
+    metadata,
+    Column("position", BigId, Identity(), primary_key=True),
+    Column("stream_id", Text, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("type", Text, nullable=False),
+    Column("schema_version", Integer, nullable=False),
+    Column("payload", JsonColumn, nullable=False),
+    Column("recorded_at", UtcDateTime, nullable=False, server_default=func.now()),
+    UniqueConstraint("stream_id", "version", name="uq_sync_events_stream_id_version"),
+)
+
+TABLES_WITH_ROW_LEVEL_SECURITY = (
+    biomarkers,
+    scores,
+    archetypes,
+    quarantined_records,
+    archetype_analysis_tracking,
+    sync_events,
+)
