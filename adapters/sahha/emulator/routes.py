@@ -1,0 +1,92 @@
+"""The three profile routes: parameters checked as Sahha checks them, records filtered and serialised."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime
+
+from sahha_sync.adapters.sahha.emulator.asgi import Request, Response
+from sahha_sync.adapters.sahha.emulator.population import Population
+from sahha_sync.adapters.sahha.emulator.wire import (
+    Json,
+    archetype_json,
+    biomarker_json,
+    error_json,
+    malformed_biomarker,
+    malformed_score,
+    score_json,
+)
+from sahha_sync.domain import FetchWindow
+
+
+class BadRequest(Exception):
+    def __init__(self, errors: dict[str, list[str]]) -> None:
+        super().__init__("bad request")
+        self.errors = errors
+
+
+def _datetime_param(request: Request, name: str) -> datetime:
+    raw = request.param(name)
+    if raw is None or not raw.strip():
+        raise BadRequest({name: [f"'{name}' is required."]})
+    try:
+        moment = datetime.fromisoformat(raw)
+    except ValueError as exc:
+        # A "+" offset sent unencoded arrives as a space and lands here, as it does on Sahha's server.
+        raise BadRequest({name: [f"'{name}' is not a valid ISO-8601 date-time."]}) from exc
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _window(request: Request) -> FetchWindow:
+    start = _datetime_param(request, "startDateTime")
+    end = _datetime_param(request, "endDateTime")
+    if end <= start:
+        raise BadRequest({"endDateTime": ["'endDateTime' must be after 'startDateTime'."]})
+    return FetchWindow(start, end)
+
+
+class ProfileRoutes:
+    """Answers ``biomarker``, ``score`` and ``archetypes`` requests for one external id."""
+
+    def __init__(self, population: Population, *, malformed_rate: float, rng: random.Random) -> None:
+        self.population = population
+        self.malformed_rate = malformed_rate
+        self._rng = rng
+
+    def answer(self, route: str, external_id: str, request: Request, location: str, now: datetime) -> Response:
+        try:
+            window = _window(request)
+            items = getattr(self, f"_{route}")(external_id, window, request, now)
+        except BadRequest as exc:
+            return Response.json(400, error_json(400, "Bad Request", location, exc.errors))
+        if not items:
+            return Response(204)
+        return Response.json(200, items)
+
+    def _biomarker(self, external_id: str, window: FetchWindow, request: Request, now: datetime) -> list[Json]:
+        categories, types = request.query.get("categories"), request.query.get("types")
+        if not categories or not types:
+            missing = [n for n, v in (("categories", categories), ("types", types)) if not v]
+            raise BadRequest({n: [f"At least one value of '{n}' is required."] for n in missing})
+        records = self.population.records_for(external_id, window, as_of=now, include_archetypes=False)
+        items = [biomarker_json(b) for b in records.biomarkers if b.category in categories and b.type in types]
+        if items and self._rng.random() < self.malformed_rate:
+            items.append(malformed_biomarker(self._rng, self._rng.choice(items)))
+        return items
+
+    def _score(self, external_id: str, window: FetchWindow, request: Request, now: datetime) -> list[Json]:
+        types = request.query.get("types")
+        records = self.population.records_for(external_id, window, as_of=now, include_archetypes=False)
+        items = [score_json(s) for s in records.scores if not types or s.type in types]
+        if items and self._rng.random() < self.malformed_rate:
+            items.append(malformed_score(self._rng, self._rng.choice(items)))
+        return items
+
+    def _archetypes(self, external_id: str, window: FetchWindow, request: Request, now: datetime) -> list[Json]:
+        names, periodicity = request.query.get("name"), request.param("periodicity")
+        records = self.population.records_for(external_id, window, as_of=now, include_archetypes=True)
+        return [
+            archetype_json(a)
+            for a in records.archetypes
+            if (not names or a.name in names) and (periodicity is None or a.periodicity == periodicity)
+        ]
