@@ -1,0 +1,72 @@
+"""The offline analyst: a deterministic analysis from computed metrics, with no model and no network.
+
+It is the embedded default and the fallback when the model service is down. Every sentence is built from a
+figure the code computed, and every insight names the metric it rests on.
+"""
+
+from __future__ import annotations
+
+import structlog
+
+from sahha_sync.adapters.llm.findings import BEHAVIOR_RULES, CIRCADIAN_RULES, Finding, findings
+from sahha_sync.application.ports.analyst import Analyst, AnalystError
+from sahha_sync.domain.analysis import Analysis, AnalysisInput, AnalysisType
+from sahha_sync.domain.metrics import AnalysisFacts, MetricSet, compute_facts, data_quality_notes
+
+log = structlog.get_logger(__name__)
+
+OFFLINE_MODEL = "offline-rules"
+OFFLINE_VERSION = "offline-1"
+_SUMMARY_FINDINGS = 3
+
+
+def _summary(metrics: MetricSet, found: tuple[Finding, ...]) -> str:
+    coverage = metrics.coverage
+    kind = "Circadian" if metrics.analysis_type == AnalysisType.CIRCADIAN.value else "Behaviour"
+    if coverage.days_with_data == 0:
+        return f"{kind} analysis: there is no data for this period, so nothing could be measured."
+    scope = f"{kind} analysis of {coverage.days_with_data} day(s) of data ({coverage.first_day} to {coverage.last_day})"
+    if not found:
+        return f"{scope}: too little of the relevant data to measure anything reliably."
+    return f"{scope}. " + " ".join(f.insight.text for f in found[:_SUMMARY_FINDINGS])
+
+
+def offline_analysis(facts: AnalysisFacts, *, model: str = OFFLINE_MODEL, version: str = OFFLINE_VERSION) -> Analysis:
+    metrics = facts.metrics
+    rules = CIRCADIAN_RULES if metrics.analysis_type == AnalysisType.CIRCADIAN.value else BEHAVIOR_RULES
+    found = findings(metrics, rules)
+    recommendations = tuple(dict.fromkeys(f.recommendation for f in found if f.recommendation))
+    return Analysis(
+        summary=_summary(metrics, found),
+        analyst=OfflineAnalyst.name,
+        model=model,
+        prompt_version=version,
+        input_hash=facts.input_hash(prompt_version=version, model=model),
+        insights=tuple(f.insight for f in found),
+        recommendations=recommendations,
+        data_quality_notes=data_quality_notes(metrics),
+        metrics=metrics.to_dict(),
+    )
+
+
+class OfflineAnalyst(Analyst):
+    """A deterministic ``Analyst``: equal inputs give equal analyses, with no I/O."""
+
+    name = "offline"
+
+    def __init__(self) -> None:
+        self.model = OFFLINE_MODEL
+        self.prompt_version = OFFLINE_VERSION
+
+    def input_hash(self, analysis_input: AnalysisInput) -> str:
+        """The ``input_hash`` an analysis of ``analysis_input`` would carry (without analysing it)."""
+        return compute_facts(analysis_input).input_hash(prompt_version=self.prompt_version, model=self.model)
+
+    async def analyse(self, analysis_input: AnalysisInput) -> Analysis:
+        try:
+            analysis = offline_analysis(compute_facts(analysis_input), model=self.model, version=self.prompt_version)
+        except Exception as exc:  # the port promises AnalystError only
+            log.error("analyst.offline_failed", error_type=type(exc).__name__)
+            raise AnalystError(f"offline analysis failed: {type(exc).__name__}") from exc
+        log.info("analyst.offline_completed", insights=len(analysis.insights), input_hash=analysis.input_hash)
+        return analysis

@@ -1,0 +1,145 @@
+"""The metric objects: one named figure with the number of days it rests on, and the set of them for a run."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+# Figures are rounded once, where they are made, so that equal data give equal metrics (and equal hashes).
+DECIMALS = 3
+
+CLOCK_UNIT = "hour_of_day"
+
+
+@dataclass(frozen=True, slots=True)
+class Metric:
+    """A computed figure. ``value`` is None when the data were too thin, and ``reason`` then says why.
+
+    ``name`` is dotted (``behavior.steps.level``) and is what an insight cites; ``days`` is how many days
+    (or nights) of data the figure rests on. Clock times have the unit ``hour_of_day`` (0.0-24.0, local).
+    """
+
+    name: str
+    value: float | None
+    unit: str
+    days: int
+    reason: str | None = None
+
+    @classmethod
+    def of(cls, name: str, value: float | None, unit: str, days: int, *, reason: str | None = None) -> Metric:
+        if value is None:
+            return cls(name, None, unit, days, reason or "not enough data")
+        return cls(name, round(value, DECIMALS) + 0.0, unit, days, None)
+
+    @classmethod
+    def missing(cls, name: str, unit: str, days: int, reason: str) -> Metric:
+        return cls(name, None, unit, days, reason)
+
+    @property
+    def available(self) -> bool:
+        return self.value is not None
+
+    def display(self) -> str:
+        """The value as a person reads it (``23:45`` for a clock time), or ``n/a``."""
+        if self.value is None:
+            return "n/a"
+        if self.unit == CLOCK_UNIT:
+            return format_clock(self.value)
+        if float(self.value).is_integer():
+            return str(int(self.value))
+        return f"{self.value:g}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "value": self.value, "unit": self.unit, "days": self.days, "reason": self.reason}
+
+
+def format_clock(hour: float) -> str:
+    minutes = round(hour * 60) % (24 * 60)
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ScoreSummary:
+    """One Sahha score type over the period: level, trend, the latest state and the weakest factors."""
+
+    type: str
+    level: Metric
+    trend: Metric
+    latest_state: str | None
+    weakest_factors: tuple[Metric, ...] = ()
+
+    def metrics(self) -> tuple[Metric, ...]:
+        return (self.level, self.trend, *self.weakest_factors)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "type": self.type,
+            "level": self.level.to_dict(),
+            "trend": self.trend.to_dict(),
+            "latest_state": self.latest_state,
+            "weakest_factors": [m.to_dict() for m in self.weakest_factors],
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Coverage:
+    """Which days the data cover: the first and last local day with any record, and how many days had data."""
+
+    days_with_data: int
+    first_day: date | None
+    last_day: date | None
+    nights: int
+
+    @property
+    def span_days(self) -> int:
+        """Days from the first to the last day with data, both included (0 without data)."""
+        if self.first_day is None or self.last_day is None:
+            return 0
+        return (self.last_day - self.first_day).days + 1
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "span_days": self.span_days,
+            "days_with_data": self.days_with_data,
+            "first_day": None if self.first_day is None else self.first_day.isoformat(),
+            "last_day": None if self.last_day is None else self.last_day.isoformat(),
+            "nights": self.nights,
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MetricSet:
+    """Every metric computed for one analysis input; ``to_dict`` is JSON-ready and stable."""
+
+    analysis_type: str
+    archetype: str
+    data_source: str
+    stale_as_of: datetime | None
+    coverage: Coverage
+    circadian: tuple[Metric, ...]
+    behavior: tuple[Metric, ...]
+    scores: tuple[ScoreSummary, ...]
+
+    def all_metrics(self) -> tuple[Metric, ...]:
+        score_metrics = tuple(m for summary in self.scores for m in summary.metrics())
+        return (*self.circadian, *self.behavior, *score_metrics)
+
+    def get(self, name: str) -> Metric | None:
+        return next((m for m in self.all_metrics() if m.name == name), None)
+
+    def value(self, name: str) -> float | None:
+        metric = self.get(name)
+        return None if metric is None else metric.value
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "analysis_type": self.analysis_type,
+            "archetype": self.archetype,
+            "data_source": self.data_source,
+            "stale_as_of": None if self.stale_as_of is None else self.stale_as_of.isoformat(),
+            "coverage": self.coverage.to_dict(),
+            "circadian": [m.to_dict() for m in self.circadian],
+            "behavior": [m.to_dict() for m in self.behavior],
+            "scores": [s.to_dict() for s in self.scores],
+        }

@@ -1,0 +1,215 @@
+"""The ``Analyst`` contract, and a builder of realistic analysis inputs for it (and for a host's own tests).
+
+A host proves its own analyst keeps the promises by subclassing ``AnalystContract`` and overriding the
+``analyst`` fixture::
+
+    class TestMyAnalyst(AnalystContract):
+        @pytest.fixture
+        def analyst(self) -> Analyst:
+            return MyAnalyst()
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable
+from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
+from typing import Any
+
+import pytest
+
+from sahha_sync.application.ports.analyst import Analyst, AnalystError
+from sahha_sync.domain.analysis import Analysis, AnalysisInput, AnalysisType
+from sahha_sync.domain.health import Biomarker, Score, ScoreFactor
+from sahha_sync.domain.windows import FetchWindow
+
+PROFILE = "user-1"
+_UNITS = {
+    "steps": ("activity", "count", "integer"),
+    "active_hours": ("activity", "hour", "double"),
+    "activity_sedentary_duration": ("activity", "minute", "integer"),
+    "activity_mid_intensity_duration": ("activity", "minute", "integer"),
+    "activity_high_intensity_duration": ("activity", "minute", "integer"),
+    "sleep_duration": ("sleep", "minute", "integer"),
+    "sleep_in_bed_duration": ("sleep", "minute", "integer"),
+    "sleep_efficiency": ("sleep", "percent", "double"),
+    "sleep_regularity": ("sleep", "index", "double"),
+    "heart_rate_resting": ("vitals", "bpm", "double"),
+}
+
+
+class HealthDataBuilder:
+    """Hand-made biomarkers and scores, as Sahha would send them, in the user's local offset ``tz``."""
+
+    def __init__(self, profile_id: str = PROFILE, tz: tzinfo = UTC) -> None:
+        self.profile_id = profile_id
+        self.tz = tz
+        self.biomarkers: list[Biomarker] = []
+        self.scores: list[Score] = []
+
+    def daily(self, day: date, biomarker_type: str, value: float, *, tz: tzinfo | None = None) -> HealthDataBuilder:
+        """One daily biomarker for the local day ``day`` (units as Sahha sends them)."""
+        category, unit, value_type = _UNITS.get(biomarker_type, ("activity", "count", "double"))
+        start = datetime.combine(day, time(0, 0), tz or self.tz)
+        text = str(int(value)) if value_type == "integer" else str(value)
+        self.biomarkers.append(self._biomarker(biomarker_type, category, text, unit, value_type, start, start))
+        return self
+
+    def night(self, onset: datetime, wake: datetime, *, record_times_only: bool = False) -> HealthDataBuilder:
+        """A sleep: ``sleep_start_time`` and ``sleep_end_time`` with the moments (in their offsets) as values."""
+        for kind, moment in (("sleep_start_time", onset), ("sleep_end_time", wake)):
+            value = "" if record_times_only else moment.isoformat(timespec="milliseconds")
+            record = self._biomarker(kind, "sleep", value, "datetime", "datetime", onset, wake)
+            self.biomarkers.append(dataclasses.replace(record, periodicity="intraday"))
+        return self
+
+    def score(
+        self, day: date, score_type: str, value: float, *, state: str | None = None, factors: dict[str, float] | None
+    ) -> HealthDataBuilder:
+        moment = datetime.combine(day, time(12, 0), self.tz)
+        factor_list = tuple(ScoreFactor(name=n, score=s, state=None) for n, s in (factors or {}).items())
+        self.scores.append(
+            Score(profile_id=self.profile_id, type=score_type, score_date_time=moment, score=value, state=state,
+                  factors=factor_list)
+        )  # fmt: skip
+        return self
+
+    def _biomarker(
+        self, kind: str, category: str, value: str, unit: str, value_type: str, start: datetime, end: datetime
+    ) -> Biomarker:
+        if end == start:
+            end = start + timedelta(hours=23, minutes=59, seconds=59)
+        return Biomarker(
+            profile_id=self.profile_id, category=category, type=kind, value=value, unit=unit, value_type=value_type,
+            start_date_time=start, end_date_time=end, periodicity="daily",
+            aggregation="total" if unit in {"count", "minute"} else "average",
+        )  # fmt: skip
+
+    def build(self, analysis_type: AnalysisType | str = AnalysisType.BEHAVIOR, **overrides: Any) -> AnalysisInput:
+        starts = [b.start_date_time for b in self.biomarkers] + [s.score_date_time for s in self.scores]
+        ends = [b.end_date_time for b in self.biomarkers] + [s.score_date_time for s in self.scores]
+        end = max(ends, default=datetime(2026, 11, 9, tzinfo=UTC)) + timedelta(hours=1)
+        start = min(starts, default=end - timedelta(days=7))
+        fields: dict[str, Any] = {
+            "user_id": self.profile_id,
+            "archetype": "Peak Performer",
+            "analysis_type": AnalysisType.parse(analysis_type),
+            "period": FetchWindow(start, end),
+            "biomarkers": tuple(self.biomarkers),
+            "scores": tuple(self.scores),
+        }
+        fields.update(overrides)
+        return AnalysisInput(**fields)
+
+
+def sample_input(
+    days: int = 14,
+    *,
+    first_day: date = date(2026, 11, 2),
+    analysis_type: AnalysisType | str = AnalysisType.BEHAVIOR,
+    tz: tzinfo = timezone(timedelta(hours=1)),
+) -> AnalysisInput:
+    """A realistic, deterministic user: weekday routine, later and longer weekend sleep, scores with factors."""
+    builder = HealthDataBuilder(tz=tz)
+    for index in range(days):
+        day = first_day + timedelta(days=index)
+        weekend = day.weekday() >= 5
+        wobble = (index * 37 % 11 - 5) / 5  # -1.0 .. 1.0, deterministic
+        builder.daily(day, "steps", 9000 + 800 * wobble - (2500 if weekend else 0) + 20 * index)
+        builder.daily(day, "active_hours", round(6 + wobble, 1))
+        builder.daily(day, "activity_sedentary_duration", 560 + 40 * wobble)
+        builder.daily(day, "activity_mid_intensity_duration", 25 + 5 * wobble)
+        builder.daily(day, "activity_high_intensity_duration", 8)
+        builder.daily(day, "heart_rate_resting", round(58 + wobble, 1))
+        builder.daily(day, "sleep_efficiency", round(89 + 2 * wobble, 1))
+        bedtime = datetime.combine(day - timedelta(days=1), time(23, 0), tz) + timedelta(minutes=20 * wobble)
+        if day.weekday() in (5, 6):
+            bedtime += timedelta(hours=1, minutes=30)
+        wake = datetime.combine(day, time(9, 30) if weekend else time(7, 0), tz)
+        builder.night(bedtime, wake)
+        builder.daily(day, "sleep_duration", (wake - bedtime).total_seconds() / 60 - 25)
+        for score_type, base in _SCORE_BASES.items():
+            factors = {
+                name: round(base - 0.1 * rank + 0.02 * wobble, 2) for rank, name in enumerate(_FACTORS[score_type])
+            }
+            builder.score(day, score_type, round(base + 0.03 * wobble, 2), state="medium", factors=factors)
+    return builder.build(analysis_type)
+
+
+_SCORE_BASES = {"sleep": 0.72, "activity": 0.64, "readiness": 0.7, "wellbeing": 0.68, "mental_wellbeing": 0.66}
+_FACTORS = {
+    "sleep": ("sleep_duration", "sleep_regularity", "sleep_debt"),
+    "activity": ("steps", "active_hours", "extended_inactivity"),
+    "readiness": ("resting_heart_rate", "heart_rate_variability", "sleep_debt"),
+    "wellbeing": ("sleep_score", "activity_score"),
+    "mental_wellbeing": ("circadian_alignment", "sleep_regularity"),
+}
+
+
+def with_changed_biomarker(analysis_input: AnalysisInput, biomarker_type: str = "steps") -> AnalysisInput:
+    """The same input with one ``biomarker_type`` reading changed (the newest one, value + 1)."""
+    biomarkers = list(analysis_input.biomarkers)
+    index = max(i for i, b in enumerate(biomarkers) if b.type == biomarker_type)
+    old = biomarkers[index]
+    number = old.value_numeric or 0.0
+    new_value = str(int(number) + 1) if old.value_type == "integer" else str(number + 1)
+    biomarkers[index] = dataclasses.replace(old, value=new_value)
+    return dataclasses.replace(analysis_input, biomarkers=tuple(biomarkers))
+
+
+def edge_inputs() -> Iterable[AnalysisInput]:
+    """Inputs an analyst must answer or refuse with an ``AnalystError``: empty, one day, unreadable sleep."""
+    single = HealthDataBuilder().daily(date(2026, 11, 2), "steps", 4000)
+    odd_sleep = HealthDataBuilder().night(
+        datetime(2026, 11, 1, 23, tzinfo=UTC), datetime(2026, 11, 2, 7, tzinfo=UTC),
+        record_times_only=True,
+    )  # fmt: skip
+    for analysis_type in AnalysisType:
+        yield HealthDataBuilder().build(analysis_type)
+        yield single.build(analysis_type)
+        yield odd_sleep.build(analysis_type)
+
+
+class AnalystContract:
+    """Promises every ``Analyst`` keeps. Override ``analyst`` to yield the adapter under test."""
+
+    @pytest.fixture
+    def analyst(self) -> Analyst:
+        raise NotImplementedError("override the analyst fixture to yield the adapter under test")
+
+    @pytest.mark.parametrize("analysis_type", list(AnalysisType))
+    async def test_it_returns_an_analysis_with_a_summary(self, analyst: Analyst, analysis_type: AnalysisType) -> None:
+        analysis = await analyst.analyse(sample_input(analysis_type=analysis_type))
+
+        assert isinstance(analysis, Analysis)
+        assert analysis.summary.strip()
+        assert analysis.analyst == analyst.name
+        assert analysis.model
+        assert analysis.prompt_version
+
+    async def test_equal_inputs_give_the_same_input_hash(self, analyst: Analyst) -> None:
+        first = await analyst.analyse(sample_input())
+        second = await analyst.analyse(sample_input())
+
+        assert first.input_hash == second.input_hash
+        assert len(first.input_hash) >= 16
+
+    async def test_a_changed_biomarker_changes_the_input_hash(self, analyst: Analyst) -> None:
+        original = sample_input()
+        changed = with_changed_biomarker(original)
+
+        assert (await analyst.analyse(original)).input_hash != (await analyst.analyse(changed)).input_hash
+
+    async def test_the_hash_differs_between_analysis_types(self, analyst: Analyst) -> None:
+        behaviour = await analyst.analyse(sample_input(analysis_type=AnalysisType.BEHAVIOR))
+        circadian = await analyst.analyse(sample_input(analysis_type=AnalysisType.CIRCADIAN))
+
+        assert behaviour.input_hash != circadian.input_hash
+
+    async def test_thin_or_odd_data_gives_an_analysis_or_an_analyst_error(self, analyst: Analyst) -> None:
+        for analysis_input in edge_inputs():
+            try:
+                analysis = await analyst.analyse(analysis_input)
+            except AnalystError:
+                continue
+            assert analysis.summary.strip()
