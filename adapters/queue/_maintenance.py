@@ -1,0 +1,85 @@
+"""Beside each worker: put back the jobs of workers that went silent (killed mid-job), capped by the
+attempts, and delete dead letters older than the retention.
+
+procrastinate records heartbeats but does not recover stalled jobs by itself. One pass at a time runs across
+all workers of a queue (a Postgres advisory lock), so two workers never put back the same job twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import UTC, datetime
+
+import procrastinate
+import structlog
+from procrastinate.jobs import Status
+
+from sahha_sync.adapters.queue import _sql
+from sahha_sync.adapters.queue._connection import QUEUE_ERRORS
+
+logger = structlog.get_logger(__name__)
+
+CLEANUP_EVERY_SECONDS = 3600.0
+
+
+class Maintenance:
+    def __init__(
+        self,
+        app: procrastinate.App,
+        queue_name: str,
+        *,
+        max_attempts: int,
+        stalled_after: float,
+        interval: float,
+        dead_retention_hours: int,
+    ) -> None:
+        self._app, self._queue = app, queue_name
+        self.max_attempts, self.stalled_after, self.interval = max_attempts, stalled_after, interval
+        self.dead_retention_hours = dead_retention_hours
+
+    async def run(self) -> None:
+        next_cleanup = time.monotonic()
+        while True:
+            await asyncio.sleep(self.interval)
+            try:
+                await self.recover_stalled()
+                if time.monotonic() >= next_cleanup:
+                    await self.clean_up()
+                    next_cleanup = time.monotonic() + CLEANUP_EVERY_SECONDS
+            except QUEUE_ERRORS as exc:
+                logger.warning("queue.maintenance_failed", queue=self._queue, error_kind=type(exc).__name__)
+
+    async def recover_stalled(self) -> int:
+        """Put back (or make dead) the running jobs whose worker has been silent for ``stalled_after``."""
+        connector = self._app.connector
+        key = f"sahha_sync.stalled_jobs:{self._queue}"
+        async with connector.pool.connection() as conn:  # type: ignore[attr-defined]
+            locked = await (await conn.execute(_sql.TRY_LOCK, {"key": key})).fetchone()
+            if not locked or not locked[0]:
+                return 0
+            try:
+                return await self._put_back_stalled()
+            finally:
+                await conn.execute(_sql.UNLOCK, {"key": key})
+
+    async def _put_back_stalled(self) -> int:
+        manager = self._app.job_manager
+        jobs = list(await manager.get_stalled_jobs(queue=self._queue, seconds_since_heartbeat=self.stalled_after))
+        for job in jobs:
+            log = logger.bind(job_id=job.id, job_type=job.task_name, attempt=job.attempts + 1)
+            if job.attempts + 1 >= self.max_attempts:
+                await manager.finish_job(job, status=Status.FAILED, delete_job=False)
+                log.error("queue.job_dead", reason="worker lost on the last attempt")
+            else:
+                await manager.retry_job(job, retry_at=datetime.now(UTC))
+                log.warning("queue.stalled_job_requeued")
+        return len(jobs)
+
+    async def clean_up(self) -> None:
+        manager = self._app.job_manager
+        await manager.prune_stalled_workers(self.stalled_after)
+        await manager.delete_old_jobs(
+            nb_hours=self.dead_retention_hours, queue=self._queue,
+            include_failed=True, include_cancelled=True, include_aborted=True,
+        )  # fmt: skip

@@ -1,0 +1,55 @@
+"""The few statements the queue runs itself, beside procrastinate's own (all cheap, index-backed)."""
+
+from __future__ import annotations
+
+STATS = """
+WITH live AS (
+    SELECT
+        count(*) FILTER (WHERE status = 'todo') AS queued,
+        count(*) FILTER (WHERE status = 'doing') AS running,
+        count(*) FILTER (WHERE status = 'failed') AS dead,
+        min(id) FILTER (WHERE status = 'todo') AS oldest_id
+    FROM procrastinate_jobs
+    WHERE queue_name = %(queue)s AND status IN ('todo', 'doing', 'failed')
+)
+SELECT live.queued, live.running, live.dead,
+       coalesce(c.completed, 0) AS completed,
+       coalesce(c.failed, 0) AS failed,
+       coalesce(c.retries, 0) AS retries,
+       (SELECT extract(epoch FROM clock_timestamp() - min(e.at))
+          FROM procrastinate_events e
+         WHERE e.job_id = live.oldest_id AND e.type = 'deferred') AS oldest_age
+FROM live
+LEFT JOIN sahha_sync_job_counters c ON c.queue_name = %(queue)s
+"""
+
+BUSY = """
+SELECT count(*) AS busy FROM procrastinate_jobs
+WHERE queue_name = %(queue)s AND status IN ('todo', 'doing')
+"""
+
+PENDING_WITH_LOCK = """
+SELECT id FROM procrastinate_jobs WHERE queueing_lock = %(lock)s AND status = 'todo'
+"""
+
+RECORD_ERROR = """
+UPDATE procrastinate_jobs
+SET args = args || jsonb_build_object(
+    'last_error', jsonb_build_object('kind', %(kind)s::text, 'error', %(error)s::text)
+)
+WHERE id = %(id)s
+"""
+
+DEAD_JOBS = """
+SELECT id, task_name, args, attempts, queueing_lock, lock
+FROM procrastinate_jobs
+WHERE queue_name = %(queue)s AND status = 'failed' AND (%(ids)s::bigint[] IS NULL OR id = ANY(%(ids)s::bigint[]))
+ORDER BY id
+"""
+
+DEAD_JOBS_FOR_UPDATE = DEAD_JOBS.strip() + "\nFOR UPDATE SKIP LOCKED"
+
+DELETE_JOB = "DELETE FROM procrastinate_jobs WHERE id = %(id)s"
+
+TRY_LOCK = "SELECT pg_try_advisory_lock(hashtext(%(key)s)) AS locked"
+UNLOCK = "SELECT pg_advisory_unlock(hashtext(%(key)s))"

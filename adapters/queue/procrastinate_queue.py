@@ -1,0 +1,294 @@
+"""``ProcrastinateJobQueue``: the durable ``JobQueue`` on PostgreSQL, built on procrastinate.
+
+Jobs are rows in procrastinate's tables (installed by the ``0005_job_queue`` revision), so they survive
+restarts and any number of worker processes on any number of servers share them. ``submit_job`` is one
+INSERT; the host never waits for a job. A worker (``start()``, or ``run_worker`` in a process of its own)
+runs the handlers registered by job type, retries retryable errors with exponential backoff and jitter,
+deletes each job once it succeeded, and leaves a job that failed for good as a dead letter (status
+``failed``, without its health data) that ``retry_dead`` submits again. Beside the worker, a loop puts back
+the jobs of workers that stopped sending heartbeats (killed mid-job), and deletes old dead letters.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Collection, Coroutine, Mapping, Sequence
+from typing import Any
+
+import procrastinate
+import structlog
+from procrastinate import exceptions as procrastinate_errors
+from procrastinate.worker import Worker
+
+from sahha_sync.adapters.queue import _sql
+from sahha_sync.adapters.queue._codec import decode_args, encode_args
+from sahha_sync.adapters.queue._connection import (
+    QUEUE_ERRORS,
+    connection_kwargs,
+    guard,
+    guarded,
+    libpq_conninfo,
+)
+from sahha_sync.adapters.queue._dead_letters import DeadJob, DeadLetters
+from sahha_sync.adapters.queue._maintenance import Maintenance
+from sahha_sync.adapters.queue._retry import RetryPolicy
+from sahha_sync.application.ports.job_queue import (
+    JobContext,
+    JobHandler,
+    JobQueue,
+    QueueClosedError,
+    QueueStats,
+    QueueUnavailableError,
+    SubmitResult,
+    UnknownJobTypeError,
+)
+from sahha_sync.domain.errors import InvalidInputError
+
+logger = structlog.get_logger(__name__)
+
+__all__ = ["DeadJob", "ProcrastinateJobQueue"]
+
+
+class ProcrastinateJobQueue(JobQueue):
+    """A job runs up to ``max_attempts`` times; after a retryable error the next attempt waits
+    ``backoff_base * 2**(attempt-1)`` seconds plus up to ``jitter`` (2 s, 4 s, 8 s by default).
+
+    ``run_worker=False`` makes a queue that only submits (a host whose jobs run in ``sahha-sync worker``
+    processes). ``heartbeat`` is how often the worker says it is alive; a running job whose worker has been
+    silent for ``stalled_after`` seconds (at least 3 heartbeats) is run again, or made dead when it used up
+    its attempts. ``shutdown_timeout`` bounds how long ``stop`` lets running jobs finish before they are
+    cancelled and put back. ``transient_keys`` name the payload keys that hold health data: stored
+    compressed, and dropped as soon as the job ends.
+    """
+
+    def __init__(
+        self,
+        conninfo: str,
+        *,
+        queue_name: str = "sahha_sync",
+        max_attempts: int = 3,
+        backoff_base: float = 2.0,
+        jitter: float = 1.0,
+        concurrency: int = 1,
+        run_worker: bool = True,
+        heartbeat: float = 5.0,
+        stalled_after: float = 20.0,
+        poll_interval: float = 0.5,
+        shutdown_timeout: float | None = 30.0,
+        dead_retention_hours: int = 24 * 30,
+        transient_keys: Collection[str] = ("sahha_data",),
+        prepared_statements: bool | None = None,
+        plan_cache_option: bool = True,
+        listen_notify: bool = True,
+    ) -> None:
+        _check(concurrency >= 1, "concurrency must be at least 1", "concurrency")
+        _check(max_attempts >= 1, "max_attempts must be at least 1", "max_attempts")
+        _check(backoff_base >= 0 and jitter >= 0, "backoff_base and jitter must not be negative", "backoff_base")
+        _check(heartbeat > 0, "heartbeat must be positive", "heartbeat")
+        _check(stalled_after >= 3 * heartbeat, "stalled_after must be at least 3 heartbeats", "stalled_after")
+        self.queue_name, self.max_attempts, self.concurrency = queue_name, max_attempts, concurrency
+        self.backoff_base, self.jitter = backoff_base, jitter
+        self.heartbeat, self.stalled_after, self.poll_interval = heartbeat, stalled_after, poll_interval
+        self.shutdown_timeout, self.listen_notify, self.run_worker = shutdown_timeout, listen_notify, run_worker
+        self._transient = frozenset(transient_keys)
+        target = libpq_conninfo(conninfo)
+        self._connector = procrastinate.PsycopgConnector(
+            conninfo=target,
+            kwargs=connection_kwargs(
+                target, prepared_statements=prepared_statements, plan_cache_option=plan_cache_option
+            ),
+            min_size=1,
+            max_size=concurrency + 4,
+            name=f"sahha-sync-queue-{queue_name}",
+        )
+        self._app = procrastinate.App(connector=self._connector)
+        self._retry = RetryPolicy(max_attempts=max_attempts, backoff_base=backoff_base, jitter=jitter)
+        self._handlers: dict[str, JobHandler] = {}
+        self._dead = DeadLetters(self._connector, self._app, queue_name)
+        self._maintenance = Maintenance(
+            self._app, queue_name, max_attempts=max_attempts, stalled_after=stalled_after,
+            interval=heartbeat, dead_retention_hours=dead_retention_hours,
+        )  # fmt: skip
+        self._open_lock = asyncio.Lock()
+        self._opened = self._closed = False
+        self._worker: Worker | None = None
+        self._tasks: list[asyncio.Task[Any]] = []
+
+    # -- the port ------------------------------------------------------------------------------------------
+
+    def register(self, job_type: str, handler: JobHandler) -> None:
+        if job_type not in self._handlers:
+            self._app.task(name=job_type, queue=self.queue_name, pass_context=True, retry=self._retry)(
+                self._task_for(job_type)
+            )
+        self._handlers[job_type] = handler
+
+    async def start(self) -> None:
+        if self._closed:
+            raise QueueClosedError("the queue was stopped and cannot start again")
+        await self._open()
+        if not await guarded("start the queue", self._app.check_connection_async):
+            raise QueueUnavailableError("the job queue's tables are missing (run `sahha-sync db upgrade`)")
+        if not self.run_worker or self._worker is not None:
+            return
+        self._worker = Worker(
+            app=self._app, queues=[self.queue_name], name=f"sahha-sync-{self.queue_name}",
+            concurrency=self.concurrency, fetch_job_polling_interval=self.poll_interval,
+            abort_job_polling_interval=max(self.poll_interval, 1.0), shutdown_graceful_timeout=self.shutdown_timeout,
+            listen_notify=self.listen_notify, delete_jobs="successful", install_signal_handlers=False,
+            update_heartbeat_interval=self.heartbeat, stalled_worker_timeout=self.stalled_after,
+        )  # fmt: skip
+        running: Coroutine[Any, Any, None] = self._worker.run()  # type: ignore[no-untyped-call]
+        self._tasks = [
+            asyncio.create_task(running, name=f"queue-worker-{self.queue_name}"),
+            asyncio.create_task(self._maintenance.run(), name=f"queue-maintenance-{self.queue_name}"),
+        ]
+        logger.info("queue.started", queue=self.queue_name, concurrency=self.concurrency, durable=True)
+
+    async def submit_job(
+        self, job_type: str, payload: Mapping[str, Any], *, dedup_key: str | None = None
+    ) -> SubmitResult:
+        if self._closed:
+            raise QueueClosedError(f"cannot submit a {job_type} job: the queue is stopping or stopped")
+        args = encode_args(job_type, payload, self._transient)
+        await self._open()
+        lock = None if dedup_key is None else f"{self.queue_name}:{dedup_key}"
+        deferrer = self._app.configure_task(job_type, queue=self.queue_name, queueing_lock=lock, lock=lock)
+        async with guard(f"submit a {job_type} job"):
+            for _ in range(3):
+                try:
+                    job_id = await deferrer.defer_async(**args)
+                except procrastinate_errors.AlreadyEnqueued:
+                    existing = await self._connector.execute_query_all_async(_sql.PENDING_WITH_LOCK, lock=lock)
+                    if existing:  # else the pending job started meanwhile: submit again
+                        logger.info("queue.job_deduplicated", job_id=existing[0]["id"], job_type=job_type)
+                        return SubmitResult(str(existing[0]["id"]), duplicate=True)
+                else:
+                    logger.debug("queue.job_submitted", job_id=job_id, job_type=job_type)
+                    return SubmitResult(str(job_id))
+        raise QueueUnavailableError(f"cannot submit a {job_type} job: its dedup key kept changing hands")
+
+    async def get_stats(self) -> QueueStats:
+        await self._open()
+        row = await guarded(
+            "read the queue's figures",
+            lambda: self._connector.execute_query_one_async(_sql.STATS, queue=self.queue_name),
+        )
+        age = row["oldest_age"]
+        return QueueStats(
+            queued=row["queued"], running=row["running"], completed=row["completed"], failed=row["failed"],
+            retries=row["retries"], dead=row["dead"], oldest_queued_age_seconds=None if age is None else float(age),
+        )  # fmt: skip
+
+    async def wait_idle(self, timeout: float | None = None) -> bool:
+        await self._open()
+        deadline = None if timeout is None else time.monotonic() + timeout
+        pause = 0.01
+        while True:
+            row = await guarded(
+                "count the queue's jobs",
+                lambda: self._connector.execute_query_one_async(_sql.BUSY, queue=self.queue_name),
+            )
+            if row["busy"] == 0:
+                return True
+            if deadline is not None and time.monotonic() >= deadline:
+                return False
+            remaining = None if deadline is None else max(deadline - time.monotonic(), 0.0)
+            await asyncio.sleep(pause if remaining is None else min(pause, remaining))
+            pause = min(pause * 2, self.poll_interval)
+
+    async def stop(self, *, drain: bool = True, timeout: float | None = None) -> None:
+        self._closed = True
+        started = time.monotonic()
+        drained = True
+        if drain and self._worker is not None:
+            drained = await self.wait_idle(timeout)
+        if self._worker is not None:
+            grace = self.shutdown_timeout
+            if timeout is not None:
+                left = max(timeout - (time.monotonic() - started), 0.0)
+                grace = left if grace is None else min(grace, left)
+            self._worker.shutdown_graceful_timeout = grace
+            self._worker.stop()  # type: ignore[no-untyped-call]
+        await self._finish_tasks()
+        if self._opened:
+            await self._app.close_async()
+            self._opened = False
+        logger.info("queue.stopped", queue=self.queue_name, drained=drained)
+
+    # -- dead letters ----------------------------------------------------------------------------------------
+
+    async def dead_jobs(self) -> list[DeadJob]:
+        """Jobs that failed for good (their health data already dropped), oldest first."""
+        await self._open()
+        return await self._dead.dead_jobs()
+
+    async def retry_dead(self, job_ids: Sequence[str] | None = None) -> list[str]:
+        """Submit dead jobs again (all, or those of ``job_ids``) as new jobs with fresh attempts; their
+        payloads no longer carry health data, so the handler fetches it again. Returns the new jobs' ids."""
+        if self._closed:
+            raise QueueClosedError("cannot retry dead jobs: the queue is stopping or stopped")
+        await self._open()
+        return await self._dead.retry(job_ids)
+
+    # -- internals -------------------------------------------------------------------------------------------
+
+    async def _open(self) -> None:
+        if self._opened:
+            return
+        async with self._open_lock:
+            if not self._opened:
+                await guarded("connect to the job queue's database", self._app.open_async)
+                self._opened = True
+
+    async def worker_finished(self) -> None:
+        """Return when this queue's worker has ended (after ``stop``, or because its database went away)."""
+        if self._tasks:
+            await asyncio.wait([self._tasks[0]])
+
+    async def _finish_tasks(self) -> None:
+        for task in self._tasks[1:]:  # the maintenance loop; the worker ends by itself once stopped
+            task.cancel()
+        for task in self._tasks:
+            try:
+                await task
+            except asyncio.CancelledError:
+                pass
+            except QUEUE_ERRORS as exc:
+                logger.warning("queue.worker_stopped_with_error", queue=self.queue_name, error_kind=type(exc).__name__)
+        self._tasks, self._worker = [], None
+
+    def _task_for(self, job_type: str) -> Any:
+        async def run_job(context: procrastinate.JobContext, **args: Any) -> None:
+            job = context.job
+            handler = self._handlers.get(job_type)
+            attempt = min(job.attempts + 1, self.max_attempts)
+            job_context = JobContext(str(job.id), job_type, attempt, self.max_attempts)
+            log = logger.bind(job_id=job.id, job_type=job_type, attempt=attempt)
+            try:
+                if handler is None:
+                    raise UnknownJobTypeError(f"no handler is registered for job type {job_type!r}")
+                await handler(decode_args(args), job_context)
+            except Exception as exc:
+                await self._record_error(job.id, exc)
+                log.warning("queue.job_attempt_failed", error_kind=type(exc).__name__)
+                raise
+            log.info("queue.job_completed")
+
+        run_job.__name__ = f"run_{job_type.lower()}"
+        return run_job
+
+    async def _record_error(self, job_id: int | None, exc: Exception) -> None:
+        """procrastinate keeps no failure reason: keep the last one on the job row, for ``dead_jobs``."""
+        try:
+            await self._connector.execute_query_async(
+                _sql.RECORD_ERROR, id=job_id, kind=type(exc).__name__, error=str(exc)[:500]
+            )
+        except QUEUE_ERRORS:
+            logger.warning("queue.error_not_recorded", job_id=job_id)
+
+
+def _check(ok: bool, message: str, field: str) -> None:
+    if not ok:
+        raise InvalidInputError(message, field=field)

@@ -1,0 +1,64 @@
+"""``run_worker``: the loop of a ``sahha-sync worker`` process, for any ``JobQueue``.
+
+It registers the handlers, starts the queue, runs ``on_start`` (the recovery of pending archivals), and
+runs jobs until SIGTERM or SIGINT; then it stops taking jobs and gives the running ones ``shutdown_timeout``
+seconds to finish before they are cancelled and put back in the queue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+
+import structlog
+
+from sahha_sync.application.ports.job_queue import JobHandler, JobQueue
+
+logger = structlog.get_logger(__name__)
+
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+
+async def run_worker(
+    queue: JobQueue,
+    handlers: Mapping[str, JobHandler],
+    *,
+    on_start: Callable[[], Awaitable[object]] | None = None,
+    shutdown_timeout: float | None = None,
+    stop_signals: Iterable[signal.Signals] = STOP_SIGNALS,
+    stop: asyncio.Event | None = None,
+) -> None:
+    """Run jobs until a stop signal (or ``stop`` is set, or the queue's worker ends by itself)."""
+    stop_event = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    installed = []
+    for sig in stop_signals:
+        loop.add_signal_handler(sig, stop_event.set)
+        installed.append(sig)
+    for job_type, handler in handlers.items():
+        queue.register(job_type, handler)
+    try:
+        await queue.start()
+        if on_start is not None:
+            await on_start()
+        logger.info("worker.started", job_types=sorted(handlers))
+        await _until_stopped(queue, stop_event)
+        logger.info("worker.stopping", shutdown_timeout=shutdown_timeout)
+    finally:
+        for sig in installed:
+            loop.remove_signal_handler(sig)
+        await queue.stop(drain=False, timeout=shutdown_timeout)
+        logger.info("worker.stopped")
+
+
+async def _until_stopped(queue: JobQueue, stop_event: asyncio.Event) -> None:
+    waits = [asyncio.ensure_future(stop_event.wait())]
+    worker_done = getattr(queue, "worker_finished", None)
+    if worker_done is not None:
+        waits.append(asyncio.ensure_future(worker_done()))
+    try:
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waits:
+            waiter.cancel()

@@ -1,0 +1,35 @@
+"""The ``JobQueue`` contract, run against ``ProcrastinateJobQueue`` on the test PostgreSQL database."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from sahha_sync.adapters.queue import ProcrastinateJobQueue
+from sahha_sync.application.ports import JobQueue
+from sahha_sync.testing.job_queue import JobQueueContract
+
+
+def fast_queue(url: str, **options: Any) -> ProcrastinateJobQueue:
+    """A durable queue tuned for tests: short polls, heartbeats and shutdown, no jitter."""
+    settings: dict[str, Any] = {
+        "concurrency": 2,
+        "jitter": 0.0,
+        "poll_interval": 0.05,
+        "heartbeat": 0.5,
+        "stalled_after": 1.5,
+        "shutdown_timeout": 5.0,
+    }
+    return ProcrastinateJobQueue(url, **{**settings, **options})
+
+
+@pytest.mark.postgres
+class TestProcrastinateJobQueue(JobQueueContract):
+    @pytest.fixture
+    def make_queue(self, postgres_url: str) -> Callable[..., JobQueue]:
+        def make(**options: Any) -> JobQueue:
+            return fast_queue(postgres_url, **options)
+
+        return make
