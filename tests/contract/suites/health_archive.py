@@ -1,0 +1,140 @@
+"""``HealthArchiveContract``: idempotent upserts on the natural keys, honest counts, window reads."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, timedelta
+
+import pytest
+
+from sahha_sync.application.ports.health_archive import HealthArchive
+from sahha_sync.domain.health import Biomarker, QuarantinedRecord, Score, UpsertCounts
+from sahha_sync.domain.windows import FetchWindow
+from sahha_sync.testing.records import T0, archetype, biomarker, score, unique_id
+
+WEEK = FetchWindow(T0 - timedelta(days=1), T0 + timedelta(days=8))
+
+
+class HealthArchiveContract:
+    """Override ``archive`` to yield the adapter under test."""
+
+    @pytest.fixture
+    def archive(self) -> HealthArchive:
+        """Override: the adapter under test (a generator fixture may clean up after it)."""
+        raise NotImplementedError("override the 'archive' fixture to return the HealthArchive under test")
+
+    async def test_new_biomarkers_are_counted_as_inserted(self, archive: HealthArchive) -> None:
+        user = unique_id()
+        counts = await archive.upsert_biomarkers([biomarker(user, day=d) for d in range(3)])
+        assert counts == UpsertCounts(inserted=3, updated=0, unchanged=0)
+
+    async def test_upserting_the_same_biomarkers_twice_changes_nothing(self, archive: HealthArchive) -> None:
+        user = unique_id()
+        rows = [biomarker(user, day=d) for d in range(3)]
+        await archive.upsert_biomarkers(rows)
+        again = await archive.upsert_biomarkers([Biomarker.from_dict(r.to_dict()) for r in rows])  # equal copies
+        assert again == UpsertCounts(inserted=0, updated=0, unchanged=3)
+        stored = await archive.read_window(user, WEEK)
+        assert sorted(stored.biomarkers, key=lambda b: b.start_date_time) == rows
+
+    async def test_a_changed_biomarker_is_updated_in_place(self, archive: HealthArchive) -> None:
+        user = unique_id()
+        first = biomarker(user, value="8500")
+        await archive.upsert_biomarkers([first])
+        changed = dataclasses.replace(first, value="9100")
+        counts = await archive.upsert_biomarkers([changed, biomarker(user, day=1)])
+        assert counts == UpsertCounts(inserted=1, updated=1, unchanged=0)
+        stored = await archive.read_window(user, WEEK)
+        assert [b.value for b in sorted(stored.biomarkers, key=lambda b: b.start_date_time)] == ["9100", "8500"]
+
+    async def test_duplicates_within_one_batch_are_merged_and_the_last_wins(self, archive: HealthArchive) -> None:
+        user = unique_id()
+        rows = [biomarker(user, value="1"), biomarker(user, value="2"), biomarker(user, value="3")]
+        counts = await archive.upsert_biomarkers(rows)
+        assert counts.total == 1
+        assert counts.inserted == 1
+        stored = await archive.read_window(user, WEEK)
+        assert [b.value for b in stored.biomarkers] == ["3"]
+
+    async def test_an_empty_batch_counts_nothing(self, archive: HealthArchive) -> None:
+        assert await archive.upsert_biomarkers([]) == UpsertCounts()
+        assert await archive.upsert_scores([]) == UpsertCounts()
+        assert await archive.upsert_archetypes([]) == UpsertCounts()
+
+    async def test_scores_are_upserted_on_profile_type_and_score_time(self, archive: HealthArchive) -> None:
+        user = unique_id()
+        sleep, activity = score(user, type="sleep"), score(user, type="activity")
+        assert await archive.upsert_scores([sleep, activity]) == UpsertCounts(inserted=2)
+        rescored = dataclasses.replace(sleep, score=0.91, state="high")
+        same = Score.from_dict(activity.to_dict())
+        assert await archive.upsert_scores([rescored, same]) == UpsertCounts(updated=1, unchanged=1)
+        stored = await archive.read_window(user, WEEK)
+        assert {s.type: s.score for s in stored.scores} == {"sleep": 0.91, "activity": 0.72}
+
+    async def test_a_score_comes_back_with_its_factors_and_data_sources(self, archive: HealthArchive) -> None:
+        user = unique_id()
+        row = score(user)
+        await archive.upsert_scores([row])
+        stored = await archive.read_window(user, WEEK)
+        assert stored.scores == (row,)
+
+    async def test_archetypes_are_upserted_on_their_natural_key(self, archive: HealthArchive) -> None:
+        user = unique_id()
+        row = archetype(user)
+        assert await archive.upsert_archetypes([row, archetype(user, week=1)]) == UpsertCounts(inserted=2)
+        counts = await archive.upsert_archetypes([dataclasses.replace(row, value="late_sleeper")])
+        assert counts == UpsertCounts(updated=1)
+        stored = await archive.read_window(user, FetchWindow(T0 - timedelta(days=1), T0 + timedelta(days=30)))
+        values = [a.value for a in sorted(stored.archetypes, key=lambda a: a.start_date_time)]
+        assert values == ["late_sleeper", "consistent_early_riser"]
+
+    async def test_a_window_holds_records_that_start_inside_it(self, archive: HealthArchive) -> None:
+        user = unique_id()
+        rows = [biomarker(user, day=d) for d in range(5)]
+        scores = [score(user, day=d) for d in range(5)]
+        await archive.upsert_biomarkers(rows)
+        await archive.upsert_scores(scores)
+        window = FetchWindow(rows[1].start_date_time, rows[3].start_date_time)  # [start, end): day 3 excluded
+        stored = await archive.read_window(user, window)
+        assert {b.key for b in stored.biomarkers} == {rows[1].key, rows[2].key}
+        assert {s.key for s in stored.scores} == {s.key for s in scores if window.contains(s.score_date_time)}
+
+    async def test_a_window_holds_only_the_users_own_records(self, archive: HealthArchive) -> None:
+        user, other = unique_id(), unique_id()
+        await archive.upsert_biomarkers([biomarker(user), biomarker(other)])
+        stored = await archive.read_window(user, WEEK)
+        assert [b.profile_id for b in stored.biomarkers] == [user]
+
+    async def test_an_unknown_user_has_an_empty_window(self, archive: HealthArchive) -> None:
+        stored = await archive.read_window(unique_id(), WEEK)
+        assert stored.total_items == 0
+
+    async def test_the_local_offset_of_a_record_is_kept(self, archive: HealthArchive) -> None:
+        user = unique_id()
+        row = biomarker(user)
+        await archive.upsert_biomarkers([row])
+        (stored,) = (await archive.read_window(user, WEEK)).biomarkers
+        assert stored.start_date_time == row.start_date_time
+        assert stored.start_date_time.utcoffset() == row.start_date_time.utcoffset() == timedelta(hours=10)
+
+    async def test_the_same_instant_in_another_offset_is_the_same_record(self, archive: HealthArchive) -> None:
+        user = unique_id()
+        row = biomarker(user)
+        await archive.upsert_biomarkers([row])
+        in_utc = dataclasses.replace(
+            row, start_date_time=row.start_date_time.astimezone(UTC), end_date_time=row.end_date_time.astimezone(UTC)
+        )
+        counts = await archive.upsert_biomarkers([in_utc])
+        assert counts.inserted == 0
+        assert len((await archive.read_window(user, WEEK)).biomarkers) == 1
+
+    async def test_quarantined_records_are_kept_and_counted(self, archive: HealthArchive) -> None:
+        user = unique_id()
+        records = [
+            QuarantinedRecord(
+                profile_id=user, kind="biomarker", reason="value: not a number", raw="{}", received_at=T0
+            ),
+            QuarantinedRecord(profile_id=user, kind="score", reason="score: out of range", raw="{}", received_at=T0),
+        ]
+        assert await archive.quarantine(records) == 2
+        assert await archive.quarantine([]) == 0

@@ -1,0 +1,141 @@
+"""``TrackingStoreContract``: one row per run, ids kept on replace, the latest analysed run, a user's runs."""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from datetime import datetime, timedelta
+
+import pytest
+
+from sahha_sync.application.ports.tracking_store import TrackingStore
+from sahha_sync.domain.tracking import SyncStatus, TrackingRecord
+from sahha_sync.domain.windows import FetchWindow
+from sahha_sync.testing.records import T0, unique_id
+
+
+def run(
+    user_id: str,
+    *,
+    archetype: str = "Peak Performer",
+    analysis_type: str = "behavior_analysis",
+    analysed_at: datetime | None = None,
+    window: FetchWindow | None = None,
+    status: SyncStatus | None = None,
+) -> TrackingRecord:
+    if window is None and analysed_at is not None:
+        window = FetchWindow(analysed_at - timedelta(days=7), analysed_at)
+    return TrackingRecord(
+        run_id=uuid.uuid4().hex,
+        user_id=user_id,
+        archetype=archetype,
+        analysis_type=analysis_type,
+        analysis_timestamp=analysed_at,
+        window=window,
+        data_source=None if window is None else "sahha",
+        status=status or SyncStatus(),
+    )
+
+
+class TrackingStoreContract:
+    """Override ``tracking_store`` to yield the adapter under test."""
+
+    @pytest.fixture
+    def tracking_store(self) -> TrackingStore:
+        """Override: the adapter under test (a generator fixture may clean up after it)."""
+        raise NotImplementedError("override the 'tracking_store' fixture to return the TrackingStore under test")
+
+    async def test_a_saved_row_gets_an_id_and_reads_back_equal(self, tracking_store: TrackingStore) -> None:
+        record = run(unique_id(), analysed_at=T0)
+        saved = await tracking_store.save(record)
+        assert saved.id is not None
+        assert saved == dataclasses.replace(record, id=saved.id)
+        assert await tracking_store.get(record.run_id) == saved
+
+    async def test_later_rows_get_greater_ids(self, tracking_store: TrackingStore) -> None:
+        user = unique_id()
+        first = await tracking_store.save(run(user))
+        second = await tracking_store.save(run(user))
+        assert first.id is not None
+        assert second.id is not None
+        assert second.id > first.id
+
+    async def test_saving_a_run_again_replaces_its_row_and_keeps_the_id(self, tracking_store: TrackingStore) -> None:
+        saved = await tracking_store.save(run(unique_id()))
+        status = SyncStatus(
+            sahha_data_synced=True,
+            biomarkers_synced=True,
+            scores_synced=True,
+            archetypes_synced=True,
+            sync_completed_at=T0 + timedelta(minutes=5),
+            archival_requested=True,
+        )
+        updated = dataclasses.replace(saved, id=None, analysis_timestamp=T0, status=status)
+        replaced = await tracking_store.save(updated)
+        assert replaced.id == saved.id
+        assert await tracking_store.get(saved.run_id) == dataclasses.replace(updated, id=saved.id)
+
+    async def test_a_sync_error_is_kept(self, tracking_store: TrackingStore) -> None:
+        status = SyncStatus(
+            biomarkers_synced=True, sync_error="ArchiveUnavailableError: scores", archival_requested=True
+        )
+        saved = await tracking_store.save(run(unique_id(), status=status))
+        stored = await tracking_store.get(saved.run_id)
+        assert stored is not None
+        assert stored.status == status
+
+    async def test_an_unknown_run_has_no_row(self, tracking_store: TrackingStore) -> None:
+        assert await tracking_store.get(uuid.uuid4().hex) is None
+
+    async def test_latest_is_the_run_with_the_greatest_analysis_timestamp(self, tracking_store: TrackingStore) -> None:
+        user = unique_id()
+        await tracking_store.save(run(user, analysed_at=T0 + timedelta(days=2)))
+        newest = await tracking_store.save(run(user, analysed_at=T0 + timedelta(days=3)))
+        await tracking_store.save(run(user, analysed_at=T0 + timedelta(days=1)))
+        assert await tracking_store.latest(user, "behavior_analysis") == newest
+
+    async def test_latest_ignores_runs_that_were_never_analysed(self, tracking_store: TrackingStore) -> None:
+        user = unique_id()
+        analysed = await tracking_store.save(run(user, analysed_at=T0))
+        await tracking_store.save(run(user, window=FetchWindow(T0, T0 + timedelta(days=1))))
+        assert await tracking_store.latest(user, "behavior_analysis") == analysed
+
+    async def test_latest_with_an_archetype_looks_at_that_archetype_only(self, tracking_store: TrackingStore) -> None:
+        user = unique_id()
+        peak = await tracking_store.save(run(user, archetype="Peak Performer", analysed_at=T0))
+        other = await tracking_store.save(run(user, archetype="Night Owl", analysed_at=T0 + timedelta(days=1)))
+        assert await tracking_store.latest(user, "behavior_analysis", "Peak Performer") == peak
+        assert await tracking_store.latest(user, "behavior_analysis") == other
+        assert await tracking_store.latest(user, "behavior_analysis", "Unknown") is None
+
+    async def test_latest_looks_at_the_analysis_type_and_user_only(self, tracking_store: TrackingStore) -> None:
+        user = unique_id()
+        await tracking_store.save(run(user, analysis_type="circadian_analysis", analysed_at=T0))
+        await tracking_store.save(run(unique_id(), analysed_at=T0))
+        assert await tracking_store.latest(user, "behavior_analysis") is None
+
+    async def test_runs_for_user_returns_every_archetype_and_type(self, tracking_store: TrackingStore) -> None:
+        user = unique_id()
+        a = await tracking_store.save(run(user, archetype="Night Owl", analysed_at=T0))
+        b = await tracking_store.save(run(user, analysis_type="circadian_analysis", analysed_at=T0))
+        await tracking_store.save(run(unique_id(), analysed_at=T0))
+        assert await tracking_store.runs_for_user(user) == [a, b]
+
+    async def test_runs_for_user_filters_on_the_window_end(self, tracking_store: TrackingStore) -> None:
+        user = unique_id()
+        await tracking_store.save(run(user, analysed_at=T0))
+        later = await tracking_store.save(run(user, analysed_at=T0 + timedelta(days=2)))
+        await tracking_store.save(run(user))  # no window yet
+        assert await tracking_store.runs_for_user(user, window_end_after=T0) == [later]
+
+    async def test_clear_removes_every_row(self, tracking_store: TrackingStore) -> None:
+        saved = await tracking_store.save(run(unique_id(), analysed_at=T0))
+        await tracking_store.clear()
+        assert await tracking_store.list_all() == []
+        assert await tracking_store.get(saved.run_id) is None
+
+    async def test_list_all_is_ordered_by_id(self, tracking_store: TrackingStore) -> None:
+        user = unique_id()
+        saved = [await tracking_store.save(run(user)) for _ in range(3)]
+        rows = [r for r in await tracking_store.list_all() if r.user_id == user]
+        assert rows == saved
