@@ -1,0 +1,169 @@
+"""The OpenAI analyst: structured output from a chat model, told only facts the code computed.
+
+Retries are the SDK's, not ours: the adapter sets ``max_retries`` (and ``timeout``, per attempt) on its copy
+of the client, and the SDK retries connection errors, timeouts, 408, 409, 429 and 5xx with exponential
+backoff that honours ``Retry-After``. What still fails is mapped to the ``Analyst`` port's errors.
+Any OpenAI-compatible server works: the client (built by the host or the container) reads
+``OPENAI_BASE_URL``; the server must support ``response_format`` with a JSON schema.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import openai
+import pydantic
+import structlog
+from openai.types.chat import ChatCompletionMessageParam, ParsedChatCompletion
+from pydantic import BaseModel, ConfigDict, Field
+
+from sahha_sync.adapters.llm.prompt import DEFAULT_TOKEN_BUDGET, PROMPT_VERSION, Prompt, build_prompt
+from sahha_sync.application.ports.analyst import (
+    Analyst,
+    AnalystError,
+    AnalystRefusedError,
+    AnalystResponseError,
+    AnalystUnavailableError,
+)
+from sahha_sync.domain.analysis import Analysis, AnalysisInput, Insight
+from sahha_sync.domain.metrics import AnalysisFacts, compute_facts, data_quality_notes
+
+log = structlog.get_logger(__name__)
+
+DEFAULT_MODEL = "gpt-4o"
+DEFAULT_MAX_RETRIES = 2
+DEFAULT_MAX_COMPLETION_TOKENS = 1500
+_RETRYABLE_STATUS = frozenset({408, 409, 429})
+
+
+class ReplyInsight(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(description="One finding, in plain language, with its figure.")
+    metric: str | None = Field(description="The exact name of the metric this finding rests on.")
+
+
+class AnalysisReply(BaseModel):
+    """The structured answer asked of the model."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    summary: str = Field(description="Two to four sentences.")
+    insights: list[ReplyInsight]
+    recommendations: list[str]
+    data_quality_notes: list[str]
+
+
+def _translate(exc: Exception, timeout: float) -> AnalystError:
+    """The port's error for a failure of the SDK (messages carry no prompt text and no health value)."""
+    if isinstance(exc, openai.APITimeoutError):
+        return AnalystUnavailableError(f"the model service did not answer within {timeout:g} s")
+    if isinstance(exc, openai.APIConnectionError):
+        return AnalystUnavailableError("could not connect to the model service")
+    if isinstance(exc, openai.APIStatusError):
+        status = exc.status_code
+        if status in _RETRYABLE_STATUS or status >= 500:
+            return AnalystUnavailableError(f"the model service answered HTTP {status}")
+        return AnalystError(f"the model service rejected the request with HTTP {status}")
+    if isinstance(exc, openai.ContentFilterFinishReasonError):
+        return AnalystRefusedError("the model's answer was stopped by its content filter")
+    if isinstance(exc, openai.LengthFinishReasonError):
+        return AnalystResponseError("the model's answer was cut off at the completion token limit")
+    if isinstance(exc, openai.APIResponseValidationError | pydantic.ValidationError | ValueError):
+        return AnalystResponseError("the model's answer was not the structured output asked for")
+    return AnalystError(f"the model call failed: {type(exc).__name__}")
+
+
+class OpenAIAnalyst(Analyst):
+    """An ``Analyst`` on ``openai.AsyncOpenAI`` chat completions with structured output (``AnalysisReply``)."""
+
+    name = "openai"
+
+    def __init__(
+        self,
+        client: openai.AsyncOpenAI,
+        *,
+        model: str = DEFAULT_MODEL,
+        timeout: float = 60.0,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        token_budget: int = DEFAULT_TOKEN_BUDGET,
+        max_completion_tokens: int = DEFAULT_MAX_COMPLETION_TOKENS,
+    ) -> None:
+        self._client = client.with_options(timeout=timeout, max_retries=max_retries)
+        self.model = model
+        self.prompt_version = PROMPT_VERSION
+        self.timeout = timeout
+        self.token_budget = token_budget
+        self.max_completion_tokens = max_completion_tokens
+
+    def input_hash(self, analysis_input: AnalysisInput) -> str:
+        """The ``input_hash`` an analysis of ``analysis_input`` would carry (without calling the model)."""
+        return compute_facts(analysis_input).input_hash(prompt_version=self.prompt_version, model=self.model)
+
+    def prompt_for(self, analysis_input: AnalysisInput) -> Prompt:
+        return build_prompt(compute_facts(analysis_input), token_budget=self.token_budget)
+
+    async def analyse(self, analysis_input: AnalysisInput) -> Analysis:
+        facts = compute_facts(analysis_input)
+        prompt = build_prompt(facts, token_budget=self.token_budget)
+        input_hash = facts.input_hash(prompt_version=self.prompt_version, model=self.model)
+        completion = await self._complete(prompt, input_hash)
+        analysis = self._analysis(facts, self._reply(completion), input_hash)
+        if completion.usage is not None:
+            usage = completion.usage
+            analysis = replace(analysis, prompt_tokens=usage.prompt_tokens, completion_tokens=usage.completion_tokens)
+        log.info(
+            "analyst.openai_completed", model=self.model, input_hash=input_hash,
+            prompt_tokens=analysis.prompt_tokens, completion_tokens=analysis.completion_tokens,
+            digest_days=prompt.digest_days, omitted_days=prompt.omitted_days,
+        )  # fmt: skip
+        return analysis
+
+    async def _complete(self, prompt: Prompt, input_hash: str) -> ParsedChatCompletion[AnalysisReply]:
+        messages: list[ChatCompletionMessageParam] = [
+            {"role": "system", "content": prompt.system},
+            {"role": "user", "content": prompt.user},
+        ]
+        try:
+            return await self._client.chat.completions.parse(
+                model=self.model,
+                messages=messages,
+                response_format=AnalysisReply,
+                max_completion_tokens=self.max_completion_tokens,
+            )
+        except Exception as exc:
+            error = _translate(exc, self.timeout)
+            log.warning(
+                "analyst.openai_failed", model=self.model, input_hash=input_hash,
+                error_type=type(exc).__name__, status=getattr(exc, "status_code", None),
+            )  # fmt: skip
+            raise error from exc
+
+    def _reply(self, completion: ParsedChatCompletion[AnalysisReply]) -> AnalysisReply:
+        if not completion.choices:
+            raise AnalystResponseError("the model's answer had no choices")
+        message = completion.choices[0].message
+        if message.refusal:
+            log.warning("analyst.openai_refused", model=self.model)
+            raise AnalystRefusedError("the model refused to analyse this input")
+        if message.parsed is None:
+            raise AnalystResponseError("the model's answer was empty")
+        return message.parsed
+
+    def _analysis(self, facts: AnalysisFacts, reply: AnalysisReply, input_hash: str) -> Analysis:
+        known = {m.name for m in facts.metrics.all_metrics()}
+        insights = tuple(Insight(i.text, i.metric if i.metric in known else None) for i in reply.insights)
+        notes = tuple(dict.fromkeys([*data_quality_notes(facts.metrics), *reply.data_quality_notes]))
+        if not reply.summary.strip():
+            raise AnalystResponseError("the model's answer had an empty summary")
+        return Analysis(
+            summary=reply.summary.strip(),
+            analyst=self.name,
+            model=self.model,
+            prompt_version=self.prompt_version,
+            input_hash=input_hash,
+            insights=insights,
+            recommendations=tuple(r for r in reply.recommendations if r.strip()),
+            data_quality_notes=notes,
+            metrics=facts.metrics.to_dict(),
+        )
