@@ -1,0 +1,21 @@
+"""The application layer: ports (``sahha_sync.application.ports``) and the use cases built on them."""
+
+from sahha_sync.application.use_cases import (
+    AnalysisOutcome,
+    ArchetypeTracker,
+    ArchivalJob,
+    ArchiveHealthData,
+    FetchHealthData,
+    RebuildProjections,
+    RunAnalysis,
+)
+
+__all__ = [
+    "AnalysisOutcome",
+    "ArchetypeTracker",
+    "ArchivalJob",
+    "ArchiveHealthData",
+    "FetchHealthData",
+    "RebuildProjections",
+    "RunAnalysis",
+]

@@ -1,0 +1,109 @@
+"""The seed's tracker: a user's watermark per archetype and analysis type, and recording an analysis.
+
+The watermark is ``analysis_timestamp`` of the latest analysed run (the end of the window it analysed).
+Looked up first for the same archetype, then for any archetype of the same analysis type.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Literal
+from uuid import uuid4
+
+import structlog
+
+from sahha_sync.application.ports.clock import Clock
+from sahha_sync.application.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from sahha_sync.application.use_cases._support import append_and_project, in_transaction, require_aware, require_run_key
+from sahha_sync.domain.analysis import AnalysisType
+from sahha_sync.domain.errors import InvalidInputError
+from sahha_sync.domain.events import AnalysisCompleted, AnalysisRequested, DomainEvent, HealthDataFetched
+from sahha_sync.domain.tracking import TrackingRecord
+from sahha_sync.domain.windows import FetchWindow
+
+log = structlog.get_logger(__name__)
+
+WatermarkSource = Literal["archetype", "analysis_type", "none"]
+HOST_SOURCE = "host"
+HOST_WINDOW = timedelta(seconds=1)
+
+
+async def last_analysis_with_fallback(
+    uow: UnitOfWork, user_id: str, archetype: str, analysis_type: AnalysisType
+) -> tuple[datetime | None, WatermarkSource]:
+    """The fallback chain, inside an open unit of work (``RunAnalysis`` reads it with its other reads)."""
+    own = await uow.tracking.latest(user_id, analysis_type.value, archetype)
+    if own is not None and own.analysis_timestamp is not None:
+        return own.analysis_timestamp, "archetype"
+    other = await uow.tracking.latest(user_id, analysis_type.value)
+    if other is not None and other.analysis_timestamp is not None:
+        return other.analysis_timestamp, "analysis_type"
+    return None, "none"
+
+
+class ArchetypeTracker:
+    def __init__(self, *, unit_of_work: UnitOfWorkFactory, clock: Clock) -> None:
+        self._unit_of_work = unit_of_work
+        self._clock = clock
+
+    async def get_last_analysis_date_with_fallback(
+        self, user_id: str, archetype: str, analysis_type: str | AnalysisType
+    ) -> tuple[datetime | None, WatermarkSource]:
+        """``(watermark, source)``: source is ``archetype`` (this archetype's latest analysed run),
+        ``analysis_type`` (another archetype of the same analysis type) or ``none``."""
+        user, kind, atype = require_run_key(user_id, archetype, analysis_type)
+        async with self._unit_of_work() as uow:
+            return await last_analysis_with_fallback(uow, user, kind, atype)
+
+    async def update_last_analysis_date(
+        self,
+        user_id: str,
+        archetype: str,
+        analysis_type: str | AnalysisType,
+        analysis_timestamp: datetime | None = None,
+        *,
+        window: FetchWindow | None = None,
+    ) -> TrackingRecord:
+        """Record an analysis a host ran itself (without ``RunAnalysis``), analysed up to ``analysis_timestamp``
+        (default: now). Returns the new run's tracking row.
+
+        It is recorded as a run stream — ``AnalysisRequested``, ``HealthDataFetched`` (source ``host``, no
+        records) and ``AnalysisCompleted`` — whose fold gives ``analysis_timestamp``, so the projection stays
+        the only writer of tracking rows and a rebuild keeps it. ``window`` is the span the host analysed; it
+        must end at ``analysis_timestamp``. By default it is the last second before it, which claims no data:
+        a given window counts as not archived until an archival of this run (or a later run covering it)
+        succeeds, so the next ``RunAnalysis`` fetches it again.
+        """
+        user, kind, atype = require_run_key(user_id, archetype, analysis_type)
+        moment = (
+            self._clock.now() if analysis_timestamp is None else require_aware(analysis_timestamp, "analysis_timestamp")
+        )
+        span = window or FetchWindow(moment - HOST_WINDOW, moment)
+        if span.end != moment:
+            raise InvalidInputError("window must end at analysis_timestamp", field="window")
+        run_id = uuid4().hex
+        now = self._clock.now()
+        events: list[DomainEvent] = [
+            AnalysisRequested(run_id=run_id, occurred_at=now, user_id=user, archetype=kind, analysis_type=atype.value),
+            HealthDataFetched(
+                run_id=run_id,
+                occurred_at=now,
+                window_start=span.start,
+                window_end=span.end,
+                biomarker_count=0,
+                score_count=0,
+                is_incremental=False,
+                watermark=None,
+                source=HOST_SOURCE,
+            ),
+            AnalysisCompleted(
+                run_id=run_id, occurred_at=now, analyst=HOST_SOURCE, model="", prompt_version="", input_hash=""
+            ),
+        ]
+
+        async def record(uow: UnitOfWork) -> TrackingRecord:
+            return await append_and_project(uow, run_id, (), events)
+
+        saved = await in_transaction(self._unit_of_work, record)
+        log.info("tracker.analysis_recorded", run_id=run_id, tracking_record_id=saved.id, source=HOST_SOURCE)
+        return saved

@@ -1,0 +1,217 @@
+"""``ArchiveHealthData``: the ``SYNC_SAHHA_DATA`` job — upsert a run's data and record its sync status.
+
+Biomarkers, then scores, then archetypes; each part in its own unit of work together with its event
+(``BiomarkersArchived`` …, with the upsert counts) and the refreshed tracking row, so a part that succeeded
+stays archived and flagged when a later part fails. A failure records ``ArchivalFailed`` and is re-raised so
+the queue retries (only retryable errors are retried). When every part is archived, ``SyncCompleted``.
+Parts already archived by an earlier attempt are skipped; a synced run is left alone, so running the job twice
+changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+import structlog
+
+from sahha_sync.application.ports.clock import Clock
+from sahha_sync.application.ports.health_archive import HealthArchive
+from sahha_sync.application.ports.health_data_source import HealthDataSource
+from sahha_sync.application.ports.job_queue import JobContext
+from sahha_sync.application.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from sahha_sync.application.use_cases._support import (
+    append_and_project,
+    describe_error,
+    fetch_in_chunks,
+    in_transaction,
+    is_retryable,
+    read_history,
+)
+from sahha_sync.application.use_cases.archival_job import ArchivalJob
+from sahha_sync.domain.errors import InvalidInputError
+from sahha_sync.domain.events import (
+    AnalysisRequested,
+    ArchetypesArchived,
+    ArchivalFailed,
+    BiomarkersArchived,
+    ScoresArchived,
+    SyncCompleted,
+)
+from sahha_sync.domain.health import HealthRecords, UpsertCounts
+from sahha_sync.domain.tracking import SyncStatus, TrackingRecord
+
+log = structlog.get_logger(__name__)
+
+PARTS = ("biomarkers", "scores", "archetypes")
+_PART_EVENTS: dict[str, type[BiomarkersArchived | ScoresArchived | ArchetypesArchived]] = {
+    "biomarkers": BiomarkersArchived,
+    "scores": ScoresArchived,
+    "archetypes": ArchetypesArchived,
+}
+
+
+def _part_synced(status: SyncStatus, part: str) -> bool:
+    return bool(getattr(status, f"{part}_synced"))
+
+
+async def _upsert(archive: HealthArchive, part: str, records: HealthRecords) -> UpsertCounts:
+    if part == "biomarkers":
+        return await archive.upsert_biomarkers(records.biomarkers)
+    if part == "scores":
+        return await archive.upsert_scores(records.scores)
+    return await archive.upsert_archetypes(records.archetypes)
+
+
+class ArchiveHealthData:
+    """``await archival.archive(payload, context) -> SyncStatus``; the instance itself is the queue's handler
+    (``queue.register(ArchiveHealthData.JOB_TYPE, archival)``).
+
+    ``source`` is needed only for payloads without ``sahha_data`` (jobs re-submitted by recovery).
+    """
+
+    JOB_TYPE: ClassVar[str] = ArchivalJob.JOB_TYPE
+
+    def __init__(
+        self,
+        *,
+        unit_of_work: UnitOfWorkFactory,
+        clock: Clock,
+        source: HealthDataSource | None = None,
+        include_archetypes: bool = True,
+    ) -> None:
+        self._unit_of_work = unit_of_work
+        self._clock = clock
+        self._source = source
+        self._include_archetypes = include_archetypes
+
+    async def __call__(self, payload: Mapping[str, Any], context: JobContext) -> None:
+        await self.archive(payload, context)
+
+    async def archive(self, payload: Mapping[str, Any], context: JobContext) -> SyncStatus:
+        job = await self._parse(payload, context)
+        status = await self._check_run(job)
+        if status.sahha_data_synced:
+            log.info("archival.already_synced", run_id=job.run_id, job_id=context.job_id)
+            return status
+        try:
+            records = await self._records(job)
+        except Exception as exc:
+            await self._record_failure(job.run_id, context, exc, part=None)
+            raise
+        for part in PARTS:
+            if _part_synced(status, part):
+                continue
+            try:
+                status = await self._archive_part(job.run_id, part, records)
+            except Exception as exc:
+                await self._record_failure(job.run_id, context, exc, part=part)
+                raise
+        return await self._complete(job.run_id, context)
+
+    async def _parse(self, payload: Mapping[str, Any], context: JobContext) -> ArchivalJob:
+        try:
+            return ArchivalJob.from_payload(payload)
+        except InvalidInputError as exc:
+            log.error("archival.payload_invalid", job_id=context.job_id, field=exc.field)
+            run_id = payload.get("run_id") if isinstance(payload, Mapping) else None
+            if isinstance(run_id, str) and run_id.strip():
+                await self._record_failure(run_id.strip(), context, exc, part=None)
+            raise
+
+    async def _check_run(self, job: ArchivalJob) -> SyncStatus:
+        """The run's sync status; ``InvalidInputError`` when the payload names no recorded run of that user."""
+        async with self._unit_of_work() as uow:
+            history = await read_history(uow, job.run_id)
+        if not history or not isinstance(history[0], AnalysisRequested):
+            raise InvalidInputError(f"no analysis run {job.run_id} is recorded", field="run_id")
+        if history[0].user_id != job.user_id:
+            raise InvalidInputError(f"run {job.run_id} belongs to another user", field="user_id")
+        return SyncStatus.fold(history)
+
+    async def _records(self, job: ArchivalJob) -> HealthRecords:
+        if job.snapshot is not None:
+            return job.snapshot.records
+        if self._source is None:
+            raise InvalidInputError(
+                "the payload has no sahha_data and no source is configured to fetch it again", field="sahha_data"
+            )
+        records = await fetch_in_chunks(
+            self._source, job.user_id, job.window, include_archetypes=self._include_archetypes
+        )
+        log.info("archival.window_refetched", run_id=job.run_id, total_items=records.total_items)
+        return records
+
+    async def _archive_part(self, run_id: str, part: str, records: HealthRecords) -> SyncStatus:
+        async def work(uow: UnitOfWork) -> SyncStatus:
+            history = await read_history(uow, run_id)
+            status = SyncStatus.fold(history)
+            if _part_synced(status, part):  # another attempt got here first
+                return status
+            counts = await _upsert(uow.archive, part, records)
+            event = _PART_EVENTS[part](
+                run_id=run_id,
+                occurred_at=self._clock.now(),
+                inserted=counts.inserted,
+                updated=counts.updated,
+                unchanged=counts.unchanged,
+            )
+            record = await append_and_project(uow, run_id, history, [event])
+            log.info(
+                "archival.part_archived",
+                run_id=run_id,
+                part=part,
+                inserted=counts.inserted,
+                updated=counts.updated,
+                unchanged=counts.unchanged,
+            )
+            return record.status
+
+        return await in_transaction(self._unit_of_work, work)
+
+    async def _complete(self, run_id: str, context: JobContext) -> SyncStatus:
+        async def work(uow: UnitOfWork) -> SyncStatus:
+            history = await read_history(uow, run_id)
+            status = SyncStatus.fold(history)
+            if status.sahha_data_synced or not all(_part_synced(status, p) for p in PARTS):
+                return status
+            done = SyncCompleted(run_id=run_id, occurred_at=self._clock.now())
+            return (await append_and_project(uow, run_id, history, [done])).status
+
+        status = await in_transaction(self._unit_of_work, work)
+        log.info("archival.sync_completed", run_id=run_id, job_id=context.job_id, attempt=context.attempt)
+        return status
+
+    async def _record_failure(self, run_id: str, context: JobContext, exc: Exception, *, part: str | None) -> None:
+        """Append ``ArchivalFailed`` to a recorded run; a failure to record is logged, never raised."""
+        kind, text = describe_error(exc)
+        will_retry = is_retryable(exc) and not context.is_last_attempt
+        log.warning(
+            "archival.failed",
+            run_id=run_id,
+            job_id=context.job_id,
+            part=part,
+            attempt=context.attempt,
+            error_kind=kind,
+            will_retry=will_retry,
+        )
+        failure = ArchivalFailed(
+            run_id=run_id,
+            occurred_at=self._clock.now(),
+            attempt=context.attempt,
+            error_kind=kind,
+            error=text,
+            will_retry=will_retry,
+            part=part,
+        )
+
+        async def work(uow: UnitOfWork) -> TrackingRecord | None:
+            history = await read_history(uow, run_id)
+            if not history or not isinstance(history[0], AnalysisRequested):
+                return None
+            return await append_and_project(uow, run_id, history, [failure])
+
+        try:
+            await in_transaction(self._unit_of_work, work)
+        except Exception as record_exc:
+            log.error("archival.failure_not_recorded", run_id=run_id, error_kind=type(record_exc).__name__)

@@ -1,0 +1,61 @@
+"""``RebuildProjections``: the tracking store rebuilt from the event store (the source of truth).
+
+Every run stream is folded with ``TrackingRecord.fold`` — the same fold that writes the live rows — so the
+rebuilt rows equal the live ones. Ids: a row that existed before the rebuild is saved again with its old
+``id`` (kept by stores that accept a given id), and runs are replayed in the order their first event was
+committed, which is the order live rows got their ids; so a store that numbers rows afresh after ``clear``
+gives the same ids too. The rebuild is one unit of work: it is all or nothing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import structlog
+
+from sahha_sync.application.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from sahha_sync.domain.events import AnalysisRequested, DomainEvent
+from sahha_sync.domain.tracking import TrackingRecord
+
+log = structlog.get_logger(__name__)
+
+PAGE_SIZE = 1000
+
+
+class RebuildProjections:
+    def __init__(self, *, unit_of_work: UnitOfWorkFactory, page_size: int = PAGE_SIZE) -> None:
+        self._unit_of_work = unit_of_work
+        self._page_size = page_size
+
+    async def __call__(self) -> int:
+        return await self.rebuild()
+
+    async def rebuild(self) -> int:
+        """Clear the tracking store, replay every run stream into it; returns how many runs were rebuilt."""
+        async with self._unit_of_work() as uow:
+            old_ids = {row.run_id: row.id for row in await uow.tracking.list_all()}
+            streams = await self._read_streams(uow)
+            await uow.tracking.clear()
+            rebuilt = 0
+            for stream_id, events in streams.items():
+                if not isinstance(events[0], AnalysisRequested):
+                    log.warning("projections.stream_skipped", stream_id=stream_id, reason="no analysis.requested")
+                    continue
+                record = TrackingRecord.fold(events)
+                await uow.tracking.save(dataclasses.replace(record, id=old_ids.get(record.run_id)))
+                rebuilt += 1
+            await uow.commit()
+        log.info("projections.rebuilt", runs=rebuilt, previous_rows=len(old_ids))
+        return rebuilt
+
+    async def _read_streams(self, uow: UnitOfWork) -> dict[str, list[DomainEvent]]:
+        """Every stream's events, streams in the order of their first event."""
+        streams: dict[str, list[DomainEvent]] = {}
+        after = 0
+        while True:
+            page = await uow.events.read_all(after=after, limit=self._page_size)
+            for recorded in page:
+                streams.setdefault(recorded.stream_id, []).append(recorded.event)
+            if len(page) < self._page_size:
+                return streams
+            after = page[-1].position

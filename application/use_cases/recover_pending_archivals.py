@@ -1,0 +1,110 @@
+"""``RecoverPendingArchivals``: the outbox of every queue — runs whose archival was requested and never
+finished are submitted again.
+
+The event store is the source of truth. A run is pending when its stream has ``ArchivalRequested`` and no
+terminal event after it: ``SyncCompleted``, or ``ArchivalFailed`` with ``will_retry=False`` (the job died).
+Dead runs are left alone by default: the durable queue keeps their dead letters (``sahha-sync jobs
+retry-dead`` submits them again) and the next analysis run of the user fetches their window again anyway
+(``earliest_unsynced_start``); ``include_dead=True`` submits them too.
+
+A recovered job carries no health data: it names its run and window, and ``ArchiveHealthData`` fetches the
+window again. Jobs are dedup-keyed per run, so a run whose job is still queued is not queued twice, and a run
+that is archived meanwhile is left alone by the job. Run it when a queue starts (with the in-memory queue this
+turns "jobs lost on restart" into "jobs re-done after restart") and on demand (``sahha-sync recover``).
+"""
+
+from __future__ import annotations
+
+import structlog
+
+from sahha_sync.application.ports.job_queue import JobQueue
+from sahha_sync.application.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from sahha_sync.application.use_cases.archival_job import ArchivalJob
+from sahha_sync.domain.errors import InvalidInputError
+from sahha_sync.domain.events import (
+    AnalysisRequested,
+    ArchivalFailed,
+    ArchivalRequested,
+    DomainEvent,
+    SyncCompleted,
+    stream_id_for,
+)
+from sahha_sync.domain.tracking import TrackingRecord
+
+log = structlog.get_logger(__name__)
+
+PAGE_SIZE = 1000
+
+
+def _is_terminal(event: DomainEvent, *, include_dead: bool) -> bool:
+    if isinstance(event, SyncCompleted):
+        return True
+    return isinstance(event, ArchivalFailed) and not event.will_retry and not include_dead
+
+
+class RecoverPendingArchivals:
+    """``await recover() -> int``: how many archival jobs were submitted (duplicates of queued jobs not
+    counted)."""
+
+    def __init__(
+        self,
+        *,
+        unit_of_work: UnitOfWorkFactory,
+        queue: JobQueue,
+        page_size: int = PAGE_SIZE,
+        include_dead: bool = False,
+    ) -> None:
+        if page_size < 1:
+            raise InvalidInputError("page_size must be at least 1", field="page_size")
+        self._unit_of_work = unit_of_work
+        self._queue = queue
+        self._page_size = page_size
+        self._include_dead = include_dead
+
+    async def __call__(self) -> int:
+        return await self.recover()
+
+    async def recover(self) -> int:
+        async with self._unit_of_work() as uow:
+            run_ids = await self._pending_run_ids(uow)
+            jobs = [job for run_id in run_ids if (job := await self._job_for(uow, run_id)) is not None]
+        submitted = 0
+        for job in jobs:  # outside the unit of work: submitting may reach another server
+            result = await self._queue.submit_job(job.JOB_TYPE, job.to_payload(), dedup_key=job.dedup_key)
+            if not result.duplicate:
+                submitted += 1
+                log.info("archival.recovery_submitted", run_id=job.run_id, job_id=result.job_id)
+        log.info("archival.recovered", pending_runs=len(run_ids), submitted=submitted)
+        return submitted
+
+    async def _pending_run_ids(self, uow: UnitOfWork) -> list[str]:
+        """Runs with an archival request and no terminal event after it, in the order of their request."""
+        pending: dict[str, None] = {}
+        after = 0
+        while True:
+            page = await uow.events.read_all(after=after, limit=self._page_size)
+            for recorded in page:
+                event = recorded.event
+                if isinstance(event, ArchivalRequested):
+                    pending.pop(event.run_id, None)
+                    pending[event.run_id] = None
+                elif _is_terminal(event, include_dead=self._include_dead):
+                    pending.pop(event.run_id, None)
+            if len(page) < self._page_size:
+                return list(pending)
+            after = page[-1].position
+
+    async def _job_for(self, uow: UnitOfWork, run_id: str) -> ArchivalJob | None:
+        """The run's archival job without data, from its tracking row (or its stream when the row is missing)."""
+        record = await uow.tracking.get(run_id)
+        if record is None:
+            events = [recorded.event for recorded in await uow.events.read_stream(stream_id_for(run_id))]
+            if not events or not isinstance(events[0], AnalysisRequested):
+                log.warning("archival.recovery_skipped", run_id=run_id, reason="no analysis.requested")
+                return None
+            record = TrackingRecord.fold(events)
+        try:
+            return ArchivalJob.for_run(record)
+        except InvalidInputError:
+            log.warning("archival.recovery_skipped", run_id=run_id, reason="no fetch window")
+            return None
