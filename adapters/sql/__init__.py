@@ -1,5 +1,21 @@
-"""SQL adapters (SQLAlchemy 2, async): Postgres/Supabase through psycopg 3, SQLite through aiosqlite."""
+"""SQL adapters (SQLAlchemy 2, async): Postgres/Supabase through psycopg 3, SQLite through aiosqlite.
+
+Each store takes an ``AsyncEngine`` (every call its own transaction) or, inside ``SqlUnitOfWork``, the
+unit's connection. The schema is managed by ``sahha_sync.migrations``.
+"""
 
 from sahha_sync.adapters.sql.engine import create_engine
+from sahha_sync.adapters.sql.event_store import SqlEventStore
+from sahha_sync.adapters.sql.health_archive import SqlHealthArchive
+from sahha_sync.adapters.sql.tracking_store import SqlTrackingStore, TrackingStoreUnavailableError
+from sahha_sync.adapters.sql.unit_of_work import SqlUnitOfWork, sql_unit_of_work_factory
 
-__all__ = ["create_engine"]
+__all__ = [
+    "SqlEventStore",
+    "SqlHealthArchive",
+    "SqlTrackingStore",
+    "SqlUnitOfWork",
+    "TrackingStoreUnavailableError",
+    "create_engine",
+    "sql_unit_of_work_factory",
+]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
+from typing import overload
 
 from sqlalchemy import JSON, BigInteger, DateTime, Integer
 from sqlalchemy.dialects.postgresql import JSONB
@@ -46,6 +47,10 @@ def offset_seconds(value: datetime | None) -> int | None:
     return None if offset is None else int(offset.total_seconds())
 
 
+@overload
+def with_offset(value: datetime, seconds: int | None) -> datetime: ...
+@overload
+def with_offset(value: None, seconds: int | None) -> None: ...
 def with_offset(value: datetime | None, seconds: int | None) -> datetime | None:
     """``value`` shown in the UTC offset it was written with (UTC when unknown)."""
     if value is None:

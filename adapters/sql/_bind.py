@@ -1,0 +1,53 @@
+"""What the SQL stores run on: an ``AsyncEngine`` (each call its own transaction) or the ``AsyncConnection``
+of a unit of work (each call a savepoint inside the unit's transaction, so a failed call leaves nothing)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from sahha_sync.adapters.sql.errors import ErrorKinds, translate
+
+Bind = AsyncEngine | AsyncConnection
+
+
+def dialect_name(bind: Bind) -> str:
+    return bind.dialect.name
+
+
+@asynccontextmanager
+async def transaction(bind: Bind, *, write: bool = True) -> AsyncIterator[AsyncConnection]:
+    """A connection inside a transaction that commits (engine) or releases its savepoint (connection) on
+    success, and rolls back on error."""
+    if isinstance(bind, AsyncEngine):
+        async with bind.begin() as connection:
+            yield connection
+    elif write:
+        async with bind.begin_nested():
+            yield bind
+    else:
+        yield bind
+
+
+@asynccontextmanager
+async def translated(kinds: ErrorKinds, operation: str) -> AsyncIterator[None]:
+    """Re-raise database and network errors as the port's errors."""
+    try:
+        yield
+    except (SQLAlchemyError, OSError) as exc:
+        raise translate(exc, kinds, operation) from exc
+
+
+def insert_for(bind: Bind | AsyncConnection) -> Callable[..., Any]:
+    """The dialect's ``insert`` (with ``on_conflict_do_update``)."""
+    name = dialect_name(bind)
+    if name == "postgresql":
+        return postgresql.insert
+    if name == "sqlite":
+        return sqlite.insert
+    raise NotImplementedError(f"no upsert for the {name} dialect")

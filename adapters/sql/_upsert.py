@@ -1,0 +1,132 @@
+"""Bulk UPSERT on a natural key, in batches, counting what was inserted, updated and left alone.
+
+A row equal to the stored one is not written at all (``DO UPDATE ... WHERE stored IS DISTINCT FROM new``),
+so re-archiving the same data creates no dead tuples. Duplicates within a batch are merged before the
+statement (the last one wins); a key repeated in rows more than one batch apart is written by each batch
+(still the last one wins, but it is counted once per batch).
+
+Postgres, large batches: COPY into a temporary staging table, then one ``INSERT ... SELECT ... ON CONFLICT``;
+``RETURNING (xmax = 0)`` tells inserted from updated rows. Postgres, small batches and SQLite: one
+multi-row ``INSERT ... ON CONFLICT``; on SQLite, which has no ``xmax``, the keys already stored are counted
+first, in the same transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from itertools import islice
+from typing import Any
+
+from psycopg.types.json import Jsonb
+from sqlalchemy import func, literal_column, or_, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from sahha_sync.adapters.sql._bind import insert_for
+from sahha_sync.adapters.sql._records import RecordKind, Row
+from sahha_sync.domain.health import UpsertCounts
+
+COPY_BATCH_ROWS = 50_000
+COPY_THRESHOLD_ROWS = 1_000
+STATEMENT_BATCH_ROWS = 500  # SQLite binds at most 32,766 parameters per statement
+JSON_COLUMNS = frozenset({"factors", "data_sources"})
+
+
+def batches(records: Sequence[Any], size: int) -> Iterator[list[Any]]:
+    iterator = iter(records)
+    while batch := list(islice(iterator, size)):
+        yield batch
+
+
+def merged_rows(kind: RecordKind[Any], records: list[Any]) -> list[Row]:
+    """The rows of ``records``, one per natural key, the last record of a key winning."""
+    by_key: dict[tuple[Any, ...], Any] = {}
+    for record in records:
+        by_key[kind.check(record).key] = record
+    return [kind.to_row(record) for record in by_key.values()]
+
+
+async def upsert(connection: AsyncConnection, kind: RecordKind[Any], records: Sequence[Any]) -> UpsertCounts:
+    postgres = connection.dialect.name == "postgresql"
+    use_copy = postgres and len(records) >= COPY_THRESHOLD_ROWS
+    size = COPY_BATCH_ROWS if use_copy else STATEMENT_BATCH_ROWS
+    counts = UpsertCounts()
+    for batch in batches(records, size):
+        rows = merged_rows(kind, batch)
+        if use_copy:
+            counts += await _copy_upsert(connection, kind, rows)
+        elif postgres:
+            counts += await _postgres_statement_upsert(connection, kind, rows)
+        else:
+            counts += await _sqlite_statement_upsert(connection, kind, rows)
+    return counts
+
+
+def _statement(connection: AsyncConnection, kind: RecordKind[Any], rows: list[Row]) -> Any:
+    table = kind.table
+    stmt = insert_for(connection)(table).values(rows)
+    excluded = stmt.excluded
+    changes = {c: excluded[c] for c in kind.compared}
+    return stmt.on_conflict_do_update(
+        index_elements=[table.c[c] for c in kind.key],
+        set_={**changes, "updated_at": func.now()},
+        where=or_(*(table.c[c].is_distinct_from(excluded[c]) for c in kind.compared)),
+    )
+
+
+async def _postgres_statement_upsert(
+    connection: AsyncConnection, kind: RecordKind[Any], rows: list[Row]
+) -> UpsertCounts:
+    stmt = _statement(connection, kind, rows).returning(literal_column("xmax = 0").label("inserted"))
+    flags = (await connection.execute(stmt)).scalars().all()
+    inserted = sum(1 for flag in flags if flag)
+    return UpsertCounts(inserted, len(flags) - inserted, len(rows) - len(flags))
+
+
+async def _sqlite_statement_upsert(connection: AsyncConnection, kind: RecordKind[Any], rows: list[Row]) -> UpsertCounts:
+    table = kind.table
+    keys = [tuple(row[c] for c in kind.key) for row in rows]
+    key_columns = tuple_(*(table.c[c] for c in kind.key))
+    existing = await connection.scalar(select(func.count()).select_from(table).where(key_columns.in_(keys)))
+    stmt = _statement(connection, kind, rows).returning(literal_column("1"))
+    written = len((await connection.execute(stmt)).all())
+    inserted = len(rows) - int(existing or 0)
+    return UpsertCounts(inserted, written - inserted, len(rows) - written)
+
+
+def _copy_sql(kind: RecordKind[Any], stage: str) -> tuple[str, str, str]:
+    table = kind.table.name
+    columns = ", ".join(kind.columns)
+    create = f"CREATE TEMP TABLE IF NOT EXISTS {stage} ON COMMIT DROP AS SELECT {columns} FROM {table} WITH NO DATA"
+    copy = f"COPY {stage} ({columns}) FROM STDIN"
+    stored = ", ".join(f"{table}.{c}" for c in kind.compared)
+    new = ", ".join(f"EXCLUDED.{c}" for c in kind.compared)
+    assignments = ", ".join(f"{c} = EXCLUDED.{c}" for c in kind.compared)
+    upsert = (
+        f"WITH written AS (INSERT INTO {table} ({columns}) SELECT {columns} FROM {stage} "
+        f"ON CONFLICT ON CONSTRAINT {kind.constraint} DO UPDATE SET {assignments}, updated_at = now() "
+        f"WHERE ({stored}) IS DISTINCT FROM ({new}) RETURNING (xmax = 0) AS inserted) "
+        f"SELECT count(*) FILTER (WHERE inserted), count(*) FROM written"
+    )
+    return create, copy, upsert
+
+
+async def _copy_upsert(connection: AsyncConnection, kind: RecordKind[Any], rows: list[Row]) -> UpsertCounts:
+    stage = f"sahha_sync_stage_{kind.name}"
+    create, copy_sql, upsert_sql = _copy_sql(kind, stage)
+    raw = await connection.get_raw_connection()
+    driver = raw.driver_connection
+    assert driver is not None
+    json_positions = [i for i, c in enumerate(kind.columns) if c in JSON_COLUMNS]
+    async with driver.cursor() as cursor:
+        await cursor.execute(create)
+        await cursor.execute(f"TRUNCATE {stage}")
+        async with cursor.copy(copy_sql) as copy:
+            for row in rows:
+                values = [row[c] for c in kind.columns]
+                for i in json_positions:
+                    values[i] = Jsonb(values[i])
+                await copy.write_row(values)
+        await cursor.execute(upsert_sql)
+        result = await cursor.fetchone()
+    inserted, written = result if result is not None else (0, 0)
+    return UpsertCounts(inserted, written - inserted, len(rows) - written)

@@ -1,0 +1,122 @@
+"""``SqlEventStore``: the ``sync_events`` table, append-only, with a global position in commit order.
+
+Commit order: a reader that asks for ``position > last_seen`` must never miss an event whose transaction
+got a smaller position but committed later. On Postgres every append takes a transaction-level advisory
+lock before its positions are drawn, held until its transaction ends, so positions are handed out in commit
+order (appends serialise; reads never wait). On SQLite a writing transaction holds the database's write lock
+from ``BEGIN IMMEDIATE`` to its end, which gives the same guarantee.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import func, insert, select, text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from sahha_sync.adapters.sql._bind import Bind, transaction, translated
+from sahha_sync.adapters.sql.errors import ErrorKinds
+from sahha_sync.adapters.sql.tables import sync_events
+from sahha_sync.application.ports.event_store import (
+    ConcurrencyError,
+    EventStore,
+    EventStoreError,
+    EventStoreUnavailableError,
+    RecordedEvent,
+)
+from sahha_sync.domain.events import DomainEvent, decode_event, encode_event
+
+EVENT_ERRORS = ErrorKinds(EventStoreError, EventStoreUnavailableError, EventStoreError)
+# pg_advisory_xact_lock key of sync_events' position assignment ("sahha-sync events" as 8 bytes).
+APPEND_LOCK_KEY = int.from_bytes(b"sahhaevt", "big") & 0x7FFF_FFFF_FFFF_FFFF
+
+
+class SqlEventStore(EventStore):
+    """The event store on an ``AsyncEngine`` (each call one transaction) or on a unit of work's connection."""
+
+    def __init__(self, bind: Bind) -> None:
+        self._bind = bind
+
+    async def append(
+        self, stream_id: str, events: Sequence[DomainEvent], *, expected_version: int
+    ) -> list[RecordedEvent]:
+        if not events:
+            return []
+        try:
+            async with translated(EVENT_ERRORS, f"append to {stream_id}"), transaction(self._bind) as connection:
+                return await _append(connection, stream_id, events, expected_version)
+        except EventStoreError as exc:
+            if isinstance(exc.__cause__, IntegrityError):  # a writer that took no lock got there first
+                raise ConcurrencyError(stream_id, expected_version, await self.stream_version(stream_id)) from exc
+            raise
+
+    async def read_stream(self, stream_id: str) -> list[RecordedEvent]:
+        query = select(sync_events).where(sync_events.c.stream_id == stream_id).order_by(sync_events.c.version)
+        return await self._read(query, f"read of {stream_id}")
+
+    async def read_all(self, *, after: int = 0, limit: int | None = None) -> list[RecordedEvent]:
+        query = select(sync_events).where(sync_events.c.position > after).order_by(sync_events.c.position)
+        if limit is not None:
+            query = query.limit(limit)
+        return await self._read(query, "read of all events")
+
+    async def stream_version(self, stream_id: str) -> int:
+        async with (
+            translated(EVENT_ERRORS, f"version of {stream_id}"),
+            transaction(self._bind, write=False) as connection,
+        ):
+            return await _version(connection, stream_id)
+
+    async def _read(self, query: Any, operation: str) -> list[RecordedEvent]:
+        async with translated(EVENT_ERRORS, operation), transaction(self._bind, write=False) as connection:
+            rows = (await connection.execute(query)).all()
+        return [_recorded(row) for row in rows]
+
+
+async def _version(connection: AsyncConnection, stream_id: str) -> int:
+    query = select(func.coalesce(func.max(sync_events.c.version), 0)).where(sync_events.c.stream_id == stream_id)
+    return int(await connection.scalar(query) or 0)
+
+
+async def _append(
+    connection: AsyncConnection, stream_id: str, events: Sequence[DomainEvent], expected_version: int
+) -> list[RecordedEvent]:
+    if connection.dialect.name == "postgresql":
+        await connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": APPEND_LOCK_KEY})
+    actual = await _version(connection, stream_id)
+    if actual != expected_version:
+        raise ConcurrencyError(stream_id, expected_version, actual)
+    rows = []
+    for offset, event in enumerate(events, start=1):
+        event_type, schema_version, payload = encode_event(event)
+        rows.append(
+            {
+                "stream_id": stream_id,
+                "version": expected_version + offset,
+                "type": event_type,
+                "schema_version": schema_version,
+                "payload": payload,
+            }
+        )
+    stmt = insert(sync_events).returning(
+        sync_events.c.position, sync_events.c.version, sync_events.c.recorded_at, sort_by_parameter_order=True
+    )
+    stored = (await connection.execute(stmt, rows)).all()
+    return [
+        RecordedEvent(
+            position=row.position, stream_id=stream_id, version=row.version, event=event, recorded_at=row.recorded_at
+        )
+        for row, event in zip(stored, events, strict=True)
+    ]
+
+
+def _recorded(row: Any) -> RecordedEvent:
+    return RecordedEvent(
+        position=row.position,
+        stream_id=row.stream_id,
+        version=row.version,
+        event=decode_event(row.type, row.schema_version, row.payload),
+        recorded_at=row.recorded_at,
+    )

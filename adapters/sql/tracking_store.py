@@ -1,0 +1,122 @@
+"""``SqlTrackingStore``: ``archetype_analysis_tracking``, one row per analysis run (unique ``run_id``)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import delete, func, select
+
+from sahha_sync.adapters.sql._bind import Bind, insert_for, transaction, translated
+from sahha_sync.adapters.sql.errors import ErrorKinds
+from sahha_sync.adapters.sql.tables import archetype_analysis_tracking as tracking
+from sahha_sync.application.ports.tracking_store import TrackingStore, TrackingStoreError
+from sahha_sync.domain.tracking import SyncStatus, TrackingRecord
+from sahha_sync.domain.windows import FetchWindow
+
+
+class TrackingStoreUnavailableError(TrackingStoreError):
+    """The database could not be reached or the connection was lost; retrying may work."""
+
+    retryable: ClassVar[bool] = True
+
+
+TRACKING_ERRORS = ErrorKinds(TrackingStoreError, TrackingStoreUnavailableError, TrackingStoreError)
+
+
+def _row(record: TrackingRecord) -> dict[str, Any]:
+    status = record.status
+    return {
+        "run_id": record.run_id,
+        "user_id": record.user_id,
+        "archetype": record.archetype,
+        "analysis_type": record.analysis_type,
+        "analysis_timestamp": record.analysis_timestamp,
+        "window_start": None if record.window is None else record.window.start,
+        "window_end": None if record.window is None else record.window.end,
+        "data_source": record.data_source,
+        "sahha_data_synced": status.sahha_data_synced,
+        "biomarkers_synced": status.biomarkers_synced,
+        "scores_synced": status.scores_synced,
+        "archetypes_synced": status.archetypes_synced,
+        "sync_completed_at": status.sync_completed_at,
+        "sync_error": status.sync_error,
+        "archival_requested": status.archival_requested,
+    }
+
+
+def _record(row: Any) -> TrackingRecord:
+    window = None
+    if row.window_start is not None and row.window_end is not None and row.window_start < row.window_end:
+        window = FetchWindow(row.window_start, row.window_end)
+    return TrackingRecord(
+        id=row.id,
+        run_id=row.run_id if row.run_id is not None else f"legacy-{row.id}",  # rows written before 0003
+        user_id=row.user_id,
+        archetype=row.archetype,
+        analysis_type=row.analysis_type,
+        analysis_timestamp=row.analysis_timestamp,
+        window=window,
+        data_source=row.data_source,
+        status=SyncStatus(
+            sahha_data_synced=row.sahha_data_synced,
+            biomarkers_synced=row.biomarkers_synced,
+            scores_synced=row.scores_synced,
+            archetypes_synced=row.archetypes_synced,
+            sync_completed_at=row.sync_completed_at,
+            sync_error=row.sync_error,
+            archival_requested=row.archival_requested,
+        ),
+    )
+
+
+class SqlTrackingStore(TrackingStore):
+    """The tracking projection on an ``AsyncEngine`` or on a unit of work's connection."""
+
+    def __init__(self, bind: Bind) -> None:
+        self._bind = bind
+
+    async def save(self, record: TrackingRecord) -> TrackingRecord:
+        values = _row(record)
+        stmt = insert_for(self._bind)(tracking).values(values)
+        changes = {k: stmt.excluded[k] for k in values if k != "run_id"}
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[tracking.c.run_id], set_={**changes, "updated_at": func.now()}
+        ).returning(tracking)
+        async with translated(TRACKING_ERRORS, f"save of run {record.run_id}"), transaction(self._bind) as connection:
+            row = (await connection.execute(stmt)).one()
+        return _record(row)
+
+    async def get(self, run_id: str) -> TrackingRecord | None:
+        rows = await self._select(select(tracking).where(tracking.c.run_id == run_id), f"read of run {run_id}")
+        return rows[0] if rows else None
+
+    async def latest(self, user_id: str, analysis_type: str, archetype: str | None = None) -> TrackingRecord | None:
+        query = select(tracking).where(
+            tracking.c.user_id == user_id,
+            tracking.c.analysis_type == analysis_type,
+            tracking.c.analysis_timestamp.is_not(None),
+        )
+        if archetype is not None:
+            query = query.where(tracking.c.archetype == archetype)
+        query = query.order_by(tracking.c.analysis_timestamp.desc(), tracking.c.id.desc()).limit(1)
+        rows = await self._select(query, f"latest run of {user_id}")
+        return rows[0] if rows else None
+
+    async def runs_for_user(self, user_id: str, *, window_end_after: datetime | None = None) -> list[TrackingRecord]:
+        query = select(tracking).where(tracking.c.user_id == user_id)
+        if window_end_after is not None:
+            query = query.where(tracking.c.window_end > window_end_after)
+        return await self._select(query.order_by(tracking.c.id), f"runs of {user_id}")
+
+    async def list_all(self) -> list[TrackingRecord]:
+        return await self._select(select(tracking).order_by(tracking.c.id), "read of every run")
+
+    async def clear(self) -> None:
+        async with translated(TRACKING_ERRORS, "clear of the tracking rows"), transaction(self._bind) as connection:
+            await connection.execute(delete(tracking))
+
+    async def _select(self, query: Any, operation: str) -> list[TrackingRecord]:
+        async with translated(TRACKING_ERRORS, operation), transaction(self._bind, write=False) as connection:
+            rows = (await connection.execute(query)).all()
+        return [_record(row) for row in rows]

@@ -1,0 +1,94 @@
+"""``SqlUnitOfWork``: the archive, the event store and the tracking rows on one connection, one transaction.
+
+Open one per transaction: ``async with SqlUnitOfWork(engine) as uow: ...; await uow.commit()``. Whatever is
+not committed is rolled back when the block ends. After ``commit`` the unit may go on: the next statement
+starts a new transaction.
+"""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from sahha_sync.adapters.sql.errors import translate
+from sahha_sync.adapters.sql.event_store import SqlEventStore
+from sahha_sync.adapters.sql.health_archive import ARCHIVE_ERRORS, SqlHealthArchive
+from sahha_sync.adapters.sql.tracking_store import SqlTrackingStore
+from sahha_sync.application.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
+
+
+class SqlUnitOfWork(UnitOfWork):
+    """One database transaction over ``archive``, ``events`` and ``tracking``.
+
+    Errors of ``commit`` and of opening the connection are the archive's errors
+    (``ArchiveUnavailableError`` when the database cannot be reached: retryable).
+    """
+
+    archive: SqlHealthArchive
+    events: SqlEventStore
+    tracking: SqlTrackingStore
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._connection: AsyncConnection | None = None
+
+    async def __aenter__(self) -> Self:
+        if self._connection is not None:
+            raise RuntimeError("this unit of work is already open; create a new one per transaction")
+        try:
+            connection = await self._engine.connect()
+            await connection.begin()
+        except (SQLAlchemyError, OSError) as exc:
+            raise translate(exc, ARCHIVE_ERRORS, "opening a unit of work") from exc
+        self._connection = connection
+        self.archive = SqlHealthArchive(connection)
+        self.events = SqlEventStore(connection)
+        self.tracking = SqlTrackingStore(connection)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        connection, self._connection = self._connection, None
+        if connection is None:
+            return
+        try:
+            if connection.in_transaction():
+                await connection.rollback()
+        except (SQLAlchemyError, OSError):
+            if exc is None:
+                raise
+        finally:
+            await connection.close()
+
+    async def commit(self) -> None:
+        try:
+            await self._open("commit").commit()
+        except (SQLAlchemyError, OSError) as exc:
+            raise translate(exc, ARCHIVE_ERRORS, "commit") from exc
+
+    async def rollback(self) -> None:
+        try:
+            await self._open("rollback").rollback()
+        except (SQLAlchemyError, OSError) as exc:
+            raise translate(exc, ARCHIVE_ERRORS, "rollback") from exc
+
+    def _open(self, action: str) -> AsyncConnection:
+        if self._connection is None:
+            raise RuntimeError(f"{action} outside 'async with' of the unit of work")
+        return self._connection
+
+
+def sql_unit_of_work_factory(engine: AsyncEngine) -> UnitOfWorkFactory:
+    """A ``UnitOfWorkFactory``: each call a new ``SqlUnitOfWork`` on ``engine``."""
+
+    def factory() -> UnitOfWork:
+        return SqlUnitOfWork(engine)
+
+    return factory
