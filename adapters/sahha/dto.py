@@ -1,0 +1,198 @@
+"""Sahha's JSON records as pydantic DTOs, turned into domain objects; what cannot be parsed is quarantined.
+
+The DTOs accept what the API may or may not send: extra fields are ignored, optional metadata may be
+missing or null, numbers may come where strings are documented (and the other way round), unknown
+categories and types pass through. A record that still does not fit (a missing required field, a date
+that is not a date, a score outside 0.0-1.0) becomes a ``QuarantinedRecord`` whose reason names the field.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime, timezone
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from sahha_sync.domain import Archetype, Biomarker, QuarantinedRecord, Score, ScoreFactor
+from sahha_sync.domain.errors import InvalidInputError
+
+
+def _plain_offset(moment: datetime) -> datetime:
+    offset = moment.utcoffset()
+    assert offset is not None
+    return moment.replace(tzinfo=UTC if not offset else timezone(offset))
+
+
+def _local(value: datetime | None) -> datetime | None:
+    """A datetime with the offset Sahha sent; one without an offset is refused (its local day is unknown)."""
+    if value is None:
+        return None
+    if value.utcoffset() is None:
+        raise ValueError("has no UTC offset")
+    return _plain_offset(value)
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    """``createdAtUtc``: UTC by name, so a missing offset means UTC."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.utcoffset() is None else _plain_offset(value)
+
+
+class _Dto(BaseModel):
+    model_config = ConfigDict(extra="ignore", populate_by_name=True, coerce_numbers_to_str=True, frozen=True)
+
+    id: str | None = None
+    profile_id: str | None = Field(default=None, alias="profileId")
+    created_at_utc: datetime | None = Field(default=None, alias="createdAtUtc")
+
+    _utc_created = field_validator("created_at_utc")(_utc)
+
+
+class BiomarkerDto(_Dto):
+    category: str = ""
+    type: str
+    periodicity: str = "daily"
+    aggregation: str = "none"
+    value: str
+    unit: str = ""
+    value_type: str = Field(default="string", alias="valueType")
+    start_date_time: datetime = Field(alias="startDateTime")
+    end_date_time: datetime = Field(alias="endDateTime")
+
+    _local_times = field_validator("start_date_time", "end_date_time")(_local)
+
+    def to_domain(self, profile_id: str) -> Biomarker:
+        return Biomarker(
+            profile_id=profile_id,
+            sahha_profile_id=self.profile_id,
+            sahha_id=self.id,
+            category=self.category,
+            type=self.type,
+            periodicity=self.periodicity,
+            aggregation=self.aggregation,
+            value=self.value,
+            unit=self.unit,
+            value_type=self.value_type,
+            start_date_time=self.start_date_time,
+            end_date_time=self.end_date_time,
+            created_at_utc=self.created_at_utc,
+        )
+
+
+class FactorDto(BaseModel):
+    model_config = ConfigDict(extra="ignore", coerce_numbers_to_str=True, frozen=True)
+
+    name: str
+    value: float | None = None
+    goal: float | None = None
+    score: float | None = None
+    state: str | None = None
+    unit: str | None = None
+    id: str | None = None
+
+    def to_domain(self) -> ScoreFactor:
+        return ScoreFactor(**self.model_dump())
+
+
+def _list_or_empty(value: Any) -> Any:
+    return [] if value is None else value
+
+
+class ScoreDto(_Dto):
+    type: str
+    score: float | None = None
+    state: str | None = None
+    factors: list[FactorDto] = Field(default_factory=list)
+    data_sources: list[str] = Field(default_factory=list, alias="dataSources")
+    score_date_time: datetime = Field(alias="scoreDateTime")
+    version: str | None = None
+
+    _lists = field_validator("factors", "data_sources", mode="before")(_list_or_empty)
+    _local_time = field_validator("score_date_time")(_local)
+
+    def to_domain(self, profile_id: str) -> Score:
+        return Score(
+            profile_id=profile_id,
+            sahha_profile_id=self.profile_id,
+            sahha_id=self.id,
+            type=self.type,
+            score=self.score,
+            state=self.state,
+            factors=tuple(f.to_domain() for f in self.factors),
+            data_sources=tuple(self.data_sources),
+            score_date_time=self.score_date_time,
+            created_at_utc=self.created_at_utc,
+            version=self.version,
+        )
+
+
+class ArchetypeDto(_Dto):
+    name: str
+    value: str
+    data_type: str | None = Field(default=None, alias="dataType")
+    ordinality: int | None = None
+    periodicity: str = "unknown"
+    start_date_time: datetime = Field(alias="startDateTime")
+    end_date_time: datetime = Field(alias="endDateTime")
+    version: str | None = None
+
+    _local_times = field_validator("start_date_time", "end_date_time")(_local)
+
+    def to_domain(self, profile_id: str) -> Archetype:
+        return Archetype(
+            profile_id=profile_id,
+            sahha_profile_id=self.profile_id,
+            sahha_id=self.id,
+            name=self.name,
+            value=self.value,
+            data_type=self.data_type,
+            ordinality=self.ordinality,
+            periodicity=self.periodicity,
+            start_date_time=self.start_date_time,
+            end_date_time=self.end_date_time,
+            created_at_utc=self.created_at_utc,
+            version=self.version,
+        )
+
+
+R = TypeVar("R", Biomarker, Score, Archetype)
+DTOS: dict[str, type[BiomarkerDto] | type[ScoreDto] | type[ArchetypeDto]] = {
+    "biomarker": BiomarkerDto,
+    "score": ScoreDto,
+    "archetype": ArchetypeDto,
+}
+
+
+def _reason(kind: str, exc: Exception) -> str:
+    """What was wrong, by field; pydantic's messages carry no input values, the domain's none either."""
+    if isinstance(exc, ValidationError):
+        problems = [f"{'.'.join(str(p) for p in e['loc']) or kind}: {e['msg']}" for e in exc.errors()[:3]]
+        return f"{kind} " + "; ".join(problems)
+    if isinstance(exc, InvalidInputError):
+        return f"{kind} {exc.field or 'record'}: {exc}"
+    return f"{kind} is not a JSON object"
+
+
+def parse_records(
+    kind: str, items: Iterable[Any], profile_id: str, received_at: Callable[[], datetime]
+) -> tuple[list[Any], list[QuarantinedRecord]]:
+    """Domain records of ``kind`` for ``profile_id``, and the items that could not be parsed."""
+    dto = DTOS[kind]
+    good: list[Any] = []
+    bad: list[QuarantinedRecord] = []
+    for item in items:
+        try:
+            if not isinstance(item, dict):
+                raise TypeError(kind)
+            good.append(dto.model_validate(item).to_domain(profile_id))
+        except (ValidationError, InvalidInputError, TypeError) as exc:
+            raw = json.dumps(item, ensure_ascii=False, separators=(",", ":"))
+            bad.append(
+                QuarantinedRecord(
+                    profile_id=profile_id, kind=kind, reason=_reason(kind, exc), raw=raw, received_at=received_at()
+                )
+            )
+    return good, bad

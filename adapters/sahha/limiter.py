@@ -1,0 +1,50 @@
+"""One limiter per client: at most ``max_concurrency`` requests in flight, starts at least ``min_interval``
+apart, and a shared hold when the server says ``Retry-After``."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+Sleep = Callable[[float], Awaitable[None]]
+
+
+class RequestLimiter:
+    """Turns are booked on an absolute schedule (``next = turn + interval``), so late wake-ups do not
+    accumulate and a steady stream of callers gets exactly one start per ``min_interval``."""
+
+    def __init__(
+        self, min_interval: float, max_concurrency: int, *, sleep: Sleep, monotonic: Callable[[], float]
+    ) -> None:
+        if min_interval < 0:
+            raise ValueError("min_interval must not be negative")
+        if max_concurrency < 1:
+            raise ValueError("max_concurrency must be at least 1")
+        self.min_interval = min_interval
+        self.max_concurrency = max_concurrency
+        self._semaphore = asyncio.Semaphore(max_concurrency)
+        self._sleep = sleep
+        self._monotonic = monotonic
+        self._next = 0.0
+        self._hold_until = 0.0
+
+    def hold(self, seconds: float) -> None:
+        """No request of this client starts in the next ``seconds`` (the server's ``Retry-After``)."""
+        self._hold_until = max(self._hold_until, self._monotonic() + seconds)
+
+    @contextlib.asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        async with self._semaphore:
+            await self._wait_turn()
+            yield
+
+    async def _wait_turn(self) -> None:
+        while True:
+            now = self._monotonic()
+            turn = max(now, self._next, self._hold_until)
+            self._next = turn + self.min_interval
+            if turn > now:
+                await self._sleep(turn - now)
+            if self._hold_until <= turn:
+                return

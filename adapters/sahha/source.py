@@ -1,0 +1,168 @@
+"""``SahhaHealthDataSource``: the ``HealthDataSource`` port over Sahha's REST API."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+import httpx
+import structlog
+
+from sahha_sync.adapters.sahha.api import RetryPolicy, SahhaApi, format_query_datetime
+from sahha_sync.adapters.sahha.cache import FetchCache
+from sahha_sync.adapters.sahha.catalog import BIOMARKER_CATEGORIES, BIOMARKER_TYPES, SCORE_TYPES
+from sahha_sync.adapters.sahha.dto import parse_records
+from sahha_sync.adapters.sahha.limiter import RequestLimiter
+from sahha_sync.adapters.sahha.stats import Metrics, SahhaStats
+from sahha_sync.adapters.sahha.token import DEFAULT_MAX_AGE
+from sahha_sync.application.ports.health_data_source import HealthDataSource, HealthDataSourceError, SahhaRequestError
+from sahha_sync.domain import FetchWindow, HealthRecords, QuarantinedRecord, dedupe_by_key
+from sahha_sync.domain.windows import MAX_CHUNK
+
+logger = structlog.get_logger(__name__)
+
+DEFAULT_BASE_URL = "https://api.sahha.ai"
+
+
+class _Secret(Protocol):
+    def get_secret_value(self) -> str: ...
+
+
+class SahhaHealthDataSource(HealthDataSource):
+    """Biomarkers and scores (and Sahha's archetypes when asked) of one user, fetched in parallel.
+
+    ``rate_limit_delay`` is the minimum spacing between request starts (0 = off) and ``max_concurrency``
+    caps requests in flight, both shared by every call of this client. ``cache_ttl`` (seconds, 0 = off)
+    keeps a fetch's result for identical fetches. ``sleep``, ``monotonic``, ``wall_clock``, ``now`` and
+    ``rng`` are injectable so tests never wait real seconds.
+    """
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        *,
+        client_id: str,
+        client_secret: str | _Secret,
+        base_url: str = DEFAULT_BASE_URL,
+        rate_limit_delay: float = 0.5,
+        max_retries: int = 3,
+        request_timeout: float = 30.0,
+        max_concurrency: int = 8,
+        cache_ttl: float = 60.0,
+        categories: Sequence[str] = BIOMARKER_CATEGORIES,
+        biomarker_types: Sequence[str] = BIOMARKER_TYPES,
+        score_types: Sequence[str] = SCORE_TYPES,
+        archetype_names: Sequence[str] = (),
+        archetype_periodicity: str | None = None,
+        chunk: timedelta = MAX_CHUNK,
+        backoff_base: float = 0.5,
+        backoff_cap: float = 30.0,
+        max_retry_after: float = 120.0,
+        token_max_age: float = DEFAULT_MAX_AGE,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
+        now: Callable[[], datetime] | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        if not client_id or not client_secret:
+            raise ValueError("client_id and client_secret are required")
+        secret = client_secret if isinstance(client_secret, str) else client_secret.get_secret_value()
+        self._metrics = Metrics()
+        self._limiter = RequestLimiter(rate_limit_delay, max_concurrency, sleep=sleep, monotonic=monotonic)
+        self._api = SahhaApi(
+            http,
+            base_url=base_url,
+            client_id=client_id,
+            client_secret=secret,
+            limiter=self._limiter,
+            retry=RetryPolicy(max_retries, backoff_base, backoff_cap, max_retry_after),
+            timeout=request_timeout,
+            metrics=self._metrics,
+            sleep=sleep,
+            monotonic=monotonic,
+            wall_clock=wall_clock,
+            rng=rng or random.Random(),
+            token_max_age=token_max_age,
+        )
+        self._cache = FetchCache(cache_ttl, monotonic=monotonic, metrics=self._metrics)
+        self._now = now or (lambda: datetime.now(UTC))
+        self._chunk = chunk
+        self._biomarker_filter = [("categories", c) for c in categories] + [("types", t) for t in biomarker_types]
+        self._score_filter = [("types", t) for t in score_types]
+        self._archetype_filter = [("name", n) for n in archetype_names]
+        if archetype_periodicity:
+            self._archetype_filter.append(("periodicity", archetype_periodicity))
+
+    def stats(self) -> SahhaStats:
+        """Requests, successes, failures by kind, retries, 429s, token refreshes, cache hits (a snapshot)."""
+        return self._metrics.snapshot()
+
+    async def fetch(self, profile_id: str, window: FetchWindow, *, include_archetypes: bool = False) -> HealthRecords:
+        if not isinstance(profile_id, str) or not profile_id:
+            raise SahhaRequestError("profile_id must be a non-empty string", endpoint="/api/v1/profile")
+        self._metrics.fetches += 1
+        try:
+            return await self._cache.get(
+                (profile_id, window, include_archetypes), lambda: self._fetch(profile_id, window, include_archetypes)
+            )
+        except HealthDataSourceError:
+            self._metrics.failed_fetches += 1
+            raise
+
+    async def _fetch(self, profile_id: str, window: FetchWindow, include_archetypes: bool) -> HealthRecords:
+        routes = ["biomarker", "score"] + (["archetypes"] if include_archetypes else [])
+        calls = [(route, chunk) for chunk in window.chunks(self._chunk) for route in routes]
+        answers = await _all(
+            self._api.get_list(route, profile_id, self._params(route, chunk)) for route, chunk in calls
+        )
+        found: dict[str, list[Any]] = {"biomarker": [], "score": [], "archetype": []}
+        quarantined: list[QuarantinedRecord] = []
+        for (route, _), items in zip(calls, answers, strict=True):
+            kind = route.removesuffix("s")
+            good, bad = parse_records(kind, items, profile_id, self._now)
+            found[kind] += good
+            quarantined += bad
+        if quarantined:
+            self._metrics.quarantined += len(quarantined)
+            logger.warning(
+                "sahha.records_quarantined", count=len(quarantined), reasons=sorted({q.reason for q in quarantined})[:5]
+            )
+        return HealthRecords(
+            biomarkers=tuple(dedupe_by_key(b for b in found["biomarker"] if window.contains(b.start_date_time))),
+            scores=tuple(dedupe_by_key(s for s in found["score"] if window.contains(s.score_date_time))),
+            archetypes=tuple(dedupe_by_key(a for a in found["archetype"] if window.contains(a.start_date_time))),
+            quarantined=tuple(quarantined),
+        )
+
+    def _params(self, route: str, chunk: FetchWindow) -> list[tuple[str, str]]:
+        filters = {"biomarker": self._biomarker_filter, "score": self._score_filter}.get(route, self._archetype_filter)
+        return [
+            *filters,
+            ("startDateTime", format_query_datetime(chunk.start)),
+            ("endDateTime", format_query_datetime(chunk.end)),
+        ]
+
+
+async def _all(calls: Any) -> list[list[Any]]:
+    """Run the calls concurrently; on the first failure cancel the rest and raise that failure (not a group)."""
+    coros: list[Coroutine[Any, Any, list[Any]]] = list(calls)
+    tasks: list[asyncio.Task[list[Any]]] = []
+    try:
+        async with asyncio.TaskGroup() as group:
+            tasks = [group.create_task(c) for c in coros]
+    except BaseExceptionGroup as failed:
+        raise _first(failed) from None
+    return [t.result() for t in tasks]
+
+
+def _first(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    for error in group.exceptions:
+        leaf = _first(error) if isinstance(error, BaseExceptionGroup) else error
+        if isinstance(leaf, HealthDataSourceError):
+            return leaf
+    return group.exceptions[0]

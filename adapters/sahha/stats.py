@@ -1,0 +1,99 @@
+"""What the client did: request, retry, failure and cache counters (the seed's monitoring figures)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+FAILURE_KINDS = (
+    "timeout",
+    "connection",
+    "rate_limited",
+    "server_error",
+    "unauthorized",
+    "auth",
+    "request",
+    "account_removed",
+    "response",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SahhaStats:
+    """A snapshot of the counters. ``requests`` counts HTTP attempts (token requests included);
+    ``failures`` counts failed attempts by kind (``timeout``, ``connection``, ``rate_limited``,
+    ``server_error``, ``unauthorized``, ``auth``, ``request``, ``account_removed``, ``response``)."""
+
+    requests: int = 0
+    successes: int = 0
+    failures: dict[str, int] = field(default_factory=dict)
+    retries: int = 0
+    rate_limited: int = 0
+    token_refreshes: int = 0
+    fetches: int = 0
+    failed_fetches: int = 0
+    cache_hits: int = 0
+    coalesced: int = 0
+    quarantined: int = 0
+
+    @property
+    def failed_requests(self) -> int:
+        return sum(self.failures.values())
+
+    @property
+    def success_rate(self) -> float:
+        return self.successes / self.requests if self.requests else 1.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "requests": self.requests,
+            "successes": self.successes,
+            "failures": dict(self.failures),
+            "retries": self.retries,
+            "rate_limited": self.rate_limited,
+            "token_refreshes": self.token_refreshes,
+            "fetches": self.fetches,
+            "failed_fetches": self.failed_fetches,
+            "cache_hits": self.cache_hits,
+            "coalesced": self.coalesced,
+            "quarantined": self.quarantined,
+            "success_rate": self.success_rate,
+        }
+
+
+class Metrics:
+    """The mutable counters behind ``SahhaStats`` (one per client; asyncio is single-threaded)."""
+
+    def __init__(self) -> None:
+        self.requests = 0
+        self.successes = 0
+        self.failures: Counter[str] = Counter()
+        self.retries = 0
+        self.rate_limited = 0
+        self.token_refreshes = 0
+        self.fetches = 0
+        self.failed_fetches = 0
+        self.cache_hits = 0
+        self.coalesced = 0
+        self.quarantined = 0
+
+    def failure(self, kind: str) -> None:
+        self.failures[kind] += 1
+        if kind == "rate_limited":
+            self.rate_limited += 1
+
+    def snapshot(self) -> SahhaStats:
+        return SahhaStats(
+            requests=self.requests,
+            successes=self.successes,
+            failures=dict(self.failures),
+            retries=self.retries,
+            rate_limited=self.rate_limited,
+            token_refreshes=self.token_refreshes,
+            fetches=self.fetches,
+            failed_fetches=self.failed_fetches,
+            cache_hits=self.cache_hits,
+            coalesced=self.coalesced,
+            quarantined=self.quarantined,
+        )
