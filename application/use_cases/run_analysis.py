@@ -12,8 +12,10 @@ Order of work for one run (DESIGN.md, promises 1 and 3):
 Why record before submitting: the event store is the outbox. Once step 3 committed, the run's
 ``ArchivalRequested`` is durable; if the process dies before step 4, or the queue refuses the job, the run
 has ``ArchivalRequested`` and no terminal event, and ``RecoverPendingArchivals`` submits it again (the job
-then fetches the window again). The other order could run a job for a run that was never recorded, or lose
-the job with the process while nothing on disk says it was wanted.
+then fetches the window again). The other order could run a job for a run that was never recorded (its events
+would start a stream without ``AnalysisRequested``), or lose the job with the process while nothing on disk
+says it was wanted. The cost of this order is at most a job submitted twice, which the dedup key and the
+job's idempotence absorb.
 """
 
 from __future__ import annotations
@@ -26,33 +28,25 @@ import structlog
 
 from sahha_sync.application.ports.analyst import Analyst
 from sahha_sync.application.ports.clock import Clock
-from sahha_sync.application.ports.health_data_source import HealthDataSource, HealthDataSourceError
+from sahha_sync.application.ports.health_data_source import HealthDataSource
 from sahha_sync.application.ports.job_queue import JobQueue, JobQueueError, SubmitResult
-from sahha_sync.application.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from sahha_sync.application.ports.unit_of_work import UnitOfWorkFactory
 from sahha_sync.application.use_cases._analysing import AnalystChain
-from sahha_sync.application.use_cases._support import (
-    describe_error,
-    fetch_in_chunks,
-    newest_record_time,
-    require_run_key,
-    within,
-)
+from sahha_sync.application.use_cases._fetching import SAHHA, FetchResult, RunContext, RunFetcher
+from sahha_sync.application.use_cases._support import require_run_key, within
 from sahha_sync.application.use_cases.archetype_tracker import last_analysis_with_fallback
 from sahha_sync.application.use_cases.archival_job import ArchivalJob
 from sahha_sync.domain.analysis import Analysis, AnalysisInput, AnalysisType
-from sahha_sync.domain.events import (
-    AnalysisCompleted,
-    AnalysisRequested,
-    ArchivalRequested,
-    DomainEvent,
-    HealthDataFetched,
-    HealthDataFetchFailed,
-    RecordsQuarantined,
-)
+from sahha_sync.domain.events import AnalysisCompleted, AnalysisRequested, ArchivalRequested, DomainEvent
 from sahha_sync.domain.health import HealthRecords
 from sahha_sync.domain.snapshot import HealthSnapshot, merge_by_key
 from sahha_sync.domain.tracking import TrackingRecord, earliest_unsynced_start
-from sahha_sync.domain.windows import DEFAULT_INITIAL_DAYS, DEFAULT_LOOKBACK, FetchWindow, plan_fetch_window
+from sahha_sync.domain.windows import (
+    DEFAULT_INITIAL_DAYS,
+    DEFAULT_LOOKBACK,
+    FetchWindow,
+    plan_fetch_window,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -61,10 +55,11 @@ log = structlog.get_logger(__name__)
 class AnalysisOutcome:
     """What ``RunAnalysis`` answers the host with, before archival has run.
 
-    ``window`` is the window planned for the fetch; ``snapshot`` the data the run used (fresh from the source,
-    or with ``data_source="archive"`` the archived rows of the analysis period, as of ``stale_as_of``).
-    ``archival`` is None when no job was submitted (archive fallback, or the queue refused: recovery
-    re-submits it).
+    ``window`` is the window planned for the fetch; ``snapshot`` the data fetched (with ``data_source="archive"``:
+    the archived rows of the analysis period, as of ``stale_as_of``). ``archival`` is None when no job was
+    submitted (archive fallback; or the queue refused it, and recovery re-submits it). ``watermark`` and
+    ``watermark_source`` say where the window started from; ``fallback_analyst_used`` that the first analyst
+    failed and the fallback answered.
     """
 
     run_id: str
@@ -81,26 +76,11 @@ class AnalysisOutcome:
     fallback_analyst_used: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class _Context:
-    watermark: datetime | None
-    watermark_source: str
-    not_after: datetime | None
-    archived: HealthRecords
-
-
-@dataclass(frozen=True, slots=True)
-class _Fetch:
-    snapshot: HealthSnapshot
-    data_source: str
-    stale_as_of: datetime | None
-    events: tuple[DomainEvent, ...]
-
-
 class RunAnalysis:
     """``await run_analysis(user_id, archetype, analysis_type) -> AnalysisOutcome``.
 
-    ``unsynced_horizon`` bounds how far back unarchived runs are looked for (and so how far a fetch may reach).
+    The analysis period is the last ``initial_days`` days. ``unsynced_horizon`` bounds how far back runs whose
+    archival did not succeed are looked for, and so how far back a fetch may reach.
     """
 
     def __init__(
@@ -117,7 +97,7 @@ class RunAnalysis:
         unsynced_horizon: timedelta = timedelta(days=30),
         include_archetypes: bool = True,
     ) -> None:
-        self._source = source
+        self._fetcher = RunFetcher(source, clock, include_archetypes=include_archetypes)
         self._analysts = AnalystChain(analyst, fallback_analyst)
         self._unit_of_work = unit_of_work
         self._queue = queue
@@ -125,15 +105,13 @@ class RunAnalysis:
         self._lookback = lookback
         self._initial_days = initial_days
         self._horizon = unsynced_horizon
-        self._include_archetypes = include_archetypes
 
     async def __call__(self, user_id: str, archetype: str, analysis_type: str | AnalysisType) -> AnalysisOutcome:
         return await self.run_analysis(user_id, archetype, analysis_type)
 
     async def run_analysis(self, user_id: str, archetype: str, analysis_type: str | AnalysisType) -> AnalysisOutcome:
         user, kind, atype = require_run_key(user_id, archetype, analysis_type)
-        now = self._clock.now()
-        run_id = uuid4().hex
+        now, run_id = self._clock.now(), uuid4().hex
         period = FetchWindow.last_days(now, self._initial_days)
         log.info("run_analysis.started", run_id=run_id, user_id=user, analysis_type=atype.value)
         context = await self._read_context(user, kind, atype, now, period)
@@ -144,40 +122,19 @@ class RunAnalysis:
             initial_days=self._initial_days,
             not_after=context.not_after,
         )
+        fetched = await self._fetcher.fetch(run_id, user, plan, context, period)
+        analysis_input = _analysis_input(user, kind, atype, period, context.archived, fetched)
+        result = await self._analysts.analyse(run_id, analysis_input, self._clock)
         requested = AnalysisRequested(
             run_id=run_id, occurred_at=now, user_id=user, archetype=kind, analysis_type=atype.value
         )
-        fetched = await self._fetch(run_id, user, plan.window, plan.is_incremental, context, period)
-        fresh = within(fetched.snapshot.records, period) if fetched.data_source == "sahha" else HealthRecords()
-        analysis_input = AnalysisInput(
-            user_id=user,
-            archetype=kind,
-            analysis_type=atype,
-            period=period,
-            biomarkers=tuple(merge_by_key(context.archived.biomarkers, fresh.biomarkers)),
-            scores=tuple(merge_by_key(context.archived.scores, fresh.scores)),
-            archetypes=tuple(merge_by_key(context.archived.archetypes, fresh.archetypes)),
-            data_source=fetched.data_source,
-            stale_as_of=fetched.stale_as_of,
-        )
-        result = await self._analysts.analyse(run_id, analysis_input, self._clock)
         events: list[DomainEvent] = [requested, *fetched.events, *result.events]
         if result.analysis is not None:
             events.append(_completed(run_id, self._clock.now(), result.analysis))
         record, archival = await self._record_and_submit(run_id, events, fetched)
         if result.analysis is None:
-            assert result.error is not None
-            raise result.error
-        log.info(
-            "run_analysis.completed",
-            run_id=run_id,
-            tracking_record_id=record.id,
-            data_source=fetched.data_source,
-            total_items=fetched.snapshot.total_items,
-            is_incremental=plan.is_incremental,
-            job_id=None if archival is None else archival.job_id,
-        )
-        return AnalysisOutcome(
+            raise result.error or AssertionError("an analyst result holds an analysis or an error")
+        outcome = AnalysisOutcome(
             run_id=run_id,
             tracking_record_id=record.id,
             analysis=result.analysis,
@@ -191,101 +148,35 @@ class RunAnalysis:
             watermark_source=context.watermark_source,
             fallback_analyst_used=result.fallback_used,
         )
+        _log_completed(outcome)
+        return outcome
 
     async def _read_context(
         self, user: str, archetype: str, atype: AnalysisType, now: datetime, period: FetchWindow
-    ) -> _Context:
+    ) -> RunContext:
         async with self._unit_of_work() as uow:
             watermark, source = await last_analysis_with_fallback(uow, user, archetype, atype)
             runs = await uow.tracking.runs_for_user(user, window_end_after=now - self._horizon)
             archived = await uow.archive.read_window(user, period)
-        return _Context(watermark, source, earliest_unsynced_start(runs), archived)
-
-    async def _fetch(
-        self,
-        run_id: str,
-        user: str,
-        window: FetchWindow,
-        incremental: bool,
-        context: _Context,
-        period: FetchWindow,
-    ) -> _Fetch:
-        try:
-            records = await fetch_in_chunks(self._source, user, window, include_archetypes=self._include_archetypes)
-        except HealthDataSourceError as exc:
-            return self._archive_fallback(run_id, window, incremental, context, period, exc)
-        now = self._clock.now()
-        snapshot = HealthSnapshot.from_records(
-            records, fetched_at=now, window=window, is_incremental=incremental, watermark=context.watermark
-        )
-        events: list[DomainEvent] = [_fetched(run_id, now, snapshot, source="sahha")]
-        if snapshot.quarantined:
-            reasons = tuple(sorted({q.reason for q in snapshot.quarantined}))
-            events.append(
-                RecordsQuarantined(run_id=run_id, occurred_at=now, count=len(snapshot.quarantined), reasons=reasons)
-            )
-        return _Fetch(snapshot, "sahha", None, tuple(events))
-
-    def _archive_fallback(
-        self,
-        run_id: str,
-        window: FetchWindow,
-        incremental: bool,
-        context: _Context,
-        period: FetchWindow,
-        exc: HealthDataSourceError,
-    ) -> _Fetch:
-        """The archived rows of the analysis period stand in for the fetch; the run stays unsynced."""
-        now = self._clock.now()
-        kind, text = describe_error(exc)
-        log.warning("run_analysis.source_failed", run_id=run_id, error_kind=kind, fallback="archive")
-        failed = HealthDataFetchFailed(
-            run_id=run_id,
-            occurred_at=now,
-            window_start=window.start,
-            window_end=window.end,
-            error_kind=kind,
-            error=text,
-            fallback_used=True,
-        )
-        snapshot = HealthSnapshot.from_records(
-            context.archived, fetched_at=now, window=period, is_incremental=False, watermark=context.watermark
-        )
-        # The event keeps the planned window (not the period) so that the next run fetches it again.
-        stand_in = _fetched(run_id, now, snapshot, source="archive", window=window, incremental=incremental)
-        return _Fetch(snapshot, "archive", newest_record_time(context.archived), (failed, stand_in))
+        return RunContext(watermark, source, earliest_unsynced_start(runs), archived)
 
     async def _record_and_submit(
-        self, run_id: str, events: list[DomainEvent], fetched: _Fetch
+        self, run_id: str, events: list[DomainEvent], fetched: FetchResult
     ) -> tuple[TrackingRecord, SubmitResult | None]:
-        archive_it = fetched.data_source == "sahha"
+        """Record the run in one transaction, then (for fresh data) submit its archival job."""
         snapshot = fetched.snapshot
+        archive_it = fetched.data_source == SAHHA  # archived rows standing in have nothing new to archive
         if archive_it:
-            events.append(
-                ArchivalRequested(
-                    run_id=run_id,
-                    occurred_at=self._clock.now(),
-                    job_id=None,
-                    biomarker_count=len(snapshot.biomarkers),
-                    score_count=len(snapshot.scores),
-                    archetype_count=len(snapshot.archetypes),
-                )
-            )
+            events.append(_archival_requested(run_id, self._clock.now(), snapshot))
         async with self._unit_of_work() as uow:
-            record = await self._record(uow, run_id, events, snapshot if archive_it else None)
+            if archive_it and snapshot.quarantined:
+                await uow.archive.quarantine(snapshot.quarantined)
+            await uow.events.append(events[0].stream_id, events, expected_version=0)
+            record = await uow.tracking.save(TrackingRecord.fold(events))
             await uow.commit()
         if not archive_it:
             return record, None
         return record, await self._submit(ArchivalJob.for_run(record, snapshot))
-
-    @staticmethod
-    async def _record(
-        uow: UnitOfWork, run_id: str, events: list[DomainEvent], snapshot: HealthSnapshot | None
-    ) -> TrackingRecord:
-        if snapshot is not None and snapshot.quarantined:
-            await uow.archive.quarantine(snapshot.quarantined)
-        await uow.events.append(events[0].stream_id, events, expected_version=0)
-        return await uow.tracking.save(TrackingRecord.fold(events))
 
     async def _submit(self, job: ArchivalJob) -> SubmitResult | None:
         try:
@@ -296,27 +187,37 @@ class RunAnalysis:
             return None
 
 
-def _fetched(
-    run_id: str,
-    now: datetime,
-    snapshot: HealthSnapshot,
-    *,
-    source: str,
-    window: FetchWindow | None = None,
-    incremental: bool | None = None,
-) -> HealthDataFetched:
-    span = window or snapshot.window
-    return HealthDataFetched(
+def _analysis_input(
+    user: str,
+    archetype: str,
+    atype: AnalysisType,
+    period: FetchWindow,
+    archived: HealthRecords,
+    fetched: FetchResult,
+) -> AnalysisInput:
+    """The archived rows of the period merged with the fresh ones of the period (fresh wins)."""
+    fresh = within(fetched.snapshot.records, period) if fetched.data_source == SAHHA else HealthRecords()
+    return AnalysisInput(
+        user_id=user,
+        archetype=archetype,
+        analysis_type=atype,
+        period=period,
+        biomarkers=tuple(merge_by_key(archived.biomarkers, fresh.biomarkers)),
+        scores=tuple(merge_by_key(archived.scores, fresh.scores)),
+        archetypes=tuple(merge_by_key(archived.archetypes, fresh.archetypes)),
+        data_source=fetched.data_source,
+        stale_as_of=fetched.stale_as_of,
+    )
+
+
+def _archival_requested(run_id: str, now: datetime, snapshot: HealthSnapshot) -> ArchivalRequested:
+    return ArchivalRequested(
         run_id=run_id,
         occurred_at=now,
-        window_start=span.start,
-        window_end=span.end,
+        job_id=None,  # the job is submitted after this event commits (outbox)
         biomarker_count=len(snapshot.biomarkers),
         score_count=len(snapshot.scores),
         archetype_count=len(snapshot.archetypes),
-        is_incremental=snapshot.is_incremental if incremental is None else incremental,
-        watermark=snapshot.watermark,
-        source=source,
     )
 
 
@@ -330,6 +231,19 @@ def _completed(run_id: str, now: datetime, analysis: Analysis) -> AnalysisComple
         input_hash=analysis.input_hash,
         prompt_tokens=analysis.prompt_tokens,
         completion_tokens=analysis.completion_tokens,
+    )
+
+
+def _log_completed(outcome: AnalysisOutcome) -> None:
+    log.info(
+        "run_analysis.completed",
+        run_id=outcome.run_id,
+        tracking_record_id=outcome.tracking_record_id,
+        data_source=outcome.data_source,
+        is_incremental=outcome.is_incremental,
+        total_items=outcome.snapshot.total_items,
+        fallback_analyst_used=outcome.fallback_analyst_used,
+        job_id=None if outcome.archival is None else outcome.archival.job_id,
     )
 
 

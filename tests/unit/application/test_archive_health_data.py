@@ -9,7 +9,12 @@ from typing import Any
 import pytest
 
 from sahha_sync.adapters.memory import InMemoryEventStore, InMemoryStores
-from sahha_sync.application.ports import ArchiveUnavailableError, ConcurrencyError, RecordedEvent
+from sahha_sync.application.ports import (
+    ArchiveUnavailableError,
+    ConcurrencyError,
+    RecordedEvent,
+    SahhaUnavailableError,
+)
 from sahha_sync.application.use_cases import ArchiveHealthData
 from sahha_sync.domain import (
     ArchivalFailed,
@@ -139,6 +144,34 @@ async def test_a_payload_without_sahha_data_fetches_the_runs_window_again() -> N
     assert status.state == "synced"
     assert harness.archive.counts()["biomarkers"] == 7
     assert harness.source.calls[-1].window.start.isoformat() == payload["window"]["start"]
+
+
+async def test_a_refetch_that_fails_is_recorded_and_raised_for_the_queue_to_retry() -> None:
+    harness = Harness(queue=RecordingQueue())
+    run_id, payload = await recorded_run(harness)
+    del payload["sahha_data"]
+    harness.source.fail_with(SahhaUnavailableError("Sahha answered 503"))
+
+    with pytest.raises(SahhaUnavailableError):
+        await harness.archival.archive(payload, context(attempt=1))
+
+    (failure,) = await harness.events_of(run_id, ArchivalFailed)
+    assert (failure.part, failure.error_kind, failure.will_retry) == (None, "SahhaUnavailableError", True)
+    assert harness.archive.counts()["biomarkers"] == 0
+
+
+async def test_without_sahha_data_and_without_a_source_the_job_fails_for_good() -> None:
+    harness = Harness(queue=RecordingQueue())
+    run_id, payload = await recorded_run(harness)
+    del payload["sahha_data"]
+    archival = ArchiveHealthData(unit_of_work=harness.stores.unit_of_work, clock=harness.clock)
+
+    with pytest.raises(InvalidInputError) as raised:
+        await archival.archive(payload, context(attempt=1))
+
+    assert raised.value.field == "sahha_data"
+    (failure,) = await harness.events_of(run_id, ArchivalFailed)
+    assert not failure.will_retry
 
 
 @pytest.mark.parametrize(
