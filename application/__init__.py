@@ -7,6 +7,7 @@ from sahha_sync.application.use_cases import (
     ArchiveHealthData,
     FetchHealthData,
     RebuildProjections,
+    RecoverPendingArchivals,
     RunAnalysis,
 )
 
@@ -17,5 +18,6 @@ __all__ = [
     "ArchiveHealthData",
     "FetchHealthData",
     "RebuildProjections",
+    "RecoverPendingArchivals",
     "RunAnalysis",
 ]

@@ -1,10 +1,10 @@
 """``RebuildProjections``: the tracking store rebuilt from the event store (the source of truth).
 
 Every run stream is folded with ``TrackingRecord.fold`` — the same fold that writes the live rows — so the
-rebuilt rows equal the live ones. Ids: a row that existed before the rebuild is saved again with its old
-``id`` (kept by stores that accept a given id), and runs are replayed in the order their first event was
-committed, which is the order live rows got their ids; so a store that numbers rows afresh after ``clear``
-gives the same ids too. The rebuild is one unit of work: it is all or nothing.
+rebuilt rows equal the live ones. Ids: each row is saved with the ``id`` it had before the rebuild, which a
+store that keeps a given id on insert preserves; a store that numbers rows itself gets them in the order of
+the runs' first events, which is the order live rows were numbered in, so ``list_all()`` keeps its order and
+only the numbers move. The rebuild is one unit of work: all or nothing.
 """
 
 from __future__ import annotations
