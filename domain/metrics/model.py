@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-# Figures are rounded once, where they are made, so that equal data give equal metrics (and equal hashes).
-DECIMALS = 3
+# Figures are rounded once, where they are made, to a few significant digits: equal data give equal metrics
+# (and equal hashes), and a prompt is not padded with meaningless digits.
+SIGNIFICANT_DIGITS = 5
 
 CLOCK_UNIT = "hour_of_day"
 
@@ -30,7 +32,12 @@ class Metric:
     def of(cls, name: str, value: float | None, unit: str, days: int, *, reason: str | None = None) -> Metric:
         if value is None:
             return cls(name, None, unit, days, reason or "not enough data")
-        return cls(name, round(value, DECIMALS) + 0.0, unit, days, None)
+        if not math.isfinite(value):
+            return cls(name, None, unit, days, "not defined for these data")
+        number = round_significant(value)
+        if unit == CLOCK_UNIT:
+            number = round_significant(number % 24.0)
+        return cls(name, number, unit, days, None)
 
     @classmethod
     def missing(cls, name: str, unit: str, days: int, reason: str) -> Metric:
@@ -52,6 +59,14 @@ class Metric:
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "value": self.value, "unit": self.unit, "days": self.days, "reason": self.reason}
+
+
+def round_significant(value: float, digits: int = SIGNIFICANT_DIGITS) -> float:
+    """``value`` rounded to ``digits`` significant digits; below 1e-9 it is noise and becomes ``0.0``."""
+    value = round(value, 9)
+    if value == 0 or not math.isfinite(value):
+        return 0.0 if value == 0 else value
+    return round(value, digits - 1 - math.floor(math.log10(abs(value)))) + 0.0
 
 
 def format_clock(hour: float) -> str:
