@@ -1,0 +1,104 @@
+"""``sahha-sync db upgrade|downgrade|current|sql``: the schema's migrations (``sahha_sync.migrations``).
+
+They act on ``SAHHA_SYNC_DATABASE_URL`` unless ``--url`` is given. Errors name the database without its
+password.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+import typer
+from alembic.util.exc import CommandError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+from sahha_sync import migrations
+from sahha_sync.infrastructure.cli._common import EXIT_BAD_INPUT, fail, out, state
+from sahha_sync.infrastructure.settings import MEMORY_DATABASE_URL
+
+T = TypeVar("T")
+
+db = typer.Typer(
+    name="db",
+    help="Migrate the database schema (Alembic revisions shipped in the package).",
+    no_args_is_help=True,
+)
+
+URL_HELP = "Database URL (default: SAHHA_SYNC_DATABASE_URL)."
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(db)
+
+
+def _url(ctx: typer.Context, url: str | None) -> str:
+    target = url or state(ctx).settings.database_url
+    if target == MEMORY_DATABASE_URL:
+        fail("the in-memory stores (memory://) have no schema to migrate", EXIT_BAD_INPUT)
+    try:
+        make_url(target)
+    except ArgumentError:
+        fail("--url is not a database URL (expected e.g. sqlite:///./sahha_sync.db)", EXIT_BAD_INPUT)
+    return target
+
+
+def _shown(url: str) -> str:
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _guarded(url: str, action: Callable[[], T]) -> T:
+    try:
+        return action()
+    except CommandError as exc:
+        fail(f"{exc}", EXIT_BAD_INPUT)
+    except SQLAlchemyError as exc:
+        fail(f"database {_shown(url)} failed: {type(exc).__name__}")
+
+
+@db.command("upgrade", help="Upgrade to REVISION (default: the newest).\n\nExample: sahha-sync db upgrade")
+def upgrade(
+    ctx: typer.Context,
+    revision: str = typer.Argument("head", help="Target revision, e.g. head or 0003_event_store."),
+    url: str | None = typer.Option(None, "--url", help=URL_HELP),
+) -> None:
+    target = _url(ctx, url)
+    _guarded(target, lambda: migrations.upgrade(target, revision))
+    out.print(f"{_shown(target)} is at {_guarded(target, lambda: migrations.current(target))}")
+
+
+@db.command(
+    "downgrade",
+    help="Downgrade to REVISION (base: an empty schema).\n\nExample: sahha-sync db downgrade 0003_event_store",
+)
+def downgrade(
+    ctx: typer.Context,
+    revision: str = typer.Argument(..., help="Target revision, e.g. 0003_event_store or base."),
+    url: str | None = typer.Option(None, "--url", help=URL_HELP),
+) -> None:
+    target = _url(ctx, url)
+    _guarded(target, lambda: migrations.downgrade(target, revision))
+    out.print(f"{_shown(target)} is at {_guarded(target, lambda: migrations.current(target))}")
+
+
+@db.command("current", help="Show the revision the database is at.\n\nExample: sahha-sync db current")
+def current(ctx: typer.Context, url: str | None = typer.Option(None, "--url", help=URL_HELP)) -> None:
+    target = _url(ctx, url)
+    revision = _guarded(target, lambda: migrations.current(target))
+    out.print(f"{_shown(target)} is at {revision or 'no revision (empty schema)'}; newest is {migrations.head()}")
+
+
+@db.command(
+    "sql",
+    help="Print the SQL from START to END without touching the database.\n\n"
+    "Example: sahha-sync db sql --from 0003_event_store --to head > upgrade.sql",
+)
+def sql(
+    ctx: typer.Context,
+    start: str | None = typer.Option(None, "--from", help="Starting revision (default: an empty database)."),
+    end: str = typer.Option("head", "--to", help="Target revision."),
+    url: str | None = typer.Option(None, "--url", help=URL_HELP),
+) -> None:
+    target = _url(ctx, url)
+    print(_guarded(target, lambda: migrations.sql(target, start, end)), end="")

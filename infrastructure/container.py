@@ -1,0 +1,254 @@
+"""The composition root: the only module that names concrete adapters.
+
+``Container`` takes a ``Settings`` object and chooses the adapters from it:
+
+- source: ``sahha`` → ``SahhaHealthDataSource`` on a real ``httpx.AsyncClient``; ``emulator`` → the same client
+  class over the in-process Sahha emulator, so local runs exercise the real client;
+- database: ``sqlite://`` or ``postgresql://`` → the SQL adapters (SQLite is migrated on first use; a Postgres
+  database must be at the newest revision: ``sahha-sync db upgrade``); ``memory://`` → the in-memory stores;
+- queue: ``memory`` → ``InMemoryJobQueue``; ``postgres`` → ``ProcrastinateJobQueue``;
+- analyst: ``offline`` → ``OfflineAnalyst``; ``openai`` → ``OpenAIAnalyst``, with the offline analyst as fallback.
+
+Clients, engines and the queue are ``Resource``s, closed by ``shutdown_resources()``; nothing connects at
+import time or before a provider is first called. Providers that depend on a resource return awaitables:
+``await container.run_analysis()``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import openai
+import structlog
+from dependency_injector import containers, providers
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from sahha_sync import migrations
+from sahha_sync.adapters.clock import SystemClock
+from sahha_sync.adapters.llm import OfflineAnalyst, OpenAIAnalyst
+from sahha_sync.adapters.memory import InMemoryJobQueue, InMemoryStores
+from sahha_sync.adapters.queue import ProcrastinateJobQueue
+from sahha_sync.adapters.sahha.emulator import (
+    EMULATOR_BASE_URL,
+    EMULATOR_CLIENT_ID,
+    EMULATOR_CLIENT_SECRET,
+    SahhaEmulator,
+    SyntheticPopulation,
+    emulator_transport,
+)
+from sahha_sync.adapters.sahha.source import SahhaHealthDataSource
+from sahha_sync.adapters.sql import create_engine, sql_unit_of_work_factory
+from sahha_sync.application.ports.analyst import Analyst
+from sahha_sync.application.ports.job_queue import JobQueue
+from sahha_sync.application.ports.unit_of_work import UnitOfWorkFactory
+from sahha_sync.application.use_cases import (
+    ArchetypeTracker,
+    ArchiveHealthData,
+    FetchHealthData,
+    RebuildProjections,
+    RunAnalysis,
+)
+from sahha_sync.infrastructure.archival_service import ArchivalService
+from sahha_sync.infrastructure.settings import Settings, SettingsError
+
+log = structlog.get_logger(__name__)
+
+QUEUE_STOP_TIMEOUT = 60.0
+
+
+async def sahha_http_client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(timeout=settings.sahha_request_timeout) as client:
+        yield client
+
+
+async def emulator_http_client(emulator: SahhaEmulator) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(transport=emulator_transport(emulator), base_url=EMULATOR_BASE_URL) as client:
+        yield client
+
+
+async def database_engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
+    """The engine of ``SAHHA_SYNC_DATABASE_URL``; SQLite is brought to the newest schema first."""
+    url = settings.database_url
+    if url.startswith("sqlite"):
+        if await asyncio.to_thread(migrations.ensure_schema, url):
+            log.info("database.schema_upgraded", database=settings.database_url_for_display)
+    else:
+        await _require_current_schema(settings)
+    engine = create_engine(url)
+    try:
+        yield engine
+    finally:
+        await engine.dispose()
+
+
+async def _require_current_schema(settings: Settings) -> None:
+    try:
+        revision = await asyncio.to_thread(migrations.current, settings.database_url)
+    except Exception as exc:  # the driver's error may quote the URL; name the database without its password
+        raise SettingsError(
+            f"SAHHA_SYNC_DATABASE_URL: cannot reach {settings.database_url_for_display} ({type(exc).__name__})",
+            variable="SAHHA_SYNC_DATABASE_URL",
+        ) from None
+    if revision != migrations.head():
+        raise SettingsError(
+            f"SAHHA_SYNC_DATABASE_URL: {settings.database_url_for_display} is at schema revision {revision}, "
+            f"not {migrations.head()}; run `sahha-sync db upgrade`",
+            variable="SAHHA_SYNC_DATABASE_URL",
+        )
+
+
+async def openai_resource(settings: Settings) -> AsyncIterator[openai.AsyncOpenAI]:
+    key = settings.openai_api_key
+    client = openai.AsyncOpenAI(
+        api_key=None if key is None else key.get_secret_value(),
+        base_url=settings.openai_base_url,
+        max_retries=0,
+    )
+    try:
+        yield client
+    finally:
+        await client.close()
+
+
+async def queue_resource(queue: JobQueue, archiver: ArchiveHealthData) -> AsyncIterator[JobQueue]:
+    """The queue with the ``SYNC_SAHHA_DATA`` handler registered; stopped (drained) on shutdown."""
+    queue.register(ArchiveHealthData.JOB_TYPE, archiver)
+    try:
+        yield queue
+    finally:
+        await queue.stop(drain=True, timeout=QUEUE_STOP_TIMEOUT)
+
+
+def sahha_source(settings: Settings, http: httpx.AsyncClient) -> SahhaHealthDataSource:
+    secret = settings.sahha_client_secret
+    return SahhaHealthDataSource(
+        http,
+        client_id=settings.sahha_client_id or "",
+        client_secret="" if secret is None else secret.get_secret_value(),
+        base_url=settings.sahha_api_base_url,
+        rate_limit_delay=settings.sahha_rate_limit_delay,
+        max_retries=settings.sahha_max_retries,
+        request_timeout=settings.sahha_request_timeout,
+    )
+
+
+def emulated_source(settings: Settings, emulator: SahhaEmulator, http: httpx.AsyncClient) -> SahhaHealthDataSource:
+    """The real client, talking to the in-process emulator with the emulator's credentials (no rate limit)."""
+    return SahhaHealthDataSource(
+        http,
+        client_id=EMULATOR_CLIENT_ID,
+        client_secret=EMULATOR_CLIENT_SECRET,
+        base_url=EMULATOR_BASE_URL,
+        rate_limit_delay=0.0,
+        max_retries=settings.sahha_max_retries,
+        request_timeout=settings.sahha_request_timeout,
+    )
+
+
+def store_kind(settings: Settings) -> str:
+    return "memory" if settings.uses_memory_stores else "sql"
+
+
+def fallback_analyst(settings: Settings, offline: Analyst) -> Analyst | None:
+    return offline if settings.analyst != "offline" else None
+
+
+def lookback(settings: Settings) -> timedelta:
+    return timedelta(hours=settings.lookback_hours)
+
+
+def durable_queue(settings: Settings) -> JobQueue:
+    return ProcrastinateJobQueue(settings.database_url)
+
+
+class Container(containers.DeclarativeContainer):
+    """Every object sahha-sync needs, built from ``config`` (a ``Settings``) on first use."""
+
+    config: providers.Dependency[Settings] = providers.Dependency(instance_of=Settings)
+    clock = providers.Singleton(SystemClock)
+
+    # the Sahha source: real API or in-process emulator, through the same client class
+    population = providers.Singleton(SyntheticPopulation, seed=0)
+    emulator = providers.Singleton(
+        SahhaEmulator,
+        population,
+        client_id=EMULATOR_CLIENT_ID,
+        client_secret=EMULATOR_CLIENT_SECRET,
+        clock=clock.provided.now,
+    )
+    sahha_http = providers.Resource(sahha_http_client, config)
+    emulator_http = providers.Resource(emulator_http_client, emulator)
+    source = providers.Selector(
+        config.provided.source,
+        sahha=providers.Singleton(sahha_source, config, sahha_http),
+        emulator=providers.Singleton(emulated_source, config, emulator, emulator_http),
+    )
+
+    # stores: one unit of work per transaction over archive, events and tracking
+    engine = providers.Resource(database_engine, config)
+    memory_stores = providers.Singleton(InMemoryStores)
+    unit_of_work: providers.Provider[UnitOfWorkFactory] = providers.Selector(
+        providers.Callable(store_kind, config),
+        memory=memory_stores.provided.unit_of_work,
+        sql=providers.Singleton(sql_unit_of_work_factory, engine),
+    )
+
+    # analysts
+    offline_analyst = providers.Singleton(OfflineAnalyst)
+    openai_client = providers.Resource(openai_resource, config)
+    analyst: providers.Provider[Analyst] = providers.Selector(
+        config.provided.analyst,
+        offline=offline_analyst,
+        openai=providers.Singleton(OpenAIAnalyst, openai_client, model=config.provided.openai_model),
+    )
+
+    # the archival job and its queue
+    archive_health_data = providers.Singleton(ArchiveHealthData, unit_of_work=unit_of_work, clock=clock, source=source)
+    queue_backend: providers.Provider[JobQueue] = providers.Selector(
+        config.provided.queue,
+        memory=providers.Singleton(InMemoryJobQueue),
+        postgres=providers.Singleton(durable_queue, config),
+    )
+    job_queue = providers.Resource(queue_resource, queue_backend, archive_health_data)
+
+    # use cases
+    run_analysis = providers.Factory(
+        RunAnalysis,
+        source=source,
+        analyst=analyst,
+        unit_of_work=unit_of_work,
+        queue=job_queue,
+        clock=clock,
+        lookback=providers.Callable(lookback, config),
+        initial_days=config.provided.initial_days,
+        fallback_analyst=providers.Callable(fallback_analyst, config, offline_analyst),
+    )
+    fetch_health_data = providers.Factory(
+        FetchHealthData,
+        source=source,
+        clock=clock,
+        lookback=providers.Callable(lookback, config),
+        initial_days=config.provided.initial_days,
+    )
+    archival_service = providers.Factory(ArchivalService, archiver=archive_health_data, unit_of_work=unit_of_work)
+    archetype_tracker = providers.Factory(ArchetypeTracker, unit_of_work=unit_of_work, clock=clock)
+    rebuild_projections = providers.Factory(RebuildProjections, unit_of_work=unit_of_work)
+
+
+def build_container(settings: Settings, **overrides: Any) -> Container:
+    """A container for ``settings``; ``overrides`` replace providers by name (tests, the demo's clock)."""
+    container = Container(config=settings)
+    for name, value in overrides.items():
+        provider = getattr(container, name)
+        provider.override(value if isinstance(value, providers.Provider) else providers.Object(value))
+    return container
+
+
+async def resolve(provider: Any) -> Any:
+    """Call ``provider`` and await the result when one of its dependencies is asynchronous."""
+    value = provider()
+    return await value if asyncio.isfuture(value) or asyncio.iscoroutine(value) else value

@@ -1,0 +1,126 @@
+"""``SahhaSync``: sahha-sync for one process, as an async context manager.
+
+    async with SahhaSync.from_env() as sync:
+        outcome = await sync.run_analysis("user-0001", "Peak Performer", "behavior_analysis")
+
+Entering starts the archival queue's workers; leaving drains the queue and closes every client, engine and
+connection the container opened. Logging is left to the host (``configure_logging`` is for entrypoints).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from datetime import datetime
+from types import TracebackType
+from typing import Any, Self
+
+from sahha_sync.application.ports.job_queue import JobHandler, JobQueue, QueueStats
+from sahha_sync.application.use_cases import AnalysisOutcome, ArchetypeTracker, FetchHealthData, RunAnalysis
+from sahha_sync.domain.analysis import AnalysisType
+from sahha_sync.domain.snapshot import HealthSnapshot
+from sahha_sync.domain.tracking import SyncStatus, TrackingRecord
+from sahha_sync.infrastructure.archival_service import ArchivalService
+from sahha_sync.infrastructure.container import Container, build_container, resolve
+from sahha_sync.infrastructure.settings import Settings
+
+
+class SahhaSync:
+    """The host's handle on sahha-sync: the use cases, built from one ``Container``.
+
+    Everything is built on first use; nothing connects before. ``start()`` (or ``async with``) starts the
+    queue's workers, and ``run_analysis`` starts them when needed; ``aclose()`` releases everything.
+    """
+
+    def __init__(self, settings: Settings | None = None, *, container: Container | None = None) -> None:
+        self.settings = settings if settings is not None else Settings.from_env()
+        self.container = container if container is not None else build_container(self.settings)
+        self._queue: JobQueue | None = None
+        self._handlers: dict[str, JobHandler] = {}
+        self._lock = asyncio.Lock()
+
+    @classmethod
+    def from_env(cls, **overrides: Any) -> SahhaSync:
+        """Settings from the environment, ``overrides`` (by field name, e.g. ``queue="memory"``) on top."""
+        return cls(Settings.from_env(**overrides))
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    async def start(self) -> Self:
+        """Start the queue's workers (once; later calls do nothing)."""
+        await self.job_queue()
+        return self
+
+    async def aclose(self) -> None:
+        """Drain the queue, then close clients and engines. The object can be used again afterwards."""
+        async with self._lock:
+            self._queue = None
+            result = self.container.shutdown_resources()
+            if result is not None:
+                await result
+
+    async def job_queue(self) -> JobQueue:
+        """The started queue, with ``SYNC_SAHHA_DATA`` and any handlers given to ``register`` registered."""
+        async with self._lock:
+            if self._queue is None:
+                queue: JobQueue = await resolve(self.container.job_queue)
+                for job_type, handler in self._handlers.items():
+                    queue.register(job_type, handler)
+                await queue.start()
+                self._queue = queue
+            return self._queue
+
+    def register(self, job_type: str, handler: JobHandler) -> None:
+        """Run ``handler`` for jobs of ``job_type`` (now, or when the queue is built)."""
+        self._handlers[job_type] = handler
+        if self._queue is not None:
+            self._queue.register(job_type, handler)
+
+    async def run_analysis(self, user_id: str, archetype: str, analysis_type: str | AnalysisType) -> AnalysisOutcome:
+        """Fetch, analyse, answer; the archival job is submitted and runs in the background."""
+        await self.start()
+        use_case: RunAnalysis = await resolve(self.container.run_analysis)
+        return await use_case.run_analysis(user_id, archetype, analysis_type)
+
+    async def fetch_health_data(
+        self, external_id: str, since_timestamp: datetime | None = None, days: int | None = None
+    ) -> HealthSnapshot:
+        use_case: FetchHealthData = await resolve(self.container.fetch_health_data)
+        return await use_case.fetch_health_data(external_id, since_timestamp, days)
+
+    async def archive_sahha_data(
+        self,
+        user_id: str,
+        archetype: str,
+        analysis_type: str,
+        sahha_data: HealthSnapshot | Mapping[str, Any],
+        *,
+        run_id: str | None = None,
+    ) -> SyncStatus:
+        service: ArchivalService = await resolve(self.container.archival_service)
+        return await service.archive_sahha_data(user_id, archetype, analysis_type, sahha_data, run_id=run_id)
+
+    async def archetype_tracker(self) -> ArchetypeTracker:
+        tracker: ArchetypeTracker = await resolve(self.container.archetype_tracker)
+        return tracker
+
+    async def tracking_record(self, run_id: str) -> TrackingRecord | None:
+        """The run's row of ``archetype_analysis_tracking`` (window, watermark, sync status)."""
+        unit_of_work = await resolve(self.container.unit_of_work)
+        async with unit_of_work() as uow:
+            record: TrackingRecord | None = await uow.tracking.get(run_id)
+            return record
+
+    async def queue_stats(self) -> QueueStats:
+        return await (await self.job_queue()).get_stats()
+
+    async def wait_for_archival(self, timeout: float | None = None) -> bool:
+        """Wait until the queue has nothing queued, waiting or running; False if ``timeout`` passed first."""
+        return await (await self.job_queue()).wait_idle(timeout)
