@@ -1,0 +1,160 @@
+"""Bad input gets a typed error that names the field: naive datetimes, empty ids, numbers that are not numbers."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from sahha_sync.domain.analysis import AnalysisInput, AnalysisType
+from sahha_sync.domain.errors import InvalidInputError, SahhaSyncError
+from sahha_sync.domain.health import Archetype, Biomarker, QuarantinedRecord, Score, ScoreFactor
+from sahha_sync.domain.snapshot import HealthSnapshot
+from sahha_sync.domain.windows import FetchWindow, Watermark
+from sahha_sync.testing.records import archetype, biomarker, score
+
+T = datetime(2025, 10, 1, tzinfo=UTC)
+NAIVE = datetime(2025, 10, 1)  # naive on purpose
+
+
+def _refused(build: Any, field: str) -> InvalidInputError:
+    with pytest.raises(InvalidInputError) as caught:
+        build()
+    assert caught.value.field == field
+    assert field in str(caught.value) or field.replace("_", " ") in str(caught.value)
+    assert isinstance(caught.value, ValueError)
+    assert isinstance(caught.value, SahhaSyncError)
+    return caught.value
+
+
+@pytest.mark.parametrize("field", ["start_date_time", "end_date_time", "created_at_utc"])
+def test_a_biomarker_with_a_naive_datetime_is_refused(field: str) -> None:
+    _refused(lambda: biomarker("u", **{field: NAIVE}), field)
+
+
+@pytest.mark.parametrize("profile_id", ["", "   "])
+def test_a_biomarker_without_a_profile_id_is_refused(profile_id: str) -> None:
+    _refused(lambda: biomarker(profile_id), "profile_id")
+
+
+def test_a_biomarker_without_a_type_is_refused() -> None:
+    _refused(lambda: biomarker("u", type=""), "type")
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "lots"])
+def test_a_numeric_biomarker_whose_value_is_not_a_finite_number_is_refused(value: str) -> None:
+    error = _refused(lambda: biomarker("u", value=value, value_type="double"), "value")
+    assert value not in str(error).replace("value", "")  # the message names the field, not the health value
+
+
+def test_a_biomarker_that_ends_before_it_starts_is_refused() -> None:
+    _refused(lambda: biomarker("u", end_date_time=T - timedelta(days=30)), "end_date_time")
+
+
+def test_a_datetime_biomarker_keeps_its_raw_value() -> None:
+    sleep_start = biomarker("u", type="sleep_start_time", value="2025-10-01T22:41:00+10:00", value_type="datetime")
+    assert sleep_start.value_numeric is None
+    assert sleep_start.value == "2025-10-01T22:41:00+10:00"
+
+
+@pytest.mark.parametrize("field", ["score_date_time", "created_at_utc"])
+def test_a_score_with_a_naive_datetime_is_refused(field: str) -> None:
+    _refused(lambda: score("u", **{field: NAIVE}), field)
+
+
+@pytest.mark.parametrize("value", [math.nan, math.inf, 1.5, -0.1])
+def test_a_score_outside_zero_to_one_is_refused(value: float) -> None:
+    _refused(lambda: score("u", score=value), "score")
+
+
+@pytest.mark.parametrize("field", ["value", "goal", "score"])
+def test_a_score_factor_with_nan_is_refused(field: str) -> None:
+    _refused(lambda: ScoreFactor(name="sleep_duration", **{field: math.nan}), field)
+
+
+def test_a_score_factor_without_a_name_is_refused() -> None:
+    _refused(lambda: ScoreFactor(name=""), "name")
+
+
+@pytest.mark.parametrize("field", ["start_date_time", "end_date_time"])
+def test_an_archetype_with_a_naive_datetime_is_refused(field: str) -> None:
+    _refused(lambda: archetype("u", **{field: NAIVE}), field)
+
+
+def test_an_archetype_without_a_name_is_refused() -> None:
+    _refused(lambda: archetype("u", name=" "), "name")
+
+
+def test_a_quarantined_record_with_a_naive_time_is_refused() -> None:
+    _refused(
+        lambda: QuarantinedRecord(profile_id="u", kind="biomarker", reason="r", raw="{}", received_at=NAIVE),
+        "received_at",
+    )
+
+
+def test_a_watermark_must_be_aware() -> None:
+    _refused(lambda: Watermark(NAIVE), "watermark")
+    _refused(lambda: Watermark(T).advanced_to(NAIVE), "watermark")
+
+
+def test_a_snapshot_with_a_naive_fetch_time_is_refused() -> None:
+    _refused(
+        lambda: HealthSnapshot(
+            biomarkers=(),
+            scores=(),
+            fetched_at=NAIVE,
+            window=FetchWindow(T - timedelta(days=1), T),
+            is_incremental=False,
+            watermark=None,
+        ),
+        "fetched_at",
+    )
+
+
+@pytest.mark.parametrize("user_id", ["", "  "])
+def test_an_analysis_input_without_a_user_is_refused(user_id: str) -> None:
+    _refused(
+        lambda: AnalysisInput(
+            user_id=user_id,
+            archetype="Peak Performer",
+            analysis_type=AnalysisType.BEHAVIOR,
+            period=FetchWindow(T - timedelta(days=1), T),
+            biomarkers=(),
+            scores=(),
+        ),
+        "user_id",
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("behavior_analysis", AnalysisType.BEHAVIOR),
+        ("circadian", AnalysisType.CIRCADIAN),
+        (" Behavior ", AnalysisType.BEHAVIOR),
+        (AnalysisType.CIRCADIAN, AnalysisType.CIRCADIAN),
+    ],
+)
+def test_an_analysis_type_is_parsed_from_its_long_or_short_name(text: str, expected: AnalysisType) -> None:
+    assert AnalysisType.parse(text) is expected
+
+
+def test_an_unknown_analysis_type_is_refused_naming_the_known_ones() -> None:
+    error = _refused(lambda: AnalysisType.parse("sleep_analysis"), "analysis_type")
+    assert "behavior_analysis" in str(error)
+
+
+def test_records_read_back_from_their_dicts() -> None:
+    for record in (biomarker("u"), score("u"), archetype("u")):
+        assert type(record).from_dict(record.to_dict()) == record
+
+
+def test_a_record_dict_with_a_malformed_time_is_refused_naming_the_field() -> None:
+    data = biomarker("u").to_dict() | {"start_date_time": "yesterday"}
+    _refused(lambda: Biomarker.from_dict(data), "start_date_time")
+    data = score("u").to_dict() | {"score_date_time": None}
+    _refused(lambda: Score.from_dict(data), "score_date_time")
+    data = archetype("u").to_dict() | {"end_date_time": "31/12/2025"}
+    _refused(lambda: Archetype.from_dict(data), "end_date_time")
