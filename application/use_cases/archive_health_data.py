@@ -4,8 +4,11 @@ Biomarkers, then scores, then archetypes; each part in its own unit of work toge
 (``BiomarkersArchived`` …, with the upsert counts) and the refreshed tracking row, so a part that succeeded
 stays archived and flagged when a later part fails. A failure records ``ArchivalFailed`` and is re-raised so
 the queue retries (only retryable errors are retried). When every part is archived, ``SyncCompleted``.
-Parts already archived by an earlier attempt are skipped; a synced run is left alone, so running the job twice
-changes nothing.
+
+Every attempt upserts every part (upserts are idempotent, so a retry cannot lose rows that a previous attempt
+skipped); a part event is recorded when the part was not archived yet or the upsert wrote something. Running a
+job twice therefore changes nothing — no row, no event — and a synced run stays synced. A synced run whose job
+carries no data (re-submitted by recovery after it succeeded) is left alone without fetching.
 """
 
 from __future__ import annotations
@@ -91,7 +94,7 @@ class ArchiveHealthData:
     async def archive(self, payload: Mapping[str, Any], context: JobContext) -> SyncStatus:
         job = await self._parse(payload, context)
         status = await self._check_run(job)
-        if status.sahha_data_synced:
+        if status.sahha_data_synced and job.snapshot is None:
             log.info("archival.already_synced", run_id=job.run_id, job_id=context.job_id)
             return status
         try:
@@ -100,10 +103,8 @@ class ArchiveHealthData:
             await self._record_failure(job.run_id, context, exc, part=None)
             raise
         for part in PARTS:
-            if _part_synced(status, part):
-                continue
             try:
-                status = await self._archive_part(job.run_id, part, records)
+                await self._archive_part(job.run_id, part, records)
             except Exception as exc:
                 await self._record_failure(job.run_id, context, exc, part=part)
                 raise
@@ -146,9 +147,9 @@ class ArchiveHealthData:
         async def work(uow: UnitOfWork) -> SyncStatus:
             history = await read_history(uow, run_id)
             status = SyncStatus.fold(history)
-            if _part_synced(status, part):  # another attempt got here first
-                return status
             counts = await _upsert(uow.archive, part, records)
+            if _part_synced(status, part) and counts.written == 0:  # archived before, nothing new: no event
+                return status
             event = _PART_EVENTS[part](
                 run_id=run_id,
                 occurred_at=self._clock.now(),

@@ -133,7 +133,9 @@ class RunAnalysis:
             events.append(_completed(run_id, self._clock.now(), result.analysis))
         record, archival = await self._record_and_submit(run_id, events, fetched)
         if result.analysis is None:
-            raise result.error or AssertionError("an analyst result holds an analysis or an error")
+            error = result.error or AssertionError("an analyst result holds an analysis or an error")
+            log.error("run_analysis.analysis_failed", run_id=run_id, error_kind=type(error).__name__)
+            raise error
         outcome = AnalysisOutcome(
             run_id=run_id,
             tracking_record_id=record.id,

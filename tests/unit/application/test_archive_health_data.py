@@ -33,6 +33,7 @@ from tests.unit.application.conftest import (
     RecordingQueue,
     context,
     days_of_data,
+    steps,
 )
 
 
@@ -105,6 +106,22 @@ async def test_archiving_the_same_payload_twice_changes_nothing() -> None:
     assert harness.archive.snapshot() == archived
     assert await harness.events(run_id) == events
     assert harness.archive.counts()["biomarkers"] == 7
+
+
+async def test_new_records_sent_for_a_synced_run_are_archived_and_the_run_stays_synced() -> None:
+    harness = Harness(queue=RecordingQueue())
+    run_id, payload = await recorded_run(harness)
+    await harness.archival.archive(payload, context(job_id="job-a"))
+    late = steps(USER, START - timedelta(days=8))
+    payload["sahha_data"]["biomarkers"].append(late.to_dict())
+
+    status = await harness.archival.archive(payload, context(job_id="job-b"))
+
+    assert status.state == "synced"
+    assert harness.archive.counts()["biomarkers"] == 8
+    counts = [(e.inserted, e.unchanged) for e in await harness.events_of(run_id, BiomarkersArchived)]
+    assert counts == [(7, 0), (1, 7)]
+    assert len(await harness.events_of(run_id, ScoresArchived)) == 1  # nothing new: no second event
 
 
 async def test_a_failure_of_scores_leaves_biomarkers_synced_and_sync_error_set_until_a_retry_succeeds() -> None:
