@@ -19,6 +19,7 @@ from sahha_sync.domain.events import (
     ArchivalRequested,
     DomainEvent,
     HealthDataFetched,
+    HealthDataFetchFailed,
     SyncCompleted,
 )
 from sahha_sync.domain.tracking import TrackingRecord, earliest_unsynced_start
@@ -30,7 +31,7 @@ START = datetime(2025, 10, 1, 12, tzinfo=UTC)
 # A step of the simulation: how far the clock moves before the run, and how its archival ends.
 steps = st.tuples(
     st.integers(min_value=1, max_value=20 * 24 * 3600).map(lambda s: timedelta(seconds=s)),
-    st.sampled_from(("synced", "failed", "pending")),
+    st.sampled_from(("synced", "failed", "pending", "sahha_down")),
 )
 
 
@@ -39,6 +40,20 @@ def _run_record(window: FetchWindow, outcome: str, now: datetime, *, incremental
     run_id = uuid.uuid4().hex
     events: list[DomainEvent] = [
         AnalysisRequested(run_id=run_id, occurred_at=now, user_id="u", archetype="a", analysis_type="behavior"),
+    ]
+    if outcome == "sahha_down":  # the archive stood in; nothing new to archive, the window must be fetched again
+        events.append(
+            HealthDataFetchFailed(
+                run_id=run_id,
+                occurred_at=now,
+                window_start=window.start,
+                window_end=window.end,
+                error_kind="SahhaUnavailableError",
+                error="503",
+                fallback_used=True,
+            )
+        )
+    events += [
         HealthDataFetched(
             run_id=run_id,
             occurred_at=now,
