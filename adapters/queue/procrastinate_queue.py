@@ -81,16 +81,18 @@ class ProcrastinateJobQueue(JobQueue):
         prepared_statements: bool | None = None,
         plan_cache_option: bool = True,
         listen_notify: bool = True,
+        connect_timeout: float = 10.0,
     ) -> None:
         _check(concurrency >= 1, "concurrency must be at least 1", "concurrency")
         _check(max_attempts >= 1, "max_attempts must be at least 1", "max_attempts")
         _check(backoff_base >= 0 and jitter >= 0, "backoff_base and jitter must not be negative", "backoff_base")
         _check(heartbeat > 0, "heartbeat must be positive", "heartbeat")
-        _check(stalled_after >= 3 * heartbeat, "stalled_after must be at least 3 heartbeats", "stalled_after")
+        _check(stalled_after >= 3 * heartbeat - 1e-9, "stalled_after must be at least 3 heartbeats", "stalled_after")
         self.queue_name, self.max_attempts, self.concurrency = queue_name, max_attempts, concurrency
         self.backoff_base, self.jitter = backoff_base, jitter
         self.heartbeat, self.stalled_after, self.poll_interval = heartbeat, stalled_after, poll_interval
         self.shutdown_timeout, self.listen_notify, self.run_worker = shutdown_timeout, listen_notify, run_worker
+        self.connect_timeout = connect_timeout
         self._transient = frozenset(transient_keys)
         target = libpq_conninfo(conninfo)
         self._connector = procrastinate.PsycopgConnector(
@@ -100,6 +102,7 @@ class ProcrastinateJobQueue(JobQueue):
             ),
             min_size=1,
             max_size=concurrency + 4,
+            timeout=connect_timeout,
             name=f"sahha-sync-queue-{queue_name}",
         )
         self._app = procrastinate.App(connector=self._connector)
@@ -238,9 +241,16 @@ class ProcrastinateJobQueue(JobQueue):
         if self._opened:
             return
         async with self._open_lock:
-            if not self._opened:
-                await guarded("connect to the job queue's database", self._app.open_async)
-                self._opened = True
+            if self._opened:
+                return
+            try:
+                await asyncio.wait_for(self._app.open_async(), self.connect_timeout)
+            except (TimeoutError, *QUEUE_ERRORS) as exc:
+                await self._app.close_async()  # the pool would keep trying in the background
+                raise QueueUnavailableError(
+                    f"cannot connect to the job queue's database within {self.connect_timeout} s ({type(exc).__name__})"
+                ) from exc
+            self._opened = True
 
     async def worker_finished(self) -> None:
         """Return when this queue's worker has ended (after ``stop``, or because its database went away)."""

@@ -1,0 +1,224 @@
+"""What the durable queue promises beyond the ``JobQueue`` contract: dedup while a job waits, dead letters
+that can be retried, no health data kept once a job ended, stalled jobs put back, bounded shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import time
+from collections.abc import AsyncIterator, Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+from procrastinate.jobs import Status
+
+from sahha_sync.adapters.queue import ProcrastinateJobQueue
+from sahha_sync.application.ports import JobContext, QueueUnavailableError
+from sahha_sync.domain.errors import InvalidInputError
+
+pytestmark = pytest.mark.postgres
+
+_spec = importlib.util.spec_from_file_location("durable_helpers", Path(__file__).with_name("_durable.py"))
+assert _spec is not None
+assert _spec.loader is not None
+helpers = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(helpers)
+
+JOB = "test.job"
+SECRET_VALUE = "heart-rate-71.5-bpm-marker"
+WAIT = 20.0
+
+
+class Failing(Exception):
+    def __init__(self, message: str, *, retryable: bool) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+
+
+class Handler:
+    def __init__(self, fail: Callable[[Mapping[str, Any], JobContext], Exception | None] | None = None) -> None:
+        self.calls: list[tuple[dict[str, Any], JobContext]] = []
+        self.fail = fail
+        self.gate: asyncio.Event | None = None
+
+    async def __call__(self, payload: Mapping[str, Any], context: JobContext) -> None:
+        self.calls.append((dict(payload), context))
+        if self.gate is not None:
+            await self.gate.wait()
+        error = self.fail(payload, context) if self.fail else None
+        if error is not None:
+            raise error
+
+
+@pytest.fixture
+async def queues(postgres_url: str) -> AsyncIterator[Callable[..., ProcrastinateJobQueue]]:
+    made: list[ProcrastinateJobQueue] = []
+
+    def make(**options: Any) -> ProcrastinateJobQueue:
+        queue = helpers.fast_queue(postgres_url, **options)
+        made.append(queue)
+        return queue
+
+    yield make
+    for queue in made:
+        await queue.stop(drain=False, timeout=WAIT)
+
+
+async def test_a_job_waiting_for_its_retry_still_holds_its_dedup_key(queues: Any, postgres_url: str) -> None:
+    handler = Handler(lambda p, c: Failing("later", retryable=True) if c.attempt == 1 else None)
+    queue = queues(backoff_base=1.0)
+    queue.register(JOB, handler)
+    await queue.start()
+    first = await queue.submit_job(JOB, {"n": 1}, dedup_key="run:1")
+    await helpers.until(lambda: bool(handler.calls))
+
+    async def retry_scheduled() -> bool:
+        return (await queue.get_stats()).retries == 1
+
+    await helpers.until(retry_scheduled)
+    again = await queue.submit_job(JOB, {"n": 2}, dedup_key="run:1")
+    assert again.job_id == first.job_id
+    assert again.duplicate
+    assert await queue.wait_idle(WAIT)
+    assert [(p["n"], c.attempt) for p, c in handler.calls] == [(1, 1), (1, 2)]
+
+
+async def test_a_dead_job_is_listed_with_its_error_and_without_its_health_data(queues: Any, postgres_url: str) -> None:
+    handler = Handler(lambda p, c: Failing("schema changed", retryable=False))
+    queue = queues()
+    queue.register(JOB, handler)
+    await queue.start()
+    submitted = await queue.submit_job(JOB, {"n": 1, "sahha_data": {"value": SECRET_VALUE}}, dedup_key="run:1")
+    assert await queue.wait_idle(WAIT)
+    (dead,) = await queue.dead_jobs()
+    assert (dead.job_id, dead.job_type, dead.attempts) == (submitted.job_id, JOB, 1)
+    assert (dead.error_kind, dead.error, dead.dedup_key) == ("Failing", "schema changed", "run:1")
+    assert dead.payload == {"n": 1}
+    assert SECRET_VALUE not in helpers.jobs_table_text(postgres_url)
+
+
+async def test_retry_dead_submits_dead_jobs_again_with_fresh_attempts(queues: Any) -> None:
+    outcome: dict[str, Exception | None] = {"error": Failing("down", retryable=True)}
+    handler = Handler(lambda p, c: outcome["error"])
+    queue = queues(max_attempts=2)
+    queue.register(JOB, handler)
+    await queue.start()
+    await queue.submit_job(JOB, {"n": 1}, dedup_key="run:1")
+    await queue.submit_job(JOB, {"n": 2})
+    assert await queue.wait_idle(WAIT)
+    assert (await queue.get_stats()).dead == 2
+    outcome["error"] = None
+    dead = await queue.dead_jobs()
+    retried = await queue.retry_dead([dead[0].job_id])
+    assert len(retried) == 1
+    assert retried[0] not in {d.job_id for d in dead}
+    assert await queue.wait_idle(WAIT)
+    assert [d.job_id for d in await queue.dead_jobs()] == [dead[1].job_id]
+    assert await queue.retry_dead() != []
+    assert await queue.wait_idle(WAIT)
+    stats = await queue.get_stats()
+    assert (stats.dead, stats.completed) == (0, 2)
+    last_two = [(p["n"], c.attempt) for p, c in handler.calls[-2:]]
+    assert last_two == [(1, 1), (2, 1)]
+
+
+async def test_a_finished_job_leaves_no_row_and_no_payload_behind(queues: Any, postgres_url: str) -> None:
+    handler = Handler()
+    queue = queues()
+    queue.register(JOB, handler)
+    await queue.start()
+    for n in range(5):
+        await queue.submit_job(JOB, {"n": n, "sahha_data": {"value": SECRET_VALUE}})
+    assert await queue.wait_idle(WAIT)
+    assert all(p["sahha_data"] == {"value": SECRET_VALUE} for p, _ in handler.calls)
+    assert helpers.rows(postgres_url, "SELECT count(*) FROM procrastinate_jobs") == [(0,)]
+    assert SECRET_VALUE not in helpers.jobs_table_text(postgres_url)
+    assert (await queue.get_stats()).completed == 5
+
+
+async def test_health_data_is_stored_compressed_while_the_job_waits(queues: Any, postgres_url: str) -> None:
+    queue = queues()
+    await queue.submit_job(JOB, {"n": 1, "sahha_data": {"values": [SECRET_VALUE] * 200}})
+    ((args_size,),) = helpers.rows(postgres_url, "SELECT length(args::text) FROM procrastinate_jobs")
+    assert SECRET_VALUE not in helpers.jobs_table_text(postgres_url)
+    assert args_size < len(SECRET_VALUE) * 200 / 4
+
+
+async def test_a_job_whose_worker_died_is_run_again(queues: Any, postgres_url: str) -> None:
+    submitter = queues(run_worker=False)
+    await submitter.submit_job(JOB, {"n": 1})
+    await _take_job_as_a_dead_worker(submitter)
+    handler = Handler()
+    queue = queues()
+    queue.register(JOB, handler)
+    await queue.start()
+    assert await queue.wait_idle(WAIT)
+    assert [(p["n"], c.attempt) for p, c in handler.calls] == [(1, 2)]
+    assert (await queue.get_stats()).retries == 1
+
+
+async def test_a_job_whose_worker_died_on_its_last_attempt_is_dead(queues: Any) -> None:
+    submitter = queues(run_worker=False, max_attempts=1)
+    await submitter.submit_job(JOB, {"n": 1})
+    await _take_job_as_a_dead_worker(submitter)
+    handler = Handler()
+    queue = queues(max_attempts=1)
+    queue.register(JOB, handler)
+    await queue.start()
+    assert await queue.wait_idle(WAIT)
+    assert handler.calls == []
+    (dead,) = await queue.dead_jobs()
+    assert dead.error_kind == "WorkerLost"
+
+
+async def test_stop_gives_running_jobs_the_shutdown_time_then_puts_them_back(queues: Any) -> None:
+    handler = Handler()
+    handler.gate = asyncio.Event()  # never set: the job outlives the shutdown time
+    queue = queues(shutdown_timeout=0.3)
+    queue.register(JOB, handler)
+    await queue.start()
+    await queue.submit_job(JOB, {"n": 1})
+    await helpers.until(lambda: bool(handler.calls))
+    started = time.monotonic()
+    await queue.stop(drain=False)
+    assert time.monotonic() - started < 5.0
+    second = Handler()
+    follower = queues()
+    follower.register(JOB, second)
+    await follower.start()
+    assert await follower.wait_idle(WAIT)
+    assert [p["n"] for p, _ in second.calls] == [1]
+
+
+async def test_a_queue_without_its_tables_says_to_run_the_migrations(new_postgres_database: str) -> None:
+    queue = helpers.fast_queue(new_postgres_database)
+    with pytest.raises(QueueUnavailableError, match="db upgrade"):
+        await queue.start()
+    with pytest.raises(QueueUnavailableError):
+        await queue.submit_job(JOB, {"n": 1})
+    await queue.stop()
+
+
+async def test_an_unreachable_database_is_a_queue_unavailable_error() -> None:
+    queue = ProcrastinateJobQueue("postgresql://postgres@127.0.0.1:1/none", run_worker=False, connect_timeout=0.5)
+    with pytest.raises(QueueUnavailableError):
+        await queue.submit_job(JOB, {"n": 1})
+
+
+def test_a_stalled_threshold_under_three_heartbeats_is_refused() -> None:
+    with pytest.raises(InvalidInputError, match="stalled_after"):
+        ProcrastinateJobQueue("postgresql://postgres@127.0.0.1/x", heartbeat=1.0, stalled_after=2.0)
+
+
+async def _take_job_as_a_dead_worker(queue: ProcrastinateJobQueue) -> None:
+    """Mark the queued job as taken by a worker that then stopped sending heartbeats (as after SIGKILL)."""
+    manager = queue._app.job_manager
+    await queue.get_stats()  # opens the pool
+    worker_id = await manager.register_worker()
+    job = await manager.fetch_job(queues=[queue.queue_name], worker_id=worker_id)
+    assert job is not None
+    assert job.status == Status.DOING.value
+    await queue._connector.execute_query_async(
+        "UPDATE procrastinate_workers SET last_heartbeat = now() - interval '1 hour' WHERE id = %(id)s", id=worker_id
+    )
