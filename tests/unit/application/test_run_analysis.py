@@ -8,8 +8,9 @@ from datetime import timedelta
 
 import pytest
 
-from sahha_sync.adapters.memory import InMemoryHealthArchive
+from sahha_sync.adapters.memory import InMemoryHealthArchive, InMemoryJobQueue
 from sahha_sync.application.ports import AnalystError, AnalystUnavailableError, SahhaUnavailableError
+from sahha_sync.application.use_cases import ArchiveHealthData, RecoverPendingArchivals
 from sahha_sync.domain import (
     AnalysisCompleted,
     AnalysisFailed,
@@ -213,7 +214,7 @@ async def test_quarantined_records_are_kept_in_the_archive_and_counted_in_an_eve
     assert harness.archive.quarantined == (bad,)
 
 
-async def test_a_job_the_queue_refuses_leaves_the_run_waiting_for_recovery(harness: Harness) -> None:
+async def test_a_job_the_queue_refuses_is_recovered_from_the_recorded_run(harness: Harness) -> None:
     harness.source.add(days_of_data(USER, START - timedelta(days=7), 7))
     await harness.queue.stop()
 
@@ -221,3 +222,14 @@ async def test_a_job_the_queue_refuses_leaves_the_run_waiting_for_recovery(harne
 
     assert outcome.archival is None
     assert (await harness.status(outcome.run_id)).state == "pending"  # ArchivalRequested is recorded
+
+    restarted = InMemoryJobQueue(backoff_base=0.001)  # as after a restart: recovery finds the run and re-submits
+    restarted.register(ArchiveHealthData.JOB_TYPE, harness.archival)
+    await restarted.start()
+    try:
+        assert await RecoverPendingArchivals(unit_of_work=harness.stores.unit_of_work, queue=restarted).recover() == 1
+        assert await restarted.wait_idle(timeout=10)
+    finally:
+        await restarted.stop()
+    assert (await harness.status(outcome.run_id)).state == "synced"
+    assert harness.archive.counts()["biomarkers"] == 7  # fetched again from the source by the job
