@@ -104,7 +104,10 @@ class OpenAIAnalyst(Analyst):
         return build_prompt(compute_facts(analysis_input), token_budget=self.token_budget)
 
     async def analyse(self, analysis_input: AnalysisInput) -> Analysis:
-        facts = compute_facts(analysis_input)
+        try:
+            facts = compute_facts(analysis_input)
+        except Exception as exc:  # the port promises AnalystError only
+            raise AnalystError(f"the metrics could not be computed: {type(exc).__name__}") from exc
         prompt = build_prompt(facts, token_budget=self.token_budget)
         input_hash = facts.input_hash(prompt_version=self.prompt_version, model=self.model)
         completion = await self._complete(prompt, input_hash)

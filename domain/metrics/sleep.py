@@ -13,6 +13,7 @@ daylight-saving change during the night is measured correctly), read on the wake
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -85,15 +86,15 @@ def _unique(moments: list[datetime]) -> list[datetime]:
 
 
 def _pair(starts: list[datetime], ends: list[datetime]) -> list[Night]:
+    """Each end with the latest unused start before it (at most ``MAX_NIGHT`` earlier); both lists sorted."""
     nights: list[Night] = []
-    unused = _unique(starts)
-    for wake in _unique(ends):
-        candidates = [s for s in unused if s < wake and wake - s <= MAX_NIGHT]
-        if not candidates:
+    first_unused = 0
+    for wake in ends:
+        latest = bisect_left(starts, wake, lo=first_unused) - 1
+        if latest < first_unused or wake - starts[latest] > MAX_NIGHT:
             continue
-        onset = candidates[-1]
-        unused = [s for s in unused if s > onset]
-        nights.append(Night(onset, wake))
+        nights.append(Night(starts[latest], wake))
+        first_unused = latest + 1
     return nights
 
 
@@ -107,7 +108,7 @@ def nights_from(biomarkers: Iterable[Biomarker]) -> tuple[Night, ...]:
         elif record.type == SLEEP_END:
             ends.append(_moment(record, use_end=True))
     main: dict[date, Night] = {}
-    for night in _pair(starts, ends):
+    for night in _pair(_unique(starts), _unique(ends)):
         current = main.get(night.wake_date)
         if current is None or night.duration_hours > current.duration_hours:
             main[night.wake_date] = night

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+import random
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sahha_sync.domain.analysis import AnalysisType
 from sahha_sync.domain.metrics import Night, compute_metrics, nights_from
@@ -191,3 +194,34 @@ def test_one_hour_of_spread_in_bedtimes() -> None:
     # 22:00, 23:00, 00:00: R = (1 + 2 cos 15 deg) / 3 = 0.97729; sqrt(-2 ln R) = 0.21432 rad = 0.8187 h
     assert spread is not None
     assert spread.value == pytest.approx(0.8187, abs=1e-3)
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(min_value=5 * 60, max_value=11 * 60),  # wake, minutes after local midnight
+            st.integers(min_value=3 * 60, max_value=11 * 60),  # duration, minutes
+            st.integers(min_value=-2, max_value=2),  # the local offset, hours: DST or a short trip
+        ),
+        min_size=1,
+        max_size=14,
+    ),
+    st.randoms(use_true_random=False),
+)
+def test_any_sequence_of_nights_is_recovered_in_any_order(
+    specs: list[tuple[int, int, int]], rng: random.Random
+) -> None:
+    builder, expected = HealthDataBuilder(), []
+    for index, (wake_minutes, duration, offset_hours) in enumerate(specs):
+        tz = timezone(timedelta(hours=offset_hours))
+        wake = datetime(2026, 11, 2 + index, tzinfo=tz) + timedelta(minutes=wake_minutes)
+        onset = (wake - timedelta(minutes=duration)).astimezone(tz)
+        builder.night(onset, wake)
+        expected.append(Night(onset, wake))
+    rng.shuffle(builder.biomarkers)
+
+    nights = nights_from(builder.biomarkers)
+
+    assert [(n.onset, n.wake) for n in nights] == [(n.onset, n.wake) for n in expected]
+    assert [n.onset_hour for n in nights] == pytest.approx([n.onset_hour for n in expected])
