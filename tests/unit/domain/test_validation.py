@@ -29,9 +29,17 @@ def _refused(build: Any, field: str) -> InvalidInputError:
     return caught.value
 
 
+def _naive(field: str) -> dict[str, Any]:
+    return {field: NAIVE}
+
+
+def _nan(field: str) -> dict[str, Any]:
+    return {field: math.nan}
+
+
 @pytest.mark.parametrize("field", ["start_date_time", "end_date_time", "created_at_utc"])
 def test_a_biomarker_with_a_naive_datetime_is_refused(field: str) -> None:
-    _refused(lambda: biomarker("u", **{field: NAIVE}), field)
+    _refused(lambda: biomarker("u", **_naive(field)), field)
 
 
 @pytest.mark.parametrize("profile_id", ["", "   "])
@@ -61,7 +69,7 @@ def test_a_datetime_biomarker_keeps_its_raw_value() -> None:
 
 @pytest.mark.parametrize("field", ["score_date_time", "created_at_utc"])
 def test_a_score_with_a_naive_datetime_is_refused(field: str) -> None:
-    _refused(lambda: score("u", **{field: NAIVE}), field)
+    _refused(lambda: score("u", **_naive(field)), field)
 
 
 @pytest.mark.parametrize("value", [math.nan, math.inf, 1.5, -0.1])
@@ -71,7 +79,7 @@ def test_a_score_outside_zero_to_one_is_refused(value: float) -> None:
 
 @pytest.mark.parametrize("field", ["value", "goal", "score"])
 def test_a_score_factor_with_nan_is_refused(field: str) -> None:
-    _refused(lambda: ScoreFactor(name="sleep_duration", **{field: math.nan}), field)
+    _refused(lambda: ScoreFactor(name="sleep_duration", **_nan(field)), field)
 
 
 def test_a_score_factor_without_a_name_is_refused() -> None:
@@ -80,7 +88,7 @@ def test_a_score_factor_without_a_name_is_refused() -> None:
 
 @pytest.mark.parametrize("field", ["start_date_time", "end_date_time"])
 def test_an_archetype_with_a_naive_datetime_is_refused(field: str) -> None:
-    _refused(lambda: archetype("u", **{field: NAIVE}), field)
+    _refused(lambda: archetype("u", **_naive(field)), field)
 
 
 def test_an_archetype_without_a_name_is_refused() -> None:
