@@ -10,7 +10,7 @@ import pytest
 
 from sahha_sync.adapters.memory import InMemoryHealthArchive, InMemoryJobQueue
 from sahha_sync.application.ports import AnalystError, AnalystUnavailableError, SahhaUnavailableError
-from sahha_sync.application.use_cases import ArchiveHealthData, RecoverPendingArchivals
+from sahha_sync.application.use_cases import ArchiveHealthData, RecoverPendingArchivals, RunAnalysis
 from sahha_sync.domain import (
     AnalysisCompleted,
     AnalysisFailed,
@@ -233,3 +233,26 @@ async def test_a_job_the_queue_refuses_is_recovered_from_the_recorded_run(harnes
         await restarted.stop()
     assert (await harness.status(outcome.run_id)).state == "synced"
     assert harness.archive.counts()["biomarkers"] == 7  # fetched again from the source by the job
+
+
+@pytest.mark.parametrize(("horizon_days", "fetched_again"), [(30, False), (60, True)])
+async def test_unarchived_windows_are_fetched_again_only_within_the_horizon(
+    horizon_days: int, fetched_again: bool
+) -> None:
+    harness = Harness(queue=RecordingQueue())
+    harness.source.add(days_of_data(USER, START - timedelta(days=7), 7))
+    failed = await harness.run.run_analysis(USER, ARCHETYPE, BEHAVIOR)  # its job never ran: not archived
+    harness.clock.advance(timedelta(days=40))
+    run = RunAnalysis(
+        source=harness.source,
+        analyst=harness.analyst,
+        unit_of_work=harness.stores.unit_of_work,
+        queue=harness.queue,
+        clock=harness.clock,
+        unsynced_horizon=timedelta(days=horizon_days),
+    )
+
+    outcome = await run.run_analysis(USER, ARCHETYPE, BEHAVIOR)
+
+    expected_start = failed.window.start if fetched_again else START - timedelta(hours=48)
+    assert outcome.window.start == expected_start
