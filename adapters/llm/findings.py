@@ -151,7 +151,8 @@ def chronotype(metrics: MetricSet) -> Finding | None:
     m = _metric(metrics, "circadian.chronotype_msfsc")
     if m is None or m.value is None:
         return None
-    kind = "an early" if m.value >= 12 or m.value < 3.0 else "a late" if m.value >= 5.0 else "an intermediate"
+    hours_after_midnight = m.value if m.value < 12 else m.value - 24  # 23:30 is half an hour before midnight
+    kind = "an early" if hours_after_midnight < 3.0 else "a late" if hours_after_midnight >= 5.0 else "an intermediate"
     text = f"Mid-sleep on free days, corrected for sleep debt, is {format_clock(m.value)}: {kind} chronotype."
     return Finding(Insight(text, m.name))
 

@@ -16,6 +16,7 @@ from sahha_sync.domain.metrics import AnalysisFacts, Metric, MetricSet, data_qua
 PROMPT_VERSION = "analysis-prompt-1"
 DEFAULT_TOKEN_BUDGET = 6000
 CHARS_PER_TOKEN = 4
+MAX_ARCHETYPE_CHARS = 80  # the host's label goes into the system prompt: one short line, no double quotes
 
 SYSTEM_PROMPT = f"""You are a careful health-data analyst (prompt {PROMPT_VERSION}).
 You are given metrics that code computed from a person's wearable data (Sahha biomarkers and scores) and a
@@ -93,7 +94,8 @@ def build_prompt(facts: AnalysisFacts, *, token_budget: int = DEFAULT_TOKEN_BUDG
     """The system and user messages for ``facts``; the digest keeps the newest days that fit the budget."""
     metrics = facts.metrics
     focus = _FOCUS.get(metrics.analysis_type, metrics.analysis_type)
-    system = SYSTEM_PROMPT.format(focus=focus, archetype=metrics.archetype)
+    archetype = " ".join(metrics.archetype.replace('"', "'").split())[:MAX_ARCHETYPE_CHARS]
+    system = SYSTEM_PROMPT.format(focus=focus, archetype=archetype)
     total = len(facts.digest.rows)
     keep = total
     while True:

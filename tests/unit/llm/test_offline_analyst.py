@@ -6,6 +6,7 @@ import dataclasses
 from datetime import UTC, date, datetime, timedelta
 
 import openai
+import pytest
 
 from sahha_sync.adapters.llm import OFFLINE_MODEL, OFFLINE_VERSION, PROMPT_VERSION, OfflineAnalyst, OpenAIAnalyst
 from sahha_sync.domain.analysis import AnalysisType
@@ -97,3 +98,24 @@ async def test_the_openai_analysts_hash_can_be_computed_without_calling_the_mode
     assert analyst.input_hash(analysis_input) == expected
     assert analyst.input_hash(analysis_input) != OfflineAnalyst().input_hash(analysis_input)
     await client.close()
+
+
+@pytest.mark.parametrize(
+    ("free_onset", "free_wake", "kind"),
+    [("23:00", "06:00", "an early"), ("01:00", "08:00", "an intermediate"), ("03:00", "12:00", "a late")],
+)
+async def test_the_chronotype_is_named_from_mid_sleep_on_free_days(free_onset: str, free_wake: str, kind: str) -> None:
+    builder = HealthDataBuilder()
+    for offset in range(14):
+        day = MONDAY + timedelta(days=offset)
+        if day.weekday() < 5:
+            builder.night(datetime.fromisoformat(f"{day - timedelta(days=1)}T23:00+00:00"),
+                          datetime.fromisoformat(f"{day}T07:00+00:00"))  # fmt: skip
+        else:
+            before = day - timedelta(days=1) if free_onset >= "12:00" else day
+            builder.night(datetime.fromisoformat(f"{before}T{free_onset}+00:00"),
+                          datetime.fromisoformat(f"{day}T{free_wake}+00:00"))  # fmt: skip
+    analysis = await OfflineAnalyst().analyse(builder.build(AnalysisType.CIRCADIAN))
+
+    cited = {i.metric: i.text for i in analysis.insights}
+    assert f"{kind} chronotype" in cited["circadian.chronotype_msfsc"]
