@@ -70,7 +70,7 @@ def libpq_url(url: str, database: str | None = None) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-def _admin(statement: sql.Composable) -> None:
+def _admin(statement: sql.Composed) -> None:
     with psycopg.connect(libpq_url(postgres_server_url()), autocommit=True, connect_timeout=5) as conn:
         conn.execute(statement)
 

@@ -19,28 +19,29 @@ R = TypeVar("R", Biomarker, Score, Archetype)
 Row = dict[str, Any]
 
 
-def _aware(value: datetime | None, field: str, where: str, *, required: bool = True) -> datetime | None:
+def _where(record: Biomarker | Score | Archetype) -> str:
+    """The record's kind and natural key, for error messages (a key holds no health value)."""
+    key = ", ".join(v.isoformat() if isinstance(v, datetime) else str(v) for v in record.key)
+    return f"{type(record).__name__.lower()} ({key})"
+
+
+def _aware(value: datetime | None, field: str, record: Any, *, required: bool = True) -> datetime | None:
     if value is None and not required:
         return None
     if not isinstance(value, datetime) or value.utcoffset() is None:
-        raise InvalidInputError(f"{where}: {field} must be a timezone-aware datetime", field=field)
+        raise InvalidInputError(f"{_where(record)}: {field} must be a timezone-aware datetime", field=field)
     return value
 
 
-def _finite(value: float | None, field: str, where: str) -> float | None:
+def _finite(value: float | None, field: str, record: Any) -> float | None:
     if value is not None and not math.isfinite(value):
-        raise InvalidInputError(f"{where}: {field} must be a finite number", field=field)
+        raise InvalidInputError(f"{_where(record)}: {field} must be a finite number", field=field)
     return value
-
-
-def _key_text(key: tuple[Any, ...]) -> str:
-    return "(" + ", ".join(v.isoformat() if isinstance(v, datetime) else str(v) for v in key) + ")"
 
 
 def biomarker_row(b: Biomarker) -> Row:
-    where = f"biomarker {_key_text(b.key)}"
-    start = _aware(b.start_date_time, "start_date_time", where)
-    end = _aware(b.end_date_time, "end_date_time", where)
+    start = _aware(b.start_date_time, "start_date_time", b)
+    end = _aware(b.end_date_time, "end_date_time", b)
     return {
         "profile_id": b.profile_id,
         "sahha_profile_id": b.sahha_profile_id,
@@ -50,12 +51,12 @@ def biomarker_row(b: Biomarker) -> Row:
         "periodicity": b.periodicity,
         "aggregation": b.aggregation,
         "value": b.value,
-        "value_numeric": _finite(b.value_numeric, "value", where),
+        "value_numeric": _finite(b.value_numeric, "value", b),
         "unit": b.unit,
         "value_type": b.value_type,
         "start_date_time": start,
         "end_date_time": end,
-        "created_at_utc": _aware(b.created_at_utc, "created_at_utc", where, required=False),
+        "created_at_utc": _aware(b.created_at_utc, "created_at_utc", b, required=False),
         "start_utc_offset": offset_seconds(start),
         "end_utc_offset": offset_seconds(end),
     }
@@ -80,22 +81,21 @@ def biomarker_from(row: Any) -> Biomarker:
 
 
 def score_row(s: Score) -> Row:
-    where = f"score {_key_text(s.key)}"
-    moment = _aware(s.score_date_time, "score_date_time", where)
+    moment = _aware(s.score_date_time, "score_date_time", s)
     for factor in s.factors:
         for name in ("value", "goal", "score"):
-            _finite(getattr(factor, name), f"factors.{name}", where)
+            _finite(getattr(factor, name), f"factors.{name}", s)
     return {
         "profile_id": s.profile_id,
         "sahha_profile_id": s.sahha_profile_id,
         "sahha_id": s.sahha_id,
         "type": s.type,
         "state": s.state,
-        "score": _finite(s.score, "score", where),
+        "score": _finite(s.score, "score", s),
         "factors": [f.to_dict() for f in s.factors],
         "data_sources": list(s.data_sources),
         "score_date_time": moment,
-        "created_at_utc": _aware(s.created_at_utc, "created_at_utc", where, required=False),
+        "created_at_utc": _aware(s.created_at_utc, "created_at_utc", s, required=False),
         "version": s.version,
         "score_utc_offset": offset_seconds(moment),
     }
@@ -118,9 +118,8 @@ def score_from(row: Any) -> Score:
 
 
 def archetype_row(a: Archetype) -> Row:
-    where = f"archetype {_key_text(a.key)}"
-    start = _aware(a.start_date_time, "start_date_time", where)
-    end = _aware(a.end_date_time, "end_date_time", where)
+    start = _aware(a.start_date_time, "start_date_time", a)
+    end = _aware(a.end_date_time, "end_date_time", a)
     return {
         "profile_id": a.profile_id,
         "sahha_profile_id": a.sahha_profile_id,
@@ -132,7 +131,7 @@ def archetype_row(a: Archetype) -> Row:
         "periodicity": a.periodicity,
         "start_date_time": start,
         "end_date_time": end,
-        "created_at_utc": _aware(a.created_at_utc, "created_at_utc", where, required=False),
+        "created_at_utc": _aware(a.created_at_utc, "created_at_utc", a, required=False),
         "version": a.version,
         "start_utc_offset": offset_seconds(start),
         "end_utc_offset": offset_seconds(end),

@@ -2,7 +2,7 @@
 
 A row equal to the stored one is not written at all (``DO UPDATE ... WHERE stored IS DISTINCT FROM new``),
 so re-archiving the same data creates no dead tuples. Duplicates within a batch are merged before the
-statement (the last one wins); a key repeated in rows more than one batch apart is written by each batch
+statement (the last one wins); a key repeated in rows more than ``MERGE_ROWS`` apart is written by each batch
 (still the last one wins, but it is counted once per batch).
 
 Postgres, large batches: COPY into a temporary staging table, then one ``INSERT ... SELECT ... ON CONFLICT``;
@@ -13,19 +13,22 @@ first, in the same transaction.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterator, Sequence
+from functools import cache
 from itertools import islice
 from typing import Any
 
 from psycopg.types.json import Jsonb
-from sqlalchemy import func, literal_column, or_, select, tuple_
+from sqlalchemy import JSON, Float, Integer, func, literal_column, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sahha_sync.adapters.sql._bind import insert_for
 from sahha_sync.adapters.sql._records import RecordKind, Row
+from sahha_sync.adapters.sql.column_types import UtcDateTime
 from sahha_sync.domain.health import UpsertCounts
 
-COPY_BATCH_ROWS = 50_000
+MERGE_ROWS = 50_000  # rows merged and written together; bounds the memory of one call
 COPY_THRESHOLD_ROWS = 1_000
 STATEMENT_BATCH_ROWS = 500  # SQLite binds at most 32,766 parameters per statement
 JSON_COLUMNS = frozenset({"factors", "data_sources"})
@@ -38,26 +41,32 @@ def batches(records: Sequence[Any], size: int) -> Iterator[list[Any]]:
 
 
 def merged_rows(kind: RecordKind[Any], records: list[Any]) -> list[Row]:
-    """The rows of ``records``, one per natural key, the last record of a key winning."""
+    """The rows of ``records``, one per natural key (the last record of a key wins), in key order.
+
+    Key order makes concurrent upserts of overlapping batches take their row locks in the same order,
+    so they wait for each other instead of deadlocking.
+    """
     by_key: dict[tuple[Any, ...], Any] = {}
     for record in records:
         by_key[kind.check(record).key] = record
-    return [kind.to_row(record) for record in by_key.values()]
+    rows = [(key, kind.to_row(record)) for key, record in by_key.items()]  # refuses bad records first
+    rows.sort(key=operator.itemgetter(0))
+    return [row for _, row in rows]
 
 
 async def upsert(connection: AsyncConnection, kind: RecordKind[Any], records: Sequence[Any]) -> UpsertCounts:
     postgres = connection.dialect.name == "postgresql"
-    use_copy = postgres and len(records) >= COPY_THRESHOLD_ROWS
-    size = COPY_BATCH_ROWS if use_copy else STATEMENT_BATCH_ROWS
     counts = UpsertCounts()
-    for batch in batches(records, size):
-        rows = merged_rows(kind, batch)
-        if use_copy:
+    for chunk in batches(records, MERGE_ROWS):
+        rows = merged_rows(kind, chunk)
+        if postgres and len(rows) >= COPY_THRESHOLD_ROWS:
             counts += await _copy_upsert(connection, kind, rows)
-        elif postgres:
-            counts += await _postgres_statement_upsert(connection, kind, rows)
-        else:
-            counts += await _sqlite_statement_upsert(connection, kind, rows)
+            continue
+        for part in batches(rows, STATEMENT_BATCH_ROWS):
+            if postgres:
+                counts += await _postgres_statement_upsert(connection, kind, part)
+            else:
+                counts += await _sqlite_statement_upsert(connection, kind, part)
     return counts
 
 
@@ -97,17 +106,37 @@ def _copy_sql(kind: RecordKind[Any], stage: str) -> tuple[str, str, str]:
     table = kind.table.name
     columns = ", ".join(kind.columns)
     create = f"CREATE TEMP TABLE IF NOT EXISTS {stage} ON COMMIT DROP AS SELECT {columns} FROM {table} WITH NO DATA"
-    copy = f"COPY {stage} ({columns}) FROM STDIN"
+    copy = f"COPY {stage} ({columns}) FROM STDIN (FORMAT BINARY)"
+    # The same order as ``merged_rows`` (code points, as Python compares strings), not the database's collation.
+    order = ", ".join(f'{c} COLLATE "C"' if kind.table.c[c].type.python_type is str else c for c in kind.key)
     stored = ", ".join(f"{table}.{c}" for c in kind.compared)
     new = ", ".join(f"EXCLUDED.{c}" for c in kind.compared)
     assignments = ", ".join(f"{c} = EXCLUDED.{c}" for c in kind.compared)
     upsert = (
-        f"WITH written AS (INSERT INTO {table} ({columns}) SELECT {columns} FROM {stage} "
+        f"WITH written AS (INSERT INTO {table} ({columns}) SELECT {columns} FROM {stage} ORDER BY {order} "
         f"ON CONFLICT ON CONSTRAINT {kind.constraint} DO UPDATE SET {assignments}, updated_at = now() "
         f"WHERE ({stored}) IS DISTINCT FROM ({new}) RETURNING (xmax = 0) AS inserted) "
         f"SELECT count(*) FILTER (WHERE inserted), count(*) FROM written"
     )
     return create, copy, upsert
+
+
+@cache
+def copy_types(kind: RecordKind[Any]) -> list[str]:
+    """The Postgres type name of each of ``kind.columns``, for a binary COPY."""
+    return [_postgres_type(kind.table.c[column].type) for column in kind.columns]
+
+
+def _postgres_type(column_type: Any) -> str:
+    for python_type, name in ((UtcDateTime, "timestamptz"), (JSON, "jsonb"), (Float, "float8"), (Integer, "int4")):
+        if isinstance(column_type, python_type):
+            return name
+    return "text"
+
+
+def copy_values(kind: RecordKind[Any], row: Row) -> tuple[Any, ...]:
+    """``row``'s values in ``kind.columns`` order, JSON wrapped for psycopg."""
+    return tuple(Jsonb(row[c]) if c in JSON_COLUMNS else row[c] for c in kind.columns)
 
 
 async def _copy_upsert(connection: AsyncConnection, kind: RecordKind[Any], rows: list[Row]) -> UpsertCounts:
@@ -116,16 +145,15 @@ async def _copy_upsert(connection: AsyncConnection, kind: RecordKind[Any], rows:
     raw = await connection.get_raw_connection()
     driver = raw.driver_connection
     assert driver is not None
-    json_positions = [i for i, c in enumerate(kind.columns) if c in JSON_COLUMNS]
+    has_json = any(c in JSON_COLUMNS for c in kind.columns)
+    values = operator.itemgetter(*kind.columns)
     async with driver.cursor() as cursor:
         await cursor.execute(create)
         await cursor.execute(f"TRUNCATE {stage}")
         async with cursor.copy(copy_sql) as copy:
+            copy.set_types(copy_types(kind))
             for row in rows:
-                values = [row[c] for c in kind.columns]
-                for i in json_positions:
-                    values[i] = Jsonb(values[i])
-                await copy.write_row(values)
+                await copy.write_row(copy_values(kind, row) if has_json else values(row))
         await cursor.execute(upsert_sql)
         result = await cursor.fetchone()
     inserted, written = result if result is not None else (0, 0)

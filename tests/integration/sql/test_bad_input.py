@@ -1,0 +1,112 @@
+"""Bad records are refused with an error naming the record's key and field, and nothing of their batch is
+written; database errors reach callers as the ports' errors, without passwords or health values."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timedelta
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from sahha_sync.adapters.sql import SqlEventStore, SqlHealthArchive, SqlUnitOfWork, create_engine
+from sahha_sync.adapters.sql.errors import redact
+from sahha_sync.application.ports import ArchiveUnavailableError, EventStoreUnavailableError
+from sahha_sync.domain.errors import InvalidInputError
+from sahha_sync.domain.health import Biomarker, Score
+from sahha_sync.domain.windows import FetchWindow
+from sahha_sync.testing.records import T0, biomarker, score, unique_id
+
+WINDOW = FetchWindow(T0 - timedelta(days=1), T0 + timedelta(days=4000))
+
+
+def forced(record: object, **fields: object) -> object:
+    """``record`` with fields set past the domain's checks, as a buggy caller might hand it over."""
+    for name, value in fields.items():
+        object.__setattr__(record, name, value)
+    return record
+
+
+def test_the_domain_refuses_a_naive_datetime_and_names_the_field() -> None:
+    with pytest.raises(InvalidInputError) as caught:
+        biomarker("u1", start_date_time=datetime(2025, 1, 1))
+    assert caught.value.field == "start_date_time"
+
+
+def test_the_domain_refuses_a_nan_and_names_the_field() -> None:
+    with pytest.raises(InvalidInputError) as caught:
+        score("u1", score=math.nan)
+    assert caught.value.field == "score"
+    with pytest.raises(InvalidInputError) as caught:
+        biomarker("u1", value="nan", value_type="double")
+    assert caught.value.field == "value"
+
+
+@pytest.mark.parametrize("size", [10, 2500], ids=["small batch", "copy-sized batch"])
+async def test_a_batch_with_a_naive_datetime_writes_nothing(sql_engine: AsyncEngine, size: int) -> None:
+    user = unique_id()
+    rows: list[Biomarker] = [biomarker(user, day=d) for d in range(size)]
+    bad = rows[-1]
+    forced(bad, start_date_time=bad.start_date_time.replace(tzinfo=None))
+    archive = SqlHealthArchive(sql_engine)
+    with pytest.raises(InvalidInputError) as caught:
+        await archive.upsert_biomarkers(rows)
+    assert caught.value.field == "start_date_time"
+    assert user in str(caught.value)
+    assert "8500" not in str(caught.value)  # the key names the record, the value stays out
+    assert (await archive.read_window(user, WINDOW)).total_items == 0
+
+
+async def test_a_score_batch_with_a_nan_writes_nothing(sql_engine: AsyncEngine) -> None:
+    user = unique_id()
+    rows: list[Score] = [score(user, day=d) for d in range(5)]
+    forced(rows[2], score=math.nan)
+    archive = SqlHealthArchive(sql_engine)
+    with pytest.raises(InvalidInputError) as caught:
+        await archive.upsert_scores(rows)
+    assert caught.value.field == "score"
+    assert (await archive.read_window(user, WINDOW)).total_items == 0
+
+
+async def test_a_refused_batch_inside_a_unit_of_work_leaves_the_rest_of_the_unit_intact(
+    sql_engine: AsyncEngine,
+) -> None:
+    user = unique_id()
+    async with SqlUnitOfWork(sql_engine) as uow:
+        await uow.archive.upsert_biomarkers([biomarker(user, day=0)])
+        bad = [biomarker(user, day=1), forced(biomarker(user, day=2), end_date_time=datetime(2025, 1, 1))]
+        with pytest.raises(InvalidInputError):
+            await uow.archive.upsert_biomarkers(bad)  # type: ignore[arg-type]
+        await uow.commit()
+    stored = await SqlHealthArchive(sql_engine).read_window(user, WINDOW)
+    assert [b.start_date_time for b in stored.biomarkers] == [biomarker(user, day=0).start_date_time]
+
+
+async def test_something_that_is_not_a_biomarker_is_refused() -> None:
+    archive = SqlHealthArchive(create_engine("sqlite://"))
+    with pytest.raises(InvalidInputError) as caught:
+        await archive.upsert_biomarkers([score("u1")])  # type: ignore[list-item]
+    assert "Biomarker" in str(caught.value)
+
+
+async def test_an_unreachable_database_is_a_retryable_error_that_hides_the_password() -> None:
+    engine = create_engine("postgresql://sahha:s3cret-pw@127.0.0.1:1/none")
+    try:
+        with pytest.raises(ArchiveUnavailableError) as archive_error:
+            await SqlHealthArchive(engine).upsert_biomarkers([biomarker("u1")])
+        with pytest.raises(EventStoreUnavailableError) as events_error:
+            await SqlEventStore(engine).stream_version("run-x")
+        with pytest.raises(ArchiveUnavailableError):
+            async with SqlUnitOfWork(engine):
+                pass
+    finally:
+        await engine.dispose()
+    assert archive_error.value.retryable is True
+    assert events_error.value.retryable is True
+    assert "s3cret-pw" not in str(archive_error.value)
+
+
+def test_passwords_are_redacted_from_urls_and_keyword_pairs() -> None:
+    text = "failed for postgresql://user:hunter2@db:5432/x and host=db password=hunter2 port=5432"
+    assert "hunter2" not in redact(text)
+    assert "postgresql://user:***@db:5432/x" in redact(text)
