@@ -22,6 +22,9 @@ class InMemoryTrackingStore(TrackingStore):
         stored = self._rows.get(record.run_id)
         if stored is not None:
             row_id = stored.id
+        elif record.id is not None and all(r.id != record.id for r in self._rows.values()):
+            row_id = record.id  # a rebuild puts a row back under the id it had
+            self._last_id = max(self._last_id, row_id)
         else:
             self._last_id += 1
             row_id = self._last_id

@@ -18,7 +18,11 @@ class TrackingStoreError(SahhaSyncError):
 class TrackingStore(Protocol):
     @abstractmethod
     async def save(self, record: TrackingRecord) -> TrackingRecord:
-        """Insert or replace the row of ``record.run_id``; returns it with its ``id`` (kept on replace)."""
+        """Insert or replace the row of ``record.run_id``; returns it with its ``id``.
+
+        On replace the stored ``id`` is kept. On insert, a given ``record.id`` that no other row holds is kept
+        (so a rebuild from the event store puts every row back under its id); otherwise the store assigns one.
+        """
 
     @abstractmethod
     async def get(self, run_id: str) -> TrackingRecord | None:

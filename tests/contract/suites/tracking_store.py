@@ -134,6 +134,17 @@ class TrackingStoreContract:
         assert await tracking_store.list_all() == []
         assert await tracking_store.get(saved.run_id) is None
 
+    async def test_a_cleared_row_saved_again_with_its_id_keeps_that_id(self, tracking_store: TrackingStore) -> None:
+        user = unique_id()
+        saved = [await tracking_store.save(run(user, analysed_at=T0)) for _ in range(3)]
+        await tracking_store.clear()
+        for row in reversed(saved):
+            await tracking_store.save(row)
+        assert [await tracking_store.get(row.run_id) for row in saved] == saved
+        fresh = await tracking_store.save(run(user))
+        assert fresh.id is not None
+        assert all(fresh.id != row.id for row in saved)
+
     async def test_list_all_is_ordered_by_id(self, tracking_store: TrackingStore) -> None:
         user = unique_id()
         saved = [await tracking_store.save(run(user)) for _ in range(3)]
