@@ -9,8 +9,9 @@
 - queue: ``memory`` → ``InMemoryJobQueue``; ``postgres`` → ``ProcrastinateJobQueue``;
 - analyst: ``offline`` → ``OfflineAnalyst``; ``openai`` → ``OpenAIAnalyst``, with the offline analyst as fallback.
 
-Clients, engines and the queue are ``Resource``s, closed by ``shutdown_resources()``; nothing connects at
-import time or before a provider is first called. Providers that depend on a resource return awaitables:
+Clients, engines and the queue are ``Resource``s, closed by ``shutdown_resources()`` (the queue first, since
+it depends on the others); ``reset_singletons()`` afterwards lets the container start afresh. Nothing
+connects at import time or before a provider is first called. Providers that depend on a resource return awaitables:
 ``await container.run_analysis()``.
 """
 
@@ -32,6 +33,7 @@ from sahha_sync.adapters.clock import SystemClock
 from sahha_sync.adapters.llm import OfflineAnalyst, OpenAIAnalyst
 from sahha_sync.adapters.memory import InMemoryJobQueue, InMemoryStores
 from sahha_sync.adapters.queue import ProcrastinateJobQueue
+from sahha_sync.adapters.sahha import SahhaHealthDataSource
 from sahha_sync.adapters.sahha.emulator import (
     EMULATOR_BASE_URL,
     EMULATOR_CLIENT_ID,
@@ -40,7 +42,6 @@ from sahha_sync.adapters.sahha.emulator import (
     SyntheticPopulation,
     emulator_transport,
 )
-from sahha_sync.adapters.sahha.source import SahhaHealthDataSource
 from sahha_sync.adapters.sql import create_engine, sql_unit_of_work_factory
 from sahha_sync.application.ports.analyst import Analyst
 from sahha_sync.application.ports.job_queue import JobQueue
@@ -94,9 +95,10 @@ async def _require_current_schema(settings: Settings) -> None:
             variable="SAHHA_SYNC_DATABASE_URL",
         ) from None
     if revision != migrations.head():
+        state = "has no sahha-sync schema" if revision is None else f"is at schema revision {revision}"
         raise SettingsError(
-            f"SAHHA_SYNC_DATABASE_URL: {settings.database_url_for_display} is at schema revision {revision}, "
-            f"not {migrations.head()}; run `sahha-sync db upgrade`",
+            f"SAHHA_SYNC_DATABASE_URL: {settings.database_url_for_display} {state}, not {migrations.head()}; "
+            "run `sahha-sync db upgrade`",
             variable="SAHHA_SYNC_DATABASE_URL",
         )
 
@@ -153,7 +155,7 @@ def store_kind(settings: Settings) -> str:
     return "memory" if settings.uses_memory_stores else "sql"
 
 
-def fallback_analyst(settings: Settings, offline: Analyst) -> Analyst | None:
+def fallback_analyst_for(settings: Settings, offline: Analyst) -> Analyst | None:
     return offline if settings.analyst != "offline" else None
 
 
@@ -206,12 +208,14 @@ class Container(containers.DeclarativeContainer):
         openai=providers.Singleton(OpenAIAnalyst, openai_client, model=config.provided.openai_model),
     )
 
+    fallback_analyst = providers.Callable(fallback_analyst_for, config, offline_analyst)
+
     # the archival job and its queue
     archive_health_data = providers.Singleton(ArchiveHealthData, unit_of_work=unit_of_work, clock=clock, source=source)
     queue_backend: providers.Provider[JobQueue] = providers.Selector(
         config.provided.queue,
-        memory=providers.Singleton(InMemoryJobQueue),
-        postgres=providers.Singleton(durable_queue, config),
+        memory=providers.Factory(InMemoryJobQueue),
+        postgres=providers.Factory(durable_queue, config),
     )
     job_queue = providers.Resource(queue_resource, queue_backend, archive_health_data)
 
@@ -225,7 +229,7 @@ class Container(containers.DeclarativeContainer):
         clock=clock,
         lookback=providers.Callable(lookback, config),
         initial_days=config.provided.initial_days,
-        fallback_analyst=providers.Callable(fallback_analyst, config, offline_analyst),
+        fallback_analyst=fallback_analyst,
     )
     fetch_health_data = providers.Factory(
         FetchHealthData,
@@ -246,6 +250,14 @@ def build_container(settings: Settings, **overrides: Any) -> Container:
         provider = getattr(container, name)
         provider.override(value if isinstance(value, providers.Provider) else providers.Object(value))
     return container
+
+
+async def shutdown(container: Container) -> None:
+    """Close every resource the container opened (the queue first), then forget its singletons."""
+    result = container.shutdown_resources()
+    if result is not None:
+        await result
+    container.reset_singletons()
 
 
 async def resolve(provider: Any) -> Any:

@@ -21,7 +21,7 @@ from sahha_sync.domain.analysis import AnalysisType
 from sahha_sync.domain.snapshot import HealthSnapshot
 from sahha_sync.domain.tracking import SyncStatus, TrackingRecord
 from sahha_sync.infrastructure.archival_service import ArchivalService
-from sahha_sync.infrastructure.container import Container, build_container, resolve
+from sahha_sync.infrastructure.container import Container, build_container, resolve, shutdown
 from sahha_sync.infrastructure.settings import Settings
 
 
@@ -59,12 +59,11 @@ class SahhaSync:
         return self
 
     async def aclose(self) -> None:
-        """Drain the queue, then close clients and engines. The object can be used again afterwards."""
+        """Drain the queue, then close clients and engines. The object can be used again afterwards (the
+        in-memory stores, if configured, start empty)."""
         async with self._lock:
             self._queue = None
-            result = self.container.shutdown_resources()
-            if result is not None:
-                await result
+            await shutdown(self.container)
 
     async def job_queue(self) -> JobQueue:
         """The started queue, with ``SYNC_SAHHA_DATA`` and any handlers given to ``register`` registered."""

@@ -1,0 +1,123 @@
+"""``sahha-sync demo`` end to end on the embedded defaults, in a fresh working directory."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from sahha_sync.infrastructure.cli import main
+
+
+@pytest.fixture(autouse=True)
+def embedded_defaults(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """Nothing set, in an empty folder: the demo must run on what it embeds."""
+    for name in list(os.environ):
+        if name.startswith(("SAHHA_", "OPENAI_")):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def _cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as exited:
+        main(list(args))
+    captured = capsys.readouterr()
+    code = exited.value.code
+    return (code if isinstance(code, int) else 1), captured.out, captured.err
+
+
+def test_the_demo_shows_an_initial_then_an_incremental_window_per_user_all_synced(
+    capsys: pytest.CaptureFixture[str], embedded_defaults: Path
+) -> None:
+    code, out, _ = _cli(capsys, "demo", "--users", "2", "--days", "5", "--json")
+    assert code == 0
+    report = json.loads(out)
+    runs = report["runs"]
+    assert [(r["round"], r["user_id"]) for r in runs] == [
+        ("initial", "user-0000"),
+        ("initial", "user-0001"),
+        ("incremental", "user-0000"),
+        ("incremental", "user-0001"),
+    ]
+    for first, second in zip(runs[:2], runs[2:], strict=True):
+        assert (first["is_incremental"], second["is_incremental"]) == (False, True)
+        start, end = (datetime.fromisoformat(first["window"][k]) for k in ("start", "end"))
+        assert (end - start).days == 5
+        new_start, new_end = (datetime.fromisoformat(second["window"][k]) for k in ("start", "end"))
+        assert new_end - end == (end - start) / 5  # the clock moved 24 h on
+        assert new_start == end - (new_end - end) * 2  # watermark (the first window's end) minus 48 h
+        assert first["items_fetched"]["total"] > second["items_fetched"]["total"] > 0
+    assert {r["sync_status"] for r in runs} == {"synced"}
+    assert {r["data_source"] for r in runs} == {"sahha"}
+    assert all(r["summary"] for r in runs)
+    assert report["queue"]["completed"] == 4
+    assert report["queue"]["dead"] == 0
+    assert (embedded_defaults / "sahha_sync.db").exists()
+
+
+def test_the_demo_prints_windows_sync_status_and_queue_stats_as_tables(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = _cli(capsys, "demo", "--users", "1")
+    assert code == 0
+    assert "round 1" in out
+    assert "round 2, the clock moved 24 h on" in out
+    assert "168 h" in out  # the initial window: 7 days
+    assert "72 h" in out  # the incremental window: 24 h on, plus the 48 h lookback
+    assert "synced" in out
+    assert "queue stats" in out
+    assert "completed" in out
+    assert "Traceback" not in out + err
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (("demo", "--users", "0"), "--users"),
+        (("demo", "--users", "many"), "--users"),
+        (("demo", "--days", "-3"), "--days"),
+        (("demo", "--bogus"), "--bogus"),
+        (("no-such-command",), "no-such-command"),
+    ],
+)
+def test_bad_input_exits_non_zero_with_one_line(
+    capsys: pytest.CaptureFixture[str], args: tuple[str, ...], named: str
+) -> None:
+    code, out, err = _cli(capsys, *args)
+    assert code == 2
+    assert out == ""
+    assert err.count("\n") == 1
+    assert err.startswith("sahha-sync: error: ")
+    assert named in err
+
+
+def test_a_bad_setting_exits_non_zero_with_one_line_naming_the_variable(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SAHHA_SYNC_QUEUE", "redis")
+    code, _, err = _cli(capsys, "demo")
+    assert code == 2
+    assert err.count("\n") == 1
+    assert "SAHHA_SYNC_QUEUE" in err
+
+
+def test_the_installed_console_script_runs_the_demo(embedded_defaults: Path) -> None:
+    script = Path(sys.executable).with_name("sahha-sync")
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("SAHHA_", "OPENAI_"))}
+    result = subprocess.run(
+        [str(script), "demo", "--users", "1", "--json"],
+        cwd=embedded_defaults,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert [r["sync_status"] for r in report["runs"]] == ["synced", "synced"]
+    assert report["queue"]["completed"] == 2

@@ -1,0 +1,164 @@
+"""The composition root: adapters chosen from settings, nothing connected early, everything closed at the end."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import openai
+import pytest
+from dependency_injector import errors, providers
+
+from sahha_sync.adapters.clock import ManualClock
+from sahha_sync.adapters.llm import OfflineAnalyst, OpenAIAnalyst
+from sahha_sync.adapters.memory import InMemoryHealthDataSource, InMemoryJobQueue, InMemoryStores
+from sahha_sync.adapters.queue import ProcrastinateJobQueue
+from sahha_sync.adapters.sahha import SahhaHealthDataSource
+from sahha_sync.adapters.sahha.emulator import SahhaEmulator, SyntheticPopulation, emulator_transport
+from sahha_sync.adapters.sql import SqlUnitOfWork
+from sahha_sync.application.ports import SahhaAuthError
+from sahha_sync.application.use_cases import ArchiveHealthData, RunAnalysis
+from sahha_sync.domain import FetchWindow
+from sahha_sync.infrastructure.container import Container, build_container, resolve, shutdown
+from sahha_sync.infrastructure.settings import Settings, SettingsError
+
+NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'sync.db'}"
+
+
+@pytest.fixture
+def sqlite_settings(sqlite_url: str) -> Settings:
+    return Settings(database_url=sqlite_url)
+
+
+def test_every_provider_has_what_it_depends_on(sqlite_settings: Settings) -> None:
+    Container(config=sqlite_settings).check_dependencies()
+
+
+def test_a_container_without_settings_is_refused() -> None:
+    with pytest.raises(errors.Error):
+        Container().check_dependencies()
+
+
+def test_building_a_container_connects_to_nothing() -> None:
+    settings = Settings(database_url="postgresql://app:pw@127.0.0.1:1/unreachable", queue="postgres")
+    container = build_container(settings)
+    assert isinstance(container.queue_backend(), ProcrastinateJobQueue)
+    assert not container.engine.initialized
+    assert not container.sahha_http.initialized
+
+
+async def test_the_embedded_defaults_choose_the_emulator_sql_stores_memory_queue_and_offline_analyst(
+    sqlite_settings: Settings,
+) -> None:
+    container = build_container(sqlite_settings)
+    try:
+        assert isinstance(await resolve(container.source), SahhaHealthDataSource)
+        unit_of_work = await resolve(container.unit_of_work)
+        assert isinstance(unit_of_work(), SqlUnitOfWork)
+        assert isinstance(await resolve(container.job_queue), InMemoryJobQueue)
+        assert isinstance(container.analyst(), OfflineAnalyst)
+        assert container.fallback_analyst() is None
+        assert not container.sahha_http.initialized  # the real API's client is never opened for the emulator
+    finally:
+        await shutdown(container)
+
+
+async def test_shutdown_closes_the_http_client_the_engine_and_the_queue(sqlite_settings: Settings) -> None:
+    container = build_container(sqlite_settings)
+    http: httpx.AsyncClient = await resolve(container.emulator_http)
+    queue = await resolve(container.job_queue)
+    await container.engine()
+    await shutdown(container)
+    assert http.is_closed
+    assert not container.engine.initialized
+    with pytest.raises(Exception, match="stop"):
+        await queue.submit_job(ArchiveHealthData.JOB_TYPE, {})
+
+
+async def test_memory_url_chooses_the_in_memory_stores() -> None:
+    container = build_container(Settings(database_url="memory://"))
+    unit_of_work = await resolve(container.unit_of_work)
+    assert unit_of_work.__self__ is container.memory_stores()
+    assert not container.engine.initialized
+
+
+async def test_the_openai_analyst_is_chosen_with_the_offline_analyst_as_its_fallback(sqlite_url: str) -> None:
+    settings = Settings(database_url=sqlite_url, analyst="openai", openai_api_key="sk-test")
+    container = build_container(settings)
+    client: openai.AsyncOpenAI = await resolve(container.openai_client)
+    assert isinstance(await resolve(container.analyst), OpenAIAnalyst)
+    assert isinstance(container.fallback_analyst(), OfflineAnalyst)
+    await shutdown(container)
+    assert client.is_closed()
+
+
+async def test_the_sahha_source_uses_the_configured_credentials(sqlite_url: str) -> None:
+    emulator = SahhaEmulator(SyntheticPopulation(0, size=2), client_id="my-id", client_secret="my-secret")
+    window = FetchWindow(NOW - timedelta(days=2), NOW)
+
+    async def fetch(secret: str) -> int:
+        settings = Settings(database_url=sqlite_url, sahha_client_id="my-id", sahha_client_secret=secret)
+        assert settings.source == "sahha"
+        container = build_container(settings)
+        async with httpx.AsyncClient(transport=emulator_transport(emulator)) as http:
+            container.sahha_http.override(providers.Object(http))
+            source = await resolve(container.source)
+            return (await source.fetch("user-0000", window)).total_items
+
+    assert await fetch("my-secret") > 0
+    with pytest.raises(SahhaAuthError):
+        await fetch("wrong-secret")
+
+
+async def test_with_in_memory_adapters_a_run_is_analysed_and_archived_by_the_queue() -> None:
+    clock = ManualClock(NOW)
+    records = SyntheticPopulation(0, size=1).records_for("user-0000", FetchWindow(NOW - timedelta(days=7), NOW))
+    stores = InMemoryStores()
+    container = build_container(Settings(database_url="memory://"))
+    with container.override_providers(
+        clock=providers.Object(clock),
+        source=providers.Object(InMemoryHealthDataSource(records)),
+        unit_of_work=providers.Object(stores.unit_of_work),
+        queue_backend=providers.Factory(InMemoryJobQueue, backoff_base=0.001),
+    ):
+        queue = await resolve(container.job_queue)
+        await queue.start()
+        run_analysis: RunAnalysis = await resolve(container.run_analysis)
+        outcome = await run_analysis("user-0000", "Peak Performer", "behavior_analysis")
+        assert await queue.wait_idle(10)
+        record = await stores.tracking.get(outcome.run_id)
+        await shutdown(container)
+    assert outcome.snapshot.total_items == records.total_items > 0
+    assert record is not None
+    assert record.status.state == "synced"
+    assert (await queue.get_stats()).completed == 1
+    archived = await stores.archive.read_window("user-0000", outcome.window)
+    assert len(archived.biomarkers) == len(outcome.snapshot.biomarkers)
+
+
+@pytest.mark.postgres
+async def test_a_postgres_database_behind_the_newest_schema_stops_start_up_naming_the_variable(
+    new_postgres_database: str,
+) -> None:
+    container = build_container(Settings(database_url=new_postgres_database))
+    with pytest.raises(
+        SettingsError, match=r"^SAHHA_SYNC_DATABASE_URL: .*has no sahha-sync schema.*sahha-sync db upgrade"
+    ):
+        await resolve(container.engine)
+
+
+@pytest.mark.postgres
+async def test_a_migrated_postgres_database_gets_the_sql_stores(postgres_url: str) -> None:
+    container = build_container(Settings(database_url=postgres_url))
+    try:
+        unit_of_work = await resolve(container.unit_of_work)
+        async with unit_of_work() as uow:
+            assert await uow.tracking.list_all() == []
+    finally:
+        await shutdown(container)
