@@ -96,6 +96,10 @@ class Biomarker:
             raise InvalidInputError(f"{where}: value must be a finite number", field="value")
 
     @property
+    def period(self) -> tuple[datetime, datetime]:
+        return (self.start_date_time, self.end_date_time)
+
+    @property
     def key(self) -> BiomarkerKey:
         return (self.profile_id, self.type, self.start_date_time, self.end_date_time)
 
@@ -210,6 +214,10 @@ class Score:
         object.__setattr__(self, "data_sources", tuple(self.data_sources))
 
     @property
+    def period(self) -> tuple[datetime, datetime]:
+        return (self.score_date_time, self.score_date_time)
+
+    @property
     def key(self) -> ScoreKey:
         return (self.profile_id, self.type, self.score_date_time)
 
@@ -272,6 +280,10 @@ class Archetype:
         require_aware(self.start_date_time, "start_date_time", where=where)
         require_aware(self.end_date_time, "end_date_time", where=where)
         require_optional_aware(self.created_at_utc, "created_at_utc", where=where)
+
+    @property
+    def period(self) -> tuple[datetime, datetime]:
+        return (self.start_date_time, self.end_date_time)
 
     @property
     def key(self) -> ArchetypeKey:

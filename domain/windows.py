@@ -48,6 +48,16 @@ class FetchWindow:
     def contains(self, moment: datetime) -> bool:
         return self.start <= moment < self.end
 
+    def overlaps(self, start: datetime, end: datetime) -> bool:
+        """Whether a record spanning ``[start, end]`` falls in this window: its span meets ``[self.start, self.end)``.
+
+        This is what a fetch of the window returns: a daily biomarker of yesterday is fetched by a window that
+        starts this morning only if it ends after the window's start. Selecting by span, not by start, is what
+        lets the lookback catch records that arrive up to ``lookback`` after their span ended. A record of one
+        instant (``start == end``, a score) falls in the window when ``self.start <= start < self.end``.
+        """
+        return start < self.end and (end > self.start or self.start <= start)
+
     def covers(self, other: FetchWindow) -> bool:
         return self.start <= other.start and other.end <= self.end
 

@@ -85,14 +85,18 @@ class InMemoryHealthDataSource(HealthDataSource):
         self.calls.append(FetchCall(profile_id, window, include_archetypes))
         await self._faults.pass_gate("fetch")
         return HealthRecords(
-            biomarkers=_select(self._biomarkers, profile_id, window, lambda b: b.start_date_time),
-            scores=_select(self._scores, profile_id, window, lambda s: s.score_date_time),
+            biomarkers=_select(self._biomarkers, profile_id, window, lambda b: b.period),
+            scores=_select(self._scores, profile_id, window, lambda s: s.period),
             archetypes=(
-                _select(self._archetypes, profile_id, window, lambda a: a.start_date_time) if include_archetypes else ()
+                _select(self._archetypes, profile_id, window, lambda a: a.period) if include_archetypes else ()
             ),
-            quarantined=_select(self._quarantined, profile_id, window, lambda q: q.received_at),
+            quarantined=_select(self._quarantined, profile_id, window, lambda q: (q.received_at, q.received_at)),
         )
 
 
-def _select(rows: Collection[T], profile_id: str, window: FetchWindow, when: Callable[[T], datetime]) -> tuple[T, ...]:
-    return tuple(sorted((r for r in rows if r.profile_id == profile_id and window.contains(when(r))), key=when))
+def _select(
+    rows: Collection[T], profile_id: str, window: FetchWindow, period: Callable[[T], tuple[datetime, datetime]]
+) -> tuple[T, ...]:
+    """The rows whose span meets the window (the port's rule), in order of their start."""
+    chosen = (r for r in rows if r.profile_id == profile_id and window.overlaps(*period(r)))
+    return tuple(sorted(chosen, key=lambda r: period(r)[0]))

@@ -41,7 +41,7 @@ async def test_with_a_watermark_it_fetches_incrementally_from_the_lookback() -> 
     assert snapshot.watermark == watermark
     assert (snapshot.window.start, snapshot.window.end) == (watermark - timedelta(hours=48), START)
     assert snapshot.to_dict()["watermark"] == watermark.isoformat()
-    assert all(snapshot.window.contains(b.start_date_time) for b in snapshot.biomarkers)
+    assert all(snapshot.window.overlaps(*b.period) for b in snapshot.biomarkers)
 
 
 async def test_a_90_day_window_is_fetched_in_30_day_chunks_and_put_together() -> None:
