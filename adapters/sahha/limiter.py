@@ -11,8 +11,9 @@ Sleep = Callable[[float], Awaitable[None]]
 
 
 class RequestLimiter:
-    """Turns are booked on an absolute schedule (``next = turn + interval``), so late wake-ups do not
-    accumulate and a steady stream of callers gets exactly one start per ``min_interval``."""
+    """Callers book turns in order (``next = turn + interval``), so they are served first come, first
+    served and late wake-ups do not add up; a turn never starts less than ``min_interval`` after the
+    previous start, even when the previous caller woke late."""
 
     def __init__(
         self, min_interval: float, max_concurrency: int, *, sleep: Sleep, monotonic: Callable[[], float]
@@ -27,6 +28,7 @@ class RequestLimiter:
         self._sleep = sleep
         self._monotonic = monotonic
         self._next = 0.0
+        self._last_start = float("-inf")
         self._hold_until = 0.0
 
     def hold(self, seconds: float) -> None:
@@ -46,5 +48,9 @@ class RequestLimiter:
             self._next = turn + self.min_interval
             if turn > now:
                 await self._sleep(turn - now)
-            if self._hold_until <= turn:
-                return
+            if self._hold_until > turn:
+                continue  # the server asked for a pause while this caller waited: book again after it
+            while (gap := self._last_start + self.min_interval - self._monotonic()) > 0:
+                await self._sleep(gap)
+            self._last_start = self._monotonic()
+            return

@@ -35,7 +35,7 @@ def jwt_expiry(token: str) -> float | None:
 
 
 class TokenCache:
-    """Single flight: while one caller fetches a token, the others wait for it instead of asking again."""
+    """Single flight: while one caller fetches a token, the others wait for that fetch instead of asking again."""
 
     def __init__(
         self,
@@ -49,7 +49,7 @@ class TokenCache:
         self._monotonic = monotonic
         self._wall_clock = wall_clock
         self._max_age = max_age
-        self._lock = asyncio.Lock()
+        self._renewal: asyncio.Future[str] | None = None
         self._token: str | None = None
         self._deadline = 0.0
 
@@ -59,17 +59,30 @@ class TokenCache:
     async def get(self) -> str:
         if (token := self._current()) is not None:
             return token
-        async with self._lock:
-            if (token := self._current()) is not None:
-                return token
-            return await self._renew()
+        return await self._join_renewal()
 
     async def renew_after_rejection(self, rejected: str) -> str:
         """A new token after Sahha answered 401 to ``rejected`` (unless another caller already renewed it)."""
-        async with self._lock:
-            if self._token is not None and self._token != rejected and (token := self._current()) is not None:
-                return token
-            return await self._renew()
+        if self._token is not None and self._token != rejected and (token := self._current()) is not None:
+            return token
+        if self._token == rejected:
+            self._deadline = 0.0
+        return await self._join_renewal()
+
+    async def _join_renewal(self) -> str:
+        """Start a renewal unless one is running, and wait for it; its failure reaches every waiter."""
+        if self._renewal is None:
+            renewal = asyncio.ensure_future(self._renew())
+            renewal.add_done_callback(self._renewal_done)
+            self._renewal = renewal
+        # shield: one waiter giving up does not cancel the renewal the others wait for
+        return await asyncio.shield(self._renewal)
+
+    def _renewal_done(self, renewal: asyncio.Future[str]) -> None:
+        if self._renewal is renewal:
+            self._renewal = None
+        if not renewal.cancelled():
+            renewal.exception()  # retrieved here, so a renewal nobody waits for any more does not warn
 
     async def _renew(self) -> str:
         issued = await self._fetch()

@@ -89,9 +89,14 @@ class SahhaEmulator:
 
     # -- views for tests and benchmarks -------------------------------------------------------------
 
-    def ground_truth(self, profile_id: str, window: FetchWindow, as_of: datetime | None = None) -> HealthRecords:
-        """Everything the emulator holds for the user in the window and has made available by ``as_of``."""
-        return self.population.records_for(profile_id, window, as_of=as_of or self.clock())
+    def ground_truth(
+        self, profile_id: str, window: FetchWindow, as_of: datetime | None = None, *, include_archetypes: bool = True
+    ) -> HealthRecords:
+        """Everything the emulator holds for the user in the window and has made available by ``as_of``
+        (default: the emulator's now), without malformed records: what a lossless fetch returns."""
+        return self.population.records_for(
+            profile_id, window, as_of=as_of or self.clock(), include_archetypes=include_archetypes
+        )
 
     def count(self, route: str | None = None, status: int | None = None) -> int:
         return sum(n for (r, s), n in self.counts.items() if route in (None, r) and status in (None, s))
