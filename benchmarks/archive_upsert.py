@@ -13,7 +13,9 @@ server), migrates it, and runs four phases over the same synthetic biomarkers:
 - ``reload, unchanged``: the same rows once more (nothing may be written).
 
 Each phase prints rows/s, its ratio to COPY, and the peak resident memory it added above where it started
-(sampled every 5 ms). The rows are built before the timing starts and are not part of either figure.
+(sampled every 5 ms; the largest of the passes). The phases run ``--repeat`` times on emptied tables and the
+fastest pass of each phase is shown, as the figures of a shared machine vary from run to run.
+The rows are built before the timing starts and are not part of either figure.
 The database is dropped at the end.
 """
 
@@ -143,20 +145,38 @@ def report(label: str, rate: float, reference: float, added: int, counts: Upsert
     print(f"{label:<22} {rate:>11,.0f} rows/s  {ratio:5.2f} x COPY  +{added / 2**20:7.1f} MiB RSS{shown}")
 
 
-async def run(database: str, count: int) -> None:
+PHASES = ("plain COPY", "first load", "reload, half changed", "reload, unchanged")
+
+
+async def run_once(database: str, rows: list[Biomarker], changed: list[Biomarker]) -> dict[str, Any]:
+    """One pass over the four phases on empty tables: ``{phase: (rows/s, counts, added RSS)}``."""
+    async with await psycopg.AsyncConnection.connect(database, autocommit=True) as conn:
+        await conn.execute("DROP TABLE IF EXISTS copy_reference")
+        await conn.execute("TRUNCATE biomarkers RESTART IDENTITY")
+    engine = create_engine(database)
+    archive = SqlHealthArchive(engine)
+    results: dict[str, Any] = {}
+    try:
+        results["plain COPY"] = await timed(len(rows), partial(copy_reference, database, rows))
+        for label, batch in zip(PHASES[1:], (rows, changed, changed), strict=True):
+            results[label] = await timed(len(rows), partial(archive.upsert_biomarkers, batch))
+    finally:
+        await engine.dispose()
+    return results
+
+
+async def run(database: str, count: int, repeat: int) -> None:
     print(f"building {count:,} synthetic biomarkers ...", flush=True)
     rows = synthetic_biomarkers(count)
     changed = half_changed(rows)
-    engine = create_engine(database)
-    archive = SqlHealthArchive(engine)
-    try:
-        copy_rate, _, copy_mem = await timed(count, lambda: copy_reference(database, rows))
-        report("plain COPY", copy_rate, copy_rate, copy_mem, None)
-        for label, batch in (("first load", rows), ("reload, half changed", changed), ("reload, unchanged", changed)):
-            rate, counts, added = await timed(count, partial(archive.upsert_biomarkers, batch))
-            report(label, rate, copy_rate, added, counts)
-    finally:
-        await engine.dispose()
+    passes = [await run_once(database, rows, changed) for _ in range(repeat)]
+    print(f"{count:,} rows, best of {repeat} passes (the machine is shared; the best pass is the least disturbed):")
+    best = {phase: max((p[phase] for p in passes), key=lambda result: result[0]) for phase in PHASES}
+    copy_rate = best["plain COPY"][0]
+    for phase in PHASES:
+        rate, counts, _ = best[phase]
+        added = max(p[phase][2] for p in passes)
+        report(phase, rate, copy_rate, added, counts)
     print(f"process peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MiB")
 
 
@@ -168,6 +188,7 @@ def admin(server: str, statement: pgsql.Composed) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--repeat", type=int, default=3, help="passes over the phases; the best of each is shown")
     parser.add_argument("--server", default=DEFAULT_SERVER, help="a Postgres URL; a scratch database is made on it")
     args = parser.parse_args()
     name = f"sahha_sync_bench_{uuid.uuid4().hex[:10]}"
@@ -175,7 +196,7 @@ def main() -> None:
     target = make_url(args.server).set(database=name).render_as_string(hide_password=False)
     try:
         migrations.upgrade(target)
-        asyncio.run(run(target, args.rows))
+        asyncio.run(run(target, args.rows, args.repeat))
     finally:
         admin(args.server, pgsql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(pgsql.Identifier(name)))
 

@@ -1,6 +1,6 @@
 """Bulk UPSERT on a natural key, in batches, counting what was inserted, updated and left alone.
 
-A row equal to the stored one is not written at all (``DO UPDATE ... WHERE stored IS DISTINCT FROM new``),
+A row equal to the stored one is not written at all (``DO UPDATE ... WHERE (stored) IS DISTINCT FROM (new)``),
 so re-archiving the same data creates no dead tuples. Duplicates within a batch are merged before the
 statement (the last one wins); a key repeated in rows more than ``MERGE_ROWS`` apart is written by each batch
 (still the last one wins, but it is counted once per batch).
@@ -108,14 +108,26 @@ def _copy_sql(kind: RecordKind[Any], stage: str) -> tuple[str, str, str]:
     create = f"CREATE TEMP TABLE IF NOT EXISTS {stage} ON COMMIT DROP AS SELECT {columns} FROM {table} WITH NO DATA"
     copy = f"COPY {stage} ({columns}) FROM STDIN (FORMAT BINARY)"
     # The same order as ``merged_rows`` (code points, as Python compares strings), not the database's collation.
-    order = ", ".join(f'{c} COLLATE "C"' if kind.table.c[c].type.python_type is str else c for c in kind.key)
-    stored = ", ".join(f"{table}.{c}" for c in kind.compared)
-    new = ", ".join(f"EXCLUDED.{c}" for c in kind.compared)
+    order = ", ".join(
+        f'staged.{c} COLLATE "C"' if kind.table.c[c].type.python_type is str else f"staged.{c}" for c in kind.key
+    )
+    joined = " AND ".join(f"stored.{c} = staged.{c}" for c in kind.key)
+
+    def differs(stored: str, incoming: str) -> str:
+        return f"({', '.join(f'{stored}.{c}' for c in kind.compared)}) IS DISTINCT FROM " + (
+            f"({', '.join(f'{incoming}.{c}' for c in kind.compared)})"
+        )
+
     assignments = ", ".join(f"{c} = EXCLUDED.{c}" for c in kind.compared)
+    # Rows equal to the stored ones are filtered out before the INSERT, so they are not even locked; the
+    # ON CONFLICT clause still decides for rows another transaction wrote in the meantime.
     upsert = (
-        f"WITH written AS (INSERT INTO {table} ({columns}) SELECT {columns} FROM {stage} ORDER BY {order} "
+        f"WITH written AS (INSERT INTO {table} ({columns}) "
+        f"SELECT {', '.join(f'staged.{c}' for c in kind.columns)} FROM {stage} AS staged "
+        f"LEFT JOIN {table} AS stored ON {joined} "
+        f"WHERE stored.id IS NULL OR {differs('stored', 'staged')} ORDER BY {order} "
         f"ON CONFLICT ON CONSTRAINT {kind.constraint} DO UPDATE SET {assignments}, updated_at = now() "
-        f"WHERE ({stored}) IS DISTINCT FROM ({new}) RETURNING (xmax = 0) AS inserted) "
+        f"WHERE {differs(table, 'EXCLUDED')} RETURNING (xmax = 0) AS inserted) "
         f"SELECT count(*) FILTER (WHERE inserted), count(*) FROM written"
     )
     return create, copy, upsert

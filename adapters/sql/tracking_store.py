@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, text
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sahha_sync.adapters.sql._bind import Bind, insert_for, transaction, translated
 from sahha_sync.adapters.sql.errors import ErrorKinds
@@ -70,6 +71,19 @@ def _record(row: Any) -> TrackingRecord:
     )
 
 
+# After a row is put back under a given id, the identity must not hand that id out again.
+_ADVANCE_IDENTITY = text(
+    "SELECT setval(seq, :id) FROM (SELECT pg_get_serial_sequence('archetype_analysis_tracking', 'id')::regclass "
+    "AS seq) AS identity WHERE :id > coalesce(pg_sequence_last_value(seq), 0)"
+)
+
+
+async def _id_is_free(connection: AsyncConnection, row_id: int, run_id: str) -> bool:
+    """Whether no other run's row holds ``row_id``."""
+    holder = await connection.scalar(select(tracking.c.run_id).where(tracking.c.id == row_id))
+    return holder is None or holder == run_id
+
+
 class SqlTrackingStore(TrackingStore):
     """The tracking projection on an ``AsyncEngine`` or on a unit of work's connection."""
 
@@ -78,13 +92,17 @@ class SqlTrackingStore(TrackingStore):
 
     async def save(self, record: TrackingRecord) -> TrackingRecord:
         values = _row(record)
-        stmt = insert_for(self._bind)(tracking).values(values)
+        stmt = insert_for(self._bind)(tracking)
         changes = {k: stmt.excluded[k] for k in values if k != "run_id"}
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[tracking.c.run_id], set_={**changes, "updated_at": func.now()}
-        ).returning(tracking)
         async with translated(TRACKING_ERRORS, f"save of run {record.run_id}"), transaction(self._bind) as connection:
-            row = (await connection.execute(stmt)).one()
+            if record.id is not None and await _id_is_free(connection, record.id, record.run_id):
+                values["id"] = record.id
+            upsert = stmt.values(values).on_conflict_do_update(
+                index_elements=[tracking.c.run_id], set_={**changes, "updated_at": func.now()}
+            )
+            row = (await connection.execute(upsert.returning(tracking))).one()
+            if "id" in values and connection.dialect.name == "postgresql":
+                await connection.execute(_ADVANCE_IDENTITY, {"id": row.id})
         return _record(row)
 
     async def get(self, run_id: str) -> TrackingRecord | None:
