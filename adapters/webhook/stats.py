@@ -1,0 +1,79 @@
+"""What the webhook receiver counted since it was built."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+MAX_UNKNOWN_TYPE_NAMES = 50
+OTHER_TYPES = "<other>"
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookStats:
+    """``received`` = ``accepted`` + ``unknown_types`` + ``rejected_total`` + ``disconnected``.
+
+    ``accepted`` counts deliveries submitted as jobs (``duplicates`` of them joined a pending equal job);
+    ``unknown_types`` deliveries were authentic but of an event type that is not stored (by name in
+    ``unknown_by_type``, at most 50 names, the rest under ``<other>``); ``rejected`` counts by reason.
+    """
+
+    received: int = 0
+    accepted: int = 0
+    duplicates: int = 0
+    unknown_types: int = 0
+    disconnected: int = 0
+    accepted_by_kind: Mapping[str, int] = field(default_factory=dict)
+    unknown_by_type: Mapping[str, int] = field(default_factory=dict)
+    rejected: Mapping[str, int] = field(default_factory=dict)
+
+    @property
+    def rejected_total(self) -> int:
+        return sum(self.rejected.values())
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "received": self.received,
+            "accepted": self.accepted,
+            "duplicates": self.duplicates,
+            "unknown_types": self.unknown_types,
+            "disconnected": self.disconnected,
+            "rejected_total": self.rejected_total,
+            "accepted_by_kind": dict(self.accepted_by_kind),
+            "unknown_by_type": dict(self.unknown_by_type),
+            "rejected": dict(self.rejected),
+        }
+
+
+class WebhookCounters:
+    """The mutable counters behind ``WebhookStats`` (one event loop; no locking needed)."""
+
+    def __init__(self) -> None:
+        self.received = self.accepted = self.duplicates = self.unknown_types = self.disconnected = 0
+        self.accepted_by_kind: Counter[str] = Counter()
+        self.unknown_by_type: Counter[str] = Counter()
+        self.rejected: Counter[str] = Counter()
+
+    def count_accepted(self, kind: str, *, duplicate: bool) -> None:
+        self.accepted += 1
+        self.duplicates += int(duplicate)
+        self.accepted_by_kind[kind] += 1
+
+    def count_unknown(self, event_type: str) -> None:
+        self.unknown_types += 1
+        known = event_type in self.unknown_by_type or len(self.unknown_by_type) < MAX_UNKNOWN_TYPE_NAMES
+        self.unknown_by_type[event_type if known else OTHER_TYPES] += 1
+
+    def snapshot(self) -> WebhookStats:
+        return WebhookStats(
+            received=self.received,
+            accepted=self.accepted,
+            duplicates=self.duplicates,
+            unknown_types=self.unknown_types,
+            disconnected=self.disconnected,
+            accepted_by_kind=dict(self.accepted_by_kind),
+            unknown_by_type=dict(self.unknown_by_type),
+            rejected=dict(self.rejected),
+        )

@@ -1,0 +1,179 @@
+"""``IngestWebhookRecords``: the ``INGEST_SAHHA_WEBHOOK`` job — upsert one record that Sahha pushed.
+
+A webhook delivery carries one biomarker, score or archetype. The receiver checks its signature, parses it
+into a domain record and submits a job (``WebhookDelivery.to_payload()``)::
+
+    {"kind": "biomarker" | "score" | "archetype", "record": <record>.to_dict(), "received_at": ISO-8601}
+
+The job upserts the record through the same ``HealthArchive`` upsert as the polling path, so a redelivered
+webhook — or a record the next poll fetches again — changes nothing.
+
+Events: webhooks are not part of an analysis run, yet the figures of storage growth come from the event store.
+When an upsert wrote a row (inserted or updated), the job appends ``BiomarkersArchived`` / ``ScoresArchived``
+/ ``ArchetypesArchived`` with the counts — metadata only, no user id, no value — to one stream per delivery day
+(UTC): run id ``webhook-<YYYY-MM-DD>``, stream ``run-webhook-<YYYY-MM-DD>``, in the same unit of work as the
+upsert. A redelivery writes nothing and records nothing. These streams hold no ``analysis.requested``, so no
+tracking row is projected from them, and erasing a user needs nothing from them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any, ClassVar
+
+import structlog
+
+from sahha_sync.application.ports.clock import Clock
+from sahha_sync.application.ports.job_queue import JobContext
+from sahha_sync.application.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from sahha_sync.application.use_cases._support import in_transaction
+from sahha_sync.domain.errors import InvalidInputError
+from sahha_sync.domain.events import ArchetypesArchived, BiomarkersArchived, ScoresArchived, stream_id_for
+from sahha_sync.domain.health import Archetype, Biomarker, Score, UpsertCounts
+
+log = structlog.get_logger(__name__)
+
+WebhookRecord = Biomarker | Score | Archetype
+RECORD_TYPES: dict[str, type[Biomarker] | type[Score] | type[Archetype]] = {
+    "biomarker": Biomarker,
+    "score": Score,
+    "archetype": Archetype,
+}
+_EVENTS: dict[str, type[BiomarkersArchived | ScoresArchived | ArchetypesArchived]] = {
+    "biomarker": BiomarkersArchived,
+    "score": ScoresArchived,
+    "archetype": ArchetypesArchived,
+}
+
+
+def kind_of(record: WebhookRecord) -> str:
+    if isinstance(record, Biomarker):
+        return "biomarker"
+    if isinstance(record, Score):
+        return "score"
+    return "archetype"
+
+
+def webhook_run_id(day: date) -> str:
+    """The run id of the day's webhook stream (its stream id is ``stream_id_for`` of it)."""
+    return f"webhook-{day.isoformat()}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WebhookDelivery:
+    """One record that Sahha pushed, as the ``INGEST_SAHHA_WEBHOOK`` job carries it."""
+
+    record: WebhookRecord
+    received_at: datetime
+
+    @property
+    def kind(self) -> str:
+        return kind_of(self.record)
+
+    @property
+    def dedup_key(self) -> str:
+        """Equal deliveries (same record, same values) share a key: a burst of redeliveries queues one job."""
+        canonical = json.dumps([self.kind, self.record.to_dict()], sort_keys=True, separators=(",", ":"))
+        return "webhook:" + hashlib.sha256(canonical.encode()).hexdigest()
+
+    def to_payload(self) -> dict[str, Any]:
+        return {"kind": self.kind, "record": self.record.to_dict(), "received_at": self.received_at.isoformat()}
+
+    @classmethod
+    def from_payload(cls, payload: Mapping[str, Any]) -> WebhookDelivery:
+        """The delivery a payload describes; ``InvalidInputError`` naming the field when it is malformed."""
+        if not isinstance(payload, Mapping):
+            raise InvalidInputError("webhook payload must be a mapping", field="payload")
+        kind = payload.get("kind")
+        record_type = RECORD_TYPES.get(kind) if isinstance(kind, str) else None
+        if record_type is None:
+            raise InvalidInputError("kind must be biomarker, score or archetype", field="kind")
+        data = payload.get("record")
+        if not isinstance(data, Mapping):
+            raise InvalidInputError("record must be a mapping", field="record")
+        try:
+            record = record_type.from_dict(dict(data))
+        except InvalidInputError:
+            raise
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise InvalidInputError(
+                f"record is not a {kind} ({type(exc).__name__}: {_field_of(exc)})", field="record"
+            ) from exc
+        return cls(record=record, received_at=_received_at(payload.get("received_at")))
+
+
+def _field_of(exc: Exception) -> str:
+    return str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else "bad field"
+
+
+def _received_at(value: object) -> datetime:
+    try:
+        moment = datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        moment = None
+    if moment is None or moment.utcoffset() is None:
+        raise InvalidInputError("received_at must be a timezone-aware ISO-8601 datetime", field="received_at")
+    return moment
+
+
+async def _upsert(uow: UnitOfWork, record: WebhookRecord) -> UpsertCounts:
+    if isinstance(record, Biomarker):
+        return await uow.archive.upsert_biomarkers([record])
+    if isinstance(record, Score):
+        return await uow.archive.upsert_scores([record])
+    return await uow.archive.upsert_archetypes([record])
+
+
+class IngestWebhookRecords:
+    """``await ingest(payload, context) -> UpsertCounts``; the instance itself is the queue's handler
+    (``queue.register(IngestWebhookRecords.JOB_TYPE, ingest)``).
+
+    A malformed payload raises ``InvalidInputError`` (not retried); archive and event store errors propagate
+    as they are, so the queue retries the retryable ones.
+    """
+
+    JOB_TYPE: ClassVar[str] = "INGEST_SAHHA_WEBHOOK"
+
+    def __init__(self, *, unit_of_work: UnitOfWorkFactory, clock: Clock) -> None:
+        self._unit_of_work = unit_of_work
+        self._clock = clock
+
+    async def __call__(self, payload: Mapping[str, Any], context: JobContext) -> None:
+        await self.ingest(payload, context)
+
+    async def ingest(self, payload: Mapping[str, Any], context: JobContext) -> UpsertCounts:
+        try:
+            delivery = WebhookDelivery.from_payload(payload)
+        except InvalidInputError as exc:
+            log.error("webhook.payload_invalid", job_id=context.job_id, field=exc.field)
+            raise
+        counts = await in_transaction(self._unit_of_work, lambda uow: self._store(uow, delivery))
+        log.info(
+            "webhook.record_ingested",
+            job_id=context.job_id,
+            kind=delivery.kind,
+            inserted=counts.inserted,
+            updated=counts.updated,
+            unchanged=counts.unchanged,
+        )
+        return counts
+
+    async def _store(self, uow: UnitOfWork, delivery: WebhookDelivery) -> UpsertCounts:
+        counts = await _upsert(uow, delivery.record)
+        if counts.written == 0:  # a redelivery: nothing new, no event
+            return counts
+        run_id = webhook_run_id(delivery.received_at.astimezone(UTC).date())
+        event = _EVENTS[delivery.kind](
+            run_id=run_id,
+            occurred_at=self._clock.now(),
+            inserted=counts.inserted,
+            updated=counts.updated,
+            unchanged=counts.unchanged,
+        )
+        stream_id = stream_id_for(run_id)
+        await uow.events.append(stream_id, [event], expected_version=await uow.events.stream_version(stream_id))
+        return counts

@@ -1,0 +1,196 @@
+"""``IngestWebhookRecords``: one pushed record upserted through the archive, with a metadata-only event per
+delivery day when it wrote something."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from sahha_sync.adapters.clock import ManualClock
+from sahha_sync.adapters.memory import InMemoryJobQueue, InMemoryStores
+from sahha_sync.adapters.sahha.dto import parse_records
+from sahha_sync.application.ports import ArchiveUnavailableError, JobContext
+from sahha_sync.application.use_cases import RebuildProjections
+from sahha_sync.application.use_cases.ingest_webhook import IngestWebhookRecords, WebhookDelivery
+from sahha_sync.domain import Archetype, Biomarker, BiomarkersArchived, InvalidInputError, Score, UpsertCounts
+from tests.unit.webhook.deliveries import NOW, STEPS_VALUE, USER, archetype_body, biomarker_body, score_body
+
+CONTEXT = JobContext("job-1", IngestWebhookRecords.JOB_TYPE, attempt=1, max_attempts=3)
+
+
+def record_of(kind: str, body: dict[str, object]) -> Biomarker | Score | Archetype:
+    good, bad = parse_records(kind, [body], USER, lambda: NOW)
+    assert not bad
+    return good[0]  # type: ignore[no-any-return]
+
+
+def steps(value: str = STEPS_VALUE) -> Biomarker:
+    record = record_of("biomarker", biomarker_body(value=value))
+    assert isinstance(record, Biomarker)
+    return record
+
+
+@pytest.fixture
+def stores() -> InMemoryStores:
+    return InMemoryStores()
+
+
+@pytest.fixture
+def ingest(stores: InMemoryStores) -> IngestWebhookRecords:
+    return IngestWebhookRecords(unit_of_work=stores.unit_of_work, clock=ManualClock(NOW + timedelta(seconds=5)))
+
+
+@pytest.mark.parametrize(
+    ("kind", "body"), [("biomarker", biomarker_body()), ("score", score_body()), ("archetype", archetype_body())]
+)
+def test_a_delivery_survives_its_trip_through_json(kind: str, body: dict[str, object]) -> None:
+    delivery = WebhookDelivery(record=record_of(kind, body), received_at=NOW)
+
+    again = WebhookDelivery.from_payload(json.loads(json.dumps(delivery.to_payload())))
+
+    assert again == delivery
+    assert again.kind == kind
+    assert again.record.to_dict() == delivery.record.to_dict()
+
+
+def test_equal_deliveries_share_a_dedup_key_and_different_ones_do_not() -> None:
+    a = WebhookDelivery(record=steps(), received_at=NOW)
+    later = WebhookDelivery(record=steps(), received_at=NOW + timedelta(minutes=3))
+    changed = WebhookDelivery(record=steps("12"), received_at=NOW)
+
+    assert a.dedup_key == later.dedup_key
+    assert a.dedup_key != changed.dedup_key
+    assert STEPS_VALUE not in a.dedup_key
+
+
+async def test_a_delivery_is_upserted_and_recorded_in_the_days_webhook_stream(
+    stores: InMemoryStores, ingest: IngestWebhookRecords
+) -> None:
+    counts = await ingest.ingest(WebhookDelivery(record=steps(), received_at=NOW).to_payload(), CONTEXT)
+
+    assert counts == UpsertCounts(inserted=1)
+    assert stores.archive.counts()["biomarkers"] == 1
+    (recorded,) = await stores.events.read_stream("run-webhook-2026-11-29")
+    assert isinstance(recorded.event, BiomarkersArchived)
+    assert (recorded.event.inserted, recorded.event.updated, recorded.event.run_id) == (1, 0, "webhook-2026-11-29")
+
+
+async def test_the_webhook_events_hold_no_user_id_and_no_value(
+    stores: InMemoryStores, ingest: IngestWebhookRecords
+) -> None:
+    await ingest.ingest(WebhookDelivery(record=steps(), received_at=NOW).to_payload(), CONTEXT)
+
+    stored = stores.events.rows[0]
+    assert USER not in stored.payload + stored.stream_id
+    assert STEPS_VALUE not in stored.payload
+
+
+async def test_a_redelivery_changes_no_row_and_records_no_event(
+    stores: InMemoryStores, ingest: IngestWebhookRecords
+) -> None:
+    payload = WebhookDelivery(record=steps(), received_at=NOW).to_payload()
+
+    await ingest.ingest(payload, CONTEXT)
+    again = await ingest.ingest(payload, CONTEXT)
+
+    assert again == UpsertCounts(unchanged=1)
+    assert stores.archive.counts()["biomarkers"] == 1
+    assert len(stores.events.rows) == 1
+
+
+async def test_a_changed_value_updates_the_row_and_records_the_update(
+    stores: InMemoryStores, ingest: IngestWebhookRecords
+) -> None:
+    await ingest.ingest(WebhookDelivery(record=steps("100"), received_at=NOW).to_payload(), CONTEXT)
+    counts = await ingest.ingest(WebhookDelivery(record=steps("250"), received_at=NOW).to_payload(), CONTEXT)
+
+    assert counts == UpsertCounts(updated=1)
+    events = [r.event for r in await stores.events.read_stream("run-webhook-2026-11-29")]
+    assert [(e.inserted, e.updated) for e in events if isinstance(e, BiomarkersArchived)] == [(1, 0), (0, 1)]
+
+
+async def test_the_stream_is_the_utc_day_the_delivery_arrived_not_the_day_it_was_ingested(
+    stores: InMemoryStores, ingest: IngestWebhookRecords
+) -> None:
+    late_evening = datetime(2026, 11, 28, 23, 59, 59, tzinfo=UTC)
+
+    await ingest.ingest(WebhookDelivery(record=steps(), received_at=late_evening).to_payload(), CONTEXT)
+
+    assert await stores.events.stream_version("run-webhook-2026-11-28") == 1
+
+
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        ("not a mapping", "payload"),
+        ({"kind": "heart", "record": {}, "received_at": NOW.isoformat()}, "kind"),
+        ({"kind": "biomarker", "record": None, "received_at": NOW.isoformat()}, "record"),
+        ({"kind": "biomarker", "record": {"type": "steps"}, "received_at": NOW.isoformat()}, "record"),
+        ({"kind": "score", "record": {**steps().to_dict()}, "received_at": NOW.isoformat()}, "record"),
+        ({"kind": "biomarker", "record": steps().to_dict(), "received_at": "2026-11-29T03:00:00"}, "received_at"),
+        ({"kind": "biomarker", "record": steps().to_dict()}, "received_at"),
+    ],
+)
+async def test_a_malformed_payload_is_refused_naming_the_field_and_nothing_is_stored(
+    stores: InMemoryStores, ingest: IngestWebhookRecords, payload: object, field: str
+) -> None:
+    with pytest.raises(InvalidInputError) as caught:
+        await ingest.ingest(payload, CONTEXT)  # type: ignore[arg-type]
+
+    assert caught.value.field == field
+    assert sum(stores.archive.counts().values()) == 0
+    assert not stores.events.rows
+
+
+async def test_a_record_the_domain_refuses_is_an_invalid_input() -> None:
+    payload = WebhookDelivery(record=steps(), received_at=NOW).to_payload()
+    payload["record"]["end_date_time"] = "2026-11-20T00:00:00+13:00"  # before the start
+
+    with pytest.raises(InvalidInputError):
+        WebhookDelivery.from_payload(payload)
+
+
+async def test_an_archive_outage_is_retried_by_the_queue_and_the_record_arrives(stores: InMemoryStores) -> None:
+    queue = InMemoryJobQueue(backoff_base=0.001)
+    queue.register(
+        IngestWebhookRecords.JOB_TYPE, IngestWebhookRecords(unit_of_work=stores.unit_of_work, clock=ManualClock(NOW))
+    )
+    stores.archive.faults.fail_with(ArchiveUnavailableError("database away"), times=2, operations={"upsert_biomarkers"})
+    await queue.start()
+
+    await queue.submit_job(IngestWebhookRecords.JOB_TYPE, WebhookDelivery(record=steps(), received_at=NOW).to_payload())
+    assert await queue.wait_idle(5)
+    await queue.stop()
+
+    stats = await queue.get_stats()
+    assert (stats.completed, stats.retries, stats.dead) == (1, 2, 0)
+    assert stores.archive.counts()["biomarkers"] == 1
+    assert len(stores.events.rows) == 1
+
+
+async def test_a_malformed_job_is_dead_at_once_not_retried(stores: InMemoryStores) -> None:
+    queue = InMemoryJobQueue(backoff_base=0.001)
+    queue.register(
+        IngestWebhookRecords.JOB_TYPE, IngestWebhookRecords(unit_of_work=stores.unit_of_work, clock=ManualClock(NOW))
+    )
+    await queue.start()
+
+    await queue.submit_job(IngestWebhookRecords.JOB_TYPE, {"kind": "biomarker"})
+    assert await queue.wait_idle(5)
+    await queue.stop()
+
+    stats = await queue.get_stats()
+    assert (stats.dead, stats.retries) == (1, 0)
+
+
+async def test_rebuilding_projections_after_webhooks_makes_no_tracking_row(
+    stores: InMemoryStores, ingest: IngestWebhookRecords
+) -> None:
+    await ingest.ingest(WebhookDelivery(record=steps(), received_at=NOW).to_payload(), CONTEXT)
+
+    rebuilt = await RebuildProjections(unit_of_work=stores.unit_of_work).rebuild()
+
+    assert rebuilt == 0
+    assert await stores.tracking.list_all() == []
