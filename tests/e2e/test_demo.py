@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 
 from sahha_sync.infrastructure.cli import main
+from sahha_sync.infrastructure.demo import demo_settings, run_demo
+from sahha_sync.infrastructure.settings import Settings
 
 
 @pytest.fixture(autouse=True)
@@ -121,3 +123,13 @@ def test_the_installed_console_script_runs_the_demo(embedded_defaults: Path) -> 
     report = json.loads(result.stdout)
     assert [r["sync_status"] for r in report["runs"]] == ["synced", "synced"]
     assert report["queue"]["completed"] == 2
+
+
+@pytest.mark.postgres
+async def test_the_demo_runs_on_postgres_with_the_durable_queue(postgres_url: str) -> None:
+    settings = demo_settings(Settings(database_url=postgres_url, queue="postgres"), days=3)
+    report = await run_demo(settings, users=2)
+    assert [r.sync_status for r in report.runs] == ["synced"] * 4
+    assert [r.is_incremental for r in report.runs] == [False, False, True, True]
+    assert report.queue["completed"] >= 4
+    assert report.queue["dead"] == 0
