@@ -1,6 +1,7 @@
 """In-memory adapters of every port, with the real adapters' semantics: for tests and local development.
 
-- ``InMemoryHealthArchive``, ``InMemoryEventStore``, ``InMemoryTrackingStore``: the three stores;
+- ``InMemoryHealthArchive``, ``InMemoryEventStore``, ``InMemoryTrackingStore``, ``InMemoryAnalysisResultStore``:
+  the stores;
 - ``InMemoryUnitOfWork`` (one per transaction) and ``InMemoryStores`` (one of each store, with
   ``unit_of_work()`` as a ``UnitOfWorkFactory``);
 - ``InMemoryHealthDataSource``: serves given records, can be made to fail or stall;
@@ -10,6 +11,7 @@ Nothing here survives the process.
 """
 
 from sahha_sync.adapters.memory._faults import FaultInjector
+from sahha_sync.adapters.memory.analysis_results import InMemoryAnalysisResultStore, StoredAnalysisRow
 from sahha_sync.adapters.memory.event_store import InMemoryEventStore, StoredEvent
 from sahha_sync.adapters.memory.health_archive import InMemoryHealthArchive
 from sahha_sync.adapters.memory.health_data_source import FetchCall, InMemoryHealthDataSource
@@ -21,6 +23,7 @@ __all__ = [
     "DeadJob",
     "FaultInjector",
     "FetchCall",
+    "InMemoryAnalysisResultStore",
     "InMemoryEventStore",
     "InMemoryHealthArchive",
     "InMemoryHealthDataSource",
@@ -28,5 +31,6 @@ __all__ = [
     "InMemoryStores",
     "InMemoryTrackingStore",
     "InMemoryUnitOfWork",
+    "StoredAnalysisRow",
     "StoredEvent",
 ]

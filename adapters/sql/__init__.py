@@ -4,6 +4,7 @@ Each store takes an ``AsyncEngine`` (every call its own transaction) or, inside 
 unit's connection. The schema is managed by ``sahha_sync.migrations``.
 """
 
+from sahha_sync.adapters.sql.analysis_results import SqlAnalysisResultStore
 from sahha_sync.adapters.sql.engine import create_engine
 from sahha_sync.adapters.sql.event_store import SqlEventStore
 from sahha_sync.adapters.sql.health_archive import SqlHealthArchive
@@ -11,6 +12,7 @@ from sahha_sync.adapters.sql.tracking_store import SqlTrackingStore, TrackingSto
 from sahha_sync.adapters.sql.unit_of_work import SqlUnitOfWork, sql_unit_of_work_factory
 
 __all__ = [
+    "SqlAnalysisResultStore",
     "SqlEventStore",
     "SqlHealthArchive",
     "SqlTrackingStore",

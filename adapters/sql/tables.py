@@ -172,6 +172,26 @@ sync_events = Table(
     UniqueConstraint("stream_id", "version", name="uq_sync_events_stream_id_version"),
 )
 
+# 0006_analysis_results: the analysis each completed run answered with (one row per run).
+analysis_results = Table(
+    "analysis_results",
+    metadata,
+    _id(),
+    Column("run_id", Text, nullable=False),
+    Column("user_id", Text, nullable=False),
+    Column("archetype", Text, nullable=False),
+    Column("analysis_type", Text, nullable=False),
+    Column("input_hash", Text, nullable=False),
+    Column("analyst", Text, nullable=False),
+    Column("model", Text, nullable=False),
+    Column("prompt_version", Text, nullable=False),
+    Column("analysis", JsonColumn, nullable=False),
+    Column("reused_from", Text),
+    Column("created_at", UtcDateTime, nullable=False),
+    UniqueConstraint("run_id", name="uq_analysis_results_run_id"),
+    Index("ix_analysis_results_user_id_archetype_analysis_type", "user_id", "archetype", "analysis_type"),
+)
+
 TABLES_WITH_ROW_LEVEL_SECURITY = (
     biomarkers,
     scores,
@@ -179,4 +199,5 @@ TABLES_WITH_ROW_LEVEL_SECURITY = (
     quarantined_records,
     archetype_analysis_tracking,
     sync_events,
+    analysis_results,
 )

@@ -1,4 +1,5 @@
-"""``SqlUnitOfWork``: the archive, the event store and the tracking rows on one connection, one transaction.
+"""``SqlUnitOfWork``: the archive, the event store, the tracking rows and the stored analyses on one connection,
+in one transaction.
 
 Open one per transaction: ``async with SqlUnitOfWork(engine) as uow: ...; await uow.commit()``. Whatever is
 not committed is rolled back when the block ends. After ``commit`` the unit may go on: the next statement
@@ -13,6 +14,7 @@ from typing import Self
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from sahha_sync.adapters.sql.analysis_results import SqlAnalysisResultStore
 from sahha_sync.adapters.sql.errors import translate
 from sahha_sync.adapters.sql.event_store import SqlEventStore
 from sahha_sync.adapters.sql.health_archive import ARCHIVE_ERRORS, SqlHealthArchive
@@ -21,7 +23,7 @@ from sahha_sync.application.ports.unit_of_work import UnitOfWork, UnitOfWorkFact
 
 
 class SqlUnitOfWork(UnitOfWork):
-    """One database transaction over ``archive``, ``events`` and ``tracking``.
+    """One database transaction over ``archive``, ``events``, ``tracking`` and ``analysis_results``.
 
     Errors of ``commit`` and of opening the connection are the archive's errors
     (``ArchiveUnavailableError`` when the database cannot be reached: retryable).
@@ -30,6 +32,7 @@ class SqlUnitOfWork(UnitOfWork):
     archive: SqlHealthArchive
     events: SqlEventStore
     tracking: SqlTrackingStore
+    analysis_results: SqlAnalysisResultStore
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
@@ -47,6 +50,7 @@ class SqlUnitOfWork(UnitOfWork):
         self.archive = SqlHealthArchive(connection)
         self.events = SqlEventStore(connection)
         self.tracking = SqlTrackingStore(connection)
+        self.analysis_results = SqlAnalysisResultStore(connection)
         return self
 
     async def __aexit__(

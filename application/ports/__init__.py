@@ -4,12 +4,21 @@ Every adapter subclasses its port explicitly. Each port's errors live beside it 
 ``SahhaSyncError``; adapters translate third-party exceptions into them at the boundary.
 """
 
+from sahha_sync.application.ports.analysis_results import (
+    AnalysisResultStore,
+    AnalysisResultStoreError,
+    AnalysisResultStoreUnavailableError,
+    StoredAnalysis,
+    decode_analysis,
+    encode_analysis,
+)
 from sahha_sync.application.ports.analyst import (
     Analyst,
     AnalystError,
     AnalystRefusedError,
     AnalystResponseError,
     AnalystUnavailableError,
+    HashingAnalyst,
 )
 from sahha_sync.application.ports.clock import Clock
 from sahha_sync.application.ports.event_store import (
@@ -49,6 +58,9 @@ from sahha_sync.application.ports.tracking_store import TrackingStore, TrackingS
 from sahha_sync.application.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 __all__ = [
+    "AnalysisResultStore",
+    "AnalysisResultStoreError",
+    "AnalysisResultStoreUnavailableError",
     "Analyst",
     "AnalystError",
     "AnalystRefusedError",
@@ -62,6 +74,7 @@ __all__ = [
     "EventStore",
     "EventStoreError",
     "EventStoreUnavailableError",
+    "HashingAnalyst",
     "HealthArchive",
     "HealthDataSource",
     "HealthDataSourceError",
@@ -78,10 +91,13 @@ __all__ = [
     "SahhaRequestError",
     "SahhaResponseError",
     "SahhaUnavailableError",
+    "StoredAnalysis",
     "SubmitResult",
     "TrackingStore",
     "TrackingStoreError",
     "UnitOfWork",
     "UnitOfWorkFactory",
     "UnknownJobTypeError",
+    "decode_analysis",
+    "encode_analysis",
 ]

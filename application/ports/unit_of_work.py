@@ -1,4 +1,4 @@
-"""One transaction over the archive, the event store and the tracking projection."""
+"""One transaction over the archive, the event store, the tracking projection and the stored analyses."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Protocol, Self, runtime_checkable
 
+from sahha_sync.application.ports.analysis_results import AnalysisResultStore
 from sahha_sync.application.ports.event_store import EventStore
 from sahha_sync.application.ports.health_archive import HealthArchive
 from sahha_sync.application.ports.tracking_store import TrackingStore
@@ -22,6 +23,7 @@ class UnitOfWork(Protocol):
     archive: HealthArchive
     events: EventStore
     tracking: TrackingStore
+    analysis_results: AnalysisResultStore
 
     @abstractmethod
     async def __aenter__(self) -> Self: ...

@@ -1,0 +1,117 @@
+"""An in-memory ``AnalysisResultStore``: one stored analysis per run, kept as JSON text as the SQL table keeps it."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass
+from datetime import datetime
+
+from sahha_sync.application.ports.analysis_results import (
+    AnalysisResultStore,
+    StoredAnalysis,
+    decode_analysis,
+    encode_analysis,
+)
+from sahha_sync.domain.errors import InvalidInputError
+
+
+@dataclass(frozen=True, slots=True)
+class StoredAnalysisRow:
+    """One row of ``analysis_results``: the analysis serialised, so codec bugs show as they would in SQL."""
+
+    id: int
+    run_id: str
+    user_id: str
+    archetype: str
+    analysis_type: str
+    created_at: datetime
+    reused_from: str | None
+    analysis: str
+
+    def stored(self) -> StoredAnalysis:
+        return StoredAnalysis(
+            run_id=self.run_id,
+            user_id=self.user_id,
+            archetype=self.archetype,
+            analysis_type=self.analysis_type,
+            analysis=decode_analysis(json.loads(self.analysis)),
+            created_at=self.created_at,
+            reused_from=self.reused_from,
+        )
+
+
+def _newest_first(row: StoredAnalysisRow) -> tuple[datetime, int]:
+    return (row.created_at, row.id)
+
+
+class InMemoryAnalysisResultStore(AnalysisResultStore):
+    """Rows keyed by ``run_id``; ids increase from 1 and order rows saved at the same time."""
+
+    def __init__(self) -> None:
+        self._rows: dict[str, StoredAnalysisRow] = {}
+        self._last_id = 0
+        self.transaction_lock = asyncio.Lock()
+
+    async def save(self, result: StoredAnalysis) -> None:
+        if result.created_at.utcoffset() is None:
+            raise InvalidInputError("created_at must be timezone-aware", field="created_at")
+        try:
+            text = json.dumps(encode_analysis(result.analysis), sort_keys=True, allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            message = f"the analysis of run {result.run_id} cannot be serialised as JSON: {type(exc).__name__}"
+            raise InvalidInputError(message, field="analysis") from exc
+        stored = self._rows.get(result.run_id)
+        if stored is not None:
+            row_id = stored.id
+        else:
+            self._last_id += 1
+            row_id = self._last_id
+        self._rows[result.run_id] = StoredAnalysisRow(
+            id=row_id,
+            run_id=result.run_id,
+            user_id=result.user_id,
+            archetype=result.archetype,
+            analysis_type=result.analysis_type,
+            created_at=result.created_at,
+            reused_from=result.reused_from,
+            analysis=text,
+        )
+
+    async def get(self, run_id: str) -> StoredAnalysis | None:
+        row = self._rows.get(run_id)
+        return None if row is None else row.stored()
+
+    async def latest(self, user_id: str, archetype: str, analysis_type: str) -> StoredAnalysis | None:
+        found = await self.list_for_user(user_id, archetype=archetype, analysis_type=analysis_type, limit=1)
+        return found[0] if found else None
+
+    async def list_for_user(
+        self,
+        user_id: str,
+        *,
+        archetype: str | None = None,
+        analysis_type: str | None = None,
+        limit: int | None = None,
+    ) -> list[StoredAnalysis]:
+        if limit is not None and limit < 0:
+            raise InvalidInputError("limit must not be negative", field="limit")
+        rows = [
+            r
+            for r in self._rows.values()
+            if r.user_id == user_id
+            and (archetype is None or r.archetype == archetype)
+            and (analysis_type is None or r.analysis_type == analysis_type)
+        ]
+        rows.sort(key=_newest_first, reverse=True)
+        return [r.stored() for r in rows[:limit]]
+
+    @property
+    def rows(self) -> tuple[StoredAnalysisRow, ...]:
+        return tuple(sorted(self._rows.values(), key=lambda r: r.id))
+
+    def snapshot(self) -> dict[str, StoredAnalysisRow]:
+        return dict(self._rows)
+
+    def restore(self, state: dict[str, StoredAnalysisRow]) -> None:
+        self._rows = dict(state)  # ids are not reused after a rollback, as a serial column's are not

@@ -1,0 +1,35 @@
+"""The stored analyses keep their contract in memory, on SQLite and on Postgres, alone and in a unit of work."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from sahha_sync.adapters.memory import InMemoryAnalysisResultStore, InMemoryStores
+from sahha_sync.adapters.sql import SqlAnalysisResultStore, sql_unit_of_work_factory
+from sahha_sync.application.ports import AnalysisResultStore, UnitOfWorkFactory
+from sahha_sync.testing.analysis_results import AnalysisResultStoreContract, AnalysisResultsUnitOfWorkContract
+
+
+class TestInMemoryAnalysisResultStore(AnalysisResultStoreContract):
+    @pytest.fixture
+    def analysis_results(self) -> AnalysisResultStore:
+        return InMemoryAnalysisResultStore()
+
+
+class TestInMemoryUnitOfWorkWithAnalysisResults(AnalysisResultsUnitOfWorkContract):
+    @pytest.fixture
+    def unit_of_work_factory(self) -> UnitOfWorkFactory:
+        return InMemoryStores().unit_of_work
+
+
+class TestSqlAnalysisResultStore(AnalysisResultStoreContract):
+    @pytest.fixture
+    async def analysis_results(self, sql_engine: AsyncEngine) -> AnalysisResultStore:
+        return SqlAnalysisResultStore(sql_engine)
+
+
+class TestSqlUnitOfWorkWithAnalysisResults(AnalysisResultsUnitOfWorkContract):
+    @pytest.fixture
+    async def unit_of_work_factory(self, sql_engine: AsyncEngine) -> UnitOfWorkFactory:
+        return sql_unit_of_work_factory(sql_engine)
