@@ -2,10 +2,14 @@
 
 from sahha_sync.application.use_cases import (
     AnalysisOutcome,
+    AnalysisUnavailableError,
     ArchetypeTracker,
     ArchivalJob,
     ArchiveHealthData,
+    BehaviorAnalysisAgent,
+    CircadianAnalysisAgent,
     FetchHealthData,
+    OnDemandAnalysisService,
     RebuildProjections,
     RecoverPendingArchivals,
     RunAnalysis,
@@ -13,10 +17,14 @@ from sahha_sync.application.use_cases import (
 
 __all__ = [
     "AnalysisOutcome",
+    "AnalysisUnavailableError",
     "ArchetypeTracker",
     "ArchivalJob",
     "ArchiveHealthData",
+    "BehaviorAnalysisAgent",
+    "CircadianAnalysisAgent",
     "FetchHealthData",
+    "OnDemandAnalysisService",
     "RebuildProjections",
     "RecoverPendingArchivals",
     "RunAnalysis",

@@ -9,7 +9,7 @@ from __future__ import annotations
 import structlog
 
 from sahha_sync.adapters.llm.findings import BEHAVIOR_RULES, CIRCADIAN_RULES, Finding, findings
-from sahha_sync.application.ports.analyst import Analyst, AnalystError
+from sahha_sync.application.ports.analyst import AnalystError, HashingAnalyst
 from sahha_sync.domain.analysis import Analysis, AnalysisInput, AnalysisType
 from sahha_sync.domain.metrics import AnalysisFacts, MetricSet, compute_facts, data_quality_notes
 
@@ -49,7 +49,7 @@ def offline_analysis(facts: AnalysisFacts, *, model: str = OFFLINE_MODEL, versio
     )
 
 
-class OfflineAnalyst(Analyst):
+class OfflineAnalyst(HashingAnalyst):
     """A deterministic ``Analyst``: equal inputs give equal analyses, with no I/O."""
 
     name = "offline"

@@ -19,11 +19,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from sahha_sync.adapters.llm.prompt import DEFAULT_TOKEN_BUDGET, PROMPT_VERSION, Prompt, build_prompt
 from sahha_sync.application.ports.analyst import (
-    Analyst,
     AnalystError,
     AnalystRefusedError,
     AnalystResponseError,
     AnalystUnavailableError,
+    HashingAnalyst,
 )
 from sahha_sync.domain.analysis import Analysis, AnalysisInput, Insight
 from sahha_sync.domain.metrics import AnalysisFacts, compute_facts, data_quality_notes
@@ -74,7 +74,7 @@ def _translate(exc: Exception, timeout: float) -> AnalystError:
     return AnalystError(f"the model call failed: {type(exc).__name__}")
 
 
-class OpenAIAnalyst(Analyst):
+class OpenAIAnalyst(HashingAnalyst):
     """An ``Analyst`` on ``openai.AsyncOpenAI`` chat completions with structured output (``AnalysisReply``)."""
 
     name = "openai"

@@ -34,3 +34,18 @@ class Analyst(Protocol):
     @abstractmethod
     async def analyse(self, analysis_input: AnalysisInput) -> Analysis:
         """An analysis of ``analysis_input``; raises ``AnalystError`` subclasses only."""
+
+
+@runtime_checkable
+class HashingAnalyst(Analyst, Protocol):
+    """An ``Analyst`` that can say, without analysing, which ``input_hash`` its analysis of an input would carry.
+
+    A separate protocol, so analysts without it (a host's own, test fakes) keep working: ``RunAnalysis`` checks
+    ``isinstance(analyst, HashingAnalyst)`` and, for such an analyst, returns the stored result of the user's
+    last run instead of calling it again when the hash is unchanged. The hash must cover everything the
+    analysis depends on (the computed metrics and digest, the prompt version, the model).
+    """
+
+    @abstractmethod
+    def input_hash(self, analysis_input: AnalysisInput) -> str:
+        """The ``input_hash`` that ``analyse(analysis_input)`` would give its ``Analysis``."""

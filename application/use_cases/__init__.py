@@ -1,19 +1,28 @@
 """The use cases: what a host asks sahha-sync to do, written against the ports only."""
 
+from sahha_sync.application.use_cases.agents import (
+    BehaviorAnalysisAgent,
+    CircadianAnalysisAgent,
+    OnDemandAnalysisService,
+)
 from sahha_sync.application.use_cases.archetype_tracker import ArchetypeTracker
 from sahha_sync.application.use_cases.archival_job import ArchivalJob
 from sahha_sync.application.use_cases.archive_health_data import ArchiveHealthData
 from sahha_sync.application.use_cases.fetch_health_data import FetchHealthData
 from sahha_sync.application.use_cases.rebuild_projections import RebuildProjections
 from sahha_sync.application.use_cases.recover_pending_archivals import RecoverPendingArchivals
-from sahha_sync.application.use_cases.run_analysis import AnalysisOutcome, RunAnalysis
+from sahha_sync.application.use_cases.run_analysis import AnalysisOutcome, AnalysisUnavailableError, RunAnalysis
 
 __all__ = [
     "AnalysisOutcome",
+    "AnalysisUnavailableError",
     "ArchetypeTracker",
     "ArchivalJob",
     "ArchiveHealthData",
+    "BehaviorAnalysisAgent",
+    "CircadianAnalysisAgent",
     "FetchHealthData",
+    "OnDemandAnalysisService",
     "RebuildProjections",
     "RecoverPendingArchivals",
     "RunAnalysis",

@@ -4,9 +4,11 @@ Order of work for one run (DESIGN.md, promises 1 and 3):
 
 1. one short read-only unit of work: the watermark (with the tracker's fallback), the user's recent runs (for
    the earliest window not archived yet) and the archived rows of the analysis period;
+   and the stored analysis of the user's last run of the same archetype and type;
 2. no unit of work open: fetch the planned window from the source (falling back to the archive when the source
-   fails), then call the analyst (falling back to ``fallback_analyst`` when it fails);
-3. one unit of work: append the run's events and save its tracking row, then commit;
+   fails), then analyse (see ``_analysis_step``): the stored analysis when the input hash is unchanged, else
+   the analyst, falling back to ``fallback_analyst`` when it fails while Sahha answered;
+3. one unit of work: append the run's events, save its tracking row and its analysis, then commit;
 4. submit the archival job and return without waiting for it.
 
 Why record before submitting: the event store is the outbox. Once step 3 committed, the run's
@@ -26,18 +28,24 @@ from uuid import uuid4
 
 import structlog
 
+from sahha_sync.application.ports.analysis_results import StoredAnalysis
 from sahha_sync.application.ports.analyst import Analyst
 from sahha_sync.application.ports.clock import Clock
 from sahha_sync.application.ports.health_data_source import HealthDataSource
 from sahha_sync.application.ports.job_queue import JobQueue, JobQueueError, SubmitResult
 from sahha_sync.application.ports.unit_of_work import UnitOfWorkFactory
-from sahha_sync.application.use_cases._analysing import AnalystChain
+from sahha_sync.application.use_cases._analysis_step import (
+    AnalysisStep,
+    AnalysisUnavailableError,
+    StepResult,
+    completed_event,
+)
 from sahha_sync.application.use_cases._fetching import SAHHA, FetchResult, RunContext, RunFetcher
 from sahha_sync.application.use_cases._support import require_run_key, within
 from sahha_sync.application.use_cases.archetype_tracker import last_analysis_with_fallback
 from sahha_sync.application.use_cases.archival_job import ArchivalJob
 from sahha_sync.domain.analysis import Analysis, AnalysisInput, AnalysisType
-from sahha_sync.domain.events import AnalysisCompleted, AnalysisRequested, ArchivalRequested, DomainEvent
+from sahha_sync.domain.events import AnalysisRequested, ArchivalRequested, DomainEvent, HealthDataFetchFailed
 from sahha_sync.domain.health import HealthRecords
 from sahha_sync.domain.snapshot import HealthSnapshot, merge_by_key
 from sahha_sync.domain.tracking import TrackingRecord, earliest_unsynced_start
@@ -59,7 +67,8 @@ class AnalysisOutcome:
     the archived rows of the analysis period, as of ``stale_as_of``). ``archival`` is None when no job was
     submitted (archive fallback; or the queue refused it, and recovery re-submits it). ``watermark`` and
     ``watermark_source`` say where the window started from; ``fallback_analyst_used`` that the first analyst
-    failed and the fallback answered.
+    failed and the fallback answered; ``reused_from`` that the input was unchanged and the analysis is the
+    stored one of that run (the analyst was not called).
     """
 
     run_id: str
@@ -74,6 +83,16 @@ class AnalysisOutcome:
     watermark: datetime | None = None
     watermark_source: str = "none"
     fallback_analyst_used: bool = False
+    reused_from: str | None = None
+
+    @property
+    def reused(self) -> bool:
+        return self.reused_from is not None
+
+    @property
+    def degraded(self) -> bool:
+        """True when Sahha or the analyst was down and a stand-in (the archive, the fallback) answered."""
+        return self.data_source != SAHHA or self.fallback_analyst_used
 
 
 class RunAnalysis:
@@ -98,7 +117,7 @@ class RunAnalysis:
         include_archetypes: bool = True,
     ) -> None:
         self._fetcher = RunFetcher(source, clock, include_archetypes=include_archetypes)
-        self._analysts = AnalystChain(analyst, fallback_analyst)
+        self._analysis = AnalysisStep(analyst, fallback_analyst)
         self._unit_of_work = unit_of_work
         self._queue = queue
         self._clock = clock
@@ -114,7 +133,7 @@ class RunAnalysis:
         now, run_id = self._clock.now(), uuid4().hex
         period = FetchWindow.last_days(now, self._initial_days)
         log.info("run_analysis.started", run_id=run_id, user_id=user, analysis_type=atype.value)
-        context = await self._read_context(user, kind, atype, now, period)
+        context, previous = await self._read_context(user, kind, atype, now, period)
         plan = plan_fetch_window(
             now,
             context.watermark,
@@ -124,14 +143,19 @@ class RunAnalysis:
         )
         fetched = await self._fetcher.fetch(run_id, user, plan, context, period)
         analysis_input = _analysis_input(user, kind, atype, period, context.archived, fetched)
-        result = await self._analysts.analyse(run_id, analysis_input, self._clock)
+        source_failure = next((e for e in fetched.events if isinstance(e, HealthDataFetchFailed)), None)
+        result = await self._analysis.analyse(
+            run_id, analysis_input, previous=previous, source_failure=source_failure, clock=self._clock
+        )
         requested = AnalysisRequested(
             run_id=run_id, occurred_at=now, user_id=user, archetype=kind, analysis_type=atype.value
         )
         events: list[DomainEvent] = [requested, *fetched.events, *result.events]
-        if result.analysis is not None:
-            events.append(_completed(run_id, self._clock.now(), result.analysis))
-        record, archival = await self._record_and_submit(run_id, events, fetched)
+        stored = self._stored(requested, result)
+        if stored is not None:
+            reused = result.reused_from is not None
+            events.append(completed_event(run_id, stored.created_at, stored.analysis, reused=reused))
+        record, archival = await self._record_and_submit(run_id, events, fetched, stored)
         if result.analysis is None:
             error = result.error or AssertionError("an analyst result holds an analysis or an error")
             log.error("run_analysis.analysis_failed", run_id=run_id, error_kind=type(error).__name__)
@@ -149,23 +173,38 @@ class RunAnalysis:
             watermark=context.watermark,
             watermark_source=context.watermark_source,
             fallback_analyst_used=result.fallback_used,
+            reused_from=result.reused_from,
         )
         _log_completed(outcome)
         return outcome
 
     async def _read_context(
         self, user: str, archetype: str, atype: AnalysisType, now: datetime, period: FetchWindow
-    ) -> RunContext:
+    ) -> tuple[RunContext, StoredAnalysis | None]:
         async with self._unit_of_work() as uow:
             watermark, source = await last_analysis_with_fallback(uow, user, archetype, atype)
             runs = await uow.tracking.runs_for_user(user, window_end_after=now - self._horizon)
             archived = await uow.archive.read_window(user, period)
-        return RunContext(watermark, source, earliest_unsynced_start(runs), archived)
+            previous = await uow.analysis_results.latest(user, archetype, atype.value)
+        return RunContext(watermark, source, earliest_unsynced_start(runs), archived), previous
+
+    def _stored(self, requested: AnalysisRequested, result: StepResult) -> StoredAnalysis | None:
+        if result.analysis is None:
+            return None
+        return StoredAnalysis(
+            run_id=requested.run_id,
+            user_id=requested.user_id,
+            archetype=requested.archetype,
+            analysis_type=requested.analysis_type,
+            analysis=result.analysis,
+            created_at=self._clock.now(),
+            reused_from=result.reused_from,
+        )
 
     async def _record_and_submit(
-        self, run_id: str, events: list[DomainEvent], fetched: FetchResult
+        self, run_id: str, events: list[DomainEvent], fetched: FetchResult, stored: StoredAnalysis | None
     ) -> tuple[TrackingRecord, SubmitResult | None]:
-        """Record the run in one transaction, then (for fresh data) submit its archival job."""
+        """Record the run (events, tracking row, analysis) in one transaction, then submit its archival job."""
         snapshot = fetched.snapshot
         archive_it = fetched.data_source == SAHHA  # archived rows standing in have nothing new to archive
         if archive_it:
@@ -175,6 +214,8 @@ class RunAnalysis:
                 await uow.archive.quarantine(snapshot.quarantined)
             await uow.events.append(events[0].stream_id, events, expected_version=0)
             record = await uow.tracking.save(TrackingRecord.fold(events))
+            if stored is not None:
+                await uow.analysis_results.save(stored)
             await uow.commit()
         if not archive_it:
             return record, None
@@ -223,19 +264,6 @@ def _archival_requested(run_id: str, now: datetime, snapshot: HealthSnapshot) ->
     )
 
 
-def _completed(run_id: str, now: datetime, analysis: Analysis) -> AnalysisCompleted:
-    return AnalysisCompleted(
-        run_id=run_id,
-        occurred_at=now,
-        analyst=analysis.analyst,
-        model=analysis.model,
-        prompt_version=analysis.prompt_version,
-        input_hash=analysis.input_hash,
-        prompt_tokens=analysis.prompt_tokens,
-        completion_tokens=analysis.completion_tokens,
-    )
-
-
 def _log_completed(outcome: AnalysisOutcome) -> None:
     log.info(
         "run_analysis.completed",
@@ -245,8 +273,9 @@ def _log_completed(outcome: AnalysisOutcome) -> None:
         is_incremental=outcome.is_incremental,
         total_items=outcome.snapshot.total_items,
         fallback_analyst_used=outcome.fallback_analyst_used,
+        reused=outcome.reused,
         job_id=None if outcome.archival is None else outcome.archival.job_id,
     )
 
 
-__all__ = ["AnalysisOutcome", "RunAnalysis"]
+__all__ = ["AnalysisOutcome", "AnalysisUnavailableError", "RunAnalysis"]

@@ -14,7 +14,7 @@ from sahha_sync.domain.metrics.compute import (
 )
 from sahha_sync.domain.metrics.digest import Digest
 from sahha_sync.domain.metrics.model import CLOCK_UNIT, Coverage, Metric, MetricSet, ScoreSummary, format_clock
-from sahha_sync.domain.metrics.quality import data_quality_notes
+from sahha_sync.domain.metrics.quality import data_quality_notes, stale_data_note
 from sahha_sync.domain.metrics.sleep import Night, nights_from
 
 __all__ = [
@@ -34,4 +34,5 @@ __all__ = [
     "format_clock",
     "input_hash",
     "nights_from",
+    "stale_data_note",
 ]

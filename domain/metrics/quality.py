@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sahha_sync.domain.metrics.model import MetricSet
 from sahha_sync.domain.metrics.series import MIN_TREND_DAYS
 
 THIN_DATA_DAYS = 3
+
+
+def stale_data_note(stale_as_of: datetime | None) -> str:
+    """The note an analysis of archived data carries when Sahha was unavailable."""
+    as_of = "an unknown time" if stale_as_of is None else stale_as_of.isoformat()
+    return f"Sahha was unavailable: this analysis uses archived data, which may be stale as of {as_of}."
 
 
 def data_quality_notes(metrics: MetricSet) -> tuple[str, ...]:
@@ -13,8 +21,7 @@ def data_quality_notes(metrics: MetricSet) -> tuple[str, ...]:
     coverage = metrics.coverage
     notes: list[str] = []
     if metrics.data_source == "archive":
-        as_of = "an unknown time" if metrics.stale_as_of is None else metrics.stale_as_of.isoformat()
-        notes.append(f"Sahha was unavailable: this analysis uses archived data, which may be stale as of {as_of}.")
+        notes.append(stale_data_note(metrics.stale_as_of))
     if coverage.days_with_data == 0:
         notes.append("There is no data for this period, so no figure could be computed.")
         return tuple(notes)
