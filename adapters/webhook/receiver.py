@@ -54,11 +54,13 @@ class MissingWebhookSecretError(InvalidInputError):
     """The receiver was built without a webhook secret: it would have to trust any sender."""
 
 
-class _SecretLike(Protocol):
+class SecretLike(Protocol):
+    """Anything holding a secret behind ``get_secret_value()`` (pydantic's ``SecretStr``)."""
+
     def get_secret_value(self) -> str: ...
 
 
-def _secret_bytes(secret: str | _SecretLike | None) -> bytes:
+def _secret_bytes(secret: str | SecretLike | None) -> bytes:
     value = secret.get_secret_value() if secret is not None and hasattr(secret, "get_secret_value") else secret
     if not isinstance(value, str) or not value.strip():
         raise MissingWebhookSecretError(
@@ -87,7 +89,7 @@ class SahhaWebhookReceiver:
     def __init__(
         self,
         *,
-        secret: str | _SecretLike | None,
+        secret: str | SecretLike | None,
         queue: JobQueue,
         clock: Clock,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,

@@ -17,7 +17,7 @@ import uvicorn
 
 from sahha_sync.adapters.clock import SystemClock
 from sahha_sync.adapters.memory import InMemoryJobQueue
-from sahha_sync.adapters.webhook.receiver import DEFAULT_MAX_BODY_BYTES, SahhaWebhookReceiver, _SecretLike
+from sahha_sync.adapters.webhook.receiver import DEFAULT_MAX_BODY_BYTES, SahhaWebhookReceiver, SecretLike
 from sahha_sync.application.ports.clock import Clock
 from sahha_sync.application.ports.job_queue import JobQueue
 from sahha_sync.application.ports.unit_of_work import UnitOfWorkFactory
@@ -57,7 +57,7 @@ async def serve_async(
     host: str,
     port: int,
     *,
-    secret: str | _SecretLike | None,
+    secret: str | SecretLike | None,
     queue: JobQueue | None = None,
     unit_of_work: UnitOfWorkFactory | None = None,
     clock: Clock | None = None,
@@ -92,7 +92,7 @@ def serve(
     host: str,
     port: int,
     *,
-    secret: str | _SecretLike | None,
+    secret: str | SecretLike | None,
     queue: JobQueue | None = None,
     unit_of_work: UnitOfWorkFactory | None = None,
     clock: Clock | None = None,

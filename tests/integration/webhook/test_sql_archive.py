@@ -1,0 +1,105 @@
+"""Webhooks end to end into the SQL archive: receiver → queue → ``IngestWebhookRecords`` → ``SqlHealthArchive``."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime
+
+import httpx
+import pytest
+from sqlalchemy import Table, func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from sahha_sync.adapters.clock import ManualClock
+from sahha_sync.adapters.memory import InMemoryJobQueue
+from sahha_sync.adapters.sql import SqlEventStore, SqlHealthArchive, sql_unit_of_work_factory
+from sahha_sync.adapters.sql.tables import archetypes, biomarkers, scores
+from sahha_sync.adapters.webhook import SahhaWebhookReceiver
+from sahha_sync.application.use_cases.ingest_webhook import IngestWebhookRecords
+from sahha_sync.domain import BiomarkersArchived, FetchWindow
+from tests.unit.webhook.deliveries import (
+    ARCHETYPE_EVENT,
+    BIOMARKER_EVENT,
+    NOW,
+    SCORE_EVENT,
+    SECRET,
+    STEPS_VALUE,
+    USER,
+    archetype_body,
+    biomarker_body,
+    encode,
+    score_body,
+    signed_headers,
+)
+
+NOVEMBER = FetchWindow(datetime.fromisoformat("2026-11-01T00:00:00+00:00"), NOW)
+
+
+@dataclass
+class SqlHooks:
+    engine: AsyncEngine
+    queue: InMemoryJobQueue
+    client: httpx.AsyncClient
+
+    async def deliver(self, body: dict[str, object], event_type: str, **headers: str) -> httpx.Response:
+        raw = encode(body)
+        response = await self.client.post("/", content=raw, headers={**signed_headers(raw, event_type), **headers})
+        assert await self.queue.wait_idle(10)
+        return response
+
+    async def count(self, table: Table) -> int:
+        async with self.engine.connect() as connection:
+            return int((await connection.execute(select(func.count()).select_from(table))).scalar_one())
+
+
+@pytest.fixture
+async def sql_hooks(sql_engine: AsyncEngine) -> AsyncIterator[SqlHooks]:
+    clock = ManualClock(NOW)
+    queue = InMemoryJobQueue(backoff_base=0.001)
+    queue.register(
+        IngestWebhookRecords.JOB_TYPE,
+        IngestWebhookRecords(unit_of_work=sql_unit_of_work_factory(sql_engine), clock=clock),
+    )
+    receiver = SahhaWebhookReceiver(secret=SECRET, queue=queue, clock=clock)
+    await queue.start()
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=receiver), base_url="http://h") as client:
+            yield SqlHooks(sql_engine, queue, client)
+    finally:
+        await queue.stop(drain=True, timeout=10)
+
+
+async def test_signed_deliveries_of_every_kind_land_in_their_tables_once(sql_hooks: SqlHooks) -> None:
+    for _ in range(2):  # Sahha delivering everything twice changes nothing the second time
+        assert (await sql_hooks.deliver(biomarker_body(), BIOMARKER_EVENT)).status_code == 202
+        assert (await sql_hooks.deliver(score_body(), SCORE_EVENT)).status_code == 202
+        assert (await sql_hooks.deliver(archetype_body(), ARCHETYPE_EVENT)).status_code == 202
+
+    assert [await sql_hooks.count(t) for t in (biomarkers, scores, archetypes)] == [1, 1, 1]
+    stored = await SqlHealthArchive(sql_hooks.engine).read_window(USER, NOVEMBER)
+    assert stored.biomarkers[0].value == STEPS_VALUE
+    assert stored.scores[0].factors[0].name == "sleep_duration"
+    assert stored.archetypes[0].value == "highly_active"
+    events = await SqlEventStore(sql_hooks.engine).read_stream("run-webhook-2026-11-29")
+    assert len(events) == 3
+    assert (await sql_hooks.queue.get_stats()).dead == 0
+
+
+async def test_a_changed_redelivery_updates_the_sql_row(sql_hooks: SqlHooks) -> None:
+    await sql_hooks.deliver(biomarker_body(value="100"), BIOMARKER_EVENT)
+    await sql_hooks.deliver(biomarker_body(value="250"), BIOMARKER_EVENT)
+
+    assert await sql_hooks.count(biomarkers) == 1
+    (row,) = (await SqlHealthArchive(sql_hooks.engine).read_window(USER, NOVEMBER)).biomarkers
+    assert (row.value, row.value_numeric) == ("250", 250.0)
+    events = [r.event for r in await SqlEventStore(sql_hooks.engine).read_stream("run-webhook-2026-11-29")]
+    assert [(e.inserted, e.updated) for e in events if isinstance(e, BiomarkersArchived)] == [(1, 0), (0, 1)]
+
+
+async def test_a_refused_delivery_leaves_the_sql_tables_empty(sql_hooks: SqlHooks) -> None:
+    response = await sql_hooks.deliver(biomarker_body(), BIOMARKER_EVENT, **{"X-Signature": "f" * 64})
+
+    assert response.status_code == 401
+    assert [await sql_hooks.count(t) for t in (biomarkers, scores, archetypes)] == [0, 0, 0]
+    assert await SqlEventStore(sql_hooks.engine).read_all() == []
