@@ -9,6 +9,7 @@ from sahha_sync.application.use_cases.archetype_tracker import ArchetypeTracker
 from sahha_sync.application.use_cases.archival_job import ArchivalJob
 from sahha_sync.application.use_cases.archive_health_data import ArchiveHealthData
 from sahha_sync.application.use_cases.fetch_health_data import FetchHealthData
+from sahha_sync.application.use_cases.ingest_webhook import IngestWebhookRecords
 from sahha_sync.application.use_cases.rebuild_projections import RebuildProjections
 from sahha_sync.application.use_cases.recover_pending_archivals import RecoverPendingArchivals
 from sahha_sync.application.use_cases.run_analysis import AnalysisOutcome, AnalysisUnavailableError, RunAnalysis
@@ -22,6 +23,7 @@ __all__ = [
     "BehaviorAnalysisAgent",
     "CircadianAnalysisAgent",
     "FetchHealthData",
+    "IngestWebhookRecords",
     "OnDemandAnalysisService",
     "RebuildProjections",
     "RecoverPendingArchivals",
