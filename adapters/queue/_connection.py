@@ -18,6 +18,9 @@ from sahha_sync.domain.errors import InvalidInputError
 SUPABASE_TRANSACTION_POOLER_PORT = 6543
 # A plpgsql plan cached while the jobs table was near-empty makes fetches crawl after a burst.
 PLAN_CACHE_OPTION = "-c plan_cache_mode=force_custom_plan"
+# A queue commit need not wait for the disk: the event store (committed synchronously) is the outbox, and
+# RecoverPendingArchivals re-submits a job that a database crash lost; a lost "done" only re-runs a job.
+ASYNC_COMMIT_OPTION = "-c synchronous_commit=off"
 _DRIVER = re.compile(r"^(postgres(?:ql)?)\+\w+://")
 
 T = TypeVar("T")
@@ -33,18 +36,29 @@ def libpq_conninfo(url: str) -> str:
     return conninfo
 
 
-def connection_kwargs(conninfo: str, *, prepared_statements: bool | None, plan_cache_option: bool) -> dict[str, Any]:
+def connection_kwargs(
+    conninfo: str, *, prepared_statements: bool | None, plan_cache_option: bool, synchronous_commit: bool
+) -> dict[str, Any]:
     """psycopg connection arguments: no server-side prepares behind Supabase's transaction pooler (port
-    6543), and custom plans for procrastinate's functions unless the pooler rejects ``options``."""
+    6543); custom plans for procrastinate's functions, and commits that do not wait for the disk, unless asked
+    otherwise (a pooler that rejects ``options`` needs ``plan_cache_option=False, synchronous_commit=True``)."""
     kwargs: dict[str, Any] = {}
-    port = conninfo_to_dict(conninfo).get("port")
-    if prepared_statements is False or (
-        prepared_statements is None and str(port) == str(SUPABASE_TRANSACTION_POOLER_PORT)
-    ):
+    port = str(conninfo_to_dict(conninfo).get("port"))
+    if prepared_statements is False or (prepared_statements is None and port == str(SUPABASE_TRANSACTION_POOLER_PORT)):
         kwargs["prepare_threshold"] = None
-    if plan_cache_option:
-        kwargs["options"] = PLAN_CACHE_OPTION
+    options = [PLAN_CACHE_OPTION] if plan_cache_option else []
+    if not synchronous_commit:
+        options.append(ASYNC_COMMIT_OPTION)
+    if options:
+        kwargs["options"] = " ".join(options)
     return kwargs
+
+
+def pool_without_check(**kwargs: Any) -> psycopg_pool.AsyncConnectionPool[Any]:
+    """procrastinate's pool, without the round trip that checks each connection before lending it (it
+    doubled the cost of a submit); a broken connection fails its one call and is discarded by the pool."""
+    kwargs.pop("check", None)
+    return psycopg_pool.AsyncConnectionPool(**kwargs)
 
 
 def translate(exc: BaseException, doing: str) -> JobQueueError:

@@ -19,6 +19,7 @@ from typing import Any
 import procrastinate
 import structlog
 from procrastinate import exceptions as procrastinate_errors
+from procrastinate.jobs import Job
 from procrastinate.worker import Worker
 
 from sahha_sync.adapters.queue import _sql
@@ -29,6 +30,7 @@ from sahha_sync.adapters.queue._connection import (
     guard,
     guarded,
     libpq_conninfo,
+    pool_without_check,
 )
 from sahha_sync.adapters.queue._dead_letters import DeadJob, DeadLetters
 from sahha_sync.adapters.queue._maintenance import Maintenance
@@ -60,6 +62,13 @@ class ProcrastinateJobQueue(JobQueue):
     its attempts. ``shutdown_timeout`` bounds how long ``stop`` lets running jobs finish before they are
     cancelled and put back. ``transient_keys`` name the payload keys that hold health data: stored
     compressed, and dropped as soon as the job ends.
+
+    Connections: ``prepared_statements=None`` turns server-side prepares off for Supabase's transaction
+    pooler (port 6543); ``plan_cache_option`` keeps procrastinate's fetches fast after a burst; with
+    ``synchronous_commit=False`` (the default) a submit does not wait for the disk — a job that a database
+    crash loses is submitted again by ``RecoverPendingArchivals``, since its run's ``ArchivalRequested`` was
+    committed durably. A pooler that rejects connection ``options`` needs both set the other way (or the
+    settings made with ``ALTER ROLE ... SET``); LISTEN/NOTIFY does not pass it either (``listen_notify=False``).
     """
 
     def __init__(
@@ -80,6 +89,7 @@ class ProcrastinateJobQueue(JobQueue):
         transient_keys: Collection[str] = ("sahha_data",),
         prepared_statements: bool | None = None,
         plan_cache_option: bool = True,
+        synchronous_commit: bool = False,
         listen_notify: bool = True,
         connect_timeout: float = 10.0,
     ) -> None:
@@ -96,9 +106,13 @@ class ProcrastinateJobQueue(JobQueue):
         self._transient = frozenset(transient_keys)
         target = libpq_conninfo(conninfo)
         self._connector = procrastinate.PsycopgConnector(
+            pool_factory=pool_without_check,
             conninfo=target,
             kwargs=connection_kwargs(
-                target, prepared_statements=prepared_statements, plan_cache_option=plan_cache_option
+                target,
+                prepared_statements=prepared_statements,
+                plan_cache_option=plan_cache_option,
+                synchronous_commit=synchronous_commit,
             ),
             min_size=1,
             max_size=concurrency + 4,
@@ -157,11 +171,11 @@ class ProcrastinateJobQueue(JobQueue):
         args = encode_args(job_type, payload, self._transient)
         await self._open()
         lock = None if dedup_key is None else f"{self.queue_name}:{dedup_key}"
-        deferrer = self._app.configure_task(job_type, queue=self.queue_name, queueing_lock=lock, lock=lock)
+        job = Job(id=None, queue=self.queue_name, lock=lock, queueing_lock=lock, task_name=job_type, task_kwargs=args)
         async with guard(f"submit a {job_type} job"):
             for _ in range(3):
                 try:
-                    job_id = await deferrer.defer_async(**args)
+                    job_id = (await self._app.job_manager.defer_job_async(job)).id
                 except procrastinate_errors.AlreadyEnqueued:
                     existing = await self._connector.execute_query_all_async(_sql.PENDING_WITH_LOCK, lock=lock)
                     if existing:  # else the pending job started meanwhile: submit again

@@ -1,0 +1,224 @@
+"""Archival with real worker processes: a worker killed mid-way loses nothing, two workers share the work and
+do nothing twice, and a host that stopped before its in-memory jobs ran gets them re-done after a restart."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sahha_sync.adapters.sql import create_engine, sql_unit_of_work_factory
+
+HERE = Path(__file__).parent
+SCRIPT = HERE / "archival_process.py"
+JOBS = 200
+WAIT = 120.0
+
+
+def _load(name: str, path: Path) -> Any:
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+archival = _load("archival_process", SCRIPT)
+helpers = _load("durable_helpers", HERE / "_durable.py")
+
+
+class Worker:
+    """One ``archival_process.py worker`` process; its stdout (JSON log lines) goes to a file."""
+
+    def __init__(self, url: str, log: Path, *options: str) -> None:
+        self.log = log
+        with log.open("w") as out:
+            self.process = subprocess.Popen(
+                [sys.executable, str(SCRIPT), "worker", "--database-url", url, *options],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            )
+
+    def completed_job_ids(self) -> list[str]:
+        return [e["job_id"] for e in self.events() if e.get("event") == "queue.job_completed"]
+
+    def events(self) -> list[dict[str, Any]]:
+        lines = self.log.read_text().splitlines()
+        return [json.loads(line) for line in lines if line.startswith("{")]
+
+    def terminate(self, timeout: float = 30.0) -> int:
+        self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout)
+
+    def kill(self) -> None:
+        self.process.kill()
+        self.process.wait(10)
+
+
+@pytest.fixture
+def workers(tmp_path: Path) -> Iterator[list[Worker]]:
+    started: list[Worker] = []
+    yield started
+    for worker in started:
+        if worker.process.poll() is None:
+            worker.kill()
+
+
+def start(workers: list[Worker], url: str, tmp_path: Path, *options: str) -> Worker:
+    worker = Worker(url, tmp_path / f"worker-{len(workers)}.log", *options)
+    workers.append(worker)
+    return worker
+
+
+def wait_for(condition: Any, what: str, timeout: float = WAIT) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def scalar(url: str, query: str) -> Any:
+    return helpers.rows(url, query)[0][0]
+
+
+def events_per_run(url: str, event_type: str) -> Counter[str]:
+    found = helpers.rows(url, "SELECT stream_id FROM sync_events WHERE type = %s", event_type)
+    return Counter(stream_id for (stream_id,) in found)
+
+
+async def submit_runs(url: str, count: int) -> list[str]:
+    engine = create_engine(url)
+    queue = helpers.fast_queue(url, run_worker=False)
+    try:
+        jobs = await archival.record_runs(sql_unit_of_work_factory(engine), count)
+        for job in jobs:
+            await queue.submit_job(job.JOB_TYPE, job.to_payload(), dedup_key=job.dedup_key)
+    finally:
+        await queue.stop(drain=False)
+        await engine.dispose()
+    return [f"run-{job.run_id}" for job in jobs]
+
+
+def assert_archived_exactly_once(url: str, streams: list[str]) -> None:
+    truth = archival.ground_truth(len(streams))
+    assert scalar(url, "SELECT count(*) FROM biomarkers") == truth["biomarkers"]
+    assert scalar(url, "SELECT count(*) FROM scores") == truth["scores"]
+    for event_type in ("sync.completed", "biomarkers.archived", "scores.archived"):
+        assert events_per_run(url, event_type) == Counter(streams), event_type
+    inserted = scalar(url, "SELECT sum((payload->>'inserted')::int) FROM sync_events WHERE type='biomarkers.archived'")
+    assert inserted == truth["biomarkers"]
+    assert scalar(url, "SELECT count(*) FROM sync_events WHERE type = 'archival.failed'") == 0
+
+
+def queue_is_empty(url: str) -> bool:
+    return scalar(url, "SELECT count(*) FROM procrastinate_jobs") == 0
+
+
+def completed(url: str) -> int:
+    return scalar(url, "SELECT coalesce(sum(completed), 0) FROM sahha_sync_job_counters")
+
+
+@pytest.mark.postgres
+async def test_a_worker_killed_mid_way_loses_no_job_and_archives_every_record_once(
+    postgres_url: str, workers: list[Worker], tmp_path: Path
+) -> None:
+    streams = await submit_runs(postgres_url, JOBS)
+    first = start(workers, postgres_url, tmp_path, "--job-delay", "0.02")
+    wait_for(lambda: completed(postgres_url) >= JOBS // 4, "a quarter of the jobs")
+    first.kill()
+    done_by_first = completed(postgres_url)
+    assert done_by_first < JOBS
+    second = start(workers, postgres_url, tmp_path)
+    wait_for(lambda: queue_is_empty(postgres_url), "every job to finish")
+    assert second.terminate() == 0
+    assert_archived_exactly_once(postgres_url, streams)
+    assert len(second.completed_job_ids()) >= JOBS - done_by_first
+
+
+@pytest.mark.postgres
+async def test_two_workers_share_the_jobs_and_none_is_done_twice(
+    postgres_url: str, workers: list[Worker], tmp_path: Path
+) -> None:
+    pair = [start(workers, postgres_url, tmp_path, "--job-delay", "0.01") for _ in range(2)]
+    streams = await submit_runs(postgres_url, JOBS)
+    wait_for(lambda: queue_is_empty(postgres_url), "every job to finish")
+    assert [worker.terminate() for worker in pair] == [0, 0]
+    done = [worker.completed_job_ids() for worker in pair]
+    assert all(len(ids) > 0 for ids in done)
+    assert len(set(done[0]) | set(done[1])) == len(done[0]) + len(done[1]) == completed(postgres_url)
+    # at least one job per run; more when the workers' start-up recovery re-submitted a run whose job was
+    # already running (that second job finds the run archived and changes nothing)
+    assert completed(postgres_url) >= JOBS
+    assert_archived_exactly_once(postgres_url, streams)
+
+
+@pytest.mark.postgres
+async def test_sigterm_lets_a_worker_finish_its_running_jobs_and_exit(
+    postgres_url: str, workers: list[Worker], tmp_path: Path
+) -> None:
+    streams = await submit_runs(postgres_url, 40)
+    worker = start(workers, postgres_url, tmp_path, "--job-delay", "0.2", "--shutdown-timeout", "5")
+    wait_for(lambda: completed(postgres_url) >= 2, "a few jobs")
+    assert worker.terminate() == 0
+    left = scalar(postgres_url, "SELECT count(*) FROM procrastinate_jobs WHERE status <> 'todo'")
+    assert left == 0  # nothing left running or aborted: the rest waits for the next worker
+    assert 0 < completed(postgres_url) < 40
+    assert events_per_run(postgres_url, "archival.failed") == Counter()
+    follower = start(workers, postgres_url, tmp_path)
+    wait_for(lambda: queue_is_empty(postgres_url), "every job to finish")
+    assert follower.terminate() == 0
+    assert_archived_exactly_once(postgres_url, streams)
+
+
+def test_jobs_of_an_in_memory_queue_lost_with_the_host_are_re_done_after_a_restart(
+    sqlite_url: str, workers: list[Worker], tmp_path: Path
+) -> None:
+    runs = 20
+    host = subprocess.run(
+        [sys.executable, str(SCRIPT), "host", "--database-url", sqlite_url, "--runs", str(runs)],
+        capture_output=True,
+        text=True,
+        timeout=WAIT,
+        check=True,
+    )
+    assert '"jobs_left": 20' in host.stdout
+    url = sqlite_url
+    count = _sqlite_counter(url)
+    assert (count("SELECT count(*) FROM biomarkers"), count(_SYNCED)) == (0, 0)
+    worker = start(workers, url, tmp_path, "--queue", "memory")
+    wait_for(lambda: count(_SYNCED) == runs, "the recovered jobs")
+    assert worker.terminate() == 0
+    truth = archival.ground_truth(runs)
+    assert count("SELECT count(*) FROM biomarkers") == truth["biomarkers"]
+    assert count("SELECT count(*) FROM scores") == truth["scores"]
+    assert count("SELECT count(DISTINCT stream_id) FROM sync_events WHERE type = 'sync.completed'") == runs
+    assert any(e.get("event") == "archival.recovered" and e.get("submitted") == runs for e in worker.events())
+
+
+_SYNCED = "SELECT count(*) FROM sync_events WHERE type = 'sync.completed'"
+
+
+def _sqlite_counter(url: str) -> Any:
+    import sqlite3
+
+    path = url.removeprefix("sqlite:///")
+
+    def count(query: str) -> int:
+        with sqlite3.connect(path, timeout=30) as conn:
+            return int(conn.execute(query).fetchone()[0])
+
+    return count
