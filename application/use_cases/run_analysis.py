@@ -3,8 +3,8 @@
 Order of work for one run (DESIGN.md, promises 1 and 3):
 
 1. one short read-only unit of work: the watermark (with the tracker's fallback), the user's recent runs (for
-   the earliest window not archived yet) and the archived rows of the analysis period;
-   and the stored analysis of the user's last run of the same archetype and type;
+   the earliest window not archived yet), the archived rows of the analysis period, and the stored analysis
+   of the user's last run of the same archetype and type;
 2. no unit of work open: fetch the planned window from the source (falling back to the archive when the source
    fails), then analyse (see ``_analysis_step``): the stored analysis when the input hash is unchanged, else
    the analyst, falling back to ``fallback_analyst`` when it fails while Sahha answered;
