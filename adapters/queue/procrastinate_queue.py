@@ -17,6 +17,7 @@ from collections.abc import Collection, Coroutine, Mapping, Sequence
 from typing import Any
 
 import procrastinate
+import psycopg
 import structlog
 from procrastinate import exceptions as procrastinate_errors
 from procrastinate.jobs import Job
@@ -175,7 +176,7 @@ class ProcrastinateJobQueue(JobQueue):
         async with guard(f"submit a {job_type} job"):
             for _ in range(3):
                 try:
-                    job_id = (await self._app.job_manager.defer_job_async(job)).id
+                    job_id = await self._defer(job)
                 except procrastinate_errors.AlreadyEnqueued:
                     existing = await self._connector.execute_query_all_async(_sql.PENDING_WITH_LOCK, lock=lock)
                     if existing:  # else the pending job started meanwhile: submit again
@@ -185,6 +186,16 @@ class ProcrastinateJobQueue(JobQueue):
                     logger.debug("queue.job_submitted", job_id=job_id, job_type=job_type)
                     return SubmitResult(str(job_id))
         raise QueueUnavailableError(f"cannot submit a {job_type} job: its dedup key kept changing hands")
+
+    async def _defer(self, job: Job) -> int | None:
+        """Insert the job; once more on a fresh connection when the pooled one was broken (a database restart)."""
+        try:
+            return (await self._app.job_manager.defer_job_async(job)).id
+        except procrastinate_errors.ConnectorException as exc:
+            if not isinstance(exc.__cause__, psycopg.OperationalError):
+                raise
+            logger.info("queue.connection_replaced", queue=self.queue_name)
+            return (await self._app.job_manager.defer_job_async(job)).id
 
     async def get_stats(self) -> QueueStats:
         await self._open()
@@ -227,6 +238,7 @@ class ProcrastinateJobQueue(JobQueue):
                 left = max(timeout - (time.monotonic() - started), 0.0)
                 grace = left if grace is None else min(grace, left)
             self._worker.shutdown_graceful_timeout = grace
+            await asyncio.sleep(0)  # let a worker started just now clear its stop flag before we set it
             self._worker.stop()  # type: ignore[no-untyped-call]
         await self._finish_tasks()
         if self._opened:

@@ -222,3 +222,17 @@ async def _take_job_as_a_dead_worker(queue: ProcrastinateJobQueue) -> None:
     await queue._connector.execute_query_async(
         "UPDATE procrastinate_workers SET last_heartbeat = now() - interval '1 hour' WHERE id = %(id)s", id=worker_id
     )
+
+
+async def test_a_submit_survives_a_connection_the_database_dropped(queues: Any, postgres_url: str) -> None:
+    queue = queues(run_worker=False)
+    await queue.submit_job(JOB, {"n": 1})
+    dropped = helpers.rows(
+        postgres_url,
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+        " WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    )
+    assert dropped
+    second = await queue.submit_job(JOB, {"n": 2})
+    assert not second.duplicate
+    assert (await queue.get_stats()).queued == 2
