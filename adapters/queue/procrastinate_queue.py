@@ -24,7 +24,7 @@ from procrastinate.jobs import Job
 from procrastinate.worker import Worker
 
 from sahha_sync.adapters.queue import _sql
-from sahha_sync.adapters.queue._codec import decode_args, encode_args
+from sahha_sync.adapters.queue._codec import encode_args
 from sahha_sync.adapters.queue._connection import (
     QUEUE_ERRORS,
     connection_kwargs,
@@ -34,17 +34,16 @@ from sahha_sync.adapters.queue._connection import (
     pool_without_check,
 )
 from sahha_sync.adapters.queue._dead_letters import DeadJob, DeadLetters
+from sahha_sync.adapters.queue._jobs import job_task
 from sahha_sync.adapters.queue._maintenance import Maintenance
 from sahha_sync.adapters.queue._retry import RetryPolicy
 from sahha_sync.application.ports.job_queue import (
-    JobContext,
     JobHandler,
     JobQueue,
     QueueClosedError,
     QueueStats,
     QueueUnavailableError,
     SubmitResult,
-    UnknownJobTypeError,
 )
 from sahha_sync.domain.errors import InvalidInputError
 
@@ -137,9 +136,8 @@ class ProcrastinateJobQueue(JobQueue):
 
     def register(self, job_type: str, handler: JobHandler) -> None:
         if job_type not in self._handlers:
-            self._app.task(name=job_type, queue=self.queue_name, pass_context=True, retry=self._retry)(
-                self._task_for(job_type)
-            )
+            task = job_task(job_type, self._handlers, max_attempts=self.max_attempts, connector=self._connector)
+            self._app.task(name=job_type, queue=self.queue_name, pass_context=True, retry=self._retry)(task)
         self._handlers[job_type] = handler
 
     async def start(self) -> None:
@@ -294,35 +292,6 @@ class ProcrastinateJobQueue(JobQueue):
             except QUEUE_ERRORS as exc:
                 logger.warning("queue.worker_stopped_with_error", queue=self.queue_name, error_kind=type(exc).__name__)
         self._tasks, self._worker = [], None
-
-    def _task_for(self, job_type: str) -> Any:
-        async def run_job(context: procrastinate.JobContext, **args: Any) -> None:
-            job = context.job
-            handler = self._handlers.get(job_type)
-            attempt = min(job.attempts + 1, self.max_attempts)
-            job_context = JobContext(str(job.id), job_type, attempt, self.max_attempts)
-            log = logger.bind(job_id=job.id, job_type=job_type, attempt=attempt)
-            try:
-                if handler is None:
-                    raise UnknownJobTypeError(f"no handler is registered for job type {job_type!r}")
-                await handler(decode_args(args), job_context)
-            except Exception as exc:
-                await self._record_error(job.id, exc)
-                log.warning("queue.job_attempt_failed", error_kind=type(exc).__name__)
-                raise
-            log.info("queue.job_completed")
-
-        run_job.__name__ = f"run_{job_type.lower()}"
-        return run_job
-
-    async def _record_error(self, job_id: int | None, exc: Exception) -> None:
-        """procrastinate keeps no failure reason: keep the last one on the job row, for ``dead_jobs``."""
-        try:
-            await self._connector.execute_query_async(
-                _sql.RECORD_ERROR, id=job_id, kind=type(exc).__name__, error=str(exc)[:500]
-            )
-        except QUEUE_ERRORS:
-            logger.warning("queue.error_not_recorded", job_id=job_id)
 
 
 def _check(ok: bool, message: str, field: str) -> None:

@@ -27,7 +27,7 @@ def fast_queue(url: str, **options: Any) -> ProcrastinateJobQueue:
 
 def rows(url: str, query: str, *params: Any) -> list[tuple[Any, ...]]:
     with psycopg.connect(url, autocommit=True) as conn:
-        return conn.execute(query, params).fetchall()  # type: ignore[arg-type]
+        return conn.execute(query, params).fetchall()
 
 
 def jobs_table_text(url: str) -> str:

@@ -15,7 +15,7 @@ from procrastinate.jobs import Status
 
 from sahha_sync.adapters.queue import ProcrastinateJobQueue
 from sahha_sync.application.ports import JobContext, QueueUnavailableError
-from sahha_sync.domain.errors import InvalidInputError
+from sahha_sync.domain.errors import InvalidInputError, SahhaSyncError
 
 pytestmark = pytest.mark.postgres
 
@@ -30,10 +30,10 @@ SECRET_VALUE = "heart-rate-71.5-bpm-marker"
 WAIT = 20.0
 
 
-class Failing(Exception):
+class Failing(SahhaSyncError):
     def __init__(self, message: str, *, retryable: bool) -> None:
         super().__init__(message)
-        self.retryable = retryable
+        self.retryable = retryable  # type: ignore[misc]
 
 
 class Handler:
@@ -56,7 +56,7 @@ async def queues(postgres_url: str) -> AsyncIterator[Callable[..., Procrastinate
     made: list[ProcrastinateJobQueue] = []
 
     def make(**options: Any) -> ProcrastinateJobQueue:
-        queue = helpers.fast_queue(postgres_url, **options)
+        queue: ProcrastinateJobQueue = helpers.fast_queue(postgres_url, **options)
         made.append(queue)
         return queue
 
@@ -74,7 +74,7 @@ async def test_a_job_waiting_for_its_retry_still_holds_its_dedup_key(queues: Any
     await helpers.until(lambda: bool(handler.calls))
 
     async def retry_scheduled() -> bool:
-        return (await queue.get_stats()).retries == 1
+        return bool((await queue.get_stats()).retries == 1)
 
     await helpers.until(retry_scheduled)
     again = await queue.submit_job(JOB, {"n": 2}, dedup_key="run:1")
@@ -95,6 +95,18 @@ async def test_a_dead_job_is_listed_with_its_error_and_without_its_health_data(q
     assert (dead.job_id, dead.job_type, dead.attempts) == (submitted.job_id, JOB, 1)
     assert (dead.error_kind, dead.error, dead.dedup_key) == ("Failing", "schema changed", "run:1")
     assert dead.payload == {"n": 1}
+    assert SECRET_VALUE not in helpers.jobs_table_text(postgres_url)
+
+
+async def test_the_message_of_an_error_from_outside_the_library_is_not_kept(queues: Any, postgres_url: str) -> None:
+    handler = Handler(lambda p, c: ValueError(f"could not parse {SECRET_VALUE}"))
+    queue = queues()
+    queue.register(JOB, handler)
+    await queue.start()
+    await queue.submit_job(JOB, {"n": 1})
+    assert await queue.wait_idle(WAIT)
+    (dead,) = await queue.dead_jobs()
+    assert (dead.error_kind, dead.error) == ("ValueError", "")
     assert SECRET_VALUE not in helpers.jobs_table_text(postgres_url)
 
 

@@ -125,11 +125,11 @@ def assert_archived_exactly_once(url: str, streams: list[str]) -> None:
 
 
 def queue_is_empty(url: str) -> bool:
-    return scalar(url, "SELECT count(*) FROM procrastinate_jobs") == 0
+    return bool(scalar(url, "SELECT count(*) FROM procrastinate_jobs") == 0)
 
 
 def completed(url: str) -> int:
-    return scalar(url, "SELECT coalesce(sum(completed), 0) FROM sahha_sync_job_counters")
+    return int(scalar(url, "SELECT coalesce(sum(completed), 0) FROM sahha_sync_job_counters"))
 
 
 @pytest.mark.postgres
