@@ -36,20 +36,25 @@ def libpq_conninfo(url: str) -> str:
     return conninfo
 
 
+def behind_transaction_pooler(conninfo: str) -> bool:
+    """True for Supabase's transaction pooler (port 6543): no prepared statements, no ``options``, no LISTEN."""
+    return str(conninfo_to_dict(conninfo).get("port")) == str(SUPABASE_TRANSACTION_POOLER_PORT)
+
+
 def connection_kwargs(
-    conninfo: str, *, prepared_statements: bool | None, plan_cache_option: bool, synchronous_commit: bool
+    conninfo: str, *, prepared_statements: bool | None, session_options: bool | None, synchronous_commit: bool
 ) -> dict[str, Any]:
-    """psycopg connection arguments: no server-side prepares behind Supabase's transaction pooler (port
-    6543); custom plans for procrastinate's functions, and commits that do not wait for the disk, unless asked
-    otherwise (a pooler that rejects ``options`` needs ``plan_cache_option=False, synchronous_commit=True``)."""
+    """psycopg connection arguments. ``None`` means: decide from the port (see ``behind_transaction_pooler``).
+
+    The session options are custom plans for procrastinate's functions and, unless ``synchronous_commit``,
+    commits that do not wait for the disk; behind a pooler that rejects them, set them with ``ALTER ROLE``.
+    """
+    pooled = behind_transaction_pooler(conninfo)
     kwargs: dict[str, Any] = {}
-    port = str(conninfo_to_dict(conninfo).get("port"))
-    if prepared_statements is False or (prepared_statements is None and port == str(SUPABASE_TRANSACTION_POOLER_PORT)):
+    if prepared_statements is False or (prepared_statements is None and pooled):
         kwargs["prepare_threshold"] = None
-    options = [PLAN_CACHE_OPTION] if plan_cache_option else []
-    if not synchronous_commit:
-        options.append(ASYNC_COMMIT_OPTION)
-    if options:
+    if session_options or (session_options is None and not pooled):
+        options = [PLAN_CACHE_OPTION] if synchronous_commit else [PLAN_CACHE_OPTION, ASYNC_COMMIT_OPTION]
         kwargs["options"] = " ".join(options)
     return kwargs
 

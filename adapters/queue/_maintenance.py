@@ -54,14 +54,12 @@ class Maintenance:
         """Put back (or make dead) the running jobs whose worker has been silent for ``stalled_after``."""
         connector = self._app.connector
         key = f"sahha_sync.stalled_jobs:{self._queue}"
-        async with connector.pool.connection() as conn:  # type: ignore[attr-defined]
-            locked = await (await conn.execute(_sql.TRY_LOCK, {"key": key})).fetchone()
+        # a transaction-level lock, so that it also holds (and is released) behind a transaction pooler
+        async with connector.pool.connection() as conn, conn.transaction():  # type: ignore[attr-defined]
+            locked = await (await conn.execute(_sql.TRY_XACT_LOCK, {"key": key})).fetchone()
             if not locked or not locked[0]:
                 return 0
-            try:
-                return await self._put_back_stalled()
-            finally:
-                await conn.execute(_sql.UNLOCK, {"key": key})
+            return await self._put_back_stalled()
 
     async def _put_back_stalled(self) -> int:
         manager = self._app.job_manager

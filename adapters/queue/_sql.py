@@ -51,5 +51,4 @@ DEAD_JOBS_FOR_UPDATE = DEAD_JOBS.strip() + "\nFOR UPDATE SKIP LOCKED"
 
 DELETE_JOB = "DELETE FROM procrastinate_jobs WHERE id = %(id)s"
 
-TRY_LOCK = "SELECT pg_try_advisory_lock(hashtext(%(key)s)) AS locked"
-UNLOCK = "SELECT pg_advisory_unlock(hashtext(%(key)s))"
+TRY_XACT_LOCK = "SELECT pg_try_advisory_xact_lock(hashtext(%(key)s)) AS locked"

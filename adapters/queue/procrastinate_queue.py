@@ -27,6 +27,7 @@ from sahha_sync.adapters.queue import _sql
 from sahha_sync.adapters.queue._codec import encode_args
 from sahha_sync.adapters.queue._connection import (
     QUEUE_ERRORS,
+    behind_transaction_pooler,
     connection_kwargs,
     guard,
     guarded,
@@ -63,12 +64,12 @@ class ProcrastinateJobQueue(JobQueue):
     cancelled and put back. ``transient_keys`` name the payload keys that hold health data: stored
     compressed, and dropped as soon as the job ends.
 
-    Connections: ``prepared_statements=None`` turns server-side prepares off for Supabase's transaction
-    pooler (port 6543); ``plan_cache_option`` keeps procrastinate's fetches fast after a burst; with
-    ``synchronous_commit=False`` (the default) a submit does not wait for the disk — a job that a database
-    crash loses is submitted again by ``RecoverPendingArchivals``, since its run's ``ArchivalRequested`` was
-    committed durably. A pooler that rejects connection ``options`` needs both set the other way (or the
-    settings made with ``ALTER ROLE ... SET``); LISTEN/NOTIFY does not pass it either (``listen_notify=False``).
+    Connections: behind Supabase's transaction pooler (port 6543) prepared statements, session ``options``
+    and LISTEN/NOTIFY (``listen_notify``; the worker then polls every ``poll_interval``) are off unless asked
+    for; elsewhere ``session_options`` sends ``plan_cache_mode=force_custom_plan`` (procrastinate's fetches stay
+    fast after a burst) and, unless ``synchronous_commit``, ``synchronous_commit=off``: a submit does not wait
+    for the disk, and a job a database crash loses is submitted again by ``RecoverPendingArchivals``, since its
+    run's ``ArchivalRequested`` was committed durably. Behind the pooler, set both with ``ALTER ROLE ... SET``.
     """
 
     def __init__(
@@ -88,9 +89,9 @@ class ProcrastinateJobQueue(JobQueue):
         dead_retention_hours: int = 24 * 30,
         transient_keys: Collection[str] = ("sahha_data",),
         prepared_statements: bool | None = None,
-        plan_cache_option: bool = True,
+        session_options: bool | None = None,
         synchronous_commit: bool = False,
-        listen_notify: bool = True,
+        listen_notify: bool | None = None,
         connect_timeout: float = 10.0,
     ) -> None:
         _check(concurrency >= 1, "concurrency must be at least 1", "concurrency")
@@ -101,17 +102,18 @@ class ProcrastinateJobQueue(JobQueue):
         self.queue_name, self.max_attempts, self.concurrency = queue_name, max_attempts, concurrency
         self.backoff_base, self.jitter = backoff_base, jitter
         self.heartbeat, self.stalled_after, self.poll_interval = heartbeat, stalled_after, poll_interval
-        self.shutdown_timeout, self.listen_notify, self.run_worker = shutdown_timeout, listen_notify, run_worker
+        self.shutdown_timeout, self.run_worker = shutdown_timeout, run_worker
         self.connect_timeout = connect_timeout
         self._transient = frozenset(transient_keys)
         target = libpq_conninfo(conninfo)
+        self.listen_notify = not behind_transaction_pooler(target) if listen_notify is None else listen_notify
         self._connector = procrastinate.PsycopgConnector(
             pool_factory=pool_without_check,
             conninfo=target,
             kwargs=connection_kwargs(
                 target,
                 prepared_statements=prepared_statements,
-                plan_cache_option=plan_cache_option,
+                session_options=session_options,
                 synchronous_commit=synchronous_commit,
             ),
             min_size=1,

@@ -248,3 +248,12 @@ async def test_a_submit_survives_a_connection_the_database_dropped(queues: Any, 
     second = await queue.submit_job(JOB, {"n": 2})
     assert not second.duplicate
     assert (await queue.get_stats()).queued == 2
+
+
+def test_behind_supabases_transaction_pooler_the_queue_sends_nothing_the_pooler_refuses() -> None:
+    pooled = ProcrastinateJobQueue("postgresql+psycopg://user:pw@pooler.example.com:6543/postgres")
+    direct = ProcrastinateJobQueue("postgresql://user:pw@db.example.com:5432/postgres")
+    assert pooled._connector._pool_args["kwargs"] == {"prepare_threshold": None}
+    assert pooled.listen_notify is False
+    assert "plan_cache_mode=force_custom_plan" in direct._connector._pool_args["kwargs"]["options"]
+    assert direct.listen_notify is True
