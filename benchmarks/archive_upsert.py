@@ -6,8 +6,8 @@
 Creates a scratch database on the server of ``--server`` (default: ``SAHHA_SYNC_TEST_POSTGRES_URL`` or the local
 server), migrates it, and runs four phases over the same synthetic biomarkers:
 
-- ``copy``: a plain ``COPY`` into an empty table of the same shape (``LIKE biomarkers INCLUDING ALL``), the
-  physical reference;
+- ``plain COPY``: a ``COPY`` into an empty table of the same shape (``LIKE biomarkers INCLUDING ALL``, the same
+  storage parameters), the physical reference;
 - ``first load``: the archive's upsert into the empty ``biomarkers`` table;
 - ``reload, half changed``: the same keys again, every second row with a new value;
 - ``reload, unchanged``: the same rows once more (nothing may be written).
@@ -120,6 +120,9 @@ async def copy_reference(url: str, rows: list[Biomarker]) -> None:
     names = pgsql.SQL(", ").join(pgsql.Identifier(c) for c in columns)
     async with await psycopg.AsyncConnection.connect(url) as conn:
         await conn.execute("CREATE TABLE copy_reference (LIKE biomarkers INCLUDING ALL)")
+        options = await (await conn.execute("SELECT reloptions FROM pg_class WHERE relname = 'biomarkers'")).fetchone()
+        for option in (options or [None])[0] or ():  # the same storage parameters (fillfactor) as biomarkers
+            await conn.execute(pgsql.SQL("ALTER TABLE copy_reference SET ({})").format(pgsql.SQL(option)))
         async with conn.cursor() as cursor:
             copy_sql = pgsql.SQL("COPY copy_reference ({}) FROM STDIN (FORMAT BINARY)").format(names)
             values = operator.itemgetter(*columns)

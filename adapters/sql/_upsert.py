@@ -13,6 +13,7 @@ first, in the same transaction.
 
 from __future__ import annotations
 
+import asyncio
 import operator
 from collections.abc import Iterator, Sequence
 from functools import cache
@@ -55,18 +56,43 @@ def merged_rows(kind: RecordKind[Any], records: list[Any]) -> list[Row]:
 
 
 async def upsert(connection: AsyncConnection, kind: RecordKind[Any], records: Sequence[Any]) -> UpsertCounts:
-    postgres = connection.dialect.name == "postgresql"
+    """Upsert ``records`` in chunks of ``MERGE_ROWS``; while one chunk is written, the next is converted in a
+    thread, so the database and Python work at the same time."""
+    if len(records) <= MERGE_ROWS:
+        return await _write(connection, kind, merged_rows(kind, list(records)))
+    chunks = batches(records, MERGE_ROWS)
     counts = UpsertCounts()
-    for chunk in batches(records, MERGE_ROWS):
-        rows = merged_rows(kind, chunk)
-        if postgres and len(rows) >= COPY_THRESHOLD_ROWS:
-            counts += await _copy_upsert(connection, kind, rows)
-            continue
-        for part in batches(rows, STATEMENT_BATCH_ROWS):
-            if postgres:
-                counts += await _postgres_statement_upsert(connection, kind, part)
-            else:
-                counts += await _sqlite_statement_upsert(connection, kind, part)
+    upcoming = _convert_soon(kind, next(chunks, None))
+    try:
+        while (rows := await upcoming) is not None:
+            upcoming = _convert_soon(kind, next(chunks, None))
+            counts += await _write(connection, kind, rows)
+    finally:
+        if not upcoming.done():
+            upcoming.cancel()
+        elif not upcoming.cancelled():
+            upcoming.exception()  # retrieved, so an error of a chunk never written is not reported as lost
+    return counts
+
+
+def _convert_soon(kind: RecordKind[Any], chunk: list[Any] | None) -> asyncio.Future[list[Row] | None]:
+    if chunk is None:
+        done: asyncio.Future[list[Row] | None] = asyncio.get_running_loop().create_future()
+        done.set_result(None)
+        return done
+    return asyncio.ensure_future(asyncio.to_thread(merged_rows, kind, chunk))
+
+
+async def _write(connection: AsyncConnection, kind: RecordKind[Any], rows: list[Row]) -> UpsertCounts:
+    postgres = connection.dialect.name == "postgresql"
+    if postgres and len(rows) >= COPY_THRESHOLD_ROWS:
+        return await _copy_upsert(connection, kind, rows)
+    counts = UpsertCounts()
+    for part in batches(rows, STATEMENT_BATCH_ROWS):
+        if postgres:
+            counts += await _postgres_statement_upsert(connection, kind, part)
+        else:
+            counts += await _sqlite_statement_upsert(connection, kind, part)
     return counts
 
 

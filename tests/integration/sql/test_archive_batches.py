@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import timedelta
+from datetime import datetime, timedelta
 
+import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from sahha_sync.adapters.sql import SqlHealthArchive, SqlUnitOfWork
+from sahha_sync.adapters.sql import SqlHealthArchive, SqlUnitOfWork, _upsert
+from sahha_sync.domain.errors import InvalidInputError
 from sahha_sync.domain.health import UpsertCounts
 from sahha_sync.domain.windows import FetchWindow
 from sahha_sync.testing.records import T0, archetype, biomarker, score, unique_id
@@ -48,3 +50,19 @@ async def test_large_batches_of_every_kind_share_one_unit_of_work(sql_engine: As
     stored = await SqlHealthArchive(sql_engine).read_window(user, ALL)
     assert {b.value for b in stored.biomarkers} == {"1"}
     assert stored.archetypes == tuple(weeks)
+
+
+async def test_an_input_of_many_chunks_is_counted_whole_and_refused_whole(
+    sql_engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_upsert, "MERGE_ROWS", 1200)  # three chunks: two bulk-sized, one small
+    user, other = unique_id(), unique_id()
+    archive = SqlHealthArchive(sql_engine)
+    rows = [biomarker(user, day=d) for d in range(3000)]
+    assert await archive.upsert_biomarkers(rows) == UpsertCounts(inserted=3000)
+    assert await archive.upsert_biomarkers(rows) == UpsertCounts(unchanged=3000)
+    bad = [biomarker(other, day=d) for d in range(3000)]
+    object.__setattr__(bad[2900], "end_date_time", datetime(2025, 1, 1))  # naive, in the last chunk
+    with pytest.raises(InvalidInputError):
+        await archive.upsert_biomarkers(bad)
+    assert (await archive.read_window(other, ALL)).total_items == 0
