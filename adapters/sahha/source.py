@@ -133,9 +133,9 @@ class SahhaHealthDataSource(HealthDataSource):
                 "sahha.records_quarantined", count=len(quarantined), reasons=sorted({q.reason for q in quarantined})[:5]
             )
         return HealthRecords(
-            biomarkers=tuple(dedupe_by_key(b for b in found["biomarker"] if window.contains(b.start_date_time))),
-            scores=tuple(dedupe_by_key(s for s in found["score"] if window.contains(s.score_date_time))),
-            archetypes=tuple(dedupe_by_key(a for a in found["archetype"] if window.contains(a.start_date_time))),
+            biomarkers=tuple(dedupe_by_key(b for b in found["biomarker"] if window.overlaps(*b.period))),
+            scores=tuple(dedupe_by_key(s for s in found["score"] if window.overlaps(*s.period))),
+            archetypes=tuple(dedupe_by_key(a for a in found["archetype"] if window.overlaps(*a.period))),
             quarantined=tuple(quarantined),
         )
 

@@ -76,9 +76,9 @@ class SyntheticPopulation:
                 if as_of is not None and timed.available_at > as_of:
                     continue
                 record = timed.record
-                if isinstance(record, Biomarker) and window.contains(record.start_date_time):
+                if isinstance(record, Biomarker) and window.overlaps(*record.period):
                     biomarkers.append(record)
-                elif isinstance(record, Score) and window.contains(record.score_date_time):
+                elif isinstance(record, Score) and window.overlaps(*record.period):
                     scores.append(record)
         archetypes = self._archetypes(persona, window, as_of) if include_archetypes else []
         return HealthRecords(tuple(biomarkers), tuple(scores), tuple(archetypes))
@@ -103,7 +103,7 @@ class SyntheticPopulation:
         found: list[Archetype] = []
         while datetime.combine(monday, time(0), tz) < window.end:
             start = datetime.combine(monday, time(0), tz)
-            if window.contains(start):
+            if window.overlaps(start, start + 7 * DAY - LAST_MS):
                 days = [s for d in _dates(monday, monday + timedelta(days=6)) if (s := self._day(persona, d)[1])]
                 found.extend(self._week(persona, start, days, as_of))
             monday += timedelta(days=7)
@@ -192,9 +192,9 @@ class StaticPopulation:
     ) -> HealthRecords:
         r = self._records
         return HealthRecords(
-            tuple(b for b in r.biomarkers if b.profile_id == profile_id and window.contains(b.start_date_time)),
-            tuple(s for s in r.scores if s.profile_id == profile_id and window.contains(s.score_date_time)),
-            tuple(a for a in r.archetypes if a.profile_id == profile_id and window.contains(a.start_date_time))
+            tuple(b for b in r.biomarkers if b.profile_id == profile_id and window.overlaps(*b.period)),
+            tuple(s for s in r.scores if s.profile_id == profile_id and window.overlaps(*s.period)),
+            tuple(a for a in r.archetypes if a.profile_id == profile_id and window.overlaps(*a.period))
             if include_archetypes
             else (),
         )
