@@ -10,16 +10,20 @@ webhook — or a record the next poll fetches again — changes nothing.
 
 Events: webhooks are not part of an analysis run, yet the figures of storage growth come from the event store.
 When an upsert wrote a row (inserted or updated), the job appends ``BiomarkersArchived`` / ``ScoresArchived``
-/ ``ArchetypesArchived`` with the counts — metadata only, no user id, no value — to one stream per delivery day
-(UTC): run id ``webhook-<YYYY-MM-DD>``, stream ``run-webhook-<YYYY-MM-DD>``, in the same unit of work as the
-upsert. A redelivery writes nothing and records nothing. These streams hold no ``analysis.requested``, so no
-tracking row is projected from them, and erasing a user needs nothing from them.
+/ ``ArchetypesArchived`` with the counts — metadata only, no user id, no value — in the same unit of work as
+the upsert. The streams are per delivery day (UTC), split into 16 shards so that workers ingesting a burst in
+parallel seldom append to the same stream: run id ``webhook-<YYYY-MM-DD>-<shard 00..15>``, stream
+``run-webhook-<YYYY-MM-DD>-<shard>``; an append that meets another writer is retried with a short random pause.
+A redelivery writes nothing and records nothing. These streams hold no ``analysis.requested``, so no tracking
+row is projected from them, and erasing a user needs nothing from them.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
+import random
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -28,9 +32,9 @@ from typing import Any, ClassVar
 import structlog
 
 from sahha_sync.application.ports.clock import Clock
+from sahha_sync.application.ports.event_store import ConcurrencyError
 from sahha_sync.application.ports.job_queue import JobContext
 from sahha_sync.application.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
-from sahha_sync.application.use_cases._support import in_transaction
 from sahha_sync.domain.errors import InvalidInputError
 from sahha_sync.domain.events import ArchetypesArchived, BiomarkersArchived, ScoresArchived, stream_id_for
 from sahha_sync.domain.health import Archetype, Biomarker, Score, UpsertCounts
@@ -58,9 +62,13 @@ def kind_of(record: WebhookRecord) -> str:
     return "archetype"
 
 
-def webhook_run_id(day: date) -> str:
-    """The run id of the day's webhook stream (its stream id is ``stream_id_for`` of it)."""
-    return f"webhook-{day.isoformat()}"
+STREAM_SHARDS = 16
+APPEND_ATTEMPTS = 8
+
+
+def webhook_run_id(day: date, shard: int) -> str:
+    """The run id of one of the day's webhook streams (its stream id is ``stream_id_for`` of it)."""
+    return f"webhook-{day.isoformat()}-{shard:02d}"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -79,6 +87,12 @@ class WebhookDelivery:
         """Equal deliveries (same record, same values) share a key: a burst of redeliveries queues one job."""
         canonical = json.dumps([self.kind, self.record.to_dict()], sort_keys=True, separators=(",", ":"))
         return "webhook:" + hashlib.sha256(canonical.encode()).hexdigest()
+
+    @property
+    def run_id(self) -> str:
+        """The webhook stream this delivery's event goes to: its UTC day, and a shard picked by its content."""
+        shard = int(self.dedup_key[-4:], 16) % STREAM_SHARDS
+        return webhook_run_id(self.received_at.astimezone(UTC).date(), shard)
 
     def to_payload(self) -> dict[str, Any]:
         return {"kind": self.kind, "record": self.record.to_dict(), "received_at": self.received_at.isoformat()}
@@ -151,7 +165,7 @@ class IngestWebhookRecords:
         except InvalidInputError as exc:
             log.error("webhook.payload_invalid", job_id=context.job_id, field=exc.field)
             raise
-        counts = await in_transaction(self._unit_of_work, lambda uow: self._store(uow, delivery))
+        counts = await self._in_transaction(delivery)
         log.info(
             "webhook.record_ingested",
             job_id=context.job_id,
@@ -162,11 +176,26 @@ class IngestWebhookRecords:
         )
         return counts
 
+    async def _in_transaction(self, delivery: WebhookDelivery) -> UpsertCounts:
+        """Upsert and record in one unit of work; re-run from scratch when another writer took the version."""
+        for attempt in range(1, APPEND_ATTEMPTS + 1):
+            try:
+                async with self._unit_of_work() as uow:
+                    counts = await self._store(uow, delivery)
+                    await uow.commit()
+                    return counts
+            except ConcurrencyError:
+                if attempt == APPEND_ATTEMPTS:
+                    raise
+                log.debug("webhook.append_conflict_retried", attempt=attempt)
+                await asyncio.sleep(random.uniform(0, 0.005 * attempt))
+        raise AssertionError("unreachable")  # pragma: no cover
+
     async def _store(self, uow: UnitOfWork, delivery: WebhookDelivery) -> UpsertCounts:
         counts = await _upsert(uow, delivery.record)
         if counts.written == 0:  # a redelivery: nothing new, no event
             return counts
-        run_id = webhook_run_id(delivery.received_at.astimezone(UTC).date())
+        run_id = delivery.run_id
         event = _EVENTS[delivery.kind](
             run_id=run_id,
             occurred_at=self._clock.now(),

@@ -81,8 +81,9 @@ async def test_signed_deliveries_of_every_kind_land_in_their_tables_once(sql_hoo
     assert stored.biomarkers[0].value == STEPS_VALUE
     assert stored.scores[0].factors[0].name == "sleep_duration"
     assert stored.archetypes[0].value == "highly_active"
-    events = await SqlEventStore(sql_hooks.engine).read_stream("run-webhook-2026-11-29")
+    events = await SqlEventStore(sql_hooks.engine).read_all()
     assert len(events) == 3
+    assert all(e.stream_id.startswith("run-webhook-2026-11-29-") for e in events)
     assert (await sql_hooks.queue.get_stats()).dead == 0
 
 
@@ -93,7 +94,7 @@ async def test_a_changed_redelivery_updates_the_sql_row(sql_hooks: SqlHooks) -> 
     assert await sql_hooks.count(biomarkers) == 1
     (row,) = (await SqlHealthArchive(sql_hooks.engine).read_window(USER, NOVEMBER)).biomarkers
     assert (row.value, row.value_numeric) == ("250", 250.0)
-    events = [r.event for r in await SqlEventStore(sql_hooks.engine).read_stream("run-webhook-2026-11-29")]
+    events = [r.event for r in await SqlEventStore(sql_hooks.engine).read_all()]
     assert [(e.inserted, e.updated) for e in events if isinstance(e, BiomarkersArchived)] == [(1, 0), (0, 1)]
 
 
@@ -103,3 +104,28 @@ async def test_a_refused_delivery_leaves_the_sql_tables_empty(sql_hooks: SqlHook
     assert response.status_code == 401
     assert [await sql_hooks.count(t) for t in (biomarkers, scores, archetypes)] == [0, 0, 0]
     assert await SqlEventStore(sql_hooks.engine).read_all() == []
+
+
+async def test_parallel_workers_ingest_a_burst_into_sql_without_a_dead_job(sql_engine: AsyncEngine) -> None:
+    queue = InMemoryJobQueue(concurrency=4, backoff_base=0.01)
+    queue.register(
+        IngestWebhookRecords.JOB_TYPE,
+        IngestWebhookRecords(unit_of_work=sql_unit_of_work_factory(sql_engine), clock=ManualClock(NOW)),
+    )
+    receiver = SahhaWebhookReceiver(secret=SECRET, queue=queue, clock=ManualClock(NOW))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=receiver), base_url="http://h") as client:
+        for n in range(120):
+            user = f"user-{n % 6}"
+            raw = encode(biomarker_body(value=str(n), external_id=user, type=f"type_{n // 6}"))
+            response = await client.post("/", content=raw, headers=signed_headers(raw, external_id=user))
+            assert response.status_code == 202
+    await queue.start()
+    assert await queue.wait_idle(60)
+    await queue.stop()
+
+    stats = await queue.get_stats()
+    assert (stats.completed, stats.dead) == (120, 0)
+    async with sql_engine.connect() as connection:
+        assert (await connection.execute(select(func.count()).select_from(biomarkers))).scalar_one() == 120
+    events = await SqlEventStore(sql_engine).read_all()
+    assert sum(e.event.inserted for e in events if isinstance(e.event, BiomarkersArchived)) == 120

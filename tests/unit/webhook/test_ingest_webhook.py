@@ -4,17 +4,33 @@ delivery day when it wrote something."""
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from sahha_sync.adapters.clock import ManualClock
-from sahha_sync.adapters.memory import InMemoryJobQueue, InMemoryStores
+from sahha_sync.adapters.memory import InMemoryEventStore, InMemoryJobQueue, InMemoryStores
 from sahha_sync.adapters.sahha.dto import parse_records
-from sahha_sync.application.ports import ArchiveUnavailableError, JobContext
+from sahha_sync.application.ports import ArchiveUnavailableError, ConcurrencyError, JobContext, RecordedEvent
 from sahha_sync.application.use_cases import RebuildProjections
-from sahha_sync.application.use_cases.ingest_webhook import IngestWebhookRecords, WebhookDelivery
-from sahha_sync.domain import Archetype, Biomarker, BiomarkersArchived, InvalidInputError, Score, UpsertCounts
+from sahha_sync.application.use_cases.ingest_webhook import (
+    APPEND_ATTEMPTS,
+    STREAM_SHARDS,
+    IngestWebhookRecords,
+    WebhookDelivery,
+)
+from sahha_sync.domain import (
+    Archetype,
+    Biomarker,
+    BiomarkersArchived,
+    DomainEvent,
+    InvalidInputError,
+    Score,
+    UpsertCounts,
+    stream_id_for,
+)
 from tests.unit.webhook.deliveries import NOW, STEPS_VALUE, USER, archetype_body, biomarker_body, score_body
 
 CONTEXT = JobContext("job-1", IngestWebhookRecords.JOB_TYPE, attempt=1, max_attempts=3)
@@ -65,16 +81,28 @@ def test_equal_deliveries_share_a_dedup_key_and_different_ones_do_not() -> None:
     assert STEPS_VALUE not in a.dedup_key
 
 
-async def test_a_delivery_is_upserted_and_recorded_in_the_days_webhook_stream(
+async def test_a_delivery_is_upserted_and_recorded_in_one_of_the_days_webhook_streams(
     stores: InMemoryStores, ingest: IngestWebhookRecords
 ) -> None:
-    counts = await ingest.ingest(WebhookDelivery(record=steps(), received_at=NOW).to_payload(), CONTEXT)
+    delivery = WebhookDelivery(record=steps(), received_at=NOW)
+
+    counts = await ingest.ingest(delivery.to_payload(), CONTEXT)
 
     assert counts == UpsertCounts(inserted=1)
     assert stores.archive.counts()["biomarkers"] == 1
-    (recorded,) = await stores.events.read_stream("run-webhook-2026-11-29")
+    (recorded,) = await stores.events.read_all()
+    assert recorded.stream_id == stream_id_for(delivery.run_id)
+    assert re.fullmatch(r"run-webhook-2026-11-29-(0\d|1[0-5])", recorded.stream_id)
     assert isinstance(recorded.event, BiomarkersArchived)
-    assert (recorded.event.inserted, recorded.event.updated, recorded.event.run_id) == (1, 0, "webhook-2026-11-29")
+    assert (recorded.event.inserted, recorded.event.updated) == (1, 0)
+
+
+def test_deliveries_spread_over_the_days_shards_and_a_record_keeps_its_shard() -> None:
+    runs = {WebhookDelivery(record=steps(str(n)), received_at=NOW).run_id for n in range(200)}
+    again = {WebhookDelivery(record=steps(str(n)), received_at=NOW).run_id for n in range(200)}
+
+    assert runs == again
+    assert runs == {f"webhook-2026-11-29-{shard:02d}" for shard in range(STREAM_SHARDS)}
 
 
 async def test_the_webhook_events_hold_no_user_id_and_no_value(
@@ -107,7 +135,7 @@ async def test_a_changed_value_updates_the_row_and_records_the_update(
     counts = await ingest.ingest(WebhookDelivery(record=steps("250"), received_at=NOW).to_payload(), CONTEXT)
 
     assert counts == UpsertCounts(updated=1)
-    events = [r.event for r in await stores.events.read_stream("run-webhook-2026-11-29")]
+    events = [r.event for r in await stores.events.read_all()]
     assert [(e.inserted, e.updated) for e in events if isinstance(e, BiomarkersArchived)] == [(1, 0), (0, 1)]
 
 
@@ -118,7 +146,8 @@ async def test_the_stream_is_the_utc_day_the_delivery_arrived_not_the_day_it_was
 
     await ingest.ingest(WebhookDelivery(record=steps(), received_at=late_evening).to_payload(), CONTEXT)
 
-    assert await stores.events.stream_version("run-webhook-2026-11-28") == 1
+    (recorded,) = await stores.events.read_all()
+    assert recorded.stream_id.startswith("run-webhook-2026-11-28-")
 
 
 @pytest.mark.parametrize(
@@ -194,3 +223,65 @@ async def test_rebuilding_projections_after_webhooks_makes_no_tracking_row(
 
     assert rebuilt == 0
     assert await stores.tracking.list_all() == []
+
+
+class ContestedEventStore(InMemoryEventStore):
+    """An event store where a rival writer wins the next ``conflicts`` appends."""
+
+    def __init__(self, conflicts: int) -> None:
+        super().__init__()
+        self.conflicts = conflicts
+
+    async def append(
+        self, stream_id: str, events: Sequence[DomainEvent], *, expected_version: int
+    ) -> list[RecordedEvent]:
+        if self.conflicts > 0:
+            self.conflicts -= 1
+            raise ConcurrencyError(stream_id, expected_version, expected_version + 1)
+        return await super().append(stream_id, events, expected_version=expected_version)
+
+
+async def test_an_append_that_meets_another_writer_is_retried_with_the_upsert() -> None:
+    stores = InMemoryStores(events=ContestedEventStore(conflicts=APPEND_ATTEMPTS - 1))
+    ingest = IngestWebhookRecords(unit_of_work=stores.unit_of_work, clock=ManualClock(NOW))
+
+    counts = await ingest.ingest(WebhookDelivery(record=steps(), received_at=NOW).to_payload(), CONTEXT)
+
+    assert counts == UpsertCounts(inserted=1)
+    assert stores.archive.counts()["biomarkers"] == 1
+    assert len(stores.events.rows) == 1
+
+
+async def test_an_append_that_keeps_losing_leaves_nothing_and_is_retryable_by_the_queue() -> None:
+    stores = InMemoryStores(events=ContestedEventStore(conflicts=APPEND_ATTEMPTS))
+    ingest = IngestWebhookRecords(unit_of_work=stores.unit_of_work, clock=ManualClock(NOW))
+
+    with pytest.raises(ConcurrencyError) as caught:
+        await ingest.ingest(WebhookDelivery(record=steps(), received_at=NOW).to_payload(), CONTEXT)
+
+    assert caught.value.retryable
+    assert stores.archive.counts()["biomarkers"] == 0
+    assert not stores.events.rows
+
+
+async def test_parallel_workers_ingest_a_burst_without_losing_a_record() -> None:
+    stores = InMemoryStores()
+    queue = InMemoryJobQueue(concurrency=8, backoff_base=0.001)
+    queue.register(
+        IngestWebhookRecords.JOB_TYPE, IngestWebhookRecords(unit_of_work=stores.unit_of_work, clock=ManualClock(NOW))
+    )
+    await queue.start()
+    for day in range(1, 29):
+        body = biomarker_body(
+            startDateTime=f"2026-11-{day:02d}T00:00:00+13:00", endDateTime=f"2026-11-{day:02d}T23:59:59+13:00"
+        )
+        delivery = WebhookDelivery(record=record_of("biomarker", body), received_at=NOW)
+        await queue.submit_job(IngestWebhookRecords.JOB_TYPE, delivery.to_payload())
+    assert await queue.wait_idle(10)
+    await queue.stop()
+
+    assert stores.archive.counts()["biomarkers"] == 28
+    assert (
+        sum(e.event.inserted for e in await stores.events.read_all() if isinstance(e.event, BiomarkersArchived)) == 28
+    )
+    assert (await queue.get_stats()).dead == 0
