@@ -85,14 +85,14 @@ def sql(url: str | URL, start: str | None, end: str) -> str:
 
 
 def _is_older(script: ScriptDirectory, revision: str, than: str) -> bool:
+    """Whether ``revision`` comes before ``than`` in the history."""
     if revision == "base":
         return True
-    resolved = script.get_revision(revision)
-    return (
-        resolved is not None
-        and any(rev.revision == resolved.revision for rev in script.iterate_revisions(than, "base") if rev is not None)
-        and script.get_revision(than) is not resolved
-    )
+    target = script.get_revision(revision)
+    later = script.get_revision(than)
+    if target is None or later is None or target.revision == later.revision:
+        return False
+    return any(rev is not None and rev.revision == target.revision for rev in script.iterate_revisions(than, "base"))
 
 
 def _connect_args(url: URL) -> dict[str, object]:
