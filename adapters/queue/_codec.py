@@ -4,6 +4,7 @@
 ``transient`` (the archival job's ``sahha_data``) go compressed into ``transient_data``: the bulk of a job, and
 the part that must not outlive it. A trigger of the ``0005_job_queue`` revision drops ``transient_data`` when a
 job ends without success, and successful jobs are deleted, so what remains of a dead job is its metadata.
+Read back, ``transient_data`` is ``Sealed``: procrastinate logs a job's arguments, never its health data.
 """
 
 from __future__ import annotations
@@ -42,10 +43,35 @@ def encode_args(job_type: str, payload: Mapping[str, Any], transient: Collection
     return args
 
 
+class Sealed:
+    """A job's compressed health data as read back from the database: it never shows itself in a ``repr``
+    or ``str``, so procrastinate's log lines (which quote a job's arguments) carry no health data."""
+
+    __slots__ = ("packed",)
+
+    def __init__(self, packed: str) -> None:
+        self.packed = packed
+
+    def __repr__(self) -> str:
+        return "<sealed health data>"
+
+    __str__ = __repr__
+
+
+def loads(text: str | bytes) -> Any:
+    """JSON from the database, with a job's ``transient_data`` sealed (procrastinate's ``json_loads``)."""
+    value = json.loads(text)
+    if isinstance(value, dict) and isinstance(value.get(TRANSIENT), str):
+        value[TRANSIENT] = Sealed(value[TRANSIENT])
+    return value
+
+
 def decode_args(args: Mapping[str, Any]) -> dict[str, Any]:
     """The payload ``encode_args`` stored (without its transient keys once they were dropped)."""
     payload = dict(args.get(PAYLOAD) or {})
     packed = args.get(TRANSIENT)
+    if isinstance(packed, Sealed):
+        packed = packed.packed
     if packed:
         payload.update(json.loads(zlib.decompress(base64.b64decode(packed)).decode("utf-8")))
     return payload

@@ -24,7 +24,7 @@ from procrastinate.jobs import Job
 from procrastinate.worker import Worker
 
 from sahha_sync.adapters.queue import _sql
-from sahha_sync.adapters.queue._codec import encode_args
+from sahha_sync.adapters.queue._codec import encode_args, loads
 from sahha_sync.adapters.queue._connection import (
     QUEUE_ERRORS,
     behind_transaction_pooler,
@@ -109,6 +109,7 @@ class ProcrastinateJobQueue(JobQueue):
         self.listen_notify = not behind_transaction_pooler(target) if listen_notify is None else listen_notify
         self._connector = procrastinate.PsycopgConnector(
             pool_factory=pool_without_check,
+            json_loads=loads,
             conninfo=target,
             kwargs=connection_kwargs(
                 target,

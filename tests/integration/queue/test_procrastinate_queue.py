@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
+import logging
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from pathlib import Path
@@ -147,6 +148,23 @@ async def test_a_finished_job_leaves_no_row_and_no_payload_behind(queues: Any, p
     assert helpers.rows(postgres_url, "SELECT count(*) FROM procrastinate_jobs") == [(0,)]
     assert SECRET_VALUE not in helpers.jobs_table_text(postgres_url)
     assert (await queue.get_stats()).completed == 5
+
+
+async def test_the_worker_logs_no_health_data(queues: Any, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG, logger="procrastinate")
+    handler = Handler(lambda p, c: Failing("bad", retryable=False) if p["n"] == 2 else None)
+    queue = queues()
+    queue.register(JOB, handler)
+    await queue.start()
+    for n in (1, 2):
+        await queue.submit_job(JOB, {"n": n, "sahha_data": {"values": [SECRET_VALUE] * 50}})
+    assert await queue.wait_idle(WAIT)
+    assert [p["sahha_data"]["values"][0] for p, _ in handler.calls] == [SECRET_VALUE] * 2
+    logged = " ".join(f"{r.getMessage()} {r.__dict__}" for r in caplog.records)
+    assert "Starting job" in logged
+    assert "<sealed health data>" in logged
+    assert "transient_data': '" not in logged
+    assert SECRET_VALUE not in logged
 
 
 async def test_health_data_is_stored_compressed_while_the_job_waits(queues: Any, postgres_url: str) -> None:
