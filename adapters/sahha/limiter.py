@@ -11,18 +11,27 @@ Sleep = Callable[[float], Awaitable[None]]
 
 
 class RequestLimiter:
-    """Callers book turns in order (``next = turn + interval``), so they are served first come, first
-    served and late wake-ups do not add up; a turn never starts less than ``min_interval`` after the
-    previous start, even when the previous caller woke late."""
+    """Callers book turns ``min_interval`` apart in order of arrival (first come, first served), so the
+    n-th request never starts before ``n * min_interval`` after the first one: the rate a server's limit
+    counts is honoured exactly. Booking ahead keeps a caller that wakes late (the event loop was busy
+    parsing) from delaying every later turn; the next start may then follow it sooner, but never less
+    than ``min_gap`` (half the spacing by default) after it."""
 
     def __init__(
-        self, min_interval: float, max_concurrency: int, *, sleep: Sleep, monotonic: Callable[[], float]
+        self,
+        min_interval: float,
+        max_concurrency: int,
+        *,
+        sleep: Sleep,
+        monotonic: Callable[[], float],
+        min_gap: float | None = None,
     ) -> None:
         if min_interval < 0:
             raise ValueError("min_interval must not be negative")
         if max_concurrency < 1:
             raise ValueError("max_concurrency must be at least 1")
         self.min_interval = min_interval
+        self.min_gap = min_interval / 2 if min_gap is None else min(min_gap, min_interval)
         self.max_concurrency = max_concurrency
         self._semaphore = asyncio.Semaphore(max_concurrency)
         self._sleep = sleep
@@ -50,7 +59,7 @@ class RequestLimiter:
                 await self._sleep(turn - now)
             if self._hold_until > turn:
                 continue  # the server asked for a pause while this caller waited: book again after it
-            while (gap := self._last_start + self.min_interval - self._monotonic()) > 0:
+            while (gap := self._last_start + self.min_gap - self._monotonic()) > 0:
                 await self._sleep(gap)
             self._last_start = self._monotonic()
             return

@@ -35,10 +35,11 @@ class _Secret(Protocol):
 class SahhaHealthDataSource(HealthDataSource):
     """Biomarkers and scores (and Sahha's archetypes when asked) of one user, fetched in parallel.
 
-    ``rate_limit_delay`` is the minimum spacing between request starts (0 = off) and ``max_concurrency``
-    caps requests in flight, both shared by every call of this client. ``cache_ttl`` (seconds, 0 = off)
-    keeps a fetch's result for identical fetches. ``sleep``, ``monotonic``, ``wall_clock``, ``now`` and
-    ``rng`` are injectable so tests never wait real seconds.
+    ``rate_limit_delay`` spaces request starts (0 = off): the n-th request of this client never starts
+    before ``n * rate_limit_delay`` after the first, and no two start less than half of it apart;
+    ``max_concurrency`` caps requests in flight. Both are shared by every call of this client.
+    ``cache_ttl`` (seconds, 0 = off) keeps a fetch's result for identical fetches. ``sleep``,
+    ``monotonic``, ``wall_clock``, ``now`` and ``rng`` are injectable so tests never wait real seconds.
     """
 
     def __init__(

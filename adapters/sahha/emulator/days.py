@@ -8,7 +8,7 @@ some up to ``max_delay`` later (the phone was not synced), which is why fetches 
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, timezone
 
 from sahha_sync.adapters.sahha.catalog import score_state
@@ -62,6 +62,7 @@ class DayBuilder:
         self.max_delay = max_delay
         self.late_fraction = late_fraction
         self.records: list[Timed] = []
+        self.created: datetime | None = None  # createdAtUtc of the group being drawn: when it became available
 
     def build(self) -> tuple[list[Timed], DaySummary | None]:
         if self.rng.random() > self.p.wear_rate:
@@ -72,7 +73,7 @@ class DayBuilder:
         steps = self._activity(weekend, sleep_min)
         self._vitals(sleep_min)
         day_ready = self.start + DAY + _delay(self.rng, self.max_delay, self.late_fraction)
-        self._scores(sleep_min, steps, bedtime, day_ready)
+        self._scores(sleep_min, steps, bedtime, self._ready_at(day_ready))
         summary = DaySummary(self.day, steps, sleep_min, bedtime, max(day_ready, sleep_end))
         return self.records, summary
 
@@ -99,15 +100,18 @@ class DayBuilder:
             value_type=value_type,
             start_date_time=start,
             end_date_time=end,
+            created_at_utc=self.created,
             periodicity="daily" if session is None else "intraday",
             aggregation="none" if session is not None else aggregation,
         )
 
+    def _ready_at(self, ready: datetime) -> datetime:
+        """Start a group of records that become available at ``ready``."""
+        self.created = _ms(ready.astimezone(UTC))
+        return ready
+
     def _add(self, ready: datetime, *records: Biomarker | Score) -> None:
-        created = _ms(ready.astimezone(UTC))
-        for record in records:
-            stamped = _with_created(record, created)
-            self.records.append(Timed(stamped, ready))
+        self.records.extend(Timed(record, ready) for record in records)
 
     def _sleep(self, bedtime: float, weekend: bool) -> tuple[int, datetime]:
         r = self.rng
@@ -119,7 +123,7 @@ class DayBuilder:
         deep = round(asleep * r.uniform(0.13, 0.23))
         rem = round(asleep * r.uniform(0.18, 0.26))
         woke_at = asleep_at + timedelta(minutes=in_bed)
-        ready = woke_at + _delay(r, self.max_delay, self.late_fraction)
+        ready = self._ready_at(woke_at + _delay(r, self.max_delay, self.late_fraction))
         session = (asleep_at, woke_at)
         self._add(
             ready,
@@ -148,7 +152,7 @@ class DayBuilder:
         sedentary = max(0, waking - low - mid - high - round(r.uniform(60, 180)))
         active_hours = min(16, max(0, round(steps / 900 + r.gauss(0, 1.2))))
         energy = steps * 0.04 + mid * 4.0 + high * 9.0
-        ready = self.start + DAY + _delay(r, self.max_delay, self.late_fraction)
+        ready = self._ready_at(self.start + DAY + _delay(r, self.max_delay, self.late_fraction))
         self._add(
             ready,
             self._bio("activity", "steps", str(steps), "count", "integer"),
@@ -166,7 +170,7 @@ class DayBuilder:
         strain = 2.0 if sleep_min < 380 else 0.0
         rhr = self.p.resting_hr + strain + r.gauss(0, 1.6)
         hrv = max(8.0, self.p.hrv_rmssd - 3.0 * strain + r.gauss(0, 6.0))
-        ready = self.start + DAY + _delay(r, self.max_delay, self.late_fraction)
+        ready = self._ready_at(self.start + DAY + _delay(r, self.max_delay, self.late_fraction))
         self._add(
             ready,
             self._bio("vitals", "heart_rate_resting", f"{rhr:.1f}", "bpm", "double", aggregation="average"),
@@ -209,6 +213,7 @@ class DayBuilder:
             factors=tuple(factors),
             data_sources=self.p.data_sources,
             score_date_time=self.start,
+            created_at_utc=self.created,
         )
 
 
@@ -222,7 +227,3 @@ def _factor(name: str, value: float, goal: float, unit: str, *, lower_is_better:
 
 def _local(moment: datetime) -> str:
     return moment.isoformat(timespec="milliseconds")
-
-
-def _with_created(record: Biomarker | Score, created: datetime) -> Biomarker | Score:
-    return replace(record, created_at_utc=created)

@@ -20,10 +20,24 @@ async def starts_through(limiter: RequestLimiter, callers: int, hold_after: int 
     return starts
 
 
-async def test_starts_are_never_closer_than_the_minimum_spacing():
+async def test_the_nth_start_is_never_earlier_than_n_spacings_after_the_first():
     limiter = RequestLimiter(0.01, 4, sleep=asyncio.sleep, monotonic=time.monotonic)
     starts = await starts_through(limiter, 20)
+    for n, start in enumerate(starts):
+        assert start - starts[0] >= n * 0.01 - 1e-4
+
+
+async def test_two_starts_are_never_closer_than_the_minimum_gap():
+    limiter = RequestLimiter(0.01, 4, sleep=asyncio.sleep, monotonic=time.monotonic, min_gap=0.01)
+    starts = await starts_through(limiter, 20)
     assert min(b - a for a, b in itertools.pairwise(starts)) >= 0.01 - 1e-4
+
+
+async def test_the_minimum_gap_defaults_to_half_the_spacing():
+    limiter = RequestLimiter(0.01, 4, sleep=asyncio.sleep, monotonic=time.monotonic)
+    assert limiter.min_gap == 0.005
+    starts = await starts_through(limiter, 20)
+    assert min(b - a for a, b in itertools.pairwise(starts)) >= 0.005 - 1e-4
 
 
 async def test_a_spacing_of_zero_lets_every_caller_through_at_once():

@@ -158,7 +158,7 @@ async def test_a_window_longer_than_30_days_is_requested_in_chunks(make_source, 
     assert sum(spans, timedelta()) == timedelta(days=75)
 
 
-async def test_requests_start_at_least_rate_limit_delay_apart(make_source, stub, week):
+async def test_requests_start_rate_limit_delay_apart_on_average(make_source, stub, week):
     starts: list[float] = []
 
     def record(request: httpx.Request) -> httpx.Response:
@@ -168,8 +168,8 @@ async def test_requests_start_at_least_rate_limit_delay_apart(make_source, stub,
     source = make_source(stub(record).transport, rate_limit_delay=0.02, sleep=asyncio.sleep, monotonic=time.monotonic)
     await asyncio.gather(*(source.fetch(f"u{i}", week) for i in range(5)))
     assert len(starts) == 10
-    # measured in the handler, a moment after the limiter let each request go
-    assert starts[-1] - starts[0] >= 9 * 0.02 - 0.005
+    # measured in the handler, a moment after the limiter let each request go (the first may be a little late)
+    assert starts[-1] - starts[0] >= 9 * 0.02 - 0.01
 
 
 async def test_no_more_requests_than_the_concurrency_cap_are_in_flight(make_source, stub, week):
