@@ -49,8 +49,13 @@ from sahha_sync.application.ports.unit_of_work import UnitOfWorkFactory
 from sahha_sync.application.use_cases import (
     ArchetypeTracker,
     ArchiveHealthData,
+    BehaviorAnalysisAgent,
+    CircadianAnalysisAgent,
     FetchHealthData,
+    IngestWebhookRecords,
+    OnDemandAnalysisService,
     RebuildProjections,
+    RecoverPendingArchivals,
     RunAnalysis,
 )
 from sahha_sync.infrastructure.archival_service import ArchivalService
@@ -116,9 +121,13 @@ async def openai_resource(settings: Settings) -> AsyncIterator[openai.AsyncOpenA
         await client.close()
 
 
-async def queue_resource(queue: JobQueue, archiver: ArchiveHealthData) -> AsyncIterator[JobQueue]:
-    """The queue with the ``SYNC_SAHHA_DATA`` handler registered; stopped (drained) on shutdown."""
+async def queue_resource(
+    queue: JobQueue, archiver: ArchiveHealthData, ingest: IngestWebhookRecords
+) -> AsyncIterator[JobQueue]:
+    """The queue with its handlers registered (``SYNC_SAHHA_DATA``: ``ArchiveHealthData``; webhook deliveries:
+    ``IngestWebhookRecords``); stopped, after draining, on shutdown."""
     queue.register(ArchiveHealthData.JOB_TYPE, archiver)
+    queue.register(IngestWebhookRecords.JOB_TYPE, ingest)
     try:
         yield queue
     finally:
@@ -217,7 +226,8 @@ class Container(containers.DeclarativeContainer):
         memory=providers.Factory(InMemoryJobQueue),
         postgres=providers.Factory(durable_queue, config),
     )
-    job_queue = providers.Resource(queue_resource, queue_backend, archive_health_data)
+    ingest_webhook_records = providers.Singleton(IngestWebhookRecords, unit_of_work=unit_of_work, clock=clock)
+    job_queue = providers.Resource(queue_resource, queue_backend, archive_health_data, ingest_webhook_records)
 
     # use cases
     run_analysis = providers.Factory(
@@ -241,6 +251,12 @@ class Container(containers.DeclarativeContainer):
     archival_service = providers.Factory(ArchivalService, archiver=archive_health_data, unit_of_work=unit_of_work)
     archetype_tracker = providers.Factory(ArchetypeTracker, unit_of_work=unit_of_work, clock=clock)
     rebuild_projections = providers.Factory(RebuildProjections, unit_of_work=unit_of_work)
+    recover_pending_archivals = providers.Factory(RecoverPendingArchivals, unit_of_work=unit_of_work, queue=job_queue)
+    behavior_agent = providers.Factory(BehaviorAnalysisAgent, run_analysis=run_analysis)
+    circadian_agent = providers.Factory(CircadianAnalysisAgent, run_analysis=run_analysis)
+    on_demand_analysis = providers.Factory(
+        OnDemandAnalysisService, run_analysis=run_analysis, unit_of_work=unit_of_work
+    )
 
 
 def build_container(settings: Settings, **overrides: Any) -> Container:

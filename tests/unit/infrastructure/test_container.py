@@ -18,7 +18,7 @@ from sahha_sync.adapters.sahha import SahhaHealthDataSource
 from sahha_sync.adapters.sahha.emulator import SahhaEmulator, SyntheticPopulation, emulator_transport
 from sahha_sync.adapters.sql import SqlUnitOfWork
 from sahha_sync.application.ports import SahhaAuthError
-from sahha_sync.application.use_cases import ArchiveHealthData, RunAnalysis
+from sahha_sync.application.use_cases import ArchiveHealthData, IngestWebhookRecords, RunAnalysis
 from sahha_sync.domain import FetchWindow
 from sahha_sync.infrastructure.container import Container, build_container, resolve, shutdown
 from sahha_sync.infrastructure.settings import Settings, SettingsError
@@ -81,6 +81,24 @@ async def test_shutdown_closes_the_http_client_the_engine_and_the_queue(sqlite_s
         await queue.submit_job(ArchiveHealthData.JOB_TYPE, {})
 
 
+async def test_the_queue_handles_archival_and_webhook_jobs_and_nothing_else() -> None:
+    container = build_container(Settings(database_url="memory://"))
+    queue = await resolve(container.job_queue)
+    try:
+        await queue.start()
+        for job_type in (ArchiveHealthData.JOB_TYPE, IngestWebhookRecords.JOB_TYPE, "NO_SUCH_JOB"):
+            await queue.submit_job(job_type, {"malformed": True})
+        assert await queue.wait_idle(10)
+        dead = {job.job_type: job.error_kind for job in await queue.dead_jobs()}
+    finally:
+        await shutdown(container)
+    assert dead == {
+        ArchiveHealthData.JOB_TYPE: "InvalidInputError",  # its handler ran and refused the payload
+        IngestWebhookRecords.JOB_TYPE: "InvalidInputError",
+        "NO_SUCH_JOB": "UnknownJobTypeError",
+    }
+
+
 async def test_memory_url_chooses_the_in_memory_stores() -> None:
     container = build_container(Settings(database_url="memory://"))
     unit_of_work = await resolve(container.unit_of_work)
@@ -138,8 +156,10 @@ async def test_with_in_memory_adapters_a_run_is_analysed_and_archived_by_the_que
     assert record is not None
     assert record.status.state == "synced"
     assert (await queue.get_stats()).completed == 1
-    archived = await stores.archive.read_window("user-0000", outcome.window)
-    assert len(archived.biomarkers) == len(outcome.snapshot.biomarkers)
+    everything = FetchWindow(outcome.window.start - timedelta(days=2), outcome.window.end)
+    archived = await stores.archive.read_window("user-0000", everything)
+    assert {b.key for b in archived.biomarkers} == {b.key for b in outcome.snapshot.biomarkers}
+    assert {s.key for s in archived.scores} == {s.key for s in outcome.snapshot.scores}
 
 
 @pytest.mark.postgres
