@@ -28,7 +28,8 @@ class Population(Protocol):
 class SyntheticPopulation:
     """``size`` synthetic users (``user-0000`` ...) with days of data around their habits; any window works.
 
-    Deterministic in ``seed``: the same seed gives the same users, offsets and values on any machine. Each
+    With ``any_profile=True`` every external id is a user (drawn from the seed and the id), not only the
+    named ones. Deterministic in ``seed``: the same seed gives the same users, offsets and values. Each
     record has an availability time after its period (usually hours, sometimes up to ``max_delay``);
     ``records_for(..., as_of=now)`` hides what has not arrived yet, ``as_of=None`` shows everything.
     """
@@ -41,29 +42,45 @@ class SyntheticPopulation:
         profile_ids: Sequence[str] | None = None,
         max_delay: timedelta = timedelta(days=2),
         late_fraction: float = 0.15,
+        any_profile: bool = False,
     ) -> None:
         self.seed = seed
         ids = tuple(profile_ids) if profile_ids is not None else tuple(f"user-{i:04d}" for i in range(size))
+        self._named = ids
         self._personas = {pid: Persona.draw(seed, pid) for pid in ids}
+        self.any_profile = any_profile
         self._max_delay = max_delay
         self._late_fraction = late_fraction
         self._days: dict[tuple[str, date], tuple[list[Timed], DaySummary | None]] = {}
 
     @property
     def profile_ids(self) -> tuple[str, ...]:
-        return tuple(self._personas)
+        return self._named
 
     def persona(self, profile_id: str) -> Persona:
-        return self._personas[profile_id]
+        persona = self._persona(profile_id)
+        if persona is None:
+            raise KeyError(profile_id)
+        return persona
 
     def sahha_profile_id(self, profile_id: str) -> str | None:
-        persona = self._personas.get(profile_id)
+        persona = self._persona(profile_id)
         return None if persona is None else persona.sahha_profile_id
+
+    def _persona(self, profile_id: str) -> Persona | None:
+        """The named user, or with ``any_profile`` a user drawn for any id on first sight (a demo asks for
+        whatever user id it likes and gets data)."""
+        persona = self._personas.get(profile_id)
+        if persona is None and self.any_profile:
+            if len(self._personas) >= _CACHE_LIMIT:
+                self._personas = {pid: self._personas[pid] for pid in self._named}
+            persona = self._personas[profile_id] = Persona.draw(self.seed, profile_id)
+        return persona
 
     def records_for(
         self, profile_id: str, window: FetchWindow, *, as_of: datetime | None = None, include_archetypes: bool = True
     ) -> HealthRecords:
-        persona = self._personas.get(profile_id)
+        persona = self._persona(profile_id)
         if persona is None:
             return HealthRecords()
         tz = timezone(persona.utc_offset)

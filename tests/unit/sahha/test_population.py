@@ -84,3 +84,11 @@ def test_hosts_may_name_the_users() -> None:
     population = SyntheticPopulation(seed=0, profile_ids=["a/b", "ü ?#"])
     assert population.profile_ids == ("a/b", "ü ?#")
     assert population.records_for("ü ?#", WEEK).biomarkers[0].profile_id == "ü ?#"
+
+
+def test_with_any_profile_every_id_is_a_user_and_stays_the_same() -> None:
+    population = SyntheticPopulation(seed=0, size=2, any_profile=True)
+    first = population.records_for("host-user-42", WEEK)
+    assert first.biomarkers
+    assert SyntheticPopulation(seed=0, any_profile=True).records_for("host-user-42", WEEK) == first
+    assert population.profile_ids == ("user-0000", "user-0001")
