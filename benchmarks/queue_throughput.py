@@ -4,6 +4,8 @@
                                           [--noop-jobs 1000] [--archival-jobs 200]
 
 It creates a database of its own on the server (dropped at the end), migrates it, and for each queue runs:
+- the in-memory queue; the durable queue with its worker in the benchmark's process; and the durable queue as a
+  host uses it beside ``sahha-sync worker``: submitting only, its worker in a process of its own;
 - a no-op handler, and the real archival handler (``ArchiveHealthData`` on the SQL stores, jobs carrying
   their fetched data as ``RunAnalysis`` submits them), each with 1 and 4 worker tasks;
 - jobs are submitted while the workers run, so the submit latency is measured under a busy worker.
@@ -15,7 +17,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import signal
 import statistics
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
@@ -25,11 +30,12 @@ from typing import Any
 import psycopg
 import structlog
 from psycopg import sql
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sahha_sync import migrations
 from sahha_sync.adapters.clock import SystemClock
 from sahha_sync.adapters.memory import InMemoryJobQueue
-from sahha_sync.adapters.queue import ProcrastinateJobQueue
+from sahha_sync.adapters.queue import ProcrastinateJobQueue, run_worker
 from sahha_sync.adapters.sahha.emulator import SyntheticPopulation
 from sahha_sync.adapters.sql import create_engine, sql_unit_of_work_factory
 from sahha_sync.application.ports import JobContext, JobQueue, UnitOfWorkFactory
@@ -47,12 +53,44 @@ async def noop(payload: Mapping[str, Any], context: JobContext) -> None:
     return None
 
 
-def make_queue(kind: str, url: str, concurrency: int) -> JobQueue:
+KINDS = ("memory", "durable-inproc", "durable")
+TITLES = {"memory": "memory", "durable-inproc": "durable, in-process worker", "durable": "durable, worker process"}
+
+
+def make_queue(kind: str, url: str, concurrency: int, queue_name: str) -> JobQueue:
     if kind == "memory":
         return InMemoryJobQueue(concurrency=concurrency)
     return ProcrastinateJobQueue(
-        url, concurrency=concurrency, poll_interval=0.5, queue_name=f"bench-{uuid.uuid4().hex}"
+        url, concurrency=concurrency, queue_name=queue_name, run_worker=kind == "durable-inproc"
     )
+
+
+def spawn_worker(url: str, queue_name: str, workload: str, concurrency: int) -> subprocess.Popen[str]:
+    """A ``--serve`` process running the durable queue's worker; returns once it takes jobs."""
+    command = [sys.executable, __file__, "--serve", url, queue_name, workload, str(concurrency)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    assert process.stdout is not None
+    if process.stdout.readline().strip() != "ready":
+        process.kill()
+        raise RuntimeError("the benchmark's worker process did not start")
+    return process
+
+
+async def serve(url: str, queue_name: str, workload: str, concurrency: int) -> None:
+    """The worker process: runs the queue's jobs until SIGTERM."""
+    engine = create_engine(url)
+    handler = noop if workload == "no-op" else archiver_on(engine)
+    queue = ProcrastinateJobQueue(url, concurrency=concurrency, queue_name=queue_name)
+
+    async def ready() -> None:
+        print("ready", flush=True)
+
+    await run_worker(queue, {"BENCH": handler}, on_start=ready, shutdown_timeout=5.0)
+    await engine.dispose()
+
+
+def archiver_on(engine: AsyncEngine) -> Handler:
+    return ArchiveHealthData(unit_of_work=sql_unit_of_work_factory(engine), clock=SystemClock())
 
 
 async def measure(queue: JobQueue, handler: Handler, jobs: list[tuple[dict[str, Any], str | None]]) -> dict[str, float]:
@@ -122,22 +160,26 @@ async def run(args: argparse.Namespace) -> list[tuple[str, str, int, dict[str, f
         await asyncio.to_thread(migrations.upgrade, url)
         engine = create_engine(url)
         unit_of_work = sql_unit_of_work_factory(engine)
-        archiver = ArchiveHealthData(unit_of_work=unit_of_work, clock=SystemClock())
         for workload in ("no-op", "archival"):
             for concurrency in (1, 4):
-                for kind in ("memory", "durable"):
+                for kind in KINDS:
+                    tag = f"{kind}-{workload}-{concurrency}"
                     if workload == "no-op":
                         jobs: list[tuple[dict[str, Any], str | None]] = [
                             ({"n": n}, None) for n in range(args.noop_jobs)
                         ]
-                        handler: Handler = noop
                     else:
-                        tag = f"{kind}-{concurrency}"
                         jobs = list(await record_runs(unit_of_work, args.archival_jobs, tag))
-                        handler = archiver
-                    figures = await measure(make_queue(kind, url, concurrency), handler, jobs)
+                    handler = noop if workload == "no-op" else archiver_on(engine)
+                    worker = spawn_worker(url, tag, workload, concurrency) if kind == "durable" else None
+                    try:
+                        figures = await measure(make_queue(kind, url, concurrency, tag), handler, jobs)
+                    finally:
+                        if worker is not None:
+                            worker.send_signal(signal.SIGTERM)
+                            worker.wait(30)
                     results.append((workload, kind, concurrency, figures))
-                    print(f"  {workload:8} {kind:8} x{concurrency}: {figures['jobs_per_s']:8.1f} jobs/s", flush=True)
+                    print(f"  {workload:8} {kind:14} x{concurrency}: {figures['jobs_per_s']:8.1f} jobs/s", flush=True)
         await engine.dispose()
     finally:
         admin(args.server, sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
@@ -147,15 +189,18 @@ async def run(args: argparse.Namespace) -> list[tuple[str, str, int, dict[str, f
 def report(results: list[tuple[str, str, int, dict[str, float]]]) -> None:
     by_key = {(w, k, c): f for w, k, c, f in results}
     print()
-    print(f"{'workload':10} {'tasks':>5} | {'memory jobs/s':>13} {'p50 ms':>8} {'p99 ms':>8} | "
-          f"{'durable jobs/s':>14} {'p50 ms':>8} {'p99 ms':>8}")  # fmt: skip
+    print(f"{'':16}" + "".join(f"| {TITLES[kind]:^32} " for kind in KINDS))
+    print(
+        f"{'workload':10} {'tasks':>5} " + "| {:>10} {:>10} {:>10} ".format("jobs/s", "p50 ms", "p99 ms") * len(KINDS)
+    )
     for workload in ("no-op", "archival"):
         for concurrency in (1, 4):
-            m, d = by_key[(workload, "memory", concurrency)], by_key[(workload, "durable", concurrency)]
-            print(
-                f"{workload:10} {concurrency:>5} | {m['jobs_per_s']:>13.1f} {m['p50_ms']:>8.3f} {m['p99_ms']:>8.3f} | "
-                f"{d['jobs_per_s']:>14.1f} {d['p50_ms']:>8.3f} {d['p99_ms']:>8.3f}"
-            )
+            cells = ""
+            for kind in KINDS:
+                f = by_key[(workload, kind, concurrency)]
+                cells += f"| {f['jobs_per_s']:>10.1f} {f['p50_ms']:>10.3f} {f['p99_ms']:>10.3f} "
+            print(f"{workload:10} {concurrency:>5} {cells}")
+    print("\njobs/s: first submit to queue idle; p50/p99: submit_job latency while the workers ran")
 
 
 def main() -> None:
@@ -163,9 +208,14 @@ def main() -> None:
     parser.add_argument("--server", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--noop-jobs", type=int, default=1000)
     parser.add_argument("--archival-jobs", type=int, default=200)
+    parser.add_argument("--serve", nargs=4, metavar=("URL", "QUEUE", "WORKLOAD", "CONCURRENCY"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+    if args.serve:
+        url, queue_name, workload, concurrency = args.serve
+        asyncio.run(serve(url, queue_name, workload, int(concurrency)))
+        return
     report(asyncio.run(run(args)))
 
 
