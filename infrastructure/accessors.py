@@ -3,8 +3,9 @@
 
 They share one ``SahhaSync`` per process, built from the environment on first use (nothing connects before).
 The objects they return are thin handles that reach that shared instance when called, so they may be taken
-at import time. ``await aclose()`` (alias ``shutdown()``) drains the queue and releases everything; the next
-call builds afresh.
+at import time. The shared runtime's clients belong to the event loop that first used them: call
+``await aclose()`` (alias ``shutdown()``) before that loop ends; it drains the queue and releases everything,
+and the next call builds afresh.
 """
 
 from __future__ import annotations

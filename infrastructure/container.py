@@ -77,14 +77,9 @@ async def emulator_http_client(emulator: SahhaEmulator) -> AsyncIterator[httpx.A
 
 
 async def database_engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
-    """The engine of ``SAHHA_SYNC_DATABASE_URL``; SQLite is brought to the newest schema first."""
-    url = settings.database_url
-    if url.startswith("sqlite"):
-        if await asyncio.to_thread(migrations.ensure_schema, url):
-            log.info("database.schema_upgraded", database=settings.database_url_for_display)
-    else:
-        await _require_current_schema(settings)
-    engine = create_engine(url)
+    """The engine of ``SAHHA_SYNC_DATABASE_URL``, once its schema is current (SQLite is migrated here)."""
+    await _require_current_schema(settings)
+    engine = create_engine(settings.database_url)
     try:
         yield engine
     finally:
@@ -92,18 +87,22 @@ async def database_engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
 
 
 async def _require_current_schema(settings: Settings) -> None:
+    """SQLite: upgrade to the newest revision. Postgres: refuse to start below it (the operator migrates)."""
+    url, shown = settings.database_url, settings.database_url_for_display
     try:
-        revision = await asyncio.to_thread(migrations.current, settings.database_url)
-    except Exception as exc:  # the driver's error may quote the URL; name the database without its password
+        if url.startswith("sqlite"):
+            if await asyncio.to_thread(migrations.ensure_schema, url):
+                log.info("database.schema_upgraded", database=shown)
+            return
+        revision = await asyncio.to_thread(migrations.current, url)
+    except Exception as exc:  # the driver's message may quote the URL: name the database without its password
         raise SettingsError(
-            f"SAHHA_SYNC_DATABASE_URL: cannot reach {settings.database_url_for_display} ({type(exc).__name__})",
-            variable="SAHHA_SYNC_DATABASE_URL",
+            f"SAHHA_SYNC_DATABASE_URL: cannot open {shown} ({type(exc).__name__})", variable="SAHHA_SYNC_DATABASE_URL"
         ) from None
     if revision != migrations.head():
         state = "has no sahha-sync schema" if revision is None else f"is at schema revision {revision}"
         raise SettingsError(
-            f"SAHHA_SYNC_DATABASE_URL: {settings.database_url_for_display} {state}, not {migrations.head()}; "
-            "run `sahha-sync db upgrade`",
+            f"SAHHA_SYNC_DATABASE_URL: {shown} {state}, not {migrations.head()}; run `sahha-sync db upgrade`",
             variable="SAHHA_SYNC_DATABASE_URL",
         )
 

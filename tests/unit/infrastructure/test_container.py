@@ -162,6 +162,12 @@ async def test_with_in_memory_adapters_a_run_is_analysed_and_archived_by_the_que
     assert {s.key for s in archived.scores} == {s.key for s in outcome.snapshot.scores}
 
 
+async def test_a_database_that_cannot_be_opened_stops_start_up_naming_the_variable(tmp_path: Path) -> None:
+    container = build_container(Settings(database_url=f"sqlite:///{tmp_path / 'missing' / 'sync.db'}"))
+    with pytest.raises(SettingsError, match=r"^SAHHA_SYNC_DATABASE_URL: cannot open sqlite:///"):
+        await resolve(container.engine)
+
+
 @pytest.mark.postgres
 async def test_a_postgres_database_behind_the_newest_schema_stops_start_up_naming_the_variable(
     new_postgres_database: str,
