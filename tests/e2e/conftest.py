@@ -1,12 +1,25 @@
-"""Commands configure logging for the whole process; put it back after each test."""
+"""End-to-end tests start from an environment without sahha-sync or OpenAI settings, and leave logging as it
+was (commands configure it for the whole process)."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+import os
+from collections.abc import Callable, Iterator
 
 import pytest
 import structlog
+
+from sahha_sync.infrastructure.cli import main
+
+CliResult = tuple[int, str, str]
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in list(os.environ):
+        if name.startswith(("SAHHA_", "OPENAI_")):
+            monkeypatch.delenv(name)
 
 
 @pytest.fixture(autouse=True)
@@ -17,3 +30,17 @@ def restore_logging() -> Iterator[None]:
     structlog.reset_defaults()
     root.handlers[:] = handlers
     root.setLevel(level)
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., CliResult]:
+    """``cli("demo", "--users", "1")`` → ``(exit code, stdout, stderr)`` of the ``sahha-sync`` entry point."""
+
+    def run(*args: str) -> CliResult:
+        with pytest.raises(SystemExit) as exited:
+            main(list(args))
+        captured = capsys.readouterr()
+        code = exited.value.code
+        return (code if isinstance(code, int) else 1), captured.out, captured.err
+
+    return run

@@ -3,41 +3,31 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
 import pytest
 
-from sahha_sync.infrastructure.cli import main
 from sahha_sync.infrastructure.demo import demo_settings, run_demo
 from sahha_sync.infrastructure.settings import Settings
+
+Cli = Callable[..., tuple[int, str, str]]
 
 
 @pytest.fixture(autouse=True)
 def embedded_defaults(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    """Nothing set, in an empty folder: the demo must run on what it embeds."""
-    for name in list(os.environ):
-        if name.startswith(("SAHHA_", "OPENAI_")):
-            monkeypatch.delenv(name)
+    """Nothing set (see conftest), in an empty folder: the demo must run on what it embeds."""
     monkeypatch.chdir(tmp_path)
     return tmp_path
 
 
-def _cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exited:
-        main(list(args))
-    captured = capsys.readouterr()
-    code = exited.value.code
-    return (code if isinstance(code, int) else 1), captured.out, captured.err
-
-
 def test_the_demo_shows_an_initial_then_an_incremental_window_per_user_all_synced(
-    capsys: pytest.CaptureFixture[str], embedded_defaults: Path
+    cli: Cli, embedded_defaults: Path
 ) -> None:
-    code, out, _ = _cli(capsys, "demo", "--users", "2", "--days", "5", "--json")
+    code, out, _ = cli("demo", "--users", "2", "--days", "5", "--json")
     assert code == 0
     report = json.loads(out)
     runs = report["runs"]
@@ -63,8 +53,8 @@ def test_the_demo_shows_an_initial_then_an_incremental_window_per_user_all_synce
     assert (embedded_defaults / "sahha_sync.db").exists()
 
 
-def test_the_demo_prints_windows_sync_status_and_queue_stats_as_tables(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = _cli(capsys, "demo", "--users", "1")
+def test_the_demo_prints_windows_sync_status_and_queue_stats_as_tables(cli: Cli) -> None:
+    code, out, err = cli("demo", "--users", "1")
     assert code == 0
     assert "round 1" in out
     assert "round 2, the clock moved 24 h on" in out
@@ -86,10 +76,8 @@ def test_the_demo_prints_windows_sync_status_and_queue_stats_as_tables(capsys: p
         (("no-such-command",), "no-such-command"),
     ],
 )
-def test_bad_input_exits_non_zero_with_one_line(
-    capsys: pytest.CaptureFixture[str], args: tuple[str, ...], named: str
-) -> None:
-    code, out, err = _cli(capsys, *args)
+def test_bad_input_exits_non_zero_with_one_line(cli: Cli, args: tuple[str, ...], named: str) -> None:
+    code, out, err = cli(*args)
     assert code == 2
     assert out == ""
     assert err.count("\n") == 1
@@ -98,10 +86,10 @@ def test_bad_input_exits_non_zero_with_one_line(
 
 
 def test_a_bad_setting_exits_non_zero_with_one_line_naming_the_variable(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    cli: Cli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("SAHHA_SYNC_QUEUE", "redis")
-    code, _, err = _cli(capsys, "demo")
+    code, _, err = cli("demo")
     assert code == 2
     assert err.count("\n") == 1
     assert "SAHHA_SYNC_QUEUE" in err
@@ -109,11 +97,9 @@ def test_a_bad_setting_exits_non_zero_with_one_line_naming_the_variable(
 
 def test_the_installed_console_script_runs_the_demo(embedded_defaults: Path) -> None:
     script = Path(sys.executable).with_name("sahha-sync")
-    environment = {k: v for k, v in os.environ.items() if not k.startswith(("SAHHA_", "OPENAI_"))}
     result = subprocess.run(
         [str(script), "demo", "--users", "1", "--json"],
         cwd=embedded_defaults,
-        env=environment,
         capture_output=True,
         text=True,
         timeout=120,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
@@ -20,9 +19,6 @@ TEST_MODULES = [s for s in SAMPLES if s.startswith("# test_")]
 
 @pytest.fixture(autouse=True)
 def in_memory(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    for name in list(os.environ):
-        if name.startswith(("SAHHA_", "OPENAI_")):
-            monkeypatch.delenv(name)
     monkeypatch.setenv("SAHHA_SYNC_DATABASE_URL", "memory://")
     monkeypatch.chdir(tmp_path)
     return tmp_path
