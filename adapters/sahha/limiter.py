@@ -31,7 +31,8 @@ class RequestLimiter:
         if max_concurrency < 1:
             raise ValueError("max_concurrency must be at least 1")
         self.min_interval = min_interval
-        self.min_gap = min_interval / 2 if min_gap is None else min(min_gap, min_interval)
+        self._gap_share = 0.5 if min_gap is None or not min_interval else min(min_gap, min_interval) / min_interval
+        self.min_gap = min_interval * self._gap_share
         self.max_concurrency = max_concurrency
         self._semaphore = asyncio.Semaphore(max_concurrency)
         self._sleep = sleep
@@ -43,6 +44,15 @@ class RequestLimiter:
     def hold(self, seconds: float) -> None:
         """No request of this client starts in the next ``seconds`` (the server's ``Retry-After``)."""
         self._hold_until = max(self._hold_until, self._monotonic() + seconds)
+
+    def slow_down(self, factor: float = 1.1, ceiling: float = 10.0) -> float:
+        """Space requests ``factor`` times wider (a 429 says the spacing was too tight); returns the spacing.
+
+        A spacing of 0 (off) stays off: without a spacing there is nothing to widen, and holds still apply.
+        """
+        self.min_interval = min(self.min_interval * factor, max(ceiling, self.min_interval))
+        self.min_gap = self.min_interval * self._gap_share
+        return self.min_interval
 
     @contextlib.asynccontextmanager
     async def slot(self) -> AsyncIterator[None]:

@@ -37,7 +37,9 @@ class SahhaHealthDataSource(HealthDataSource):
 
     ``rate_limit_delay`` spaces request starts (0 = off): the n-th request of this client never starts
     before ``n * rate_limit_delay`` after the first, and no two start less than half of it apart;
-    ``max_concurrency`` caps requests in flight. Both are shared by every call of this client.
+    ``max_concurrency`` caps requests in flight. Both are shared by every call of this client. A 429
+    widens the spacing by 10 % (the server's limit is tighter than configured) and its ``Retry-After``
+    pauses every request of the client.
     ``cache_ttl`` (seconds, 0 = off) keeps a fetch's result for identical fetches. ``sleep``,
     ``monotonic``, ``wall_clock``, ``now`` and ``rng`` are injectable so tests never wait real seconds.
     """

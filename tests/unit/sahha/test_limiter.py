@@ -62,3 +62,16 @@ def test_a_negative_spacing_or_a_cap_below_one_is_refused():
         RequestLimiter(-1.0, 1, sleep=asyncio.sleep, monotonic=time.monotonic)
     with pytest.raises(ValueError, match="max_concurrency"):
         RequestLimiter(0.0, 0, sleep=asyncio.sleep, monotonic=time.monotonic)
+
+
+def test_slowing_down_widens_the_spacing_and_its_minimum_gap():
+    limiter = RequestLimiter(0.02, 1, sleep=asyncio.sleep, monotonic=time.monotonic)
+    assert limiter.slow_down(1.5) == pytest.approx(0.03)
+    assert limiter.min_gap == pytest.approx(0.015)
+
+
+def test_slowing_down_stops_at_the_ceiling_and_leaves_a_spacing_of_zero_off():
+    limiter = RequestLimiter(4.0, 1, sleep=asyncio.sleep, monotonic=time.monotonic)
+    assert limiter.slow_down(10.0, ceiling=10.0) == 10.0
+    off = RequestLimiter(0.0, 1, sleep=asyncio.sleep, monotonic=time.monotonic)
+    assert off.slow_down() == 0.0

@@ -195,3 +195,11 @@ async def test_each_retry_is_logged_with_a_dotted_name_and_no_url_or_id(make_sou
     assert entry["endpoint"] == "/api/v1/profile/biomarker/{externalId}"
     assert entry["attempt"] == 1
     assert "secret-user-id" not in repr(logs)
+
+
+async def test_a_429_widens_the_clients_spacing_so_it_stops_overrunning_the_limit(make_source, stub, week):
+    fake = stub(biomarkers_only(scripted(httpx.Response(429, headers={"Retry-After": "1"}))))
+    with capture_logs() as logs:
+        await make_source(fake.transport, rate_limit_delay=0.5).fetch("u", week)
+    (entry,) = [e for e in logs if e["event"] == "sahha.rate_reduced"]
+    assert entry["spacing_ms"] == pytest.approx(550.0)
