@@ -10,22 +10,18 @@ from rich.table import Table
 from sahha_sync.infrastructure.cli._common import out, print_json, run_sync, state
 from sahha_sync.infrastructure.demo import DemoReport, DemoRun, demo_settings, run_demo
 
-HELP = """Run analyses for a few synthetic users twice and show what happened.
-
-The first round fetches each user's initial window; then the clock moves forward and the second round fetches
-incrementally from the watermark (minus the lookback). The queue drains after each round, so every run's sync
-status is final. Data comes from the in-process Sahha emulator through the real Sahha client; the database,
-queue and analyst follow your settings (by default a SQLite file in this folder, the in-memory queue and the
-offline analyst).
-
-Examples:
-
-  sahha-sync demo
-
-  sahha-sync demo --users 5 --days 14
-
-  sahha-sync demo --json > demo.json
-"""
+HELP = (
+    "Run analyses for a few synthetic users twice and show what happened.\n\n"
+    "The first round fetches each user's initial window; then the clock moves forward and the second round "
+    "fetches incrementally from the watermark (minus the lookback). The queue drains after each round, so every "
+    "run's sync status is final. Data comes from the in-process Sahha emulator through the real Sahha client; "
+    "the database, queue and analyst follow your settings (by default a SQLite file in this folder, the in-memory "
+    "queue and the offline analyst).\n\n"
+    "Examples:\n\n"
+    "  sahha-sync demo\n\n"
+    "  sahha-sync demo --users 5 --days 14\n\n"
+    "  sahha-sync demo --json > demo.json"
+)
 
 
 def register(app: typer.Typer) -> None:

@@ -7,16 +7,14 @@ import typer
 from sahha_sync.adapters.sahha.emulator import EMULATOR_CLIENT_ID, EMULATOR_CLIENT_SECRET, SyntheticPopulation, serve
 from sahha_sync.infrastructure.cli._common import out
 
-HELP = """Serve the Sahha API emulator (synthetic users user-0000 ...) until interrupted.
-
-Point a client at it with SAHHA_API_BASE_URL=http://HOST:PORT and the emulator's credentials, printed at start.
-
-Examples:
-
-  sahha-sync emulator --port 8765
-
-  sahha-sync emulator --port 8765 --users 100 --seed 7
-"""
+HELP = (
+    "Serve the Sahha API emulator (synthetic users user-0000 ...) until interrupted.\n\n"
+    "Point a client at it with SAHHA_API_BASE_URL=http://HOST:PORT and the emulator's credentials, printed at "
+    "start.\n\n"
+    "Examples:\n\n"
+    "  sahha-sync emulator --port 8765\n\n"
+    "  sahha-sync emulator --port 8765 --users 100 --seed 7"
+)
 
 
 def register(app: typer.Typer) -> None:
