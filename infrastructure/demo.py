@@ -15,7 +15,7 @@ from typing import Any
 
 from sahha_sync.adapters.clock import ManualClock, SystemClock
 from sahha_sync.application.use_cases import AnalysisOutcome
-from sahha_sync.domain.tracking import TrackingRecord
+from sahha_sync.domain.tracking import SyncStatus
 from sahha_sync.infrastructure.container import build_container, resolve
 from sahha_sync.infrastructure.runtime import SahhaSync
 from sahha_sync.infrastructure.settings import Settings
@@ -102,30 +102,30 @@ async def run_demo(settings: Settings, *, users: int = 3, advance: timedelta = t
     drained = True
     async with SahhaSync(settings, container=container) as sync:
         population = await resolve(container.population)
-        profile_ids = population.profile_ids[:users]
+        plan = [
+            (user_id, ARCHETYPES[i % len(ARCHETYPES)], ANALYSIS_TYPES[i % len(ANALYSIS_TYPES)])
+            for i, user_id in enumerate(population.profile_ids[:users])
+        ]
         for round_name in ("initial", "incremental"):
-            outcomes = []
-            for index, user_id in enumerate(profile_ids):
-                archetype = ARCHETYPES[index % len(ARCHETYPES)]
-                analysis_type = ANALYSIS_TYPES[index % len(ANALYSIS_TYPES)]
-                outcomes.append(await sync.run_analysis(user_id, archetype, analysis_type))
+            outcomes = [await sync.run_analysis(*key) for key in plan]
             drained = await sync.wait_for_archival(DRAIN_TIMEOUT) and drained
-            for outcome in outcomes:
-                runs.append(_run(round_name, outcome, await sync.tracking_record(outcome.run_id)))
+            for key, outcome in zip(plan, outcomes, strict=True):
+                record = await sync.tracking_record(outcome.run_id)
+                runs.append(_run(round_name, key, outcome, record.status if record else SyncStatus()))
             clock.advance(advance)
         stats = await sync.queue_stats()
     hours = advance.total_seconds() / 3600
     return DemoReport(settings.database_url_for_display, tuple(runs), stats.as_dict(), drained, hours)
 
 
-def _run(round_name: str, outcome: AnalysisOutcome, record: TrackingRecord | None) -> DemoRun:
+def _run(round_name: str, key: tuple[str, str, str], outcome: AnalysisOutcome, status: SyncStatus) -> DemoRun:
     snapshot = outcome.snapshot
-    status = record.status if record is not None else None
+    user_id, archetype, analysis_type = key
     return DemoRun(
         round=round_name,
-        user_id=record.user_id if record else "?",
-        archetype=record.archetype if record else "?",
-        analysis_type=record.analysis_type if record else "?",
+        user_id=user_id,
+        archetype=archetype,
+        analysis_type=analysis_type,
         run_id=outcome.run_id,
         window_start=outcome.window.start.isoformat(),
         window_end=outcome.window.end.isoformat(),
@@ -136,6 +136,6 @@ def _run(round_name: str, outcome: AnalysisOutcome, record: TrackingRecord | Non
         data_source=outcome.data_source,
         analyst=outcome.analysis.analyst,
         summary=outcome.analysis.summary,
-        sync_status=status.state if status is not None else "unknown",
-        sync_error=status.sync_error if status is not None else None,
+        sync_status=status.state,
+        sync_error=status.sync_error,
     )
