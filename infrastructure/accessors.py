@@ -75,7 +75,7 @@ class SharedJobQueue(JobQueue):
         return await shared().wait_for_archival(timeout)
 
     async def stop(self, *, drain: bool = True, timeout: float | None = None) -> None:
-        await (await shared().job_queue()).stop(drain=drain, timeout=timeout)
+        await shared().stop_queue(drain=drain, timeout=timeout)
 
 
 class SharedArchivalService:

@@ -76,6 +76,17 @@ class SahhaSync:
                 self._queue = queue
             return self._queue
 
+    async def stop_queue(self, *, drain: bool = True, timeout: float | None = None) -> None:
+        """Stop the queue's workers (finishing queued jobs first with ``drain``); ``start()`` starts a new one."""
+        async with self._lock:
+            if self._queue is None:
+                return
+            queue, self._queue = self._queue, None
+            await queue.stop(drain=drain, timeout=timeout)
+            result = self.container.job_queue.shutdown()
+            if result is not None:
+                await result
+
     def register(self, job_type: str, handler: JobHandler) -> None:
         """Run ``handler`` for jobs of ``job_type`` (now, or when the queue is built)."""
         self._handlers[job_type] = handler

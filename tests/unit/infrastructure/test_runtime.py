@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -139,3 +141,24 @@ async def test_a_host_handler_registered_before_start_runs_on_the_shared_queue(m
     finally:
         await aclose()
     assert seen == [("HOST_JOB", 1)]
+
+
+async def test_a_stopped_queue_finishes_its_jobs_and_a_later_start_runs_a_new_one(memory_environment: None) -> None:
+    done: list[int] = []
+
+    async def handler(payload: Mapping[str, Any], context: JobContext) -> None:
+        done.append(payload["n"])
+
+    queue = get_job_queue()
+    try:
+        queue.register("HOST_JOB", handler)
+        await queue.start()
+        await queue.submit_job("HOST_JOB", {"n": 1})
+        await queue.stop()
+        assert done == [1]
+        await queue.start()
+        await queue.submit_job("HOST_JOB", {"n": 2})
+        assert await queue.wait_idle(10)
+    finally:
+        await aclose()
+    assert done == [1, 2]
