@@ -74,6 +74,8 @@ class SahhaHealthDataSource(HealthDataSource):
     ) -> None:
         if not client_id or not client_secret:
             raise ValueError("client_id and client_secret are required")
+        if request_timeout <= 0 or max_retries < 0 or cache_ttl < 0:
+            raise ValueError("request_timeout must be positive; max_retries and cache_ttl must not be negative")
         secret = client_secret if isinstance(client_secret, str) else client_secret.get_secret_value()
         self._metrics = Metrics()
         self._limiter = RequestLimiter(rate_limit_delay, max_concurrency, sleep=sleep, monotonic=monotonic)

@@ -1,8 +1,10 @@
 import dataclasses
 
+import httpx
+import pytest
 from structlog.testing import capture_logs
 
-from sahha_sync.adapters.sahha import SahhaStats
+from sahha_sync.adapters.sahha import SahhaHealthDataSource, SahhaStats
 from sahha_sync.adapters.sahha.emulator import SahhaEmulator
 
 
@@ -50,3 +52,14 @@ async def test_quarantine_logs_name_fields_and_never_values(make_source, populat
         assert quarantined.raw not in logged
     for biomarker in records.biomarkers:
         assert f'"{biomarker.value}"' not in logged
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{"client_secret": ""}, {"request_timeout": 0}, {"max_retries": -1}, {"cache_ttl": -1}, {"rate_limit_delay": -0.1}],
+)
+def test_bad_client_options_are_refused_at_construction(options):
+    with pytest.raises(ValueError):
+        SahhaHealthDataSource(
+            httpx.AsyncClient(), client_id="id", client_secret=options.pop("client_secret", "secret"), **options
+        )
