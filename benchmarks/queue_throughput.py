@@ -146,7 +146,7 @@ async def record_runs(unit_of_work: UnitOfWorkFactory, count: int, tag: str) -> 
     return jobs
 
 
-def admin(server: str, statement: sql.Composable) -> None:
+def admin(server: str, statement: sql.Composed) -> None:
     with psycopg.connect(server, autocommit=True) as conn:
         conn.execute(statement)
 
