@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
-import operator
 import os
 import resource
 import threading
@@ -125,11 +124,10 @@ async def copy_reference(url: str, rows: list[Biomarker]) -> None:
             await conn.execute(pgsql.SQL("ALTER TABLE copy_reference SET ({})").format(pgsql.SQL(option)))
         async with conn.cursor() as cursor:
             copy_sql = pgsql.SQL("COPY copy_reference ({}) FROM STDIN (FORMAT BINARY)").format(names)
-            values = operator.itemgetter(*columns)
             async with cursor.copy(copy_sql) as copy:
                 copy.set_types(copy_types(BIOMARKERS))
                 for record in rows:
-                    await copy.write_row(values(BIOMARKERS.to_row(record)))
+                    await copy.write_row(BIOMARKERS.to_values(record))
         await conn.commit()
 
 

@@ -25,11 +25,11 @@ from sqlalchemy import JSON, Float, Integer, func, literal_column, or_, select, 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sahha_sync.adapters.sql._bind import insert_for
-from sahha_sync.adapters.sql._records import RecordKind, Row
+from sahha_sync.adapters.sql._records import RecordKind, Values
 from sahha_sync.adapters.sql.column_types import UtcDateTime
 from sahha_sync.domain.health import UpsertCounts
 
-MERGE_ROWS = 50_000  # rows merged and written together; bounds the memory of one call
+MERGE_ROWS = 20_000  # rows merged and written together; bounds the memory of one call
 COPY_THRESHOLD_ROWS = 1_000
 STATEMENT_BATCH_ROWS = 500  # SQLite binds at most 32,766 parameters per statement
 JSON_COLUMNS = frozenset({"factors", "data_sources"})
@@ -41,7 +41,7 @@ def batches(records: Sequence[Any], size: int) -> Iterator[list[Any]]:
         yield batch
 
 
-def merged_rows(kind: RecordKind[Any], records: list[Any]) -> list[Row]:
+def merged_rows(kind: RecordKind[Any], records: list[Any]) -> list[Values]:
     """The rows of ``records``, one per natural key (the last record of a key wins), in key order.
 
     Key order makes concurrent upserts of overlapping batches take their row locks in the same order,
@@ -50,7 +50,8 @@ def merged_rows(kind: RecordKind[Any], records: list[Any]) -> list[Row]:
     by_key: dict[tuple[Any, ...], Any] = {}
     for record in records:
         by_key[kind.check(record).key] = record
-    rows = [(key, kind.to_row(record)) for key, record in by_key.items()]  # refuses bad records first
+    to_values = kind.to_values
+    rows = [(key, to_values(record)) for key, record in by_key.items()]  # refuses bad records before sorting
     rows.sort(key=operator.itemgetter(0))
     return [row for _, row in rows]
 
@@ -75,15 +76,15 @@ async def upsert(connection: AsyncConnection, kind: RecordKind[Any], records: Se
     return counts
 
 
-def _convert_soon(kind: RecordKind[Any], chunk: list[Any] | None) -> asyncio.Future[list[Row] | None]:
+def _convert_soon(kind: RecordKind[Any], chunk: list[Any] | None) -> asyncio.Future[list[Values] | None]:
     if chunk is None:
-        done: asyncio.Future[list[Row] | None] = asyncio.get_running_loop().create_future()
+        done: asyncio.Future[list[Values] | None] = asyncio.get_running_loop().create_future()
         done.set_result(None)
         return done
     return asyncio.ensure_future(asyncio.to_thread(merged_rows, kind, chunk))
 
 
-async def _write(connection: AsyncConnection, kind: RecordKind[Any], rows: list[Row]) -> UpsertCounts:
+async def _write(connection: AsyncConnection, kind: RecordKind[Any], rows: list[Values]) -> UpsertCounts:
     postgres = connection.dialect.name == "postgresql"
     if postgres and len(rows) >= COPY_THRESHOLD_ROWS:
         return await _copy_upsert(connection, kind, rows)
@@ -96,9 +97,9 @@ async def _write(connection: AsyncConnection, kind: RecordKind[Any], rows: list[
     return counts
 
 
-def _statement(connection: AsyncConnection, kind: RecordKind[Any], rows: list[Row]) -> Any:
+def _statement(connection: AsyncConnection, kind: RecordKind[Any], rows: list[Values]) -> Any:
     table = kind.table
-    stmt = insert_for(connection)(table).values(rows)
+    stmt = insert_for(connection)(table).values([dict(zip(kind.columns, row, strict=True)) for row in rows])
     excluded = stmt.excluded
     changes = {c: excluded[c] for c in kind.compared}
     return stmt.on_conflict_do_update(
@@ -109,7 +110,7 @@ def _statement(connection: AsyncConnection, kind: RecordKind[Any], rows: list[Ro
 
 
 async def _postgres_statement_upsert(
-    connection: AsyncConnection, kind: RecordKind[Any], rows: list[Row]
+    connection: AsyncConnection, kind: RecordKind[Any], rows: list[Values]
 ) -> UpsertCounts:
     stmt = _statement(connection, kind, rows).returning(literal_column("xmax = 0").label("inserted"))
     flags = (await connection.execute(stmt)).scalars().all()
@@ -117,9 +118,12 @@ async def _postgres_statement_upsert(
     return UpsertCounts(inserted, len(flags) - inserted, len(rows) - len(flags))
 
 
-async def _sqlite_statement_upsert(connection: AsyncConnection, kind: RecordKind[Any], rows: list[Row]) -> UpsertCounts:
+async def _sqlite_statement_upsert(
+    connection: AsyncConnection, kind: RecordKind[Any], rows: list[Values]
+) -> UpsertCounts:
     table = kind.table
-    keys = [tuple(row[c] for c in kind.key) for row in rows]
+    key_of = operator.itemgetter(*(kind.columns.index(c) for c in kind.key))
+    keys = [key_of(row) for row in rows]
     key_columns = tuple_(*(table.c[c] for c in kind.key))
     existing = await connection.scalar(select(func.count()).select_from(table).where(key_columns.in_(keys)))
     stmt = _statement(connection, kind, rows).returning(literal_column("1"))
@@ -133,27 +137,16 @@ def _copy_sql(kind: RecordKind[Any], stage: str) -> tuple[str, str, str]:
     columns = ", ".join(kind.columns)
     create = f"CREATE TEMP TABLE IF NOT EXISTS {stage} ON COMMIT DROP AS SELECT {columns} FROM {table} WITH NO DATA"
     copy = f"COPY {stage} ({columns}) FROM STDIN (FORMAT BINARY)"
-    # The same order as ``merged_rows`` (code points, as Python compares strings), not the database's collation.
-    order = ", ".join(
-        f'staged.{c} COLLATE "C"' if kind.table.c[c].type.python_type is str else f"staged.{c}" for c in kind.key
-    )
-    joined = " AND ".join(f"stored.{c} = staged.{c}" for c in kind.key)
-
-    def differs(stored: str, incoming: str) -> str:
-        return f"({', '.join(f'{stored}.{c}' for c in kind.compared)}) IS DISTINCT FROM " + (
-            f"({', '.join(f'{incoming}.{c}' for c in kind.compared)})"
-        )
-
+    stored = ", ".join(f"{table}.{c}" for c in kind.compared)
+    incoming = ", ".join(f"EXCLUDED.{c}" for c in kind.compared)
     assignments = ", ".join(f"{c} = EXCLUDED.{c}" for c in kind.compared)
-    # Rows equal to the stored ones are filtered out before the INSERT, so they are not even locked; the
-    # ON CONFLICT clause still decides for rows another transaction wrote in the meantime.
+    # The staging table is read in the order the rows were copied: key order (see ``merged_rows``). A
+    # temporary table is never scanned from the middle (no synchronised scans on local buffers), and sorting
+    # again in the database costs a disk sort per batch.
     upsert = (
-        f"WITH written AS (INSERT INTO {table} ({columns}) "
-        f"SELECT {', '.join(f'staged.{c}' for c in kind.columns)} FROM {stage} AS staged "
-        f"LEFT JOIN {table} AS stored ON {joined} "
-        f"WHERE stored.id IS NULL OR {differs('stored', 'staged')} ORDER BY {order} "
+        f"WITH written AS (INSERT INTO {table} ({columns}) SELECT {columns} FROM {stage} "
         f"ON CONFLICT ON CONSTRAINT {kind.constraint} DO UPDATE SET {assignments}, updated_at = now() "
-        f"WHERE {differs(table, 'EXCLUDED')} RETURNING (xmax = 0) AS inserted) "
+        f"WHERE ({stored}) IS DISTINCT FROM ({incoming}) RETURNING (xmax = 0) AS inserted) "
         f"SELECT count(*) FILTER (WHERE inserted), count(*) FROM written"
     )
     return create, copy, upsert
@@ -172,26 +165,25 @@ def _postgres_type(column_type: Any) -> str:
     return "text"
 
 
-def copy_values(kind: RecordKind[Any], row: Row) -> tuple[Any, ...]:
-    """``row``'s values in ``kind.columns`` order, JSON wrapped for psycopg."""
-    return tuple(Jsonb(row[c]) if c in JSON_COLUMNS else row[c] for c in kind.columns)
+def _with_json(kind: RecordKind[Any], row: Values) -> Values:
+    """``row`` with its JSON values wrapped for psycopg."""
+    return tuple(Jsonb(v) if c in JSON_COLUMNS else v for c, v in zip(kind.columns, row, strict=True))
 
 
-async def _copy_upsert(connection: AsyncConnection, kind: RecordKind[Any], rows: list[Row]) -> UpsertCounts:
+async def _copy_upsert(connection: AsyncConnection, kind: RecordKind[Any], rows: list[Values]) -> UpsertCounts:
     stage = f"sahha_sync_stage_{kind.name}"
     create, copy_sql, upsert_sql = _copy_sql(kind, stage)
     raw = await connection.get_raw_connection()
     driver = raw.driver_connection
     assert driver is not None
     has_json = any(c in JSON_COLUMNS for c in kind.columns)
-    values = operator.itemgetter(*kind.columns)
     async with driver.cursor() as cursor:
         await cursor.execute(create)
         await cursor.execute(f"TRUNCATE {stage}")
         async with cursor.copy(copy_sql) as copy:
             copy.set_types(copy_types(kind))
             for row in rows:
-                await copy.write_row(copy_values(kind, row) if has_json else values(row))
+                await copy.write_row(_with_json(kind, row) if has_json else row)
         await cursor.execute(upsert_sql)
         result = await cursor.fetchone()
     inserted, written = result if result is not None else (0, 0)
