@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sahha_sync.domain._checks import (
@@ -21,6 +21,7 @@ from sahha_sync.domain._checks import (
 )
 from sahha_sync.domain.errors import InvalidInputError
 
+SCORE_SPAN = timedelta(days=1) - timedelta(milliseconds=1)  # a score describes one day
 NUMERIC_VALUE_TYPES = frozenset({"integer", "long", "double", "float", "decimal", "number"})
 
 BiomarkerKey = tuple[str, str, datetime, datetime]
@@ -215,7 +216,12 @@ class Score:
 
     @property
     def period(self) -> tuple[datetime, datetime]:
-        return (self.score_date_time, self.score_date_time)
+        """The day the score describes: from ``score_date_time`` to the last millisecond before the next day.
+
+        A score of a day appears after that day's data, up to as late as the data itself; its span is the day,
+        so a fetch whose lookback catches the day's late biomarkers catches its late score too.
+        """
+        return (self.score_date_time, self.score_date_time + SCORE_SPAN)
 
     @property
     def key(self) -> ScoreKey:

@@ -53,8 +53,9 @@ class FetchWindow:
 
         This is what a fetch of the window returns: a daily biomarker of yesterday is fetched by a window that
         starts this morning only if it ends after the window's start. Selecting by span, not by start, is what
-        lets the lookback catch records that arrive up to ``lookback`` after their span ended. A record of one
-        instant (``start == end``, a score) falls in the window when ``self.start <= start < self.end``.
+        lets the lookback catch records that arrive up to ``lookback`` after their span ended (a score's span is
+        the day it describes). A record of one instant (``start == end``) falls in the window when
+        ``self.start <= start < self.end``.
         """
         return start < self.end and (end > self.start or self.start <= start)
 

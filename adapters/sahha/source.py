@@ -21,6 +21,7 @@ from sahha_sync.adapters.sahha.stats import Metrics, SahhaStats
 from sahha_sync.adapters.sahha.token import DEFAULT_MAX_AGE
 from sahha_sync.application.ports.health_data_source import HealthDataSource, HealthDataSourceError, SahhaRequestError
 from sahha_sync.domain import FetchWindow, HealthRecords, QuarantinedRecord, dedupe_by_key
+from sahha_sync.domain.health import SCORE_SPAN
 from sahha_sync.domain.windows import MAX_CHUNK
 
 logger = structlog.get_logger(__name__)
@@ -146,9 +147,11 @@ class SahhaHealthDataSource(HealthDataSource):
 
     def _params(self, route: str, chunk: FetchWindow) -> list[tuple[str, str]]:
         filters = {"biomarker": self._biomarker_filter, "score": self._score_filter}.get(route, self._archetype_filter)
+        # Sahha selects scores by their time; a score whose day began before the chunk still meets it.
+        start = chunk.start - SCORE_SPAN if route == "score" else chunk.start
         return [
             *filters,
-            ("startDateTime", format_query_datetime(chunk.start)),
+            ("startDateTime", format_query_datetime(start)),
             ("endDateTime", format_query_datetime(chunk.end)),
         ]
 

@@ -53,7 +53,7 @@ class HealthDataSource(Protocol):
     @abstractmethod
     async def fetch(self, profile_id: str, window: FetchWindow, *, include_archetypes: bool = False) -> HealthRecords:
         """Every record whose span meets ``window`` (``window.overlaps(*record.period)``: biomarkers and
-        archetypes by ``[start, end]``, scores by their score time).
+        archetypes by ``[start, end]``, scores by the day they describe, from their score time).
 
         ``profile_id`` is the host's user id (Sahha's external id); any string round-trips. Records that
         cannot be parsed are returned in ``quarantined`` with a reason, and the rest still come back. An

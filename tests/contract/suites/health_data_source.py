@@ -57,9 +57,9 @@ def _summary(records: HealthRecords) -> dict[str, dict[Hashable, Any]]:
 
 def _in(window: FetchWindow, records: HealthRecords, *, archetypes: bool) -> HealthRecords:
     return HealthRecords(
-        biomarkers=tuple(b for b in records.biomarkers if window.contains(b.start_date_time)),
-        scores=tuple(s for s in records.scores if window.contains(s.score_date_time)),
-        archetypes=tuple(a for a in records.archetypes if archetypes and window.contains(a.start_date_time)),
+        biomarkers=tuple(b for b in records.biomarkers if window.overlaps(*b.period)),
+        scores=tuple(s for s in records.scores if window.overlaps(*s.period)),
+        archetypes=tuple(a for a in records.archetypes if archetypes and window.overlaps(*a.period)),
     )
 
 
@@ -85,7 +85,7 @@ class HealthDataSourceContract:
         fetched = await source.fetch(user, WEEK)
         assert _summary(fetched) == _summary(_in(WEEK, records, archetypes=False))
 
-    async def test_only_records_that_start_inside_the_window_come_back(self, source_for: MakeSource) -> None:
+    async def test_only_records_whose_span_meets_the_window_come_back(self, source_for: MakeSource) -> None:
         user = unique_id()
         records = week_of(user)
         source = await source_for(records)
