@@ -1,0 +1,106 @@
+"""The integrity simulation on the real pipeline: the Sahha client on the emulator, the SQL adapters, a queue.
+
+One or a few seeds run in CI (``SAHHA_SYNC_SIM_SEED`` picks another one to replay a failure). A sweep over
+many seeds is an explicit opt-in: ``SAHHA_SYNC_SIM_SEEDS=50 pytest tests/integration/simulation -m slow``
+(the sweep's tests exist only when the variable is set).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+import structlog
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from sahha_sync.adapters.memory import InMemoryJobQueue
+from sahha_sync.adapters.sql import create_engine, sql_unit_of_work_factory
+from sahha_sync.testing.simulation import IntegritySimulation, SimulationConfig, SimulationReport
+
+CI_SEED = int(os.environ.get("SAHHA_SYNC_SIM_SEED", "20261129"))
+SWEEP_SEEDS = int(os.environ.get("SAHHA_SYNC_SIM_SEEDS", "0") or "0")
+RAM_DISK = Path("/dev/shm")
+
+
+@pytest.fixture(autouse=True)
+def quiet_logs() -> Iterator[None]:
+    """Thousands of runs log at info; only warnings are kept here (the previous configuration is restored)."""
+    saved = structlog.get_config()
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+    yield
+    structlog.configure(**saved)
+
+
+@pytest.fixture
+def ram_sqlite_url(_sqlite_template: Path, tmp_path: Path) -> Iterator[str]:
+    """The migrated SQLite file on a RAM disk when there is one: the simulation is about integrity, not fsync."""
+    folder = Path(tempfile.mkdtemp(dir=RAM_DISK)) if RAM_DISK.is_dir() else tmp_path
+    path = folder / "simulation.db"
+    shutil.copyfile(_sqlite_template, path)
+    yield f"sqlite:///{path}"
+    if folder != tmp_path:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+async def ram_sqlite_engine(ram_sqlite_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(ram_sqlite_url)
+    yield engine
+    await engine.dispose()
+
+
+def ci_config(seed: int) -> SimulationConfig:
+    """Five users through a fortnight, one or two runs a day per analysis type: about 200 runs."""
+    return SimulationConfig(seed=seed, users=5, analyses_per_day=(1, 2))
+
+
+def in_memory_queue() -> InMemoryJobQueue:
+    return InMemoryJobQueue(max_attempts=3, backoff_base=0.001)
+
+
+async def simulate(engine: AsyncEngine, config: SimulationConfig) -> SimulationReport:
+    simulation = IntegritySimulation(config, unit_of_work=sql_unit_of_work_factory(engine), make_queue=in_memory_queue)
+    report = await simulation.run()
+    report.assert_consistent()
+    return report
+
+
+def assert_the_storm_happened(report: SimulationReport) -> None:
+    """The faults the simulation promises were really met (else the checks above prove less than they say)."""
+    figures = report.figures
+    assert figures["archive_fallbacks"] > 0, f"seed={report.config.seed}: no Sahha outage reached a run"
+    assert figures["dead_runs"] > 0, f"seed={report.config.seed}: no archival died"
+    assert figures["jobs_pending_at_restart"] > 0, f"seed={report.config.seed}: the restart found no job pending"
+    assert figures["recovered_jobs"] > 0, f"seed={report.config.seed}: recovery submitted nothing"
+    assert figures["emulator_429"] > 0, f"seed={report.config.seed}: no 429 was answered"
+    assert figures["sahha_failures"].get("timeout", 0) > 0, f"seed={report.config.seed}: no request timed out"
+    assert figures["sahha_failures"].get("server_error", 0) > 0, f"seed={report.config.seed}: no 5xx"
+    assert figures["webhook_posts"] > figures["webhook_records"] > 0, f"seed={report.config.seed}: no redelivery"
+
+
+async def test_a_stormy_fortnight_on_sqlite_archives_every_record_once_with_its_latest_value(
+    ram_sqlite_engine: AsyncEngine,
+) -> None:
+    report = await simulate(ram_sqlite_engine, ci_config(CI_SEED))
+    assert_the_storm_happened(report)
+
+
+@pytest.mark.postgres
+async def test_a_stormy_fortnight_on_postgres_archives_every_record_once_with_its_latest_value(
+    postgres_engine: AsyncEngine,
+) -> None:
+    report = await simulate(postgres_engine, ci_config(CI_SEED))
+    assert_the_storm_happened(report)
+
+
+if SWEEP_SEEDS > 0:
+
+    @pytest.mark.slow
+    @pytest.mark.parametrize("seed", range(1, SWEEP_SEEDS + 1))
+    async def test_every_seed_of_the_sweep_keeps_the_promises(ram_sqlite_engine: AsyncEngine, seed: int) -> None:
+        await simulate(ram_sqlite_engine, SimulationConfig(seed=seed, users=6))
