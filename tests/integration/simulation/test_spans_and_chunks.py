@@ -15,14 +15,18 @@ from sahha_sync.adapters.sahha.emulator import (
     SyntheticPopulation,
     emulator_transport,
 )
-from sahha_sync.domain import FetchWindow, HealthRecords
+from sahha_sync.domain import Archetype, Biomarker, FetchWindow, HealthRecords, Score
 from sahha_sync.domain.windows import MAX_CHUNK
 
 NOW = datetime(2026, 11, 29, tzinfo=UTC)
 
 
+def every(records: HealthRecords) -> list[Biomarker | Score | Archetype]:
+    return [*records.biomarkers, *records.scores, *records.archetypes]
+
+
 def keys(records: HealthRecords) -> list[object]:
-    return [r.key for r in (*records.biomarkers, *records.scores, *records.archetypes)]
+    return [r.key for r in every(records)]
 
 
 async def test_a_fetch_longer_than_a_chunk_returns_the_ground_truth_once_even_across_the_chunk_boundary() -> None:
@@ -43,7 +47,7 @@ async def test_a_fetch_longer_than_a_chunk_returns_the_ground_truth_once_even_ac
 
             assert len(keys(fetched)) == len(set(keys(fetched)))
             assert sorted(keys(fetched), key=str) == sorted(keys(truth), key=str)
-            straddling = [r for r in (*fetched.biomarkers, *fetched.scores) if r.period[0] < boundary < r.period[1]]
+            straddling = [r for r in every(fetched) if r.period[0] < boundary < r.period[1]]
             assert straddling, "no record spans the chunk boundary: the test would prove nothing"
 
 
@@ -55,4 +59,4 @@ async def test_a_record_that_started_before_the_window_but_ends_in_it_is_served(
     truth = emulator.ground_truth(user, window)
 
     assert any(b.start_date_time < window.start for b in truth.biomarkers)
-    assert all(window.overlaps(*r.period) for r in (*truth.biomarkers, *truth.scores, *truth.archetypes))
+    assert all(window.overlaps(*r.period) for r in every(truth))
