@@ -1,21 +1,23 @@
-"""Bulk UPSERT on a natural key, in batches, counting what was inserted, updated and left alone.
+"""Bulk UPSERT on a natural key, in chunks, counting what was inserted, updated and left alone.
 
 A row equal to the stored one is not written at all (``DO UPDATE ... WHERE (stored) IS DISTINCT FROM (new)``),
-so re-archiving the same data creates no dead tuples. Duplicates within a batch are merged before the
-statement (the last one wins); a key repeated in rows more than ``MERGE_ROWS`` apart is written by each batch
-(still the last one wins, but it is counted once per batch).
+so re-archiving the same data creates no dead tuples. Input is taken in chunks of ``MERGE_ROWS``: within a
+chunk, rows sharing a key are merged before the statement (the last one wins) and sorted by key; a key
+repeated more than ``MERGE_ROWS`` rows apart is written by each chunk (the last one still wins, but it is
+counted once per chunk). Memory is bounded by two chunks (the one written, the next one being converted),
+whatever the input's size. One call is one transaction (or savepoint): all of it is written, or none.
 
-Postgres, large batches: COPY into a temporary staging table, then one ``INSERT ... SELECT ... ON CONFLICT``;
-``RETURNING (xmax = 0)`` tells inserted from updated rows. Postgres, small batches and SQLite: one
-multi-row ``INSERT ... ON CONFLICT``; on SQLite, which has no ``xmax``, the keys already stored are counted
-first, in the same transaction.
+Postgres, large chunks: binary COPY into a temporary staging table, then one ``INSERT ... SELECT ... ON
+CONFLICT``; ``RETURNING (xmax = 0)`` tells inserted from updated rows. Postgres, small chunks, and SQLite:
+multi-row ``INSERT ... ON CONFLICT`` statements; on SQLite, which has no ``xmax``, the keys already stored are
+counted first, in the same transaction.
 """
 
 from __future__ import annotations
 
 import asyncio
 import operator
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from functools import cache
 from itertools import islice
 from typing import Any
@@ -57,37 +59,68 @@ def merged_rows(kind: RecordKind[Any], records: list[Any]) -> list[Values]:
 
 
 async def upsert(connection: AsyncConnection, kind: RecordKind[Any], records: Sequence[Any]) -> UpsertCounts:
-    """Upsert ``records`` in chunks of ``MERGE_ROWS``; while one chunk is written, the next is converted in a
-    thread, so the database and Python work at the same time."""
+    """Upsert ``records`` in chunks of ``MERGE_ROWS``. While the database applies one chunk, the next is
+    converted in a thread, so the database and Python work at the same time."""
     if len(records) <= MERGE_ROWS:
         return await _write(connection, kind, merged_rows(kind, list(records)))
-    chunks = batches(records, MERGE_ROWS)
+    converter = _Converter(kind, records)
     counts = UpsertCounts()
-    upcoming = _convert_soon(kind, next(chunks, None))
     try:
-        while (rows := await upcoming) is not None:
-            upcoming = _convert_soon(kind, next(chunks, None))
-            counts += await _write(connection, kind, rows)
+        while (rows := await converter.next_rows()) is not None:
+            counts += await _write(connection, kind, rows, before_apply=converter.start_next)
     finally:
-        if not upcoming.done():
-            upcoming.cancel()
-        elif not upcoming.cancelled():
-            upcoming.exception()  # retrieved, so an error of a chunk never written is not reported as lost
+        converter.close()
     return counts
 
 
-def _convert_soon(kind: RecordKind[Any], chunk: list[Any] | None) -> asyncio.Future[list[Values] | None]:
-    if chunk is None:
-        done: asyncio.Future[list[Values] | None] = asyncio.get_running_loop().create_future()
-        done.set_result(None)
-        return done
-    return asyncio.ensure_future(asyncio.to_thread(merged_rows, kind, chunk))
+class _Converter:
+    """Turns the chunks of the input into rows, one chunk ahead, in a worker thread."""
+
+    def __init__(self, kind: RecordKind[Any], records: Sequence[Any]) -> None:
+        self._kind = kind
+        self._chunks = batches(records, MERGE_ROWS)
+        self._pending: asyncio.Future[list[Values] | None] | None = None
+
+    def start_next(self) -> None:
+        if self._pending is None:
+            chunk = next(self._chunks, None)
+            self._pending = asyncio.ensure_future(asyncio.to_thread(self._convert, chunk))
+
+    async def next_rows(self) -> list[Values] | None:
+        self.start_next()
+        pending, self._pending = self._pending, None
+        assert pending is not None
+        return await pending
+
+    def _convert(self, chunk: list[Any] | None) -> list[Values] | None:
+        return None if chunk is None else merged_rows(self._kind, chunk)
+
+    def close(self) -> None:
+        """Forget a chunk converted ahead that will not be written (after an error)."""
+        if self._pending is None:
+            return
+        if not self._pending.done():
+            self._pending.cancel()
+        elif not self._pending.cancelled():
+            self._pending.exception()  # retrieved, so its error is not reported as lost
 
 
-async def _write(connection: AsyncConnection, kind: RecordKind[Any], rows: list[Values]) -> UpsertCounts:
+def _nothing() -> None:
+    return None
+
+
+async def _write(
+    connection: AsyncConnection,
+    kind: RecordKind[Any],
+    rows: list[Values],
+    *,
+    before_apply: Callable[[], None] = _nothing,
+) -> UpsertCounts:
+    """Write ``rows``; ``before_apply`` is called when the database starts on them (Python may work then)."""
     postgres = connection.dialect.name == "postgresql"
     if postgres and len(rows) >= COPY_THRESHOLD_ROWS:
-        return await _copy_upsert(connection, kind, rows)
+        return await _copy_upsert(connection, kind, rows, before_apply)
+    before_apply()
     counts = UpsertCounts()
     for part in batches(rows, STATEMENT_BATCH_ROWS):
         if postgres:
@@ -170,7 +203,9 @@ def _with_json(kind: RecordKind[Any], row: Values) -> Values:
     return tuple(Jsonb(v) if c in JSON_COLUMNS else v for c, v in zip(kind.columns, row, strict=True))
 
 
-async def _copy_upsert(connection: AsyncConnection, kind: RecordKind[Any], rows: list[Values]) -> UpsertCounts:
+async def _copy_upsert(
+    connection: AsyncConnection, kind: RecordKind[Any], rows: list[Values], before_apply: Callable[[], None]
+) -> UpsertCounts:
     stage = f"sahha_sync_stage_{kind.name}"
     create, copy_sql, upsert_sql = _copy_sql(kind, stage)
     raw = await connection.get_raw_connection()
@@ -184,6 +219,7 @@ async def _copy_upsert(connection: AsyncConnection, kind: RecordKind[Any], rows:
             copy.set_types(copy_types(kind))
             for row in rows:
                 await copy.write_row(_with_json(kind, row) if has_json else row)
+        before_apply()
         await cursor.execute(upsert_sql)
         result = await cursor.fetchone()
     inserted, written = result if result is not None else (0, 0)
