@@ -1,4 +1,5 @@
-"""The integrity simulation on the real pipeline: the Sahha client on the emulator, the SQL adapters, a queue.
+"""The integrity simulation on the real pipeline: the Sahha client on the emulator, the SQL adapters, a queue
+(the in-memory one on SQLite, whose restart loses the pending jobs; the durable one on Postgres, which keeps them).
 
 One or a few seeds run in CI (``SAHHA_SYNC_SIM_SEED`` picks another one to replay a failure). A sweep over
 many seeds is an explicit opt-in: ``SAHHA_SYNC_SIM_SEEDS=50 pytest tests/integration/simulation -m slow``
@@ -7,6 +8,7 @@ many seeds is an explicit opt-in: ``SAHHA_SYNC_SIM_SEEDS=50 pytest tests/integra
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import shutil
@@ -19,6 +21,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sahha_sync.adapters.memory import InMemoryJobQueue
+from sahha_sync.adapters.queue import ProcrastinateJobQueue
 from sahha_sync.adapters.sql import create_engine, sql_unit_of_work_factory
 from sahha_sync.testing.simulation import IntegritySimulation, SimulationConfig, SimulationReport
 
@@ -91,11 +94,24 @@ async def test_a_stormy_fortnight_on_sqlite_archives_every_record_once_with_its_
 
 
 @pytest.mark.postgres
-async def test_a_stormy_fortnight_on_postgres_archives_every_record_once_with_its_latest_value(
-    postgres_engine: AsyncEngine,
+async def test_a_stormy_fortnight_on_postgres_with_the_durable_queue_archives_every_record_once(
+    postgres_engine: AsyncEngine, postgres_url: str
 ) -> None:
-    report = await simulate(postgres_engine, ci_config(CI_SEED))
-    assert_the_storm_happened(report)
+    """The durable queue keeps the jobs the restart leaves pending; recovery finds them queued and adds none."""
+
+    def durable_queue() -> ProcrastinateJobQueue:
+        return ProcrastinateJobQueue(
+            postgres_url, backoff_base=0.001, jitter=0.0, poll_interval=0.05, shutdown_timeout=2.0
+        )
+
+    config = dataclasses.replace(ci_config(CI_SEED), users=4)
+    simulation = IntegritySimulation(
+        config, unit_of_work=sql_unit_of_work_factory(postgres_engine), make_queue=durable_queue
+    )
+    report = await simulation.run()
+    report.assert_consistent()
+    assert report.figures["jobs_pending_at_restart"] > 0, f"seed={config.seed}: the restart found no job pending"
+    assert report.figures["dead_runs"] > 0, f"seed={config.seed}: no archival died"
 
 
 if SWEEP_SEEDS > 0:
