@@ -7,14 +7,17 @@ the queue retries (only retryable errors are retried). When every part is archiv
 
 Every attempt upserts every part (upserts are idempotent, so a retry cannot lose rows that a previous attempt
 skipped); a part event is recorded when the part was not archived yet or the upsert wrote something. Running a
-job twice therefore changes nothing — no row, no event — and a synced run stays synced. A synced run whose job
+job twice therefore changes nothing — no row, no event — and a synced run stays synced. A row whose stored
+version Sahha created later (``created_at_utc``) is left alone: a retried job's older value never replaces the
+revised one a later run archived. A synced run whose job
 carries no data (re-submitted by recovery after it succeeded) is left alone without fetching.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, ClassVar
+from collections.abc import Mapping, Sequence
+from datetime import timedelta
+from typing import Any, ClassVar, TypeVar
 
 import structlog
 
@@ -41,12 +44,14 @@ from sahha_sync.domain.events import (
     ScoresArchived,
     SyncCompleted,
 )
-from sahha_sync.domain.health import HealthRecords, UpsertCounts
+from sahha_sync.domain.health import Archetype, Biomarker, HealthRecords, Score, UpsertCounts
 from sahha_sync.domain.tracking import SyncStatus, TrackingRecord
+from sahha_sync.domain.windows import FetchWindow
 
 log = structlog.get_logger(__name__)
 
 PARTS = ("biomarkers", "scores", "archetypes")
+R = TypeVar("R", Biomarker, Score, Archetype)
 _PART_EVENTS: dict[str, type[BiomarkersArchived | ScoresArchived | ArchetypesArchived]] = {
     "biomarkers": BiomarkersArchived,
     "scores": ScoresArchived,
@@ -60,10 +65,39 @@ def _part_synced(status: SyncStatus, part: str) -> bool:
 
 async def _upsert(archive: HealthArchive, part: str, records: HealthRecords) -> UpsertCounts:
     if part == "biomarkers":
-        return await archive.upsert_biomarkers(records.biomarkers)
-    if part == "scores":
-        return await archive.upsert_scores(records.scores)
-    return await archive.upsert_archetypes(records.archetypes)
+        biomarkers, superseded = await _not_superseded(archive, part, records.biomarkers)
+        counts = await archive.upsert_biomarkers(biomarkers)
+    elif part == "scores":
+        scores, superseded = await _not_superseded(archive, part, records.scores)
+        counts = await archive.upsert_scores(scores)
+    else:
+        archetypes, superseded = await _not_superseded(archive, part, records.archetypes)
+        counts = await archive.upsert_archetypes(archetypes)
+    return counts + UpsertCounts(unchanged=superseded)
+
+
+async def _not_superseded(archive: HealthArchive, part: str, rows: Sequence[R]) -> tuple[list[R], int]:
+    """``rows`` without those whose stored row Sahha created later (``created_at_utc``), and how many were left out.
+
+    A job retried after a later run's job archived a revised value carries the older value; upserting it would
+    put the older value back for good once the record's span lies behind every later window.
+    """
+    dated = [r for r in rows if r.created_at_utc is not None]
+    if not dated:
+        return list(rows), 0
+    starts = [r.period[0] for r in dated]
+    stored: dict[object, R] = {}
+    for profile_id in {r.profile_id for r in dated}:
+        window = FetchWindow(min(starts), max(starts) + timedelta(milliseconds=1))
+        stored.update((r.key, r) for r in getattr(await archive.read_window(profile_id, window), part))
+    kept = [r for r in rows if not _older(r, stored.get(r.key))]
+    return kept, len(rows) - len(kept)
+
+
+def _older(row: R, stored: R | None) -> bool:
+    if stored is None or row.created_at_utc is None or stored.created_at_utc is None:
+        return False
+    return row.created_at_utc < stored.created_at_utc
 
 
 class ArchiveHealthData:
