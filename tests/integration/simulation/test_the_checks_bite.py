@@ -2,25 +2,15 @@
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 
 import pytest
-import structlog
 
 from sahha_sync.adapters.memory import InMemoryHealthArchive, InMemoryJobQueue, InMemoryStores
 from sahha_sync.domain import Biomarker, Score, UpsertCounts
 from sahha_sync.testing.simulation import IntegritySimulation, SimulationConfig, SimulationReport
 
 SMALL = SimulationConfig(seed=3, users=2, days=4, revision_fraction=0.5, webhook_deliveries=0, restart=False)
-
-
-@pytest.fixture(autouse=True)
-def quiet_logs() -> Iterator[None]:
-    saved = structlog.get_config()
-    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
-    yield
-    structlog.configure(**saved)
 
 
 class ArchiveLosingSleepScores(InMemoryHealthArchive):
