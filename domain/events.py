@@ -146,6 +146,14 @@ class SyncCompleted(DomainEvent):
     TYPE: ClassVar[str] = "sync.completed"
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UserForgotten(DomainEvent):
+    """The tombstone that replaces every event of a forgotten user's run: it keeps no user id (not even a hash),
+    no window, no count and no error text — only that the run existed and when it was erased."""
+
+    TYPE: ClassVar[str] = "user.forgotten"
+
+
 EVENT_TYPES: dict[str, type[DomainEvent]] = {
     cls.TYPE: cls
     for cls in (
@@ -161,6 +169,7 @@ EVENT_TYPES: dict[str, type[DomainEvent]] = {
         ArchetypesArchived,
         ArchivalFailed,
         SyncCompleted,
+        UserForgotten,
     )
 }
 

@@ -106,6 +106,12 @@ class InMemoryAnalysisResultStore(AnalysisResultStore):
         rows.sort(key=_newest_first, reverse=True)
         return [r.stored() for r in rows[:limit]]
 
+    async def delete_user(self, user_id: str) -> int:
+        gone = [run_id for run_id, row in self._rows.items() if row.user_id == user_id]
+        for run_id in gone:
+            del self._rows[run_id]
+        return len(gone)
+
     @property
     def rows(self) -> tuple[StoredAnalysisRow, ...]:
         return tuple(sorted(self._rows.values(), key=lambda r: r.id))

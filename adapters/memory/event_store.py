@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -82,6 +82,21 @@ class InMemoryEventStore(EventStore):
 
     async def stream_version(self, stream_id: str) -> int:
         return self._versions.get(stream_id, 0)
+
+    async def tombstone_streams(self, tombstones: Mapping[str, DomainEvent]) -> int:
+        known = {stream_id: event for stream_id, event in tombstones.items() if stream_id in self._versions}
+        encoded = {stream_id: self._encode(event) for stream_id, event in known.items()}  # all or nothing
+        kept = [row for row in self._rows if row.stream_id not in known]
+        removed = len(self._rows) - len(kept)
+        recorded_at = self._now()
+        for stream_id, (event_type, schema_version, payload) in encoded.items():
+            self._last_position += 1
+            row = StoredEvent(self._last_position, stream_id, 1, event_type, schema_version, payload, recorded_at)
+            kept.append(row)
+            self._versions[stream_id] = 1
+        self._rows = kept
+        logger.info("event_store.streams_tombstoned", streams=len(known), events_removed=removed)
+        return removed
 
     @property
     def rows(self) -> tuple[StoredEvent, ...]:

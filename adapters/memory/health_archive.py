@@ -91,6 +91,23 @@ class InMemoryHealthArchive(HealthArchive):
         self._quarantined.extend(records)
         return len(records)
 
+    async def delete_profile(self, profile_id: str) -> dict[str, int]:
+        await self.faults.pass_gate("delete_profile")
+        counts = {}
+        for name, table in (
+            ("biomarkers", self._biomarkers),
+            ("scores", self._scores),
+            ("archetypes", self._archetypes),
+        ):
+            keys = [key for key, row in table.items() if row.profile_id == profile_id]
+            for key in keys:
+                del table[key]
+            counts[name] = len(keys)
+        kept = [r for r in self._quarantined if r.profile_id != profile_id]
+        counts["quarantined_records"] = len(self._quarantined) - len(kept)
+        self._quarantined = kept
+        return counts
+
     @property
     def quarantined(self) -> tuple[QuarantinedRecord, ...]:
         return tuple(self._quarantined)

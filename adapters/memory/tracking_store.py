@@ -58,6 +58,12 @@ class InMemoryTrackingStore(TrackingStore):
     async def list_all(self) -> list[TrackingRecord]:
         return sorted(self._rows.values(), key=lambda r: r.id or 0)
 
+    async def delete_user(self, user_id: str) -> int:
+        gone = [run_id for run_id, row in self._rows.items() if row.user_id == user_id]
+        for run_id in gone:
+            del self._rows[run_id]
+        return len(gone)
+
     async def clear(self) -> None:
         self._rows.clear()
 

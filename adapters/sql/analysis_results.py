@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from sahha_sync.adapters.sql._bind import Bind, insert_for, transaction, translated
 from sahha_sync.adapters.sql.errors import ErrorKinds
@@ -95,6 +95,12 @@ class SqlAnalysisResultStore(AnalysisResultStore):
         if limit is not None:
             query = query.limit(limit)
         return await self._select(query, f"stored analyses of {user_id}")
+
+    async def delete_user(self, user_id: str) -> int:
+        operation = "erasure of a user's stored analyses"
+        async with translated(RESULT_ERRORS, operation), transaction(self._bind) as connection:
+            result = await connection.execute(delete(results).where(results.c.user_id == user_id))
+        return int(result.rowcount or 0)
 
     async def _select(self, query: Any, operation: str) -> list[StoredAnalysis]:
         async with translated(RESULT_ERRORS, operation), transaction(self._bind, write=False) as connection:

@@ -9,10 +9,10 @@ from ``BEGIN IMMEDIATE`` to its end, which gives the same guarantee.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import delete, func, insert, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -69,6 +69,12 @@ class SqlEventStore(EventStore):
         ):
             return await _version(connection, stream_id)
 
+    async def tombstone_streams(self, tombstones: Mapping[str, DomainEvent]) -> int:
+        if not tombstones:
+            return 0
+        async with translated(EVENT_ERRORS, "tombstoning of streams"), transaction(self._bind) as connection:
+            return await _tombstone(connection, tombstones)
+
     async def _read(self, query: Any, operation: str) -> list[RecordedEvent]:
         async with translated(EVENT_ERRORS, operation), transaction(self._bind, write=False) as connection:
             rows = (await connection.execute(query)).all()
@@ -110,6 +116,22 @@ async def _append(
         )
         for row, event in zip(stored, events, strict=True)
     ]
+
+
+async def _tombstone(connection: AsyncConnection, tombstones: Mapping[str, DomainEvent]) -> int:
+    """Delete the streams' events and insert each tombstone at version 1, under the append lock."""
+    if connection.dialect.name == "postgresql":
+        await connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": APPEND_LOCK_KEY})
+    removed = 0
+    for stream_id, event in tombstones.items():
+        event_type, schema_version, payload = encode_event(event)
+        result = await connection.execute(delete(sync_events).where(sync_events.c.stream_id == stream_id))
+        if not result.rowcount:
+            continue
+        removed += int(result.rowcount)
+        row = {"stream_id": stream_id, "version": 1, "type": event_type, "schema_version": schema_version}
+        await connection.execute(insert(sync_events).values(**row, payload=payload))
+    return removed
 
 
 def _recorded(row: Any) -> RecordedEvent:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import structlog
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Table, delete, insert, select
 
 from sahha_sync.adapters.sql._bind import Bind, transaction, translated
 from sahha_sync.adapters.sql._records import ARCHETYPES, BIOMARKERS, SCORES, RecordKind
@@ -98,6 +98,15 @@ class SqlHealthArchive(HealthArchive):
             await connection.execute(insert(quarantined_records), rows)
         logger.info("archive.records_quarantined", count=len(rows))
         return len(rows)
+
+    async def delete_profile(self, profile_id: str) -> dict[str, int]:
+        counts = {}
+        async with translated(ARCHIVE_ERRORS, "erasure of a profile"), transaction(self._bind) as connection:
+            for table in (biomarkers, scores, archetypes, quarantined_records):
+                result = await connection.execute(delete(table).where(table.c.profile_id == profile_id))
+                counts[table.name] = int(result.rowcount or 0)
+        logger.info("archive.profile_deleted", **counts)
+        return counts
 
 
 async def _read(

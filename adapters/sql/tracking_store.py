@@ -130,6 +130,11 @@ class SqlTrackingStore(TrackingStore):
     async def list_all(self) -> list[TrackingRecord]:
         return await self._select(select(tracking).order_by(tracking.c.id), "read of every run")
 
+    async def delete_user(self, user_id: str) -> int:
+        async with translated(TRACKING_ERRORS, "erasure of a user's runs"), transaction(self._bind) as connection:
+            result = await connection.execute(delete(tracking).where(tracking.c.user_id == user_id))
+        return int(result.rowcount or 0)
+
     async def clear(self) -> None:
         async with translated(TRACKING_ERRORS, "clear of the tracking rows"), transaction(self._bind) as connection:
             await connection.execute(delete(tracking))

@@ -132,3 +132,7 @@ class AnalysisResultStore(Protocol):
         limit: int | None = None,
     ) -> list[StoredAnalysis]:
         """The user's stored analyses (of that archetype and type, when given), newest first, at most ``limit``."""
+
+    @abstractmethod
+    async def delete_user(self, user_id: str) -> int:
+        """Erase every stored analysis of ``user_id``; returns how many went."""

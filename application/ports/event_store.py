@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import ClassVar, Protocol, runtime_checkable
@@ -69,3 +69,9 @@ class EventStore(Protocol):
     @abstractmethod
     async def stream_version(self, stream_id: str) -> int:
         """How many events the stream holds (0 for an unknown stream)."""
+
+    @abstractmethod
+    async def tombstone_streams(self, tombstones: Mapping[str, DomainEvent]) -> int:
+        """Replace every event of each stream by its tombstone (the stream then holds that one event, at
+        version 1, at a new position); the only exception to append-only, for erasure. All or nothing; an
+        unknown stream is left alone. Returns how many events were removed."""

@@ -58,3 +58,8 @@ class HealthArchive(Protocol):
     @abstractmethod
     async def quarantine(self, records: Sequence[QuarantinedRecord]) -> int:
         """Keep records that could not be parsed, with their reasons; returns how many were kept."""
+
+    @abstractmethod
+    async def delete_profile(self, profile_id: str) -> dict[str, int]:
+        """Erase every biomarker, score, archetype and quarantined record of ``profile_id``; returns how many
+        rows went, by table (``biomarkers``, ``scores``, ``archetypes``, ``quarantined_records``)."""

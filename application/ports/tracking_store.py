@@ -42,5 +42,9 @@ class TrackingStore(Protocol):
         """Every row, ordered by ``id``."""
 
     @abstractmethod
+    async def delete_user(self, user_id: str) -> int:
+        """Erase every row of ``user_id``; returns how many went."""
+
+    @abstractmethod
     async def clear(self) -> None:
         """Remove every row (before a rebuild from the event store)."""

@@ -8,7 +8,9 @@ from sahha_sync.application.use_cases.agents import (
 from sahha_sync.application.use_cases.archetype_tracker import ArchetypeTracker
 from sahha_sync.application.use_cases.archival_job import ArchivalJob
 from sahha_sync.application.use_cases.archive_health_data import ArchiveHealthData
+from sahha_sync.application.use_cases.collect_stats import CollectStats, OperationsStats
 from sahha_sync.application.use_cases.fetch_health_data import FetchHealthData
+from sahha_sync.application.use_cases.forget_user import ErasureReport, ForgetUser
 from sahha_sync.application.use_cases.ingest_webhook import IngestWebhookRecords
 from sahha_sync.application.use_cases.rebuild_projections import RebuildProjections
 from sahha_sync.application.use_cases.recover_pending_archivals import RecoverPendingArchivals
@@ -22,9 +24,13 @@ __all__ = [
     "ArchiveHealthData",
     "BehaviorAnalysisAgent",
     "CircadianAnalysisAgent",
+    "CollectStats",
+    "ErasureReport",
     "FetchHealthData",
+    "ForgetUser",
     "IngestWebhookRecords",
     "OnDemandAnalysisService",
+    "OperationsStats",
     "RebuildProjections",
     "RecoverPendingArchivals",
     "RunAnalysis",

@@ -188,6 +188,17 @@ class AnalysisResultStoreContract:
         ]
         assert await analysis_results.list_for_user(user, limit=0) == []
 
+    async def test_deleting_a_user_erases_their_analyses_only(self, analysis_results: AnalysisResultStore) -> None:
+        user, other = unique_id(), unique_id()
+        mine = [stored(user), stored(user, analysis_type=CIRCADIAN)]
+        theirs = stored(other)
+        for result in (*mine, theirs):
+            await analysis_results.save(result)
+        assert await analysis_results.delete_user(user) == 2
+        assert await analysis_results.list_for_user(user) == []
+        assert [await analysis_results.get(r.run_id) for r in mine] == [None, None]
+        assert_same(await analysis_results.get(theirs.run_id), theirs)
+
     async def test_a_negative_limit_is_refused(self, analysis_results: AnalysisResultStore) -> None:
         with pytest.raises(InvalidInputError):
             await analysis_results.list_for_user(unique_id(), limit=-1)

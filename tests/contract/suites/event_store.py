@@ -15,6 +15,7 @@ from sahha_sync.domain.events import (
     DomainEvent,
     RecordsQuarantined,
     SyncCompleted,
+    UserForgotten,
     stream_id_for,
 )
 from sahha_sync.testing.records import T0, analysis_requested, health_data_fetched
@@ -144,3 +145,29 @@ class EventStoreContract:
         await event_store.append(stream, [analysis_requested(run_id)], expected_version=0)
         assert await event_store.append(stream, [], expected_version=1) == []
         assert await event_store.stream_version(stream) == 1
+
+    async def test_tombstoning_replaces_a_streams_events_by_its_tombstone_alone(self, event_store: EventStore) -> None:
+        (run_id, stream), (other_id, other) = _run(), _run()
+        await event_store.append(stream, _all_kinds(run_id), expected_version=0)
+        kept = _all_kinds(other_id)
+        await event_store.append(other, kept, expected_version=0)
+        last = (await event_store.read_stream(other))[-1].position
+        tombstone = UserForgotten(run_id=run_id, occurred_at=T0 + timedelta(days=1))
+        removed = await event_store.tombstone_streams({stream: tombstone, stream_id_for(uuid.uuid4().hex): tombstone})
+        assert removed == len(_all_kinds(run_id))
+        [recorded] = await event_store.read_stream(stream)
+        assert (recorded.event, recorded.version) == (tombstone, 1)
+        assert recorded.position > last
+        assert await event_store.stream_version(stream) == 1
+        assert [e.event for e in await event_store.read_stream(other)] == kept
+        everything = [e.stream_id for e in await event_store.read_all()]
+        assert everything.count(stream) == 1
+
+    async def test_a_tombstoned_stream_takes_appends_after_its_tombstone(self, event_store: EventStore) -> None:
+        run_id, stream = _run()
+        await event_store.append(stream, [analysis_requested(run_id)], expected_version=0)
+        await event_store.tombstone_streams({stream: UserForgotten(run_id=run_id, occurred_at=T0)})
+        with pytest.raises(ConcurrencyError):
+            await event_store.append(stream, [SyncCompleted(run_id=run_id, occurred_at=T0)], expected_version=0)
+        await event_store.append(stream, [SyncCompleted(run_id=run_id, occurred_at=T0)], expected_version=1)
+        assert await event_store.stream_version(stream) == 2

@@ -138,3 +138,23 @@ class HealthArchiveContract:
         ]
         assert await archive.quarantine(records) == 2
         assert await archive.quarantine([]) == 0
+
+    async def test_deleting_a_profile_erases_its_rows_and_quarantine_and_counts_them(
+        self, archive: HealthArchive
+    ) -> None:
+        user, other = unique_id(), unique_id()
+        for profile in (user, other):
+            await archive.upsert_biomarkers([biomarker(profile, day=d) for d in range(3)])
+            await archive.upsert_scores([score(profile, day=d) for d in range(2)])
+            await archive.upsert_archetypes([archetype(profile)])
+            bad = QuarantinedRecord(profile_id=profile, kind="biomarker", reason="value: bad", raw="{}", received_at=T0)
+            await archive.quarantine([bad])
+        counts = await archive.delete_profile(user)
+        assert counts == {"biomarkers": 3, "scores": 2, "archetypes": 1, "quarantined_records": 1}
+        assert (await archive.read_window(user, WEEK)).total_items == 0
+        others = await archive.read_window(other, WEEK)
+        assert (len(others.biomarkers), len(others.scores), len(others.archetypes)) == (3, 2, 1)
+
+    async def test_deleting_an_unknown_profile_erases_nothing(self, archive: HealthArchive) -> None:
+        counts = await archive.delete_profile(unique_id())
+        assert counts == {"biomarkers": 0, "scores": 0, "archetypes": 0, "quarantined_records": 0}

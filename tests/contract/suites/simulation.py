@@ -249,6 +249,9 @@ class _FailingArchive(HealthArchive):
     async def quarantine(self, records: Sequence[QuarantinedRecord]) -> int:
         return await self._inner.quarantine(records)
 
+    async def delete_profile(self, profile_id: str) -> dict[str, int]:
+        return await self._inner.delete_profile(profile_id)
+
 
 class _FaultyUnitOfWork(UnitOfWork):
     """A unit of work whose archive fails as ``ArchiveFaults`` says; everything else is the host's."""

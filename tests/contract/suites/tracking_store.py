@@ -150,3 +150,13 @@ class TrackingStoreContract:
         saved = [await tracking_store.save(run(user)) for _ in range(3)]
         rows = [r for r in await tracking_store.list_all() if r.user_id == user]
         assert rows == saved
+
+    async def test_deleting_a_user_erases_their_rows_only(self, tracking_store: TrackingStore) -> None:
+        user, other = unique_id(), unique_id()
+        mine = [await tracking_store.save(run(user, analysed_at=T0)) for _ in range(2)]
+        theirs = await tracking_store.save(run(other, analysed_at=T0))
+        assert await tracking_store.delete_user(user) == 2
+        assert await tracking_store.runs_for_user(user) == []
+        assert [await tracking_store.get(r.run_id) for r in mine] == [None, None]
+        assert await tracking_store.get(theirs.run_id) == theirs
+        assert await tracking_store.delete_user(user) == 0

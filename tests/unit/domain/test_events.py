@@ -28,6 +28,7 @@ from sahha_sync.domain.events import (
     RecordsQuarantined,
     ScoresArchived,
     SyncCompleted,
+    UserForgotten,
     decode_event,
     encode_event,
     register_event_type,
@@ -96,6 +97,7 @@ def examples(at: datetime = T) -> list[DomainEvent]:
             part="scores",
         ),
         SyncCompleted(run_id=run, occurred_at=at),
+        UserForgotten(run_id=run, occurred_at=at),
     ]
 
 

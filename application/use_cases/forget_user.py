@@ -1,0 +1,104 @@
+"""``ForgetUser``: erase everything sahha-sync holds about one user, in one unit of work.
+
+It deletes the user's biomarkers, scores, archetypes and quarantined records (``HealthArchive.delete_profile``),
+their tracking rows (``TrackingStore.delete_user``) and stored analyses (``AnalysisResultStore.delete_user``),
+and replaces every event of each of their runs by one tombstone (``EventStore.tombstone_streams``).
+
+The tombstone is a ``user.forgotten`` event (``UserForgotten``) carrying only the run id (a random UUID, not
+derived from the user) and the time of erasure: no user id, no hash of it (a hash of a short identifier can be
+reversed by guessing), no window, no count, no error text. So ``replay`` (``RebuildProjections``) finds nothing
+to project from such a stream, and the monitoring figures, read from the events and the tracking rows, no longer
+count the user; ``stats`` shows how many runs were forgotten, nothing more. The webhook streams
+(``run-webhook-…``) hold counts only, never a user id, and are left as they are.
+
+A user's runs are found twice over: by their tracking rows, and by scanning the event store for the
+``analysis.requested`` events that name the user (a run whose projection was lost is still found).
+Erasure is all or nothing, and running it again erases nothing more.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import structlog
+
+from sahha_sync.application.ports.clock import Clock
+from sahha_sync.application.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from sahha_sync.domain.errors import InvalidInputError
+from sahha_sync.domain.events import AnalysisRequested, UserForgotten, stream_id_for
+
+log = structlog.get_logger(__name__)
+
+PAGE_SIZE = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class ErasureReport:
+    """How many rows and events the erasure removed, by kind (``runs`` streams got a tombstone)."""
+
+    biomarkers: int = 0
+    scores: int = 0
+    archetypes: int = 0
+    quarantined_records: int = 0
+    tracking_rows: int = 0
+    analysis_results: int = 0
+    runs: int = 0
+    events_removed: int = 0
+
+    @property
+    def total(self) -> int:
+        return sum(asdict(self).values())
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class ForgetUser:
+    """``await forget(user_id) -> ErasureReport``; also callable as ``await forget_user(user_id)``."""
+
+    def __init__(self, *, unit_of_work: UnitOfWorkFactory, clock: Clock, page_size: int = PAGE_SIZE) -> None:
+        self._unit_of_work = unit_of_work
+        self._clock = clock
+        self._page_size = page_size
+
+    async def __call__(self, user_id: str) -> ErasureReport:
+        return await self.forget(user_id)
+
+    async def forget(self, user_id: str) -> ErasureReport:
+        if not isinstance(user_id, str) or not user_id.strip():
+            raise InvalidInputError("user id must be a non-empty string", field="user_id")
+        async with self._unit_of_work() as uow:
+            run_ids = await self._run_ids(uow, user_id)
+            now = self._clock.now()
+            tombstones = {stream_id_for(r): UserForgotten(run_id=r, occurred_at=now) for r in sorted(run_ids)}
+            removed = await uow.events.tombstone_streams(tombstones)
+            archive = await uow.archive.delete_profile(user_id)
+            tracking_rows = await uow.tracking.delete_user(user_id)
+            analyses = await uow.analysis_results.delete_user(user_id)
+            await uow.commit()
+        report = ErasureReport(
+            biomarkers=archive.get("biomarkers", 0),
+            scores=archive.get("scores", 0),
+            archetypes=archive.get("archetypes", 0),
+            quarantined_records=archive.get("quarantined_records", 0),
+            tracking_rows=tracking_rows,
+            analysis_results=analyses,
+            runs=len(run_ids),
+            events_removed=removed,
+        )
+        log.info("user.forgotten", **report.as_dict())  # counts only: the user id is not logged
+        return report
+
+    async def _run_ids(self, uow: UnitOfWork, user_id: str) -> set[str]:
+        run_ids = {row.run_id for row in await uow.tracking.runs_for_user(user_id)}
+        after = 0
+        while True:
+            page = await uow.events.read_all(after=after, limit=self._page_size)
+            for recorded in page:
+                event = recorded.event
+                if isinstance(event, AnalysisRequested) and event.user_id == user_id:
+                    run_ids.add(event.run_id)
+            if len(page) < self._page_size:
+                return run_ids
+            after = page[-1].position

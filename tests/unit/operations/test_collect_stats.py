@@ -1,0 +1,102 @@
+"""``CollectStats``: the monitoring figures agree with what the stores hold after a scenario with failures."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import timedelta
+
+from sahha_sync.application.ports import ArchiveIntegrityError, ArchiveUnavailableError, SahhaUnavailableError
+from sahha_sync.application.use_cases import CollectStats
+from tests.unit.operations.pipeline import START, Pipeline, days_of_data
+
+USERS = ("ann", "ben", "cat", "dan")
+
+
+async def _scenario(pipeline: Pipeline) -> None:
+    """ann syncs; ben's scores fail once, then sync; cat syncs;
+    dan's scores fail for good (a dead job); six hours on, ann again, and cat's Sahha fetch fails (the archive
+    stands in, and the run records the failure)."""
+    for n, user in enumerate(USERS):
+        pipeline.source.add(days_of_data(user, base=1000 * (n + 1)))
+    faults = pipeline.stores.archive.faults
+    await pipeline.analyse("ann")
+    await pipeline.analyse("cat")
+    faults.fail_with(ArchiveUnavailableError("connection lost"), times=1, operations={"upsert_scores"})
+    await pipeline.analyse("ben")
+    faults.fail_with(ArchiveIntegrityError("bad row"), operations={"upsert_scores"})
+    await pipeline.analyse("dan")
+    faults.clear_failures()
+    pipeline.clock.advance(timedelta(hours=6))
+    await pipeline.analyse("ann")  # incremental: the lookback meets rows archived before
+    pipeline.source.fail_with(SahhaUnavailableError("503"), times=10)
+    await pipeline.analyse("cat")
+    pipeline.source.clear_failures()
+
+
+async def test_storage_figures_equal_the_rows_in_the_archive(pipeline: Pipeline) -> None:
+    await _scenario(pipeline)
+    figures = (await pipeline.stats.collect()).to_dict()
+    counts = pipeline.stores.archive.counts()
+    assert figures["storage"]["inserted"] == {t: counts[t] for t in ("biomarkers", "scores", "archetypes")}
+    assert sum(day["biomarkers"] for day in figures["storage"]["inserted_by_day"].values()) == counts["biomarkers"]
+    assert figures["storage"]["unchanged"]["biomarkers"] > 0  # ann's second run met stored rows
+
+
+async def test_sync_states_and_failures_equal_the_tracking_rows_and_the_queue(pipeline: Pipeline) -> None:
+    await _scenario(pipeline)
+    figures = (await pipeline.stats.collect()).to_dict()
+    rows = await pipeline.stores.tracking.list_all()
+    states = Counter(row.status.state for row in rows)
+    assert figures["sync_states"] == {s: states[s] for s in ("synced", "pending", "failed", "not_requested")}
+    assert states["failed"] == 2  # dan's archival, cat's fetch
+    dead = await pipeline.queue.dead_jobs()
+    assert figures["archival"]["dead_jobs"] == len(dead) == 1
+    assert figures["archival"]["failures_by_reason"] == {"ArchiveIntegrityError": 1, "ArchiveUnavailableError": 1}
+    assert figures["archival"]["failed_for_good"] == 1
+    assert figures["archival"]["synced"] == states["synced"]
+    assert figures["archival"]["success_rate"] == states["synced"] / (states["synced"] + 1)
+    assert figures["runs"]["requested"] == len(rows) == 6
+    assert figures["sahha_api"]["fetch_failures"] == {"SahhaUnavailableError": 1}
+    assert figures["sahha_api"]["archive_fallbacks"] == 1
+
+
+async def test_freshness_is_the_age_of_each_users_newest_archived_window(pipeline: Pipeline) -> None:
+    await _scenario(pipeline)
+    rows = {f.user_id: f for f in (await pipeline.stats.collect()).freshness}
+    assert set(rows) == set(USERS)
+    assert rows["ann"].archived_through == START + timedelta(hours=6)
+    assert rows["ann"].age_seconds == 0
+    assert rows["ben"].archived_through == START
+    assert rows["ben"].age_seconds == 6 * 3600
+    assert rows["dan"].archived_through is None
+    assert (rows["dan"].failed, rows["dan"].pending) == (1, 0)
+    assert rows["cat"].runs == 2
+
+
+async def test_since_leaves_out_earlier_events_but_not_the_current_state(pipeline: Pipeline) -> None:
+    await _scenario(pipeline)
+    later = await pipeline.stats.collect(since=START + timedelta(hours=1))
+    assert later.runs["requested"] == 2
+    assert later.inserted["biomarkers"] == 0
+    assert later.unchanged["biomarkers"] > 0
+    assert sum(later.sync_states.values()) == 6
+
+
+async def test_a_forgotten_user_is_no_longer_counted(pipeline: Pipeline) -> None:
+    await _scenario(pipeline)
+    await pipeline.forget("ann")
+    figures = await pipeline.stats.collect()
+    assert "ann" not in {f.user_id for f in figures.freshness}
+    assert figures.runs["forgotten"] == 2
+    assert figures.runs["requested"] == 4
+    assert figures.inserted["biomarkers"] == pipeline.stores.archive.counts()["biomarkers"]
+
+
+async def test_the_sahha_clients_counters_are_added_when_given(pipeline: Pipeline) -> None:
+    stats = CollectStats(
+        unit_of_work=pipeline.stores.unit_of_work, clock=pipeline.clock, sahha_stats=lambda: {"rate_limited": 3}
+    )
+    figures = (await stats.collect()).to_dict()
+    assert figures["sahha_api"]["client"] == {"rate_limited": 3}
+    assert figures["queue"] is None
+    assert figures["archival"]["success_rate"] is None
