@@ -51,7 +51,9 @@ from sahha_sync.application.use_cases import (
     ArchiveHealthData,
     BehaviorAnalysisAgent,
     CircadianAnalysisAgent,
+    CollectStats,
     FetchHealthData,
+    ForgetUser,
     IngestWebhookRecords,
     OnDemandAnalysisService,
     RebuildProjections,
@@ -175,6 +177,12 @@ def durable_queue(settings: Settings) -> JobQueue:
     return ProcrastinateJobQueue(settings.database_url)
 
 
+def durable_queue_for(settings: Settings, *, concurrency: int = 1, run_worker: bool = True) -> JobQueue:
+    """The durable queue for a worker process (``concurrency`` jobs at once), or, without ``run_worker``, one that
+    only submits and reads (``recover``, ``jobs``, ``stats``, ``webhook serve`` beside separate workers)."""
+    return ProcrastinateJobQueue(settings.database_url, concurrency=concurrency, run_worker=run_worker)
+
+
 class Container(containers.DeclarativeContainer):
     """Every object sahha-sync needs, built from ``config`` (a ``Settings``) on first use."""
 
@@ -256,6 +264,11 @@ class Container(containers.DeclarativeContainer):
     on_demand_analysis = providers.Factory(
         OnDemandAnalysisService, run_analysis=run_analysis, unit_of_work=unit_of_work
     )
+
+    # operations: erasure, monitoring, and the durable queue as worker processes and the CLI use it
+    forget_user = providers.Factory(ForgetUser, unit_of_work=unit_of_work, clock=clock)
+    collect_stats = providers.Factory(CollectStats, unit_of_work=unit_of_work, clock=clock)
+    durable_queue_factory = providers.Factory(durable_queue_for, config)
 
 
 def build_container(settings: Settings, **overrides: Any) -> Container:

@@ -16,7 +16,16 @@ from types import TracebackType
 from typing import Any, Self
 
 from sahha_sync.application.ports.job_queue import JobHandler, JobQueue, QueueStats
-from sahha_sync.application.use_cases import AnalysisOutcome, ArchetypeTracker, FetchHealthData, RunAnalysis
+from sahha_sync.application.use_cases import (
+    AnalysisOutcome,
+    ArchetypeTracker,
+    CollectStats,
+    ErasureReport,
+    FetchHealthData,
+    ForgetUser,
+    OperationsStats,
+    RunAnalysis,
+)
 from sahha_sync.domain.analysis import AnalysisType
 from sahha_sync.domain.snapshot import HealthSnapshot
 from sahha_sync.domain.tracking import SyncStatus, TrackingRecord
@@ -134,3 +143,20 @@ class SahhaSync:
     async def wait_for_archival(self, timeout: float | None = None) -> bool:
         """Wait until the queue has nothing queued, waiting or running; False if ``timeout`` passed first."""
         return await (await self.job_queue()).wait_idle(timeout)
+
+    async def forget_user(self, user_id: str) -> ErasureReport:
+        """Erase the user's biomarkers, scores, archetypes, quarantined records, tracking rows and stored analyses,
+        and replace their runs' events by ``user.forgotten`` tombstones, in one transaction (``ForgetUser``)."""
+        use_case: ForgetUser = await resolve(self.container.forget_user)
+        return await use_case.forget(user_id)
+
+    async def stats(self, since: datetime | None = None) -> OperationsStats:
+        """The monitoring figures (``CollectStats``): from the events and tracking rows, plus this process's queue
+        (when started) and Sahha client counters."""
+        source = await resolve(self.container.source)
+        client_stats = getattr(source, "stats", None)
+        built = self.container.collect_stats(
+            queue=self._queue, sahha_stats=None if client_stats is None else (lambda: client_stats().to_dict())
+        )
+        use_case: CollectStats = await built if asyncio.isfuture(built) or asyncio.iscoroutine(built) else built
+        return await use_case.collect(since)

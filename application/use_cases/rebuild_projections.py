@@ -14,12 +14,13 @@ import dataclasses
 import structlog
 
 from sahha_sync.application.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
-from sahha_sync.domain.events import AnalysisRequested, DomainEvent
+from sahha_sync.domain.events import AnalysisRequested, DomainEvent, UserForgotten
 from sahha_sync.domain.tracking import TrackingRecord
 
 log = structlog.get_logger(__name__)
 
 PAGE_SIZE = 1000
+WEBHOOK_STREAMS = "run-webhook-"
 
 
 class RebuildProjections:
@@ -38,6 +39,8 @@ class RebuildProjections:
             await uow.tracking.clear()
             rebuilt = 0
             for stream_id, events in streams.items():
+                if isinstance(events[0], UserForgotten) or stream_id.startswith(WEBHOOK_STREAMS):
+                    continue  # a forgotten user's run, or webhook counts: nothing to project, as expected
                 if not isinstance(events[0], AnalysisRequested):
                     log.warning("projections.stream_skipped", stream_id=stream_id, reason="no analysis.requested")
                     continue

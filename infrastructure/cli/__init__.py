@@ -17,7 +17,19 @@ from typer.exceptions import TyperException
 from sahha_sync.domain.errors import InvalidInputError, SahhaSyncError
 from sahha_sync.infrastructure.cli._common import EXIT_BAD_INPUT, EXIT_FAILED, PROG, fail, setup
 
-COMMAND_MODULES = ("demo", "db", "emulator")
+COMMAND_MODULES = (
+    "demo",
+    "db",
+    "emulator",
+    "analyze",
+    "sync",
+    "worker",
+    "jobs",
+    "replay",
+    "stats",
+    "forget",
+    "webhook",
+)
 
 app = typer.Typer(
     name=PROG,

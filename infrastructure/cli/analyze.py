@@ -1,0 +1,77 @@
+"""``sahha-sync analyze``: one analysis run for one user, answered at once, archived before the command ends."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+
+from sahha_sync.application.use_cases import AnalysisOutcome
+from sahha_sync.infrastructure.cli import _ops
+from sahha_sync.infrastructure.cli._common import out, print_json, run_sync, state
+from sahha_sync.infrastructure.runtime import SahhaSync
+from sahha_sync.infrastructure.settings import Settings
+
+HELP = (
+    "Fetch a user's data from Sahha (incrementally, from the watermark minus the lookback), analyse it and show "
+    "the answer; the archival job runs in the background and the command waits for it before it ends.\n\n"
+    "Examples:\n\n"
+    "  sahha-sync analyze --user user-0001 --type behavior --archetype 'Peak Performer'\n\n"
+    "  sahha-sync analyze --user user-0002 --type circadian --archetype 'Foundation Builder' --json"
+)
+ARCHIVAL_TIMEOUT = 300.0
+
+
+def register(app: typer.Typer) -> None:
+    app.command("analyze", help=HELP, short_help="Analyse one user now; archive in the background.")(analyze)
+
+
+def analyze(
+    ctx: typer.Context,
+    user: str = typer.Option(..., "--user", help="The host's user id (Sahha's external id)."),
+    analysis_type: str = typer.Option(..., "--type", help="behavior or circadian."),
+    archetype: str = typer.Option(..., "--archetype", help="The user's archetype, e.g. 'Peak Performer'."),
+    as_json: bool = typer.Option(False, "--json", help="Print the outcome as JSON."),
+) -> None:
+    user_id, kind = _ops.user_id(user), _ops.analysis_type(analysis_type)
+    if not archetype.strip():
+        raise typer.BadParameter("must not be empty", param_hint="--archetype")
+    report = run_sync(_analyze(state(ctx).settings, user_id, archetype.strip(), kind.value))
+    if as_json:
+        print_json(report)
+        return
+    out.print(f"[bold]{user_id}[/bold] · {report['analysis_type']} · {report['archetype']} · run {report['run_id']}")
+    out.print(f"window {report['window']['start']} → {report['window']['end']} ({report['fetch']})")
+    out.print(f"fetched {report['items_fetched']} items from {report['data_source']}; analyst {report['analyst']}")
+    out.print(report["summary"])
+    out.print(f"sync: {report['sync_status']}" + (f" ({report['sync_error']})" if report["sync_error"] else ""))
+
+
+async def _analyze(settings: Settings, user_id: str, archetype: str, analysis_type: str) -> dict[str, Any]:
+    async with SahhaSync(settings) as sync:
+        outcome = await sync.run_analysis(user_id, archetype, analysis_type)
+        await sync.wait_for_archival(ARCHIVAL_TIMEOUT)
+        record = await sync.tracking_record(outcome.run_id)
+    status = record.status if record is not None else None
+    report = _report(outcome, archetype, analysis_type)
+    report["sync_status"] = "unknown" if status is None else status.state
+    report["sync_error"] = None if status is None else status.sync_error
+    return report
+
+
+def _report(outcome: AnalysisOutcome, archetype: str, analysis_type: str) -> dict[str, Any]:
+    analysis = outcome.analysis
+    return {
+        "run_id": outcome.run_id,
+        "archetype": archetype,
+        "analysis_type": analysis_type,
+        "window": {"start": outcome.window.start.isoformat(), "end": outcome.window.end.isoformat()},
+        "fetch": "incremental" if outcome.is_incremental else "initial",
+        "items_fetched": outcome.snapshot.total_items,
+        "data_source": outcome.data_source,
+        "stale_as_of": None if outcome.stale_as_of is None else outcome.stale_as_of.isoformat(),
+        "analyst": analysis.analyst,
+        "summary": analysis.summary,
+        "insights": [insight.text for insight in analysis.insights],
+        "recommendations": list(analysis.recommendations),
+    }

@@ -1,0 +1,63 @@
+"""``sahha-sync stats``: the monitoring figures, for people, for machines, or for Prometheus."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import typer
+
+from sahha_sync.application.use_cases import CollectStats
+from sahha_sync.infrastructure.cli import _ops
+from sahha_sync.infrastructure.cli._common import EXIT_BAD_INPUT, fail, out, print_json, run_sync, state
+from sahha_sync.infrastructure.settings import Settings
+from sahha_sync.infrastructure.stats_format import to_prometheus, to_tables
+
+HELP = (
+    "Show the monitoring figures, read from the event store and the tracking rows (so they survive restarts and "
+    "are the same on every server): runs; Sahha fetches and their failures; archival success rate, failures by "
+    "reason and dead jobs; rows inserted per day by table, updated and left unchanged; freshness per user and "
+    "analysis type, with runs still pending or failed; and, on the durable queue, the queue's figures. The Sahha "
+    "client's own counters (retries, 429s, token refreshes) live in the process that made the requests: "
+    "`sync --json` and `SahhaSync.stats()` show them.\n\n"
+    "--since narrows the event figures to events from then on.\n\n"
+    "Examples:\n\n"
+    "  sahha-sync stats\n\n"
+    "  sahha-sync stats --since 2025-10-01 --json\n\n"
+    "  sahha-sync stats --format prometheus > /var/lib/node_exporter/sahha_sync.prom"
+)
+FORMATS = ("table", "json", "prometheus")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("stats", help=HELP, short_help="Monitoring figures: table, JSON or Prometheus.")(stats)
+
+
+def stats(
+    ctx: typer.Context,
+    since: str | None = typer.Option(None, "--since", help="Count events from this date on (YYYY-MM-DD)."),
+    output: str = typer.Option("table", "--format", help="table, json or prometheus."),
+    as_json: bool = typer.Option(False, "--json", help="Same as --format json."),
+) -> None:
+    if output not in FORMATS:
+        fail(f"--format must be table, json or prometheus, not {output!r}", EXIT_BAD_INPUT)
+    figures = run_sync(_collect(state(ctx).settings, _ops.since(since)))
+    if as_json or output == "json":
+        print_json(figures)
+    elif output == "prometheus":
+        print(to_prometheus(figures), end="")
+    else:
+        if not out.is_terminal:
+            out.width = max(out.width, 120)
+        out.print(to_tables(figures))
+
+
+async def _collect(settings: Settings, since: datetime | None) -> dict[str, Any]:
+    async with _ops.opened(settings) as container:
+        unit_of_work = await _ops.use_case(container.unit_of_work)
+        clock = await _ops.use_case(container.clock)
+        if settings.queue != "postgres":
+            return (await CollectStats(unit_of_work=unit_of_work, clock=clock).collect(since)).to_dict()
+        async with _ops.submit_only_queue(container) as queue:
+            use_case = CollectStats(unit_of_work=unit_of_work, clock=clock, queue=queue)
+            return (await use_case.collect(since)).to_dict()

@@ -1,0 +1,203 @@
+"""``sahha-sync sync``: backfill many users through one runtime, so one Sahha client (and its rate limiter) serves
+them all."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from sahha_sync.domain.errors import SahhaSyncError
+from sahha_sync.domain.events import ArchetypesArchived, BiomarkersArchived, ScoresArchived, stream_id_for
+from sahha_sync.infrastructure.cli import _ops
+from sahha_sync.infrastructure.cli._common import EXIT_BAD_INPUT, EXIT_FAILED, fail, out, print_json, run_sync, state
+from sahha_sync.infrastructure.container import resolve
+from sahha_sync.infrastructure.runtime import SahhaSync
+from sahha_sync.infrastructure.settings import Settings
+
+HELP = (
+    "Fetch and archive the data of many users, each incrementally from their watermark (minus the lookback); a "
+    "user without one starts at --since (default: SAHHA_SYNC_INITIAL_DAYS ago). Each user gets one run of "
+    "--type under the archetype --archetype (default 'backfill'), analysed by the offline analyst (no model "
+    "calls); later runs of any archetype of that type continue from its watermark. One Sahha client serves every "
+    "user, so its rate limit holds across them. The command waits until everything is archived.\n\n"
+    "--users FILE: one user id per line (blank lines and lines starting with # are skipped). --all: every user "
+    "that has a run already.\n\n"
+    "Examples:\n\n"
+    "  sahha-sync sync --users users.txt --since 2025-01-01\n\n"
+    "  sahha-sync sync --all --concurrency 8\n\n"
+    "  sahha-sync sync --users users.txt --json > sync.json"
+)
+ARCHIVAL_TIMEOUT = 3600.0
+POLL_SECONDS = 0.5
+ARCHIVED = (BiomarkersArchived, ScoresArchived, ArchetypesArchived)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("sync", help=HELP, short_help="Backfill many users incrementally, one shared Sahha client.")(sync)
+
+
+def sync(
+    ctx: typer.Context,
+    users_file: str | None = typer.Option(None, "--users", help="File with one user id per line."),
+    all_users: bool = typer.Option(False, "--all", help="Every user that has a run already."),
+    since: str | None = typer.Option(None, "--since", help="Where users without a watermark start (YYYY-MM-DD)."),
+    analysis_type: str = typer.Option("behavior", "--type", help="behavior or circadian."),
+    archetype: str = typer.Option("backfill", "--archetype", help="Archetype the runs are recorded under."),
+    concurrency: int = typer.Option(4, "--concurrency", min=1, max=64, help="Users fetched at once."),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON (no progress bar)."),
+) -> None:
+    if (users_file is None) == (not all_users):
+        raise typer.BadParameter("give either --users FILE or --all", param_hint="--users/--all")
+    start, kind = _ops.since(since), _ops.analysis_type(analysis_type)
+    users = _read_users(Path(users_file)) if users_file is not None else None
+    settings = _sync_settings(state(ctx).settings, start)
+    summary = run_sync(_sync(settings, users, archetype, kind.value, concurrency, show=not as_json))
+    if as_json:
+        print_json(summary.to_dict())
+    else:
+        _render(summary)
+    if summary.failed:
+        fail(f"{len(summary.failed)} of {summary.users} users failed: {_kinds(summary.failed)}", EXIT_FAILED)
+
+
+def _read_users(path: Path) -> list[str]:
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        fail(f"cannot read {path}: {type(exc).__name__}", EXIT_BAD_INPUT)
+    users: list[str] = []
+    for number, line in enumerate(lines, start=1):
+        text = line.strip()
+        if text and not text.startswith("#"):
+            users.append(_ops.user_id(text, where=f"{path.name} line {number}"))
+    if not users:
+        fail(f"{path} names no user", EXIT_BAD_INPUT)
+    return list(dict.fromkeys(users))
+
+
+def _sync_settings(settings: Settings, start: datetime | None) -> Settings:
+    update: dict[str, Any] = {"analyst": "offline"}
+    if start is not None:
+        days = math.ceil((datetime.now(UTC) - start).total_seconds() / 86400)
+        update["initial_days"] = min(max(days, 1), 366)
+    return settings.model_copy(update=update)
+
+
+@dataclass
+class SyncSummary:
+    users: int = 0
+    done: int = 0
+    items_fetched: int = 0
+    rows: Counter[str] = field(default_factory=Counter)
+    failed: dict[str, str] = field(default_factory=dict)
+    sync_states: Counter[str] = field(default_factory=Counter)
+    sahha_client: dict[str, Any] | None = None
+    drained: bool = True
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "users": self.users,
+            "succeeded": self.done - len(self.failed),
+            "failed": dict(self.failed),
+            "items_fetched": self.items_fetched,
+            "rows": {k: self.rows[k] for k in ("inserted", "updated", "unchanged")},
+            "sync_states": dict(self.sync_states),
+            "sahha_client": self.sahha_client,
+            "drained": self.drained,
+        }
+
+
+async def _sync(
+    settings: Settings, users: list[str] | None, archetype: str, analysis_type: str, concurrency: int, *, show: bool
+) -> SyncSummary:
+    async with SahhaSync(settings) as runtime:
+        unit_of_work = await resolve(runtime.container.unit_of_work)
+        if users is None:
+            async with unit_of_work() as uow:
+                users = list(dict.fromkeys(row.user_id for row in await uow.tracking.list_all()))
+            if not users:
+                fail("--all found no user with a run yet; name them with --users FILE", EXIT_BAD_INPUT)
+        summary = SyncSummary(users=len(users))
+        runs: list[str] = []
+        with _ops.progress(enabled=show) as bar:
+            task = bar.add_task("sync", total=len(users), items=0, rows=0)
+            gate = asyncio.Semaphore(concurrency)
+
+            async def one(user: str) -> None:
+                async with gate:
+                    try:
+                        outcome = await runtime.run_analysis(user, archetype, analysis_type)
+                        runs.append(outcome.run_id)
+                        summary.items_fetched += outcome.snapshot.total_items
+                    except SahhaSyncError as exc:
+                        summary.failed[user] = type(exc).__name__
+                summary.done += 1
+                bar.update(task, advance=1, items=summary.items_fetched)
+
+            refresh = lambda: bar.update(task, rows=_rows(summary))  # noqa: E731
+            watcher = asyncio.create_task(_watch(unit_of_work, runs, summary, refresh))
+            await asyncio.gather(*(one(user) for user in users))
+            summary.drained = await runtime.wait_for_archival(ARCHIVAL_TIMEOUT)
+            watcher.cancel()
+            await _count_rows(unit_of_work, runs, summary)
+            bar.update(task, rows=_rows(summary))
+        async with unit_of_work() as uow:
+            for run_id in runs:
+                record = await uow.tracking.get(run_id)
+                summary.sync_states[record.status.state if record else "unknown"] += 1
+        source = await resolve(runtime.container.source)
+        stats = getattr(source, "stats", None)
+        summary.sahha_client = None if stats is None else stats().to_dict()
+    return summary
+
+
+def _rows(summary: SyncSummary) -> int:
+    return summary.rows["inserted"] + summary.rows["updated"]
+
+
+async def _count_rows(unit_of_work: Any, runs: list[str], summary: SyncSummary) -> None:
+    rows: Counter[str] = Counter()
+    async with unit_of_work() as uow:
+        for run_id in list(runs):
+            for recorded in await uow.events.read_stream(stream_id_for(run_id)):
+                event = recorded.event
+                if isinstance(event, ARCHIVED):
+                    rows.update(inserted=event.inserted, updated=event.updated, unchanged=event.unchanged)
+    summary.rows = rows
+
+
+async def _watch(unit_of_work: Any, runs: list[str], summary: SyncSummary, refresh: Any) -> None:
+    """Recount the rows archived by the runs so far, every half second, for the progress bar."""
+    while True:
+        await asyncio.sleep(POLL_SECONDS)
+        await _count_rows(unit_of_work, runs, summary)
+        refresh()
+
+
+def _kinds(failed: dict[str, str]) -> str:
+    return ", ".join(f"{n} {kind}" for kind, n in Counter(failed.values()).most_common())
+
+
+def _render(summary: SyncSummary) -> None:
+    data = summary.to_dict()
+    out.print(
+        f"synced {data['succeeded']} of {summary.users} users: {summary.items_fetched} items fetched; rows "
+        f"{summary.rows['inserted']} inserted, {summary.rows['updated']} updated, {summary.rows['unchanged']} "
+        "unchanged" + ("" if summary.drained else " (archival still running)")
+    )
+    out.print("runs: " + ", ".join(f"{n} {s}" for s, n in sorted(summary.sync_states.items())))
+    client = summary.sahha_client
+    if client:
+        out.print(
+            f"Sahha: {client['requests']} requests, {client['success_rate']:.1%} succeeded, {client['retries']} "
+            f"retries, {client['rate_limited']} rate-limited (429), {client['token_refreshes']} token refreshes"
+        )
+    for user, kind in summary.failed.items():
+        out.print(f"  failed: {user} ({kind})")

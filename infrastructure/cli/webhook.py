@@ -1,0 +1,61 @@
+"""``sahha-sync webhook serve``: Sahha's webhook receiver on its own, under uvicorn."""
+
+from __future__ import annotations
+
+import typer
+
+from sahha_sync.adapters.webhook import DEFAULT_MAX_BODY_BYTES, serve_async
+from sahha_sync.infrastructure.cli import _ops
+from sahha_sync.infrastructure.cli._common import out, run_sync, state
+from sahha_sync.infrastructure.container import resolve
+from sahha_sync.infrastructure.settings import Settings
+
+webhook = typer.Typer(name="webhook", help="Receive Sahha's webhooks (push delivery).", no_args_is_help=True)
+
+SERVE_HELP = (
+    "Serve the webhook receiver until Ctrl-C or SIGTERM: it checks each delivery's X-Signature against "
+    "SAHHA_SYNC_WEBHOOK_SECRET (and refuses to start without it), answers at once, and archives biomarkers, "
+    "scores and archetypes through the same upsert as polling (a redelivery changes nothing). On the in-memory "
+    "queue the records are archived in this process; on the durable queue (SAHHA_SYNC_QUEUE=postgres) they are "
+    "queued for `sahha-sync worker`. Point Sahha's dashboard at http://HOST:PORT/ behind your TLS proxy.\n\n"
+    "Examples:\n\n"
+    "  SAHHA_SYNC_WEBHOOK_SECRET=... sahha-sync webhook serve --port 8080\n\n"
+    "  sahha-sync webhook serve --host 0.0.0.0 --port 8080 --max-body-bytes 65536"
+)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(webhook)
+
+
+@webhook.command("serve", help=SERVE_HELP, short_help="Serve the webhook receiver until stopped.")
+def serve(
+    ctx: typer.Context,
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to bind (loopback by default)."),
+    port: int = typer.Option(8080, "--port", min=1, max=65535, help="TCP port to listen on."),
+    max_body_bytes: int = typer.Option(
+        DEFAULT_MAX_BODY_BYTES, "--max-body-bytes", min=1024, help="Largest delivery accepted (413 beyond)."
+    ),
+) -> None:
+    settings = state(ctx).settings
+    _ops.require_webhook_secret(settings)
+    where = "archived here" if settings.queue == "memory" else "queued for the workers"
+    out.print(f"Sahha webhooks on http://{host}:{port}/ ({where}); Ctrl-C stops")
+    run_sync(_serve(settings, host, port, max_body_bytes))
+
+
+async def _serve(settings: Settings, host: str, port: int, max_body_bytes: int) -> None:
+    async with _ops.opened(settings) as container:
+        clock = await resolve(container.clock)
+        if settings.queue == "memory":
+            unit_of_work = await resolve(container.unit_of_work)
+            await serve_async(
+                host, port, secret=settings.webhook_secret, unit_of_work=unit_of_work, clock=clock,
+                max_body_bytes=max_body_bytes,
+            )  # fmt: skip
+            return
+        async with _ops.submit_only_queue(container) as queue:
+            await queue.start()
+            await serve_async(
+                host, port, secret=settings.webhook_secret, queue=queue, clock=clock, max_body_bytes=max_body_bytes
+            )

@@ -1,0 +1,91 @@
+"""``sahha-sync worker`` and ``sahha-sync recover``: running and re-submitting archival jobs."""
+
+from __future__ import annotations
+
+import typer
+
+from sahha_sync.adapters.queue import run_worker
+from sahha_sync.application.ports.job_queue import JobQueue
+from sahha_sync.application.use_cases import (
+    ArchiveHealthData,
+    IngestWebhookRecords,
+    RecoverPendingArchivals,
+)
+from sahha_sync.infrastructure.cli import _ops
+from sahha_sync.infrastructure.cli._common import out, print_json, run_sync, state
+from sahha_sync.infrastructure.container import Container, resolve
+from sahha_sync.infrastructure.runtime import SahhaSync
+from sahha_sync.infrastructure.settings import Settings
+
+WORKER_HELP = (
+    "Run archival and webhook-ingest jobs from the durable queue (SAHHA_SYNC_QUEUE=postgres) until SIGTERM or "
+    "Ctrl-C. At start it re-submits the archival of runs whose job was lost (as `recover` does). On stop it takes "
+    "no new job and gives running ones --shutdown-timeout seconds before they are put back in the queue. Run as "
+    "many workers, on as many servers, as you like.\n\n"
+    "Examples:\n\n"
+    "  SAHHA_SYNC_QUEUE=postgres SAHHA_SYNC_DATABASE_URL=postgresql://... sahha-sync worker\n\n"
+    "  sahha-sync worker --concurrency 8 --shutdown-timeout 60"
+)
+RECOVER_HELP = (
+    "Re-submit the archival of every run whose archival was requested but never finished and has no pending "
+    "job (e.g. jobs an in-memory queue lost in a restart). On the in-memory queue the jobs run here and the "
+    "command waits for them; on the durable queue the workers run them.\n\n"
+    "Examples:\n\n"
+    "  sahha-sync recover\n\n"
+    "  sahha-sync recover --json"
+)
+DRAIN_TIMEOUT = 600.0
+
+
+def register(app: typer.Typer) -> None:
+    app.command("worker", help=WORKER_HELP, short_help="Run jobs from the durable queue until stopped.")(worker)
+    app.command("recover", help=RECOVER_HELP, short_help="Re-submit archival jobs that were lost.")(recover)
+
+
+def worker(
+    ctx: typer.Context,
+    concurrency: int = typer.Option(1, "--concurrency", min=1, max=256, help="Jobs run at once."),
+    shutdown_timeout: float = typer.Option(30.0, "--shutdown-timeout", min=0, help="Seconds running jobs get."),
+) -> None:
+    settings = state(ctx).settings
+    _ops.require_durable_queue(settings, "worker")
+    out.print(f"worker on {settings.database_url_for_display}, {concurrency} at once; Ctrl-C or SIGTERM stops it")
+    run_sync(_work(settings, concurrency, shutdown_timeout))
+    out.print("worker stopped")
+
+
+async def _work(settings: Settings, concurrency: int, shutdown_timeout: float) -> None:
+    async with _ops.opened(settings) as container:
+        queue: JobQueue = container.durable_queue_factory(concurrency=concurrency)
+        handlers = {
+            ArchiveHealthData.JOB_TYPE: await resolve(container.archive_health_data),
+            IngestWebhookRecords.JOB_TYPE: await resolve(container.ingest_webhook_records),
+        }
+        recovery = RecoverPendingArchivals(unit_of_work=await resolve(container.unit_of_work), queue=queue)
+        await run_worker(queue, handlers, on_start=recovery.recover, shutdown_timeout=shutdown_timeout)
+
+
+def recover(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    settings = state(ctx).settings
+    resubmitted, drained = run_sync(_recover(settings))
+    if as_json:
+        print_json({"resubmitted": resubmitted, "queue": settings.queue, "drained": drained})
+        return
+    where = "run here" if settings.queue == "memory" else "queued for the workers"
+    out.print(f"re-submitted {resubmitted} archival job(s), {where}" + ("" if drained else " (not finished in time)"))
+
+
+async def _recover(settings: Settings) -> tuple[int, bool]:
+    if settings.queue == "memory":
+        async with SahhaSync(settings) as sync:
+            use_case: RecoverPendingArchivals = await resolve(sync.container.recover_pending_archivals)
+            await sync.start()
+            count = await use_case.recover()
+            return count, await sync.wait_for_archival(DRAIN_TIMEOUT)
+    async with _ops.opened(settings) as container, _ops.submit_only_queue(container) as queue:
+        return await _recover_on(container, queue), True
+
+
+async def _recover_on(container: Container, queue: JobQueue) -> int:
+    use_case = RecoverPendingArchivals(unit_of_work=await resolve(container.unit_of_work), queue=queue)
+    return await use_case.recover()

@@ -1,0 +1,287 @@
+"""The monitoring figures (``OperationsStats.to_dict()``) as rich tables for people and as Prometheus text.
+
+Prometheus labels are kept to small, fixed sets so a scrape stays cheap however many users there are:
+``table`` (3), ``change`` (3), ``state`` (4), ``outcome``, ``analysis_type`` (2), ``older_than`` (5 buckets),
+and ``reason``/``kind`` (the class name of an error: a short, closed list). No user id is ever a label:
+freshness is exported per analysis type as the number of users, the oldest age, and how many users' newest
+archived data is older than 1 h, 6 h, 24 h, 72 h and 168 h. Rows per day are not exported either (a day label
+grows without bound); ``rate(sahha_sync_rows_total[1d])`` gives them. Counters are totals over the event store,
+so they only grow, except when a user is forgotten.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from rich.console import Group
+from rich.table import Table
+
+PREFIX = "sahha_sync"
+AGE_BUCKETS = (("1h", 3600), ("6h", 6 * 3600), ("24h", 86400), ("72h", 3 * 86400), ("168h", 7 * 86400))
+TABLES = ("biomarkers", "scores", "archetypes")
+
+
+# -- Prometheus ---------------------------------------------------------------------------------------------
+
+
+def _escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+
+
+def _sample(name: str, value: float | int | None, labels: Mapping[str, str] | None = None) -> str | None:
+    if value is None:
+        return None
+    label_text = ",".join(f'{key}="{_escape(str(v))}"' for key, v in (labels or {}).items())
+    number = f"{value:.6g}" if isinstance(value, float) else str(int(value))
+    return f"{PREFIX}_{name}{{{label_text}}} {number}" if label_text else f"{PREFIX}_{name} {number}"
+
+
+class _Exposition:
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def metric(self, name: str, kind: str, help_text: str, samples: Iterable[tuple[Any, Mapping[str, str]]]) -> None:
+        rendered = [line for value, labels in samples if (line := _sample(name, value, labels)) is not None]
+        if not rendered:
+            return
+        self.lines += [f"# HELP {PREFIX}_{name} {help_text}", f"# TYPE {PREFIX}_{name} {kind}", *rendered]
+
+
+def to_prometheus(figures: Mapping[str, Any]) -> str:
+    """The Prometheus text exposition format (version 0.0.4) of ``figures``."""
+    out = _Exposition()
+    runs, api, archival, storage = figures["runs"], figures["sahha_api"], figures["archival"], figures["storage"]
+    out.metric(
+        "runs_total",
+        "counter",
+        "Analysis runs by step, from the event store.",
+        ((n, {"event": event}) for event, n in runs.items()),
+    )
+    out.metric("sahha_fetches_total", "counter", "Fetches from Sahha that returned data.", [(api["fetches"], {})])
+    out.metric(
+        "sahha_fetch_failures_total",
+        "counter",
+        "Fetches from Sahha that failed, by error class.",
+        ((n, {"kind": kind}) for kind, n in api["fetch_failures"].items()),
+    )
+    out.metric(
+        "sahha_fetch_success_ratio",
+        "gauge",
+        "Share of Sahha fetches that succeeded.",
+        [(api["fetch_success_rate"], {})],
+    )
+    out.metric(
+        "archive_fallbacks_total",
+        "counter",
+        "Runs whose data came from the archive because Sahha failed.",
+        [(api["archive_fallbacks"], {})],
+    )
+    _client(out, api.get("client"))
+    out.metric(
+        "archival_total",
+        "counter",
+        "Archival jobs by outcome, from the event store.",
+        ((archival[k], {"outcome": k}) for k in ("requested", "synced", "failed_attempts", "failed_for_good")),
+    )
+    out.metric(
+        "archival_failures_total",
+        "counter",
+        "Failed archival attempts, by error class.",
+        ((n, {"reason": reason}) for reason, n in archival["failures_by_reason"].items()),
+    )
+    out.metric(
+        "archival_success_ratio",
+        "gauge",
+        "Synced runs over finished runs (synced or failed for good).",
+        [(archival["success_rate"], {})],
+    )
+    out.metric("dead_jobs", "gauge", "Jobs that used up their attempts.", [(archival["dead_jobs"], {})])
+    out.metric(
+        "rows_total",
+        "counter",
+        "Archive rows written, by table and change (unchanged: left alone).",
+        (
+            (storage[change][t], {"table": t, "change": change})
+            for change in ("inserted", "updated", "unchanged")
+            for t in TABLES
+        ),
+    )
+    out.metric(
+        "webhook_rows_inserted_total",
+        "counter",
+        "Archive rows inserted from Sahha's webhooks, by table.",
+        ((storage["inserted_by_webhooks"][t], {"table": t}) for t in TABLES),
+    )
+    out.metric("quarantined_records_total", "counter", "Records kept in quarantine.", [(storage["quarantined"], {})])
+    out.metric(
+        "runs_by_sync_state",
+        "gauge",
+        "Runs by their current sync state (tracking rows).",
+        ((n, {"state": state}) for state, n in figures["sync_states"].items()),
+    )
+    _freshness(out, figures["freshness"])
+    _queue(out, figures.get("queue"))
+    return "\n".join(out.lines) + "\n"
+
+
+def _client(out: _Exposition, client: Mapping[str, Any] | None) -> None:
+    if not client:
+        return
+    for key, name, help_text in (
+        ("requests", "sahha_requests_total", "HTTP requests to Sahha by this process (token requests included)."),
+        ("retries", "sahha_retries_total", "Requests to Sahha retried by this process."),
+        ("rate_limited", "sahha_rate_limited_total", "429 answers from Sahha to this process."),
+        ("token_refreshes", "sahha_token_refreshes_total", "Sahha account tokens fetched by this process."),
+    ):
+        out.metric(name, "counter", help_text, [(client.get(key), {})])
+    out.metric(
+        "sahha_request_success_ratio",
+        "gauge",
+        "Share of this process's requests to Sahha that succeeded.",
+        [(client.get("success_rate"), {})],
+    )
+
+
+def _freshness(out: _Exposition, rows: list[Mapping[str, Any]]) -> None:
+    types = sorted({row["analysis_type"] for row in rows})
+    by_type = {t: [row for row in rows if row["analysis_type"] == t] for t in types}
+    out.metric(
+        "freshness_users",
+        "gauge",
+        "Users with runs, by analysis type.",
+        ((len(by_type[t]), {"analysis_type": t}) for t in types),
+    )
+    out.metric(
+        "freshness_never_archived_users",
+        "gauge",
+        "Users with runs but no archived window yet.",
+        ((sum(r["age_seconds"] is None for r in by_type[t]), {"analysis_type": t}) for t in types),
+    )
+    ages = {t: [r["age_seconds"] for r in by_type[t] if r["age_seconds"] is not None] for t in types}
+    out.metric(
+        "freshness_oldest_age_seconds",
+        "gauge",
+        "Age of the stalest user's newest archived data.",
+        ((max(ages[t]), {"analysis_type": t}) for t in types if ages[t]),
+    )
+    out.metric(
+        "freshness_users_older_than",
+        "gauge",
+        "Users whose newest archived data is older than a bound.",
+        (
+            (sum(a > seconds for a in ages[t]), {"analysis_type": t, "older_than": name})
+            for t in types
+            for name, seconds in AGE_BUCKETS
+        ),
+    )
+
+
+def _queue(out: _Exposition, queue: Mapping[str, Any] | None) -> None:
+    if not queue:
+        return
+    out.metric(
+        "queue_jobs",
+        "gauge",
+        "Jobs in the queue, by state.",
+        ((queue.get(s), {"state": s}) for s in ("queued", "running", "dead")),
+    )
+    out.metric("queue_completed_total", "counter", "Jobs the queue completed.", [(queue.get("completed"), {})])
+    out.metric("queue_failed_attempts_total", "counter", "Job attempts that failed.", [(queue.get("failed"), {})])
+    out.metric("queue_retries_total", "counter", "Job attempts retried.", [(queue.get("retries"), {})])
+    out.metric(
+        "queue_oldest_queued_age_seconds",
+        "gauge",
+        "Age of the oldest queued job.",
+        [(queue.get("oldest_queued_age_seconds"), {})],
+    )
+
+
+# -- tables ---------------------------------------------------------------------------------------------------
+
+
+def _figures_table(title: str, rows: Iterable[tuple[str, Any]]) -> Table:
+    table = Table(title=title, title_justify="left")
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    for name, value in rows:
+        table.add_row(name, _shown(value))
+    return table
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.1%}" if 0 <= value <= 1 else f"{value:,.1f}"
+    if isinstance(value, Mapping):
+        return ", ".join(f"{k} {v}" for k, v in value.items()) or "none"
+    return str(value)
+
+
+def _age(seconds: float | None) -> str:
+    if seconds is None:
+        return "never archived"
+    hours = seconds / 3600
+    return f"{hours:.1f} h" if hours < 48 else f"{hours / 24:.1f} d"
+
+
+def to_tables(figures: Mapping[str, Any], *, max_freshness_rows: int = 50) -> Group:
+    """Rich tables: runs and Sahha, archival, storage growth, freshness, and the queue."""
+    api, archival, storage = figures["sahha_api"], figures["archival"], figures["storage"]
+    client = api.get("client") or {}
+    sahha_rows = [
+        ("fetches", api["fetches"]),
+        ("fetch failures", api["fetch_failures"]),
+        ("fetch success rate", api["fetch_success_rate"]),
+        ("archive fallbacks", api["archive_fallbacks"]),
+    ]
+    sahha_rows += [
+        (f"client {k.replace('_', ' ')}", client.get(k))
+        for k in ("requests", "success_rate", "retries", "rate_limited", "token_refreshes")
+        if k in client
+    ]
+    parts: list[Any] = [
+        _figures_table("runs", figures["runs"].items()),
+        _figures_table("Sahha API", sahha_rows),
+        _figures_table("archival", [(k.replace("_", " "), v) for k, v in archival.items()]),
+        _storage_table(storage),
+        _figures_table("runs by sync state", figures["sync_states"].items()),
+        _freshness_table(figures["freshness"], max_freshness_rows),
+    ]
+    if figures.get("queue") is not None:
+        parts.append(_figures_table("queue", figures["queue"].items()))
+    return Group(*parts)
+
+
+def _storage_table(storage: Mapping[str, Any]) -> Table:
+    table = Table(title="storage growth (rows)", title_justify="left")
+    table.add_column("day / change")
+    for name in TABLES:
+        table.add_column(name, justify="right")
+    for day, counts in storage["inserted_by_day"].items():
+        table.add_row(f"{day} inserted", *(str(counts[t]) for t in TABLES))
+    for change in ("inserted", "updated", "unchanged", "inserted_by_webhooks"):
+        table.add_row(f"all {change.replace('_', ' ')}", *(str(storage[change][t]) for t in TABLES))
+    table.add_row("quarantined records", str(storage["quarantined"]), "", "")
+    return table
+
+
+def _freshness_table(rows: list[Mapping[str, Any]], limit: int) -> Table:
+    stalest = sorted(rows, key=lambda r: (r["age_seconds"] is not None, -(r["age_seconds"] or 0)))
+    title = "freshness (stalest first" + (f", {limit} of {len(rows)})" if len(rows) > limit else ")")
+    table = Table(title=title, title_justify="left")
+    for column in ("user", "analysis", "archived through", "age", "runs", "pending", "failed"):
+        table.add_column(column, justify="right" if column in ("runs", "pending", "failed") else "left")
+    for row in stalest[:limit]:
+        through = row["archived_through"]
+        table.add_row(
+            row["user_id"],
+            row["analysis_type"].removesuffix("_analysis"),
+            "-" if through is None else through[:16].replace("T", " "),
+            _age(row["age_seconds"]),
+            str(row["runs"]),
+            str(row["pending"]),
+            str(row["failed"]),
+        )
+    return table
