@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import signal
+from typing import Any
+
 import typer
 
 from sahha_sync.adapters.webhook import DEFAULT_MAX_BODY_BYTES, serve_async
@@ -10,6 +14,7 @@ from sahha_sync.infrastructure.cli._common import out, run_sync, state
 from sahha_sync.infrastructure.container import resolve
 from sahha_sync.infrastructure.settings import Settings
 
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 webhook = typer.Typer(name="webhook", help="Receive Sahha's webhooks (push delivery).", no_args_is_help=True)
 
 SERVE_HELP = (
@@ -45,17 +50,27 @@ def serve(
 
 
 async def _serve(settings: Settings, host: str, port: int, max_body_bytes: int) -> None:
-    async with _ops.opened(settings) as container:
-        clock = await resolve(container.clock)
-        if settings.queue == "memory":
-            unit_of_work = await resolve(container.unit_of_work)
-            await serve_async(
-                host, port, secret=settings.webhook_secret, unit_of_work=unit_of_work, clock=clock,
-                max_body_bytes=max_body_bytes,
-            )  # fmt: skip
-            return
-        async with _ops.submit_only_queue(container) as queue:
-            await queue.start()
-            await serve_async(
-                host, port, secret=settings.webhook_secret, queue=queue, clock=clock, max_body_bytes=max_body_bytes
-            )
+    """Serve until SIGINT or SIGTERM; the signal sets ``stop`` (uvicorn, which takes the signals while it serves,
+    raises them again once it has shut down, and they land here instead of killing the process)."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in STOP_SIGNALS:
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        async with _ops.opened(settings) as container:
+            clock = await resolve(container.clock)
+            options: dict[str, Any] = {
+                "secret": settings.webhook_secret,
+                "clock": clock,
+                "max_body_bytes": max_body_bytes,
+                "stop": stop,
+            }
+            if settings.queue == "memory":
+                await serve_async(host, port, unit_of_work=await resolve(container.unit_of_work), **options)
+                return
+            async with _ops.submit_only_queue(container) as queue:
+                await queue.start()
+                await serve_async(host, port, queue=queue, **options)
+    finally:
+        for sig in STOP_SIGNALS:
+            loop.remove_signal_handler(sig)
