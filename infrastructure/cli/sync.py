@@ -4,6 +4,7 @@ them all."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 from collections import Counter
 from dataclasses import dataclass, field
@@ -13,7 +14,7 @@ from typing import Any
 
 import typer
 
-from sahha_sync.domain.errors import SahhaSyncError
+from sahha_sync.domain.errors import InvalidInputError, SahhaSyncError
 from sahha_sync.domain.events import ArchetypesArchived, BiomarkersArchived, ScoresArchived, stream_id_for
 from sahha_sync.infrastructure.cli import _ops
 from sahha_sync.infrastructure.cli._common import EXIT_BAD_INPUT, EXIT_FAILED, fail, out, print_json, run_sync, state
@@ -123,7 +124,7 @@ async def _sync(
             async with unit_of_work() as uow:
                 users = list(dict.fromkeys(row.user_id for row in await uow.tracking.list_all()))
             if not users:
-                fail("--all found no user with a run yet; name them with --users FILE", EXIT_BAD_INPUT)
+                raise InvalidInputError("--all found no user with a run yet; name them with --users FILE")
         summary = SyncSummary(users=len(users))
         runs: list[str] = []
         with _ops.progress(enabled=show) as bar:
@@ -142,10 +143,14 @@ async def _sync(
                 bar.update(task, advance=1, items=summary.items_fetched)
 
             refresh = lambda: bar.update(task, rows=_rows(summary))  # noqa: E731
-            watcher = asyncio.create_task(_watch(unit_of_work, runs, summary, refresh))
-            await asyncio.gather(*(one(user) for user in users))
-            summary.drained = await runtime.wait_for_archival(ARCHIVAL_TIMEOUT)
-            watcher.cancel()
+            finished = asyncio.Event()
+            watcher = asyncio.create_task(_watch(unit_of_work, runs, summary, refresh, finished))
+            try:
+                await asyncio.gather(*(one(user) for user in users))
+                summary.drained = await runtime.wait_for_archival(ARCHIVAL_TIMEOUT)
+            finally:
+                finished.set()  # never cancelled mid-query: a cancelled SQLite connect can hang the loop's close
+                await watcher
             await _count_rows(unit_of_work, runs, summary)
             bar.update(task, rows=_rows(summary))
         async with unit_of_work() as uow:
@@ -173,10 +178,14 @@ async def _count_rows(unit_of_work: Any, runs: list[str], summary: SyncSummary) 
     summary.rows = rows
 
 
-async def _watch(unit_of_work: Any, runs: list[str], summary: SyncSummary, refresh: Any) -> None:
-    """Recount the rows archived by the runs so far, every half second, for the progress bar."""
-    while True:
-        await asyncio.sleep(POLL_SECONDS)
+async def _watch(
+    unit_of_work: Any, runs: list[str], summary: SyncSummary, refresh: Any, finished: asyncio.Event
+) -> None:
+    """Recount the rows archived by the runs so far, every half second until ``finished``, for the progress bar."""
+    while not finished.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(finished.wait(), POLL_SECONDS)
+            return
         await _count_rows(unit_of_work, runs, summary)
         refresh()
 
