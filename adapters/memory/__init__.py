@@ -15,9 +15,10 @@ from sahha_sync.adapters.memory.analysis_results import InMemoryAnalysisResultSt
 from sahha_sync.adapters.memory.event_store import InMemoryEventStore, StoredEvent
 from sahha_sync.adapters.memory.health_archive import InMemoryHealthArchive
 from sahha_sync.adapters.memory.health_data_source import FetchCall, InMemoryHealthDataSource
-from sahha_sync.adapters.memory.job_queue import DeadJob, InMemoryJobQueue
+from sahha_sync.adapters.memory.job_queue import InMemoryJobQueue
 from sahha_sync.adapters.memory.tracking_store import InMemoryTrackingStore
 from sahha_sync.adapters.memory.unit_of_work import InMemoryStores, InMemoryUnitOfWork
+from sahha_sync.application.ports.job_queue import DeadJob
 
 __all__ = [
     "DeadJob",

@@ -21,6 +21,7 @@ from typing import Any
 import structlog
 
 from sahha_sync.application.ports.job_queue import (
+    DeadJob,
     JobContext,
     JobHandler,
     JobQueue,
@@ -34,19 +35,6 @@ from sahha_sync.domain.errors import InvalidInputError
 logger = structlog.get_logger(__name__)
 
 QUEUED, WAITING, RUNNING, COMPLETED, DEAD = "queued", "waiting_retry", "running", "completed", "dead"
-
-
-@dataclass(frozen=True, slots=True)
-class DeadJob:
-    """A job that used up its attempts or failed for good; ``retry_dead`` queues it again."""
-
-    job_id: str
-    job_type: str
-    payload: dict[str, Any]
-    attempts: int
-    error_kind: str
-    error: str
-    dedup_key: str | None = None
 
 
 @dataclass(slots=True, eq=False)

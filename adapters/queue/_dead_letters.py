@@ -4,7 +4,6 @@ or until they are older than the retention; ``retry`` submits them again as new 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import procrastinate
@@ -15,22 +14,10 @@ from procrastinate.jobs import Job
 from sahha_sync.adapters.queue import _sql
 from sahha_sync.adapters.queue._codec import PAYLOAD, decode_args
 from sahha_sync.adapters.queue._connection import guard
+from sahha_sync.application.ports.job_queue import DeadJob
 from sahha_sync.domain.errors import InvalidInputError
 
 logger = structlog.get_logger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class DeadJob:
-    """A job that used up its attempts or failed for good; ``retry_dead`` queues it again."""
-
-    job_id: str
-    job_type: str
-    payload: dict[str, Any]
-    attempts: int
-    error_kind: str
-    error: str
-    dedup_key: str | None = None
 
 
 def _ids(job_ids: Sequence[str] | None) -> list[int] | None:

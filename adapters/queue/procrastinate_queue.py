@@ -34,11 +34,12 @@ from sahha_sync.adapters.queue._connection import (
     libpq_conninfo,
     pool_without_check,
 )
-from sahha_sync.adapters.queue._dead_letters import DeadJob, DeadLetters
+from sahha_sync.adapters.queue._dead_letters import DeadLetters
 from sahha_sync.adapters.queue._jobs import job_task
 from sahha_sync.adapters.queue._maintenance import Maintenance
 from sahha_sync.adapters.queue._retry import RetryPolicy
 from sahha_sync.application.ports.job_queue import (
+    DeadJob,
     JobHandler,
     JobQueue,
     QueueClosedError,

@@ -44,6 +44,7 @@ from sahha_sync.application.ports.health_data_source import (
     SahhaUnavailableError,
 )
 from sahha_sync.application.ports.job_queue import (
+    DeadJob,
     JobContext,
     JobHandler,
     JobQueue,
@@ -71,6 +72,7 @@ __all__ = [
     "ArchiveUnavailableError",
     "Clock",
     "ConcurrencyError",
+    "DeadJob",
     "EventStore",
     "EventStoreError",
     "EventStoreUnavailableError",

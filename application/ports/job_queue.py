@@ -52,6 +52,19 @@ class SubmitResult:
 
 
 @dataclass(frozen=True, slots=True)
+class DeadJob:
+    """A job that used up its attempts or failed for good; ``retry_dead`` queues it again."""
+
+    job_id: str
+    job_type: str
+    payload: dict[str, Any]
+    attempts: int
+    error_kind: str
+    error: str
+    dedup_key: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class QueueStats:
     """The seed's figures (``queued``, ``completed``, ``failed``, ``retries``) and a few more.
 
