@@ -71,6 +71,9 @@ class SharedJobQueue(JobQueue):
     async def get_stats(self) -> QueueStats:
         return await shared().queue_stats()
 
+    async def purge_user(self, user_id: str) -> int:
+        return await (await shared().job_queue()).purge_user(user_id)
+
     async def wait_idle(self, timeout: float | None = None) -> bool:
         return await shared().wait_for_archival(timeout)
 

@@ -266,7 +266,7 @@ class Container(containers.DeclarativeContainer):
     )
 
     # operations: erasure, monitoring, and the durable queue as worker processes and the CLI use it
-    forget_user = providers.Factory(ForgetUser, unit_of_work=unit_of_work, clock=clock)
+    forget_user = providers.Factory(ForgetUser, unit_of_work=unit_of_work, clock=clock, queue=job_queue)
     collect_stats = providers.Factory(CollectStats, unit_of_work=unit_of_work, clock=clock)
     durable_queue_factory = providers.Factory(durable_queue_for, config)
 

@@ -29,12 +29,14 @@ from sahha_sync.application.ports.job_queue import (
     QueueStats,
     SubmitResult,
     UnknownJobTypeError,
+    payload_user,
 )
 from sahha_sync.domain.errors import InvalidInputError
 
 logger = structlog.get_logger(__name__)
 
 QUEUED, WAITING, RUNNING, COMPLETED, DEAD = "queued", "waiting_retry", "running", "completed", "dead"
+PURGED = "purged"
 
 
 @dataclass(slots=True, eq=False)
@@ -154,6 +156,25 @@ class InMemoryJobQueue(JobQueue):
                 await task
         self._workers = []
         logger.info("queue.stopped", drained=drained, jobs_left=len(self._active))
+
+    async def purge_user(self, user_id: str) -> int:
+        purged = 0
+        for job in list(self._jobs.values()):
+            if job.state == RUNNING or payload_user(json.loads(job.payload_json)) != user_id:
+                continue
+            if job.timer is not None:
+                job.timer.cancel()
+            if job.state == DEAD:
+                self._counts["dead"] -= 1
+            if job.dedup_key is not None and self._dedup.get(job.dedup_key) == job.id:
+                del self._dedup[job.dedup_key]
+            job.state = PURGED  # a worker that takes it from the ready queue passes over it
+            self._active.pop(job.id, None)
+            del self._jobs[job.id]
+            purged += 1
+        self._update_idle()
+        logger.info("queue.user_purged", jobs=purged)
+        return purged
 
     async def dead_jobs(self) -> list[DeadJob]:
         """Jobs that failed for good, oldest first."""

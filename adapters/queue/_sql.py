@@ -52,3 +52,10 @@ DEAD_JOBS_FOR_UPDATE = DEAD_JOBS.strip() + "\nFOR UPDATE SKIP LOCKED"
 DELETE_JOB = "DELETE FROM procrastinate_jobs WHERE id = %(id)s"
 
 TRY_XACT_LOCK = "SELECT pg_try_advisory_xact_lock(hashtext(%(key)s)) AS locked"
+
+PURGE_USER = """
+DELETE FROM procrastinate_jobs
+WHERE queue_name = %(queue)s AND status IN ('todo', 'failed', 'cancelled', 'aborted')
+  AND (args->'payload'->>'user_id' = %(user)s OR args->'payload'->'record'->>'profile_id' = %(user)s)
+RETURNING id
+"""

@@ -255,6 +255,14 @@ class ProcrastinateJobQueue(JobQueue):
         await self._open()
         return await self._dead.dead_jobs()
 
+    async def purge_user(self, user_id: str) -> int:
+        """Delete the user's queued and dead jobs (``payload_user``'s two places); a job running now finishes."""
+        await self._open()
+        async with guard("purge a user's jobs"):
+            rows = await self._connector.execute_query_all_async(_sql.PURGE_USER, queue=self.queue_name, user=user_id)
+        logger.info("queue.user_purged", queue=self.queue_name, jobs=len(rows))
+        return len(rows)
+
     async def retry_dead(self, job_ids: Sequence[str] | None = None) -> list[str]:
         """Submit dead jobs again (all, or those of ``job_ids``) as new jobs with fresh attempts; their
         payloads no longer carry health data, so the handler fetches it again. Returns the new jobs' ids."""

@@ -83,6 +83,18 @@ class QueueStats:
         return asdict(self)
 
 
+def payload_user(payload: Mapping[str, Any]) -> str | None:
+    """The user a job's payload concerns: ``user_id`` (the archival job) or ``record.profile_id`` (a webhook
+    delivery). Queues use it to purge a forgotten user's jobs."""
+    user = payload.get("user_id")
+    if isinstance(user, str):
+        return user
+    record = payload.get("record")
+    if isinstance(record, Mapping) and isinstance(record.get("profile_id"), str):
+        return str(record["profile_id"])
+    return None
+
+
 @runtime_checkable
 class JobQueue(Protocol):
     @abstractmethod
@@ -106,6 +118,11 @@ class JobQueue(Protocol):
 
     @abstractmethod
     async def get_stats(self) -> QueueStats: ...
+
+    @abstractmethod
+    async def purge_user(self, user_id: str) -> int:
+        """Delete the queued, retry-waiting and dead jobs whose payload concerns ``user_id`` (``payload_user``);
+        returns how many. A job already running finishes. Erasure calls it so no job keeps a forgotten user's data."""
 
     @abstractmethod
     async def wait_idle(self, timeout: float | None = None) -> bool:

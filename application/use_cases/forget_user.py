@@ -24,6 +24,7 @@ from typing import Any
 import structlog
 
 from sahha_sync.application.ports.clock import Clock
+from sahha_sync.application.ports.job_queue import JobQueue
 from sahha_sync.application.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from sahha_sync.domain.errors import InvalidInputError
 from sahha_sync.domain.events import AnalysisRequested, UserForgotten, stream_id_for
@@ -45,6 +46,7 @@ class ErasureReport:
     analysis_results: int = 0
     runs: int = 0
     events_removed: int = 0
+    queued_jobs: int = 0
 
     @property
     def total(self) -> int:
@@ -57,9 +59,17 @@ class ErasureReport:
 class ForgetUser:
     """``await forget(user_id) -> ErasureReport``; also callable as ``await forget_user(user_id)``."""
 
-    def __init__(self, *, unit_of_work: UnitOfWorkFactory, clock: Clock, page_size: int = PAGE_SIZE) -> None:
+    def __init__(
+        self,
+        *,
+        unit_of_work: UnitOfWorkFactory,
+        clock: Clock,
+        queue: JobQueue | None = None,
+        page_size: int = PAGE_SIZE,
+    ) -> None:
         self._unit_of_work = unit_of_work
         self._clock = clock
+        self._queue = queue
         self._page_size = page_size
 
     async def __call__(self, user_id: str) -> ErasureReport:
@@ -68,6 +78,10 @@ class ForgetUser:
     async def forget(self, user_id: str) -> ErasureReport:
         if not isinstance(user_id, str) or not user_id.strip():
             raise InvalidInputError("user id must be a non-empty string", field="user_id")
+        # The user's pending jobs go first, so none of them writes the user's data back after the erasure; a job
+        # running meanwhile finds its run tombstoned (archival refuses an unknown run), and a second purge after
+        # the commit removes whatever failed in between.
+        jobs = await self._purge_jobs(user_id)
         async with self._unit_of_work() as uow:
             run_ids = await self._run_ids(uow, user_id)
             now = self._clock.now()
@@ -77,6 +91,7 @@ class ForgetUser:
             tracking_rows = await uow.tracking.delete_user(user_id)
             analyses = await uow.analysis_results.delete_user(user_id)
             await uow.commit()
+        jobs += await self._purge_jobs(user_id)
         report = ErasureReport(
             biomarkers=archive.get("biomarkers", 0),
             scores=archive.get("scores", 0),
@@ -86,9 +101,13 @@ class ForgetUser:
             analysis_results=analyses,
             runs=len(run_ids),
             events_removed=removed,
+            queued_jobs=jobs,
         )
         log.info("user.forgotten", **report.as_dict())  # counts only: the user id is not logged
         return report
+
+    async def _purge_jobs(self, user_id: str) -> int:
+        return 0 if self._queue is None else await self._queue.purge_user(user_id)
 
     async def _run_ids(self, uow: UnitOfWork, user_id: str) -> set[str]:
         run_ids = {row.run_id for row in await uow.tracking.runs_for_user(user_id)}

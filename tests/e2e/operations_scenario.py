@@ -23,6 +23,7 @@ from sahha_sync.application.ports import (
     SahhaUnavailableError,
     SubmitResult,
 )
+from sahha_sync.application.ports.job_queue import payload_user
 from sahha_sync.application.use_cases import ArchiveHealthData, IngestWebhookRecords, RunAnalysis
 from sahha_sync.application.use_cases.ingest_webhook import WebhookDelivery
 from sahha_sync.domain import Biomarker, InvalidInputError
@@ -53,6 +54,11 @@ class HoldingQueue(JobQueue):
 
     async def get_stats(self) -> QueueStats:
         return QueueStats(queued=len(self.jobs))
+
+    async def purge_user(self, user_id: str) -> int:
+        kept = [job for job in self.jobs if payload_user(job) != user_id]
+        purged, self.jobs = len(self.jobs) - len(kept), kept
+        return purged
 
     async def wait_idle(self, timeout: float | None = None) -> bool:
         return True

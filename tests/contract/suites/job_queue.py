@@ -191,6 +191,30 @@ class JobQueueContract:
         assert stats.oldest_queued_age_seconds >= 0
         assert {"queued", "completed", "failed", "retries"} <= set(stats.as_dict())
 
+    async def test_purging_a_user_removes_their_queued_and_dead_jobs_only(self, new_queue: NewQueue) -> None:
+        handler = Recorder(failures={2: (Permanent("bad"), 1)})
+        queue = await new_queue(handler=handler)
+        await queue.submit_job(JOB, {"n": 2, "user_id": "gone"})  # dies at once
+        assert await queue.wait_idle(WAIT)
+        handler.gate = asyncio.Event()  # from now on every job that starts waits at the gate
+        await queue.submit_job(JOB, {"n": 5, "user_id": "kept"})
+        for _ in range(int(WAIT / 0.01)):
+            if handler.attempts_of(5):
+                break
+            await asyncio.sleep(0.01)
+        gone = {3: {"user_id": "gone"}, 4: {"record": {"profile_id": "gone"}}, 6: {"user_id": "gone"}}
+        gone |= {7: {"record": {"profile_id": "gone"}}, 8: {"user_id": "gone"}}
+        for n, who in gone.items():
+            await queue.submit_job(JOB, {"n": n, **who})
+        purged = await queue.purge_user("gone")
+        started = {n for n, _ in handler.attempts}  # a job already running when the purge came finishes
+        assert purged == 1 + len(set(gone) - started)  # the dead job and every one still queued
+        assert purged >= 2
+        handler.gate.set()
+        assert await queue.wait_idle(WAIT)
+        assert {n for n, _ in handler.attempts} == started
+        assert await queue.purge_user("gone") == 0
+
     async def test_stop_drains_the_queued_jobs_first(self, new_queue: NewQueue) -> None:
         handler = Recorder()
         queue = await new_queue(handler=handler)

@@ -25,6 +25,7 @@ from sahha_sync.application.ports import (
     QueueStats,
     SubmitResult,
 )
+from sahha_sync.application.ports.job_queue import payload_user
 from sahha_sync.application.use_cases import ArchiveHealthData, RunAnalysis
 from sahha_sync.domain import (
     Analysis,
@@ -119,6 +120,11 @@ class RecordingQueue(JobQueue):
 
     async def get_stats(self) -> QueueStats:
         return QueueStats(queued=len(self.submitted))
+
+    async def purge_user(self, user_id: str) -> int:
+        kept = [job for job in self.submitted if payload_user(job[1]) != user_id]
+        purged, self.submitted = len(self.submitted) - len(kept), kept
+        return purged
 
     async def wait_idle(self, timeout: float | None = None) -> bool:
         return True

@@ -55,7 +55,7 @@ class Pipeline:
             queue=self.queue,
             clock=self.clock,
         )
-        self.forget = ForgetUser(unit_of_work=self.stores.unit_of_work, clock=self.clock)
+        self.forget = ForgetUser(unit_of_work=self.stores.unit_of_work, clock=self.clock, queue=self.queue)
         self.stats = CollectStats(unit_of_work=self.stores.unit_of_work, clock=self.clock, queue=self.queue)
 
     async def analyse(self, user: str, analysis_type: str = "behavior_analysis") -> str:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from sahha_sync.adapters.memory import InMemoryJobQueue
 from sahha_sync.application.ports import ArchiveUnavailableError
-from sahha_sync.application.use_cases import RebuildProjections
+from sahha_sync.application.use_cases import ForgetUser, RebuildProjections
 from sahha_sync.domain import InvalidInputError, UserForgotten, stream_id_for
 from tests.unit.operations.pipeline import Pipeline, days_of_data
 
@@ -90,3 +91,16 @@ async def test_a_failure_part_way_leaves_everything_as_it_was(pipeline: Pipeline
 async def test_an_empty_user_id_is_refused(pipeline: Pipeline) -> None:
     with pytest.raises(InvalidInputError):
         await pipeline.forget("  ")
+
+
+async def test_the_users_pending_jobs_are_purged_with_the_rest(pipeline: Pipeline) -> None:
+    await _two_users(pipeline)
+    held = InMemoryJobQueue()  # never started: its jobs are still pending
+    await held.submit_job("SYNC_SAHHA_DATA", {"user_id": ALICE, "run_id": "r1"})
+    await held.submit_job("INGEST_SAHHA_WEBHOOK", {"kind": "biomarker", "record": {"profile_id": ALICE}})
+    await held.submit_job("SYNC_SAHHA_DATA", {"user_id": BOB, "run_id": "r2"})
+
+    report = await ForgetUser(unit_of_work=pipeline.stores.unit_of_work, clock=pipeline.clock, queue=held).forget(ALICE)
+
+    assert report.queued_jobs == 2
+    assert (await held.get_stats()).queued == 1
