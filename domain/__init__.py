@@ -27,6 +27,7 @@ from sahha_sync.domain.events import (
 from sahha_sync.domain.health import (
     Archetype,
     Biomarker,
+    FetchMetrics,
     HealthRecords,
     QuarantinedRecord,
     Score,
@@ -51,6 +52,7 @@ __all__ = [
     "Biomarker",
     "BiomarkersArchived",
     "DomainEvent",
+    "FetchMetrics",
     "FetchWindow",
     "HealthDataFetchFailed",
     "HealthDataFetched",

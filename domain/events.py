@@ -59,6 +59,13 @@ class HealthDataFetched(DomainEvent):
     is_incremental: bool
     watermark: datetime | None
     source: str = "sahha"  # "sahha", or "archive" when Sahha failed and the archive stood in
+    # what the fetch cost at Sahha's API (0 for a source that does not count it, and for payloads written before)
+    api_requests: int = 0
+    api_successes: int = 0
+    api_failures: int = 0
+    api_retries: int = 0
+    api_rate_limited: int = 0
+    api_token_refreshes: int = 0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -69,6 +76,13 @@ class HealthDataFetchFailed(DomainEvent):
     error_kind: str
     error: str
     fallback_used: bool
+    # what the fetch cost at Sahha's API (0 for a source that does not count it, and for payloads written before)
+    api_requests: int = 0
+    api_successes: int = 0
+    api_failures: int = 0
+    api_retries: int = 0
+    api_rate_limited: int = 0
+    api_token_refreshes: int = 0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

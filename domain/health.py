@@ -369,14 +369,48 @@ class UpsertCounts:
         return self.inserted + self.updated + self.unchanged
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FetchMetrics:
+    """What one fetch cost at the API: HTTP requests (token requests included), those that succeeded, failed
+    attempts by kind (sorted ``(kind, count)`` pairs), retries, 429 answers and account tokens fetched.
+    Counts only; a fetch served from a cache or by another caller's requests counts none."""
+
+    requests: int = 0
+    successes: int = 0
+    failures: tuple[tuple[str, int], ...] = ()
+    retries: int = 0
+    rate_limited: int = 0
+    token_refreshes: int = 0
+
+    @property
+    def failed_requests(self) -> int:
+        return sum(n for _, n in self.failures)
+
+    def __add__(self, other: FetchMetrics) -> FetchMetrics:
+        kinds = dict(self.failures)
+        for kind, n in other.failures:
+            kinds[kind] = kinds.get(kind, 0) + n
+        return FetchMetrics(
+            requests=self.requests + other.requests,
+            successes=self.successes + other.successes,
+            failures=tuple(sorted(kinds.items())),
+            retries=self.retries + other.retries,
+            rate_limited=self.rate_limited + other.rate_limited,
+            token_refreshes=self.token_refreshes + other.token_refreshes,
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class HealthRecords:
-    """Biomarkers, scores and archetypes together: what a fetch returns and what a window of the archive holds."""
+    """Biomarkers, scores and archetypes together: what a fetch returns and what a window of the archive holds.
+
+    ``api`` is what the fetch cost at the source's API, when the source counts it (None otherwise)."""
 
     biomarkers: tuple[Biomarker, ...] = ()
     scores: tuple[Score, ...] = ()
     archetypes: tuple[Archetype, ...] = ()
     quarantined: tuple[QuarantinedRecord, ...] = field(default=(), compare=False)
+    api: FetchMetrics | None = field(default=None, compare=False)
 
     @property
     def total_items(self) -> int:

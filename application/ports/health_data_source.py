@@ -6,12 +6,15 @@ from abc import abstractmethod
 from typing import ClassVar, Protocol, runtime_checkable
 
 from sahha_sync.domain.errors import SahhaSyncError
-from sahha_sync.domain.health import HealthRecords
+from sahha_sync.domain.health import FetchMetrics, HealthRecords
 from sahha_sync.domain.windows import FetchWindow
 
 
 class HealthDataSourceError(SahhaSyncError):
-    """The source could not deliver the data."""
+    """The source could not deliver the data. ``api``: what the failed fetch cost at the source's API, when the
+    source counts it (None otherwise)."""
+
+    api: FetchMetrics | None = None
 
 
 class SahhaUnavailableError(HealthDataSourceError):
@@ -58,4 +61,8 @@ class HealthDataSource(Protocol):
         ``profile_id`` is the host's user id (Sahha's external id); any string round-trips. Records that
         cannot be parsed are returned in ``quarantined`` with a reason, and the rest still come back. An
         unknown user yields empty records. Failures raise ``HealthDataSourceError`` subclasses only.
+
+        Optionally, a source that talks to an API reports what this call cost there (requests, successes,
+        failures by kind, retries, 429s, token refreshes — caused by this call alone, not by concurrent ones) in
+        ``HealthRecords.api``, and on failure in the error's ``api``; other sources leave both None.
         """

@@ -195,3 +195,42 @@ def test_a_malformed_event_is_refused_naming_the_field(changes: dict[str, Any], 
     with pytest.raises(InvalidInputError) as caught:
         SyncCompleted(**arguments)
     assert caught.value.field == field
+
+
+API_FIELDS = ("api_requests", "api_successes", "api_failures", "api_retries", "api_rate_limited", "api_token_refreshes")
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        HealthDataFetched(
+            run_id="r1",
+            occurred_at=T,
+            window_start=T - timedelta(days=7),
+            window_end=T,
+            biomarker_count=4,
+            score_count=2,
+            is_incremental=False,
+            watermark=None,
+            api_requests=5,
+            api_retries=2,
+        ),
+        HealthDataFetchFailed(
+            run_id="r1",
+            occurred_at=T,
+            window_start=T - timedelta(days=7),
+            window_end=T,
+            error_kind="SahhaUnavailableError",
+            error="Sahha is unavailable",
+            fallback_used=True,
+            api_requests=4,
+            api_failures=4,
+        ),
+    ],
+)
+def test_a_fetch_payload_written_before_the_api_figures_still_decodes_with_zeros(event: DomainEvent) -> None:
+    event_type, version, payload = encode_event(event)
+    old = {k: v for k, v in json.loads(json.dumps(payload)).items() if k not in API_FIELDS}
+    decoded = decode_event(event_type, version, old)
+    assert all(getattr(decoded, name) == 0 for name in API_FIELDS)
+    assert decode_event(event_type, version, payload) == event
