@@ -128,7 +128,7 @@ class SahhaApi:
             )
         expires_in = body.get("expiresIn")
         valid = isinstance(expires_in, int | float) and not isinstance(expires_in, bool) and expires_in > 0
-        self._metrics.token_refreshes += 1
+        self._metrics.token_refresh()
         return IssuedToken(token, float(expires_in) if valid else None)
 
     def _final_error(self, response: httpx.Response, endpoint: str, *, credentials: bool = False) -> Exception:
@@ -167,7 +167,7 @@ class SahhaApi:
                     logger.warning("sahha.rate_reduced", spacing_ms=round(spacing * 1000, 2))
                 delay = self._delay_before_retry(endpoint, retry, transient)
                 reason = str(transient)
-            self._metrics.retries += 1
+            self._metrics.retry()
             retry += 1
             logger.warning(
                 "sahha.retry_scheduled", endpoint=endpoint, attempt=retry, delay_s=round(delay, 3), reason=reason
@@ -194,7 +194,7 @@ class SahhaApi:
         self, method: str, url: str, *, params: Params | None, json_body: Any, headers: dict[str, str]
     ) -> httpx.Response:
         async with self._limiter.slot():
-            self._metrics.requests += 1
+            self._metrics.request()
             try:
                 async with asyncio.timeout(self._timeout):
                     response = await self._http.request(
@@ -212,7 +212,7 @@ class SahhaApi:
             retry_after = self._retry_after(response) if status in (429, 503) else None
             raise _Transient(kind, f"status {status}", retry_after)
         if status < 400:
-            self._metrics.successes += 1
+            self._metrics.success()
         return response
 
     def _retry_after(self, response: httpx.Response) -> float | None:

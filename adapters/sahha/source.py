@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import random
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
@@ -17,10 +19,10 @@ from sahha_sync.adapters.sahha.cache import FetchCache
 from sahha_sync.adapters.sahha.catalog import BIOMARKER_CATEGORIES, BIOMARKER_TYPES, SCORE_TYPES
 from sahha_sync.adapters.sahha.dto import parse_records
 from sahha_sync.adapters.sahha.limiter import RequestLimiter
-from sahha_sync.adapters.sahha.stats import Metrics, SahhaStats
+from sahha_sync.adapters.sahha.stats import Metrics, SahhaStats, counting_call
 from sahha_sync.adapters.sahha.token import DEFAULT_MAX_AGE
 from sahha_sync.application.ports.health_data_source import HealthDataSource, HealthDataSourceError, SahhaRequestError
-from sahha_sync.domain import FetchWindow, HealthRecords, QuarantinedRecord, dedupe_by_key
+from sahha_sync.domain import FetchMetrics, FetchWindow, HealthRecords, QuarantinedRecord, dedupe_by_key
 from sahha_sync.domain.health import SCORE_SPAN
 from sahha_sync.domain.windows import MAX_CHUNK
 
@@ -112,13 +114,20 @@ class SahhaHealthDataSource(HealthDataSource):
         if not isinstance(profile_id, str) or not profile_id:
             raise SahhaRequestError("profile_id must be a non-empty string", endpoint="/api/v1/profile")
         self._metrics.fetches += 1
-        try:
-            return await self._cache.get(
-                (profile_id, window, include_archetypes), lambda: self._fetch(profile_id, window, include_archetypes)
-            )
-        except HealthDataSourceError:
-            self._metrics.failed_fetches += 1
-            raise
+        with counting_call() as call:
+            try:
+                records = await self._cache.get(
+                    (profile_id, window, include_archetypes),
+                    lambda: self._fetch(profile_id, window, include_archetypes),
+                )
+            except HealthDataSourceError as exc:
+                self._metrics.failed_fetches += 1
+                if exc.api is None:
+                    exc.api = call.snapshot()
+                    raise
+                raise _with_api(exc, call.snapshot()) from exc  # a failure shared with a coalesced call
+        # a cached or shared result carries the figures of the call that fetched it: replace them with this call's
+        return replace(records, api=call.snapshot())
 
     async def _fetch(self, profile_id: str, window: FetchWindow, include_archetypes: bool) -> HealthRecords:
         routes = ["biomarker", "score"] + (["archetypes"] if include_archetypes else [])
@@ -154,6 +163,13 @@ class SahhaHealthDataSource(HealthDataSource):
             ("startDateTime", format_query_datetime(start)),
             ("endDateTime", format_query_datetime(chunk.end)),
         ]
+
+
+def _with_api(error: HealthDataSourceError, api: FetchMetrics) -> HealthDataSourceError:
+    """The same failure, carrying another call's API figures (each waiter on a shared fetch gets its own)."""
+    duplicate = copy.copy(error)
+    duplicate.api = api
+    return duplicate
 
 
 async def _all(calls: Any) -> list[list[Any]]:

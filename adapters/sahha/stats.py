@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
+
+from sahha_sync.domain import FetchMetrics
 
 FAILURE_KINDS = (
     "timeout",
@@ -62,8 +67,47 @@ class SahhaStats:
         }
 
 
+class CallCounter:
+    """The API figures of one ``fetch`` call: every request, retry, 429 and token refresh made on its behalf."""
+
+    def __init__(self) -> None:
+        self.requests = 0
+        self.successes = 0
+        self.failures: Counter[str] = Counter()
+        self.retries = 0
+        self.rate_limited = 0
+        self.token_refreshes = 0
+
+    def snapshot(self) -> FetchMetrics:
+        return FetchMetrics(
+            requests=self.requests,
+            successes=self.successes,
+            failures=tuple(sorted(self.failures.items())),
+            retries=self.retries,
+            rate_limited=self.rate_limited,
+            token_refreshes=self.token_refreshes,
+        )
+
+
+# The counter of the fetch the running code works for. Tasks copy the context when they are created, so the
+# requests a fetch's tasks make (and a token renewal it starts) count for it; concurrent fetches never mix.
+_CURRENT_CALL: ContextVar[CallCounter | None] = ContextVar("sahha_current_fetch", default=None)
+
+
+@contextmanager
+def counting_call() -> Iterator[CallCounter]:
+    """Count what the code inside does for a new call (restored afterwards)."""
+    counter = CallCounter()
+    token = _CURRENT_CALL.set(counter)
+    try:
+        yield counter
+    finally:
+        _CURRENT_CALL.reset(token)
+
+
 class Metrics:
-    """The mutable counters behind ``SahhaStats`` (one per client; asyncio is single-threaded)."""
+    """The mutable counters behind ``SahhaStats`` (one per client; asyncio is single-threaded). The request
+    counters are bumped through methods, which count for the current call (``counting_call``) too."""
 
     def __init__(self) -> None:
         self.requests = 0
@@ -78,10 +122,32 @@ class Metrics:
         self.coalesced = 0
         self.quarantined = 0
 
+    def request(self) -> None:
+        self.requests += 1
+        if (call := _CURRENT_CALL.get()) is not None:
+            call.requests += 1
+
+    def success(self) -> None:
+        self.successes += 1
+        if (call := _CURRENT_CALL.get()) is not None:
+            call.successes += 1
+
+    def retry(self) -> None:
+        self.retries += 1
+        if (call := _CURRENT_CALL.get()) is not None:
+            call.retries += 1
+
+    def token_refresh(self) -> None:
+        self.token_refreshes += 1
+        if (call := _CURRENT_CALL.get()) is not None:
+            call.token_refreshes += 1
+
     def failure(self, kind: str) -> None:
-        self.failures[kind] += 1
-        if kind == "rate_limited":
-            self.rate_limited += 1
+        call = _CURRENT_CALL.get()
+        for counter in (self, call) if call is not None else (self,):
+            counter.failures[kind] += 1
+            if kind == "rate_limited":
+                counter.rate_limited += 1
 
     def snapshot(self) -> SahhaStats:
         return SahhaStats(

@@ -11,7 +11,7 @@ from sahha_sync.application.ports.clock import Clock
 from sahha_sync.application.ports.health_data_source import HealthDataSource, HealthDataSourceError
 from sahha_sync.application.use_cases._support import describe_error, fetch_in_chunks, newest_record_time
 from sahha_sync.domain.events import DomainEvent, HealthDataFetched, HealthDataFetchFailed, RecordsQuarantined
-from sahha_sync.domain.health import HealthRecords
+from sahha_sync.domain.health import FetchMetrics, HealthRecords
 from sahha_sync.domain.snapshot import HealthSnapshot
 from sahha_sync.domain.windows import FetchWindow, WindowPlan
 
@@ -58,7 +58,7 @@ class RunFetcher:
         snapshot = HealthSnapshot.from_records(
             records, fetched_at=now, window=plan.window, is_incremental=plan.is_incremental, watermark=context.watermark
         )
-        events: list[DomainEvent] = [fetched_event(run_id, now, snapshot, SAHHA, plan)]
+        events: list[DomainEvent] = [fetched_event(run_id, now, snapshot, SAHHA, plan, api=records.api)]
         if snapshot.quarantined:
             reasons = tuple(sorted({q.reason for q in snapshot.quarantined}))
             events.append(
@@ -81,18 +81,38 @@ class RunFetcher:
             error_kind=kind,
             error=text,
             fallback_used=True,
+            **api_fields(exc.api),
         )
         snapshot = HealthSnapshot.from_records(
             context.archived, fetched_at=now, window=period, is_incremental=False, watermark=context.watermark
         )
         # The event names the planned window (not the period): the run's tracking row keeps it as not archived,
-        # so the next run fetches it again.
+        # so the next run fetches it again. The API figures are on the failure; the archive cost no request.
         stand_in = fetched_event(run_id, now, snapshot, ARCHIVE, plan)
         return FetchResult(snapshot, ARCHIVE, newest_record_time(context.archived), (failed, stand_in))
 
 
+def api_fields(api: FetchMetrics | None) -> dict[str, int]:
+    """The ``api_*`` fields of a fetch event (all 0 when the source does not count its API calls)."""
+    api = api or FetchMetrics()
+    return {
+        "api_requests": api.requests,
+        "api_successes": api.successes,
+        "api_failures": api.failed_requests,
+        "api_retries": api.retries,
+        "api_rate_limited": api.rate_limited,
+        "api_token_refreshes": api.token_refreshes,
+    }
+
+
 def fetched_event(
-    run_id: str, now: datetime, snapshot: HealthSnapshot, source: str, plan: WindowPlan
+    run_id: str,
+    now: datetime,
+    snapshot: HealthSnapshot,
+    source: str,
+    plan: WindowPlan,
+    *,
+    api: FetchMetrics | None = None,
 ) -> HealthDataFetched:
     return HealthDataFetched(
         run_id=run_id,
@@ -105,4 +125,5 @@ def fetched_event(
         is_incremental=plan.is_incremental,
         watermark=snapshot.watermark,
         source=source,
+        **api_fields(api),
     )

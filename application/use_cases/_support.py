@@ -12,12 +12,12 @@ from typing import TypeVar
 import structlog
 
 from sahha_sync.application.ports.event_store import ConcurrencyError
-from sahha_sync.application.ports.health_data_source import HealthDataSource
+from sahha_sync.application.ports.health_data_source import HealthDataSource, HealthDataSourceError
 from sahha_sync.application.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from sahha_sync.domain.analysis import AnalysisType
 from sahha_sync.domain.errors import InvalidInputError, SahhaSyncError
 from sahha_sync.domain.events import DomainEvent, stream_id_for
-from sahha_sync.domain.health import HealthRecords
+from sahha_sync.domain.health import FetchMetrics, HealthRecords
 from sahha_sync.domain.snapshot import dedupe_by_key
 from sahha_sync.domain.tracking import TrackingRecord
 from sahha_sync.domain.windows import FetchWindow
@@ -70,8 +70,16 @@ def is_retryable(exc: BaseException) -> bool:
 async def fetch_in_chunks(
     source: HealthDataSource, profile_id: str, window: FetchWindow, *, include_archetypes: bool
 ) -> HealthRecords:
-    """Every record of ``window``, asked for in chunks of at most 30 days and put together in order."""
-    parts = [await source.fetch(profile_id, chunk, include_archetypes=include_archetypes) for chunk in window.chunks()]
+    """Every record of ``window``, asked for in chunks of at most 30 days and put together in order; ``api``
+    (and a failure's ``api``) sums what every chunk's fetch cost, when the source counts it."""
+    parts: list[HealthRecords] = []
+    for chunk in window.chunks():
+        try:
+            parts.append(await source.fetch(profile_id, chunk, include_archetypes=include_archetypes))
+        except HealthDataSourceError as exc:
+            if parts and exc.api is not None:
+                exc.api = _api_sum([*parts, HealthRecords(api=exc.api)])
+            raise
     if len(parts) == 1:
         return parts[0]
     return HealthRecords(
@@ -79,7 +87,16 @@ async def fetch_in_chunks(
         scores=tuple(dedupe_by_key(s for p in parts for s in p.scores)),
         archetypes=tuple(dedupe_by_key(a for p in parts for a in p.archetypes)),
         quarantined=tuple(q for p in parts for q in p.quarantined),
+        api=_api_sum(parts),
     )
+
+
+def _api_sum(parts: list[HealthRecords]) -> FetchMetrics | None:
+    total: FetchMetrics | None = None
+    for part in parts:
+        if part.api is not None:
+            total = part.api if total is None else total + part.api
+    return total
 
 
 def newest_record_time(records: HealthRecords) -> datetime | None:
