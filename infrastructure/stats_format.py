@@ -77,6 +77,7 @@ def to_prometheus(figures: Mapping[str, Any]) -> str:
         "Runs whose data came from the archive because Sahha failed.",
         [(api["archive_fallbacks"], {})],
     )
+    _api(out, api)
     _client(out, api.get("client"))
     out.metric(
         "archival_total",
@@ -125,22 +126,34 @@ def to_prometheus(figures: Mapping[str, Any]) -> str:
     return "\n".join(out.lines) + "\n"
 
 
+def _api(out: _Exposition, api: Mapping[str, Any]) -> None:
+    for key, name, help_text in (
+        ("requests", "sahha_requests_total", "HTTP requests to Sahha (token requests included), from the events."),
+        ("successes", "sahha_request_successes_total", "Requests to Sahha that succeeded, from the events."),
+        ("failed_requests", "sahha_request_failures_total", "Failed requests to Sahha, from the events."),
+        ("retries", "sahha_retries_total", "Requests to Sahha retried, from the events."),
+        ("rate_limited", "sahha_rate_limited_total", "429 answers from Sahha, from the events."),
+        ("token_refreshes", "sahha_token_refreshes_total", "Sahha account tokens fetched, from the events."),
+    ):
+        out.metric(name, "counter", help_text, [(api.get(key), {})])
+    out.metric(
+        "sahha_request_success_ratio",
+        "gauge",
+        "Share of requests to Sahha that succeeded, from the events.",
+        [(api.get("success_rate"), {})],
+    )
+
+
 def _client(out: _Exposition, client: Mapping[str, Any] | None) -> None:
     if not client:
         return
     for key, name, help_text in (
-        ("requests", "sahha_requests_total", "HTTP requests to Sahha by this process (token requests included)."),
-        ("retries", "sahha_retries_total", "Requests to Sahha retried by this process."),
-        ("rate_limited", "sahha_rate_limited_total", "429 answers from Sahha to this process."),
-        ("token_refreshes", "sahha_token_refreshes_total", "Sahha account tokens fetched by this process."),
+        ("requests", "sahha_process_requests_total", "HTTP requests to Sahha by this process."),
+        ("retries", "sahha_process_retries_total", "Requests to Sahha retried by this process."),
+        ("rate_limited", "sahha_process_rate_limited_total", "429 answers from Sahha to this process."),
+        ("token_refreshes", "sahha_process_token_refreshes_total", "Sahha account tokens fetched by this process."),
     ):
         out.metric(name, "counter", help_text, [(client.get(key), {})])
-    out.metric(
-        "sahha_request_success_ratio",
-        "gauge",
-        "Share of this process's requests to Sahha that succeeded.",
-        [(client.get("success_rate"), {})],
-    )
 
 
 def _freshness(out: _Exposition, rows: list[Mapping[str, Any]]) -> None:
@@ -235,9 +248,15 @@ def to_tables(figures: Mapping[str, Any], *, max_freshness_rows: int = 50) -> Gr
         ("fetch failures", api["fetch_failures"]),
         ("fetch success rate", api["fetch_success_rate"]),
         ("archive fallbacks", api["archive_fallbacks"]),
+        ("requests", api.get("requests")),
+        ("request success rate", api.get("success_rate")),
+        ("failed requests", api.get("failed_requests")),
+        ("retries", api.get("retries")),
+        ("429s", api.get("rate_limited")),
+        ("token refreshes", api.get("token_refreshes")),
     ]
     sahha_rows += [
-        (f"client {k.replace('_', ' ')}", client.get(k))
+        (f"this process: {k.replace('_', ' ')}", client.get(k))
         for k in ("requests", "success_rate", "retries", "rate_limited", "token_refreshes")
         if k in client
     ]

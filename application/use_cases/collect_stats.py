@@ -3,10 +3,10 @@
 Every figure but two comes from what the database holds, so it survives restarts and is the same whichever
 server asks: the events (runs, Sahha fetches and their failures, archival attempts, rows inserted, updated and
 left unchanged per table and per day — the webhook streams ``run-webhook-…`` included) and the tracking rows
-(each run's sync state, and per user and analysis type how old the newest archived data is). The two others
-are live counters, added when given: the queue's ``get_stats()`` (on the durable queue they are in the database
-too) and the Sahha client's ``stats()`` (requests, retries, 429s and token refreshes happen inside the client
-and are not events, so they are known only to the process that made them).
+(each run's sync state, and per user and analysis type how old the newest archived data is). Sahha's API
+figures — requests, success rate, retries, 429s and token refreshes — are summed from the fetch events, which
+carry what each fetch cost. Two live counters are added when given: the queue's ``get_stats()`` (on the durable
+queue they are in the database too) and the Sahha client's ``stats()`` (this process only, cache hits included).
 
 ``since`` narrows the event figures to events that occurred at or after it; the tracking figures are the
 current state. A forgotten user's runs hold only a tombstone, so they count as ``runs.forgotten`` and nowhere
@@ -50,6 +50,7 @@ _ARCHIVED: dict[type[DomainEvent], str] = {
     ArchetypesArchived: "archetypes",
 }
 WEBHOOK_STREAM_PREFIX = "run-webhook-"
+API_FIGURES = ("requests", "successes", "failed_requests", "retries", "rate_limited", "token_refreshes")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -72,6 +73,7 @@ class OperationsStats:
     since: datetime | None
     runs: Counter[str] = field(default_factory=Counter)
     fetch_failures: Counter[str] = field(default_factory=Counter)
+    api: Counter[str] = field(default_factory=Counter)
     archival: Counter[str] = field(default_factory=Counter)
     failures_by_reason: Counter[str] = field(default_factory=Counter)
     inserted: Counter[str] = field(default_factory=Counter)
@@ -94,6 +96,10 @@ class OperationsStats:
         total = self.runs["fetched"] + sum(self.fetch_failures.values())
         return self.runs["fetched"] / total if total else None
 
+    @property
+    def sahha_request_success_rate(self) -> float | None:
+        return self.api["successes"] / self.api["requests"] if self.api["requests"] else None
+
     def to_dict(self) -> dict[str, Any]:
         dead = None if self.queue is None else self.queue.get("dead")
         return {
@@ -105,6 +111,8 @@ class OperationsStats:
                 "fetch_failures": dict(sorted(self.fetch_failures.items())),
                 "fetch_success_rate": self.sahha_fetch_success_rate,
                 "archive_fallbacks": self.runs["archive_fallbacks"],
+                **_plain(self.api, API_FIGURES),
+                "success_rate": self.sahha_request_success_rate,
                 "client": self.sahha_client,
             },
             "archival": {
@@ -192,8 +200,10 @@ def _count(stats: OperationsStats, stream_id: str, event: DomainEvent) -> None:
         runs["requested"] += 1
     elif isinstance(event, HealthDataFetched):
         runs["fetched" if event.source == "sahha" else "archive_fallbacks"] += 1
+        _count_api(stats.api, event)
     elif isinstance(event, HealthDataFetchFailed):
         stats.fetch_failures[event.error_kind] += 1
+        _count_api(stats.api, event)
     elif isinstance(event, AnalysisCompleted):
         runs["analysed"] += 1
     elif isinstance(event, AnalysisFailed):
@@ -210,6 +220,15 @@ def _count(stats: OperationsStats, stream_id: str, event: DomainEvent) -> None:
         archival["synced"] += 1
     elif isinstance(event, UserForgotten):
         runs["forgotten"] += 1
+
+
+def _count_api(api: Counter[str], event: HealthDataFetched | HealthDataFetchFailed) -> None:
+    api["requests"] += event.api_requests
+    api["successes"] += event.api_successes
+    api["failed_requests"] += event.api_failures
+    api["retries"] += event.api_retries
+    api["rate_limited"] += event.api_rate_limited
+    api["token_refreshes"] += event.api_token_refreshes
 
 
 def _count_archived(stats: OperationsStats, stream_id: str, table: str, event: Any) -> None:

@@ -15,6 +15,7 @@ from sqlalchemy.engine import make_url
 from sahha_sync.adapters.clock import SystemClock
 from sahha_sync.adapters.llm import OfflineAnalyst
 from sahha_sync.adapters.memory import InMemoryHealthDataSource
+from sahha_sync.adapters.sahha import SahhaHealthDataSource, SahhaStats
 from sahha_sync.application.ports import (
     JobContext,
     JobHandler,
@@ -67,9 +68,10 @@ class HoldingQueue(JobQueue):
         return None
 
 
-async def run_scenario(database_url: str) -> None:
+async def run_scenario(database_url: str) -> SahhaStats:
     """ann: two runs (behavior, circadian) and a webhook biomarker; ben: one run; cat: Sahha fails (no archive to
-    fall back on); dan: archival fails for good; eve: archival still pending."""
+    fall back on); dan: a 429 and a 500 retried, then archival fails for good; eve: archival still pending.
+    Returns the Sahha client's own counters (what the emulator was asked, seen by the only process that asked)."""
     settings = Settings.from_env(database_url=database_url, queue="memory")
     async with SahhaSync(settings) as sync:
         await sync.run_analysis(FORGOTTEN, "Peak Performer", "behavior_analysis")
@@ -83,6 +85,8 @@ async def run_scenario(database_url: str) -> None:
         failing = InMemoryHealthDataSource()
         failing.fail_with(SahhaUnavailableError("503 from /biomarkers"))
         held = HoldingQueue()
+        emulator = await resolve(sync.container.emulator)
+        emulator.faults.add(429, 500)  # dan's fetch gets through on retries
         for user, from_source in (("cat", failing), ("dan", source), ("eve", source)):
             run = RunAnalysis(source=from_source, analyst=OfflineAnalyst(), unit_of_work=unit_of_work, queue=held,
                               clock=clock)  # fmt: skip
@@ -92,6 +96,8 @@ async def run_scenario(database_url: str) -> None:
         archiver = ArchiveHealthData(unit_of_work=unit_of_work, clock=clock, source=None)
         with pytest.raises(InvalidInputError):
             await archiver.archive(dan, JobContext("held-dan", ArchiveHealthData.JOB_TYPE, 3, 3))
+        assert isinstance(source, SahhaHealthDataSource)
+        return source.stats()
 
 
 async def _webhook(unit_of_work: Any, clock: SystemClock) -> None:

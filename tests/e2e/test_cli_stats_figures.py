@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
+import subprocess
+import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from sahha_sync.adapters.sahha import SahhaStats
 from tests.e2e.conftest import CliResult
 from tests.e2e.operations_scenario import FORGOTTEN, run_scenario, sqlite_path
 
@@ -21,14 +25,19 @@ STATE = (
 
 
 @pytest.fixture
-async def database(
+async def scenario(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> sqlite3.Connection:
+) -> tuple[str, SahhaStats]:
     url = f"sqlite:///{tmp_path / 'ops.db'}"
-    await run_scenario(url)
+    client = await run_scenario(url)
     capsys.readouterr()  # the scenario's log lines
     monkeypatch.setenv("SAHHA_SYNC_DATABASE_URL", url)
-    return sqlite3.connect(sqlite_path(url))
+    return url, client
+
+
+@pytest.fixture
+def database(scenario: tuple[str, SahhaStats]) -> sqlite3.Connection:
+    return sqlite3.connect(sqlite_path(scenario[0]))
 
 
 def one(db: sqlite3.Connection, query: str) -> int:
@@ -104,3 +113,36 @@ def test_since_counts_only_later_events_but_keeps_the_current_state(cli: Cli, da
     assert later["runs"]["requested"] == 0
     assert later["storage"]["inserted"] == {"biomarkers": 0, "scores": 0, "archetypes": 0}
     assert sum(later["sync_states"].values()) == one(database, "SELECT count(*) FROM archetype_analysis_tracking")
+
+
+def test_sahha_api_figures_come_from_the_events_in_a_fresh_process(scenario: tuple[str, SahhaStats]) -> None:
+    """Another process than the one that asked Sahha: its figures equal the asking client's own counters."""
+    url, client = scenario
+    env = {**os.environ, "SAHHA_SYNC_DATABASE_URL": url}
+    done = subprocess.run(
+        [sys.executable, "-m", "sahha_sync.infrastructure.cli", "stats", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    api = json.loads(done.stdout)["sahha_api"]
+    assert api["requests"] == client.requests > 0
+    assert api["successes"] == client.successes > 0
+    assert api["failed_requests"] == client.failed_requests
+    assert api["retries"] == client.retries >= 2
+    assert api["rate_limited"] == client.rate_limited == 1
+    assert api["token_refreshes"] == client.token_refreshes > 0
+    assert api["success_rate"] == pytest.approx(client.success_rate)
+    assert api["client"] is None  # nothing of the asking process's memory
+
+
+def test_the_prometheus_text_has_the_sahha_api_counters_from_the_events(
+    cli: Cli, scenario: tuple[str, SahhaStats]
+) -> None:
+    code, out, err = cli("stats", "--format", "prometheus")
+    assert code == 0, err
+    assert "# TYPE sahha_sync_sahha_requests_total counter" in out
+    assert f"sahha_sync_sahha_requests_total {scenario[1].requests}" in out
+    assert f"sahha_sync_sahha_token_refreshes_total {scenario[1].token_refreshes}" in out

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sahha_sync.adapters.clock import ManualClock
 from sahha_sync.adapters.llm import OfflineAnalyst
 from sahha_sync.adapters.memory import InMemoryHealthDataSource, InMemoryJobQueue, InMemoryStores
+from sahha_sync.application.ports import HealthDataSource
 from sahha_sync.application.use_cases import ArchiveHealthData, CollectStats, ForgetUser, RunAnalysis
 from sahha_sync.domain import Biomarker, HealthRecords, Score
 
@@ -39,10 +41,13 @@ def days_of_data(user: str, days: int = 5, *, base: int = 8000) -> HealthRecords
 
 
 class Pipeline:
-    def __init__(self) -> None:
+    """On in-memory adapters; ``source`` replaces the in-memory source (e.g. the Sahha client on the emulator)."""
+
+    def __init__(self, source: HealthDataSource | None = None) -> None:
         self.clock = ManualClock(START)
         self.stores = InMemoryStores()
-        self.source = InMemoryHealthDataSource()
+        self.memory_source = InMemoryHealthDataSource()
+        self.source: Any = self.memory_source if source is None else source
         self.queue = InMemoryJobQueue(max_attempts=2, backoff_base=0.001)
         self.queue.register(
             ArchiveHealthData.JOB_TYPE,

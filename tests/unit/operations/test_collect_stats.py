@@ -2,9 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
+from collections.abc import AsyncIterator
 from datetime import timedelta
 
+import httpx
+import pytest
+
+from sahha_sync.adapters.sahha import SahhaHealthDataSource
+from sahha_sync.adapters.sahha.emulator import (
+    EMULATOR_BASE_URL,
+    EMULATOR_CLIENT_ID,
+    EMULATOR_CLIENT_SECRET,
+    SahhaEmulator,
+    SyntheticPopulation,
+    emulator_transport,
+)
 from sahha_sync.application.ports import ArchiveIntegrityError, ArchiveUnavailableError, SahhaUnavailableError
 from sahha_sync.application.use_cases import CollectStats
 from tests.unit.operations.pipeline import START, Pipeline, days_of_data
@@ -100,3 +114,59 @@ async def test_the_sahha_clients_counters_are_added_when_given(pipeline: Pipelin
     assert figures["sahha_api"]["client"] == {"rate_limited": 3}
     assert figures["queue"] is None
     assert figures["archival"]["success_rate"] is None
+
+
+async def _nap(seconds: float) -> None:
+    await asyncio.sleep(0)
+
+
+@pytest.fixture
+async def on_the_emulator() -> AsyncIterator[tuple[Pipeline, SahhaEmulator, SahhaHealthDataSource]]:
+    """The pipeline with the real Sahha client on the emulator (no waiting, no cache, two retries)."""
+    emulator = SahhaEmulator(SyntheticPopulation(seed=0, size=4), clock=lambda: START)
+    async with httpx.AsyncClient(transport=emulator_transport(emulator)) as http:
+        source = SahhaHealthDataSource(
+            http,
+            client_id=EMULATOR_CLIENT_ID,
+            client_secret=EMULATOR_CLIENT_SECRET,
+            base_url=EMULATOR_BASE_URL,
+            rate_limit_delay=0.0,
+            cache_ttl=0.0,
+            max_retries=2,
+            sleep=_nap,
+            wall_clock=START.timestamp,
+            now=lambda: START,
+        )
+        pipeline = Pipeline(source=source)
+        await pipeline.queue.start()
+        yield pipeline, emulator, source
+        await pipeline.queue.stop(drain=False)
+
+
+async def test_the_sahha_api_figures_equal_what_sahha_saw(
+    on_the_emulator: tuple[Pipeline, SahhaEmulator, SahhaHealthDataSource],
+) -> None:
+    """Two runs meet a 429 and a 500 and get through on a retry; a third meets 500s until the retries run out
+    (the archive stands in). The figures come from the events only (no client counters given)."""
+    pipeline, emulator, source = on_the_emulator
+    emulator.faults.add(429, 500)
+    await pipeline.analyse("user-0001")
+    await pipeline.analyse("user-0002")
+    before_third = emulator.count()
+    pipeline.clock.advance(timedelta(hours=1))
+    emulator.faults.add(*([500] * 9))
+    await pipeline.analyse("user-0003")
+    api = (await pipeline.stats.collect()).to_dict()["sahha_api"]
+    answered_ok = sum(emulator.count(status=s) for s in (200, 204))
+    assert api["requests"] == emulator.count() == source.stats().requests
+    assert api["successes"] == answered_ok
+    assert api["failed_requests"] == emulator.count(status=500) + emulator.count(status=429) >= 4
+    assert api["rate_limited"] == emulator.count(status=429) == 1
+    assert api["token_refreshes"] == emulator.count("token") == 1
+    assert api["retries"] == source.stats().retries >= 4
+    assert api["success_rate"] == answered_ok / emulator.count()
+    assert api["fetch_failures"] == {"SahhaUnavailableError": 1}
+    assert api["client"] is None
+    later = (await pipeline.stats.collect(since=START + timedelta(minutes=30))).to_dict()["sahha_api"]
+    assert later["requests"] == emulator.count() - before_third >= 3
+    assert later["successes"] == 0
