@@ -64,9 +64,16 @@ class SharedJobQueue(JobQueue):
         await shared().start()
 
     async def submit_job(
-        self, job_type: str, payload: Mapping[str, Any], *, dedup_key: str | None = None
+        self,
+        job_type: str,
+        payload: Mapping[str, Any],
+        *,
+        dedup_key: str | None = None,
+        recoverable: bool = False,
     ) -> SubmitResult:
-        return await (await shared().job_queue()).submit_job(job_type, payload, dedup_key=dedup_key)
+        return await (await shared().job_queue()).submit_job(
+            job_type, payload, dedup_key=dedup_key, recoverable=recoverable
+        )
 
     async def get_stats(self) -> QueueStats:
         return await shared().queue_stats()

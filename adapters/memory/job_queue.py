@@ -108,7 +108,12 @@ class InMemoryJobQueue(JobQueue):
         logger.info("queue.started", concurrency=self.concurrency, max_attempts=self.max_attempts)
 
     async def submit_job(
-        self, job_type: str, payload: Mapping[str, Any], *, dedup_key: str | None = None
+        self,
+        job_type: str,
+        payload: Mapping[str, Any],
+        *,
+        dedup_key: str | None = None,
+        recoverable: bool = False,
     ) -> SubmitResult:
         if self._closed:
             raise QueueClosedError(f"cannot submit a {job_type} job: the queue is stopping or stopped")

@@ -1,12 +1,14 @@
 """``ProcrastinateJobQueue``: the durable ``JobQueue`` on PostgreSQL, built on procrastinate.
 
 Jobs are rows in procrastinate's tables (installed by the ``0005_job_queue`` revision), so they survive
-restarts and any number of worker processes on any number of servers share them. ``submit_job`` is one
-INSERT; the host never waits for a job. A worker (``start()``, or ``run_worker`` in a process of its own)
-runs the handlers registered by job type, retries retryable errors with exponential backoff and jitter,
-deletes each job once it succeeded, and leaves a job that failed for good as a dead letter (status
-``failed``, without its health data) that ``retry_dead`` submits again. Beside the worker, a loop puts back
-the jobs of workers that stopped sending heartbeats (killed mid-job), and deletes old dead letters.
+restarts and any number of worker processes on any number of servers share them. Submitted jobs are written
+in batches, one INSERT each (``JobWriter``); a ``recoverable`` submit (an archival, whose request the event
+store keeps) returns before its job is written, so the host meets neither the database nor a job. A worker
+(``start()``, or ``run_worker`` in a process of its own) runs the handlers registered by job type, retries
+retryable errors with exponential backoff and jitter, deletes each job once it succeeded, and leaves a job
+that failed for good as a dead letter (status ``failed``, without its health data) that ``retry_dead`` submits
+again. Beside the worker, a loop puts back the jobs of workers that stopped sending heartbeats (killed
+mid-job), and deletes old dead letters.
 """
 
 from __future__ import annotations
@@ -17,14 +19,11 @@ from collections.abc import Collection, Coroutine, Mapping, Sequence
 from typing import Any
 
 import procrastinate
-import psycopg
 import structlog
-from procrastinate import exceptions as procrastinate_errors
-from procrastinate.jobs import Job
 from procrastinate.worker import Worker
 
 from sahha_sync.adapters.queue import _sql
-from sahha_sync.adapters.queue._codec import encode_args, loads
+from sahha_sync.adapters.queue._codec import freeze, loads
 from sahha_sync.adapters.queue._connection import (
     QUEUE_ERRORS,
     behind_transaction_pooler,
@@ -38,6 +37,7 @@ from sahha_sync.adapters.queue._dead_letters import DeadLetters
 from sahha_sync.adapters.queue._jobs import job_task
 from sahha_sync.adapters.queue._maintenance import Maintenance
 from sahha_sync.adapters.queue._retry import RetryPolicy
+from sahha_sync.adapters.queue._writer import JobWriter
 from sahha_sync.application.ports.job_queue import (
     DeadJob,
     JobHandler,
@@ -46,6 +46,7 @@ from sahha_sync.application.ports.job_queue import (
     QueueStats,
     QueueUnavailableError,
     SubmitResult,
+    payload_user,
 )
 from sahha_sync.domain.errors import InvalidInputError
 
@@ -127,6 +128,7 @@ class ProcrastinateJobQueue(JobQueue):
         self._retry = RetryPolicy(max_attempts=max_attempts, backoff_base=backoff_base, jitter=jitter)
         self._handlers: dict[str, JobHandler] = {}
         self._dead = DeadLetters(self._connector, self._app, queue_name)
+        self._writer = JobWriter(self._connector, queue_name)
         self._maintenance = Maintenance(
             self._app, queue_name, max_attempts=max_attempts, stalled_after=stalled_after,
             interval=heartbeat, dead_retention_hours=dead_retention_hours,
@@ -150,6 +152,7 @@ class ProcrastinateJobQueue(JobQueue):
         await self._open()
         if not await guarded("start the queue", self._app.check_connection_async):
             raise QueueUnavailableError("the job queue's tables are missing (run `sahha-sync db upgrade`)")
+        await self._writer.prepare()  # job ids in reserve: the first submits need no round trip either
         if not self.run_worker or self._worker is not None:
             return
         self._worker = Worker(
@@ -167,37 +170,23 @@ class ProcrastinateJobQueue(JobQueue):
         logger.info("queue.started", queue=self.queue_name, concurrency=self.concurrency, durable=True)
 
     async def submit_job(
-        self, job_type: str, payload: Mapping[str, Any], *, dedup_key: str | None = None
+        self,
+        job_type: str,
+        payload: Mapping[str, Any],
+        *,
+        dedup_key: str | None = None,
+        recoverable: bool = False,
     ) -> SubmitResult:
         if self._closed:
             raise QueueClosedError(f"cannot submit a {job_type} job: the queue is stopping or stopped")
-        args = encode_args(job_type, payload, self._transient)
+        args = freeze(job_type, payload, self._transient)
         await self._open()
         lock = None if dedup_key is None else f"{self.queue_name}:{dedup_key}"
-        job = Job(id=None, queue=self.queue_name, lock=lock, queueing_lock=lock, task_name=job_type, task_kwargs=args)
-        async with guard(f"submit a {job_type} job"):
-            for _ in range(3):
-                try:
-                    job_id = await self._defer(job)
-                except procrastinate_errors.AlreadyEnqueued:
-                    existing = await self._connector.execute_query_all_async(_sql.PENDING_WITH_LOCK, lock=lock)
-                    if existing:  # else the pending job started meanwhile: submit again
-                        logger.info("queue.job_deduplicated", job_id=existing[0]["id"], job_type=job_type)
-                        return SubmitResult(str(existing[0]["id"]), duplicate=True)
-                else:
-                    logger.debug("queue.job_submitted", job_id=job_id, job_type=job_type)
-                    return SubmitResult(str(job_id))
-        raise QueueUnavailableError(f"cannot submit a {job_type} job: its dedup key kept changing hands")
-
-    async def _defer(self, job: Job) -> int | None:
-        """Insert the job; once more on a fresh connection when the pooled one was broken (a database restart)."""
-        try:
-            return (await self._app.job_manager.defer_job_async(job)).id
-        except procrastinate_errors.ConnectorException as exc:
-            if not isinstance(exc.__cause__, psycopg.OperationalError):
-                raise
-            logger.info("queue.connection_replaced", queue=self.queue_name)
-            return (await self._app.job_manager.defer_job_async(job)).id
+        result = await self._writer.submit(
+            job_type, args, lock=lock, user=payload_user(payload), recoverable=recoverable
+        )
+        logger.debug("queue.job_submitted", job_id=result.job_id, job_type=job_type, buffered=result.buffered)
+        return result
 
     async def get_stats(self) -> QueueStats:
         await self._open()
@@ -207,8 +196,9 @@ class ProcrastinateJobQueue(JobQueue):
         )
         age = row["oldest_age"]
         return QueueStats(
-            queued=row["queued"], running=row["running"], completed=row["completed"], failed=row["failed"],
-            retries=row["retries"], dead=row["dead"], oldest_queued_age_seconds=None if age is None else float(age),
+            queued=row["queued"] + self._writer.pending, running=row["running"], completed=row["completed"],
+            failed=row["failed"], retries=row["retries"], dead=row["dead"],
+            oldest_queued_age_seconds=None if age is None else float(age),
         )  # fmt: skip
 
     async def wait_idle(self, timeout: float | None = None) -> bool:
@@ -216,11 +206,12 @@ class ProcrastinateJobQueue(JobQueue):
         deadline = None if timeout is None else time.monotonic() + timeout
         pause = 0.01
         while True:
+            buffered = self._writer.pending  # read first: a job leaves the buffer only once it is in the table
             row = await guarded(
                 "count the queue's jobs",
                 lambda: self._connector.execute_query_one_async(_sql.BUSY, queue=self.queue_name),
             )
-            if row["busy"] == 0:
+            if row["busy"] == 0 and buffered == 0:
                 return True
             if deadline is not None and time.monotonic() >= deadline:
                 return False
@@ -232,6 +223,9 @@ class ProcrastinateJobQueue(JobQueue):
         self._closed = True
         started = time.monotonic()
         drained = True
+        unwritten = await self._writer.close(self.shutdown_timeout if timeout is None else timeout)
+        if unwritten:  # recoverable jobs: RecoverPendingArchivals submits them again at the next start
+            logger.warning("queue.jobs_not_written", queue=self.queue_name, jobs=unwritten)
         if drain and self._worker is not None:
             drained = await self.wait_idle(timeout)
         if self._worker is not None:
@@ -258,10 +252,11 @@ class ProcrastinateJobQueue(JobQueue):
     async def purge_user(self, user_id: str) -> int:
         """Delete the user's queued and dead jobs (``payload_user``'s two places); a job running now finishes."""
         await self._open()
+        buffered = await self._writer.purge_user(user_id)
         async with guard("purge a user's jobs"):
             rows = await self._connector.execute_query_all_async(_sql.PURGE_USER, queue=self.queue_name, user=user_id)
-        logger.info("queue.user_purged", queue=self.queue_name, jobs=len(rows))
-        return len(rows)
+        logger.info("queue.user_purged", queue=self.queue_name, jobs=len(rows) + buffered)
+        return len(rows) + buffered
 
     async def retry_dead(self, job_ids: Sequence[str] | None = None) -> list[str]:
         """Submit dead jobs again (all, or those of ``job_ids``) as new jobs with fresh attempts; their

@@ -45,10 +45,17 @@ class UnknownJobTypeError(JobQueueError):
 
 @dataclass(frozen=True, slots=True)
 class SubmitResult:
-    """``duplicate`` is true when a pending job with the same ``dedup_key`` existed: nothing new was queued."""
+    """``duplicate`` is true when a pending job with the same ``dedup_key`` existed: nothing new was queued.
+
+    ``buffered`` is true when a ``recoverable`` submit returned before the job was stored: it is written in the
+    background, shortly after. A duplicate that only the database knows of (a job with the same key queued by
+    another process) is then found when it is written: the pending job stands in for it, and ``job_id`` names a
+    job that will not exist.
+    """
 
     job_id: str
     duplicate: bool = False
+    buffered: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,12 +115,23 @@ class JobQueue(Protocol):
 
     @abstractmethod
     async def submit_job(
-        self, job_type: str, payload: Mapping[str, Any], *, dedup_key: str | None = None
+        self,
+        job_type: str,
+        payload: Mapping[str, Any],
+        *,
+        dedup_key: str | None = None,
+        recoverable: bool = False,
     ) -> SubmitResult:
-        """Queue a job and return at once; ``payload`` must be JSON-serialisable.
+        """Queue a job and return at once; ``payload`` must be JSON-serialisable (it is copied at submit).
 
         With ``dedup_key``, at most one pending job per key exists: a second submit returns the first's id
         with ``duplicate=True``. Raises ``QueueClosedError`` once ``stop`` began.
+
+        ``recoverable`` says the caller can submit the job again if it is lost, because its request is recorded
+        elsewhere (an archival's ``ArchivalRequested`` event, which ``RecoverPendingArchivals`` re-submits). A
+        durable queue may then return before the job is stored and write it in the background, batched with
+        others (``SubmitResult.buffered``); a crash in between loses only what recovery re-submits. Without it,
+        the job is stored when ``submit_job`` returns (a webhook delivery, acknowledged once it is safe).
         """
 
     @abstractmethod

@@ -223,7 +223,10 @@ class RunAnalysis:
 
     async def _submit(self, job: ArchivalJob) -> SubmitResult | None:
         try:
-            return await self._queue.submit_job(job.JOB_TYPE, job.to_payload(), dedup_key=job.dedup_key)
+            # Recoverable: the run's ArchivalRequested is committed, so the queue may write the job behind.
+            return await self._queue.submit_job(
+                job.JOB_TYPE, job.to_payload(), dedup_key=job.dedup_key, recoverable=True
+            )
         except JobQueueError as exc:
             # The run is recorded with ArchivalRequested: recovery submits it again later.
             log.warning("run_analysis.archival_submit_failed", run_id=job.run_id, error_kind=type(exc).__name__)

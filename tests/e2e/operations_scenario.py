@@ -48,7 +48,12 @@ class HoldingQueue(JobQueue):
         return None
 
     async def submit_job(
-        self, job_type: str, payload: Mapping[str, Any], *, dedup_key: str | None = None
+        self,
+        job_type: str,
+        payload: Mapping[str, Any],
+        *,
+        dedup_key: str | None = None,
+        recoverable: bool = False,
     ) -> SubmitResult:
         self.jobs.append(dict(payload))
         return SubmitResult(job_id=f"held-{len(self.jobs)}")

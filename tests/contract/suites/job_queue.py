@@ -252,3 +252,61 @@ class JobQueueContract:
         await queue.start()
         assert await queue.wait_idle(WAIT)
         assert handler.payloads == [{"n": 1, "items": [1, 2]}]
+
+    # -- recoverable submits: a durable queue may write them behind its caller; what the caller sees is the same
+
+    async def test_a_recoverable_job_runs_with_its_payload_under_the_id_it_was_given(self, new_queue: NewQueue) -> None:
+        handler = Recorder()
+        queue = await new_queue(handler=handler)
+        result = await queue.submit_job(JOB, {"n": 1, "items": [1]}, recoverable=True)
+        assert result.duplicate is False
+        assert await queue.wait_idle(WAIT)
+        assert handler.payloads == [{"n": 1, "items": [1]}]
+        assert [c.job_id for c in handler.contexts] == [result.job_id]
+
+    async def test_a_dedup_key_held_by_a_recoverable_job_makes_any_later_submit_a_duplicate(
+        self, new_queue: NewQueue
+    ) -> None:
+        handler = Recorder()
+        queue = await new_queue(handler=handler, start=False)
+        first = await queue.submit_job(JOB, {"n": 1}, dedup_key="run-1", recoverable=True)
+        second = await queue.submit_job(JOB, {"n": 2}, dedup_key="run-1", recoverable=True)
+        stored = await queue.submit_job(JOB, {"n": 3}, dedup_key="run-1")
+        assert (second.job_id, second.duplicate) == (first.job_id, True)
+        assert (stored.job_id, stored.duplicate) == (first.job_id, True)
+        await queue.start()
+        assert await queue.wait_idle(WAIT)
+        assert [n for n, _ in handler.attempts] == [1]
+
+    async def test_a_recoverable_payload_is_copied_and_checked_at_submit(self, new_queue: NewQueue) -> None:
+        handler = Recorder()
+        queue = await new_queue(handler=handler, start=False)
+        payload: dict[str, Any] = {"n": 1, "items": [1, 2]}
+        await queue.submit_job(JOB, payload, recoverable=True)
+        payload["items"].append(3)
+        with pytest.raises((TypeError, ValueError)):
+            await queue.submit_job(JOB, {"n": 2, "when": object()}, recoverable=True)
+        await queue.start()
+        assert await queue.wait_idle(WAIT)
+        assert handler.payloads == [{"n": 1, "items": [1, 2]}]
+
+    async def test_recoverable_jobs_count_as_queued_and_go_with_their_user(self, new_queue: NewQueue) -> None:
+        handler = Recorder()
+        queue = await new_queue(handler=handler, start=False)
+        await queue.submit_job(JOB, {"n": 1, "user_id": "gone"}, recoverable=True)
+        await queue.submit_job(JOB, {"n": 2, "record": {"profile_id": "gone"}}, recoverable=True)
+        await queue.submit_job(JOB, {"n": 3, "user_id": "kept"}, recoverable=True)
+        assert (await queue.get_stats()).queued == 3
+        assert await queue.purge_user("gone") == 2
+        assert (await queue.get_stats()).queued == 1
+        await queue.start()
+        assert await queue.wait_idle(WAIT)
+        assert [n for n, _ in handler.attempts] == [3]
+
+    async def test_stop_drains_recoverable_jobs_too(self, new_queue: NewQueue) -> None:
+        handler = Recorder()
+        queue = await new_queue(handler=handler)
+        for n in range(20):
+            await queue.submit_job(JOB, {"n": n}, recoverable=True)
+        await queue.stop(drain=True, timeout=WAIT)
+        assert sorted(n for n, _ in handler.attempts) == list(range(20))

@@ -30,6 +30,11 @@ def rows(url: str, query: str, *params: Any) -> list[tuple[Any, ...]]:
         return conn.execute(query, params).fetchall()
 
 
+def execute(url: str, statement: str) -> None:
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(statement)  # type: ignore[arg-type]
+
+
 def jobs_table_text(url: str) -> str:
     """Everything procrastinate keeps about jobs, as one string (to look for data that must not be there)."""
     found = rows(url, "SELECT coalesce(string_agg(j::text, ' '), '') FROM procrastinate_jobs j")

@@ -275,3 +275,78 @@ def test_behind_supabases_transaction_pooler_the_queue_sends_nothing_the_pooler_
     assert pooled.listen_notify is False
     assert "plan_cache_mode=force_custom_plan" in direct._connector._pool_args["kwargs"]["options"]
     assert direct.listen_notify is True
+
+
+# -- the write-behind path ------------------------------------------------------------------------------------
+
+
+def _job_rows(url: str, lock_suffix: str) -> list[tuple[Any, ...]]:
+    return helpers.rows(
+        url, "SELECT id, status FROM procrastinate_jobs WHERE queueing_lock LIKE %s", f"%:{lock_suffix}"
+    )
+
+
+async def test_a_recoverable_submit_returns_before_its_job_is_written_and_stop_writes_it(
+    queues: Any, postgres_url: str
+) -> None:
+    queue = queues(run_worker=False)
+    await queue.submit_job(JOB, {"n": 0})  # opens the pool and reserves ids
+    result = await queue.submit_job(JOB, {"n": 1}, dedup_key="behind-1", recoverable=True)
+    assert result.buffered
+    assert _job_rows(postgres_url, "behind-1") == []  # the caller did not wait for the database
+    await queue.stop(drain=False, timeout=WAIT)
+    assert _job_rows(postgres_url, "behind-1") == [(int(result.job_id), "todo")]
+
+
+async def test_a_key_another_process_queued_makes_a_recoverable_submit_a_duplicate_when_written(
+    queues: Any, postgres_url: str
+) -> None:
+    here, there = queues(run_worker=False), queues(run_worker=False)
+    first = await here.submit_job(JOB, {"n": 1}, dedup_key="shared-1")
+    late = await there.submit_job(JOB, {"n": 2}, dedup_key="shared-1", recoverable=True)
+    assert (late.duplicate, late.buffered) == (False, True)  # only the database knows of the first
+    await there.stop(drain=False, timeout=WAIT)
+    assert _job_rows(postgres_url, "shared-1") == [(int(first.job_id), "todo")]
+    waiting = await here.submit_job(JOB, {"n": 3}, dedup_key="shared-1")
+    assert (waiting.job_id, waiting.duplicate) == (first.job_id, True)
+
+
+async def test_while_writes_fail_recoverable_jobs_wait_and_other_submits_fail_at_once(
+    queues: Any, postgres_url: str
+) -> None:
+    queue = queues(run_worker=False)
+    await queue.submit_job(JOB, {"n": 0}, dedup_key="before")
+    helpers.execute(postgres_url, "ALTER TABLE procrastinate_jobs RENAME TO procrastinate_jobs_away")
+    try:
+        kept = await queue.submit_job(JOB, {"n": 1}, dedup_key="kept", recoverable=True)
+        with pytest.raises(QueueUnavailableError):
+            await queue.submit_job(JOB, {"n": 2}, dedup_key="refused")
+    finally:
+        helpers.execute(postgres_url, "ALTER TABLE procrastinate_jobs_away RENAME TO procrastinate_jobs")
+    await helpers.until(lambda: bool(_job_rows(postgres_url, "kept")))
+    assert _job_rows(postgres_url, "kept") == [(int(kept.job_id), "todo")]
+    await queue.stop(drain=False, timeout=WAIT)
+    assert _job_rows(postgres_url, "refused") == []  # its caller was told it failed: it is not stored later
+
+
+async def test_many_submits_at_once_share_a_few_inserts(queues: Any, postgres_url: str) -> None:
+    queue = queues(run_worker=False)
+    await queue.submit_job(JOB, {"n": 0})
+    inserts = []
+    execute = queue._connector.execute_query_all_async
+
+    async def counting(query: Any, **arguments: Any) -> Any:
+        if "INSERT INTO procrastinate_jobs" in query:
+            inserts.append(len(arguments["ids"]))
+        return await execute(query, **arguments)
+
+    queue._connector.execute_query_all_async = counting  # type: ignore[method-assign]
+    results = await asyncio.gather(*(queue.submit_job(JOB, {"n": n}, dedup_key=f"many-{n}") for n in range(200)))
+    assert len({r.job_id for r in results}) == 200
+    assert not any(r.buffered for r in results)
+    assert sum(inserts) == 200
+    assert len(inserts) < 20  # one INSERT per batch, not per job
+    assert (
+        len(helpers.rows(postgres_url, "SELECT 1 FROM procrastinate_jobs WHERE queueing_lock LIKE %s", "%:many-%"))
+        == 200
+    )

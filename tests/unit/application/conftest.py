@@ -104,6 +104,7 @@ class RecordingQueue(JobQueue):
 
     def __init__(self) -> None:
         self.submitted: list[tuple[str, dict[str, Any], str | None]] = []
+        self.recoverable: list[bool] = []
         self.handlers: dict[str, JobHandler] = {}
 
     def register(self, job_type: str, handler: JobHandler) -> None:
@@ -113,9 +114,15 @@ class RecordingQueue(JobQueue):
         return None
 
     async def submit_job(
-        self, job_type: str, payload: Mapping[str, Any], *, dedup_key: str | None = None
+        self,
+        job_type: str,
+        payload: Mapping[str, Any],
+        *,
+        dedup_key: str | None = None,
+        recoverable: bool = False,
     ) -> SubmitResult:
         self.submitted.append((job_type, dict(payload), dedup_key))
+        self.recoverable.append(recoverable)
         return SubmitResult(job_id=f"job-{len(self.submitted)}")
 
     async def get_stats(self) -> QueueStats:

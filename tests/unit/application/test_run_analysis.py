@@ -235,6 +235,17 @@ async def test_a_job_the_queue_refuses_is_recovered_from_the_recorded_run(harnes
     assert harness.archive.counts()["biomarkers"] == 7  # fetched again from the source by the job
 
 
+async def test_only_the_run_whose_request_is_recorded_lets_the_queue_write_its_job_behind() -> None:
+    queue = RecordingQueue()
+    harness = Harness(queue=queue)
+    harness.source.add(days_of_data(USER, START - timedelta(days=7), 7))
+    outcome = await harness.run.run_analysis(USER, ARCHETYPE, BEHAVIOR)
+    assert (await harness.events_of(outcome.run_id, ArchivalRequested)) != []  # committed before the submit
+    await RecoverPendingArchivals(unit_of_work=harness.stores.unit_of_work, queue=queue).recover()
+    # the run's own submit may be written behind; recovery waits for the store, so its count is exact
+    assert queue.recoverable == [True, False]
+
+
 @pytest.mark.parametrize(("horizon_days", "fetched_again"), [(30, False), (60, True)])
 async def test_unarchived_windows_are_fetched_again_only_within_the_horizon(
     horizon_days: int, fetched_again: bool
