@@ -232,6 +232,19 @@ def _is_datetime_hint(hint: Any) -> bool:
     return False
 
 
+_FIELDS: dict[str, tuple[tuple[str, bool], ...]] = {}
+
+
+def _fields_of(cls: type[DomainEvent]) -> tuple[tuple[str, bool], ...]:
+    """Each field's name and whether it holds a datetime (resolving the hints took a third of a decode)."""
+    key = f"{cls.__module__}.{cls.__qualname__}"
+    fields = _FIELDS.get(key)
+    if fields is None:
+        hints = typing.get_type_hints(cls)
+        fields = _FIELDS[key] = tuple((f.name, _is_datetime_hint(hints[f.name])) for f in dataclasses.fields(cls))
+    return fields
+
+
 def decode_event(event_type: str, schema_version: int, payload: Payload) -> DomainEvent:
     """The event a stored record stands for, upcast to the current version of its class."""
     cls = EVENT_TYPES.get(event_type)
@@ -253,16 +266,14 @@ def decode_event(event_type: str, schema_version: int, payload: Payload) -> Doma
             f"{event_type} version {version} is newer than this library knows ({cls.VERSION})",
             field="schema_version",
         )
-    hints = typing.get_type_hints(cls)
     kwargs: dict[str, Any] = {}
-    for f in dataclasses.fields(cls):
-        if f.name not in data:
+    for name, is_datetime in _fields_of(cls):
+        if name not in data:
             continue
-        value = data[f.name]
-        hint = hints[f.name]
-        if value is not None and _is_datetime_hint(hint):
+        value = data[name]
+        if value is not None and is_datetime:
             value = datetime.fromisoformat(value)
         elif isinstance(value, list):
             value = tuple(value)
-        kwargs[f.name] = value
+        kwargs[name] = value
     return cls(**kwargs)
