@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Collection, Hashable, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
 import structlog
 
 from sahha_sync.adapters.memory._faults import FaultInjector
-from sahha_sync.application.ports.health_archive import HealthArchive
+from sahha_sync.application.ports.health_archive import RECORD_KINDS, HealthArchive
 from sahha_sync.domain.health import (
     Archetype,
     Biomarker,
@@ -78,12 +78,24 @@ class InMemoryHealthArchive(HealthArchive):
         await self.faults.pass_gate("upsert_archetypes")
         return self._logged("archetypes", _upsert(self._archetypes, rows))
 
-    async def read_window(self, profile_id: str, window: FetchWindow) -> HealthRecords:
+    async def read_window(
+        self, profile_id: str, window: FetchWindow, *, kinds: Collection[str] = RECORD_KINDS
+    ) -> HealthRecords:
         await self.faults.pass_gate("read_window")
+        stores: dict[str, tuple[dict[Any, Any], Callable[[Any], datetime]]] = {
+            "biomarkers": (self._biomarkers, _start),
+            "scores": (self._scores, _score_time),
+            "archetypes": (self._archetypes, _start),
+        }
+        found = {
+            name: tuple(_in_window(list(rows.values()), profile_id, window, moment))
+            for name, (rows, moment) in stores.items()
+            if name in kinds
+        }
         return HealthRecords(
-            biomarkers=tuple(_in_window(list(self._biomarkers.values()), profile_id, window, _start)),
-            scores=tuple(_in_window(list(self._scores.values()), profile_id, window, _score_time)),
-            archetypes=tuple(_in_window(list(self._archetypes.values()), profile_id, window, _start)),
+            biomarkers=found.get("biomarkers", ()),
+            scores=found.get("scores", ()),
+            archetypes=found.get("archetypes", ()),
         )
 
     async def quarantine(self, records: Sequence[QuarantinedRecord]) -> int:

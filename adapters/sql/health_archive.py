@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 import structlog
@@ -14,6 +14,7 @@ from sahha_sync.adapters.sql._upsert import upsert
 from sahha_sync.adapters.sql.errors import ErrorKinds
 from sahha_sync.adapters.sql.tables import archetypes, biomarkers, quarantined_records, scores
 from sahha_sync.application.ports.health_archive import (
+    RECORD_KINDS,
     ArchiveError,
     ArchiveIntegrityError,
     ArchiveUnavailableError,
@@ -67,19 +68,26 @@ class SqlHealthArchive(HealthArchive):
         )
         return counts
 
-    async def read_window(self, profile_id: str, window: FetchWindow) -> HealthRecords:
+    async def read_window(
+        self, profile_id: str, window: FetchWindow, *, kinds: Collection[str] = RECORD_KINDS
+    ) -> HealthRecords:
+        found: dict[str, tuple[Any, ...]] = {}
         async with (
             translated(ARCHIVE_ERRORS, "read of an archive window"),
             transaction(self._bind, write=False) as connection,
         ):
-            found = []
             for kind, table, moment in (
                 (BIOMARKERS, biomarkers, "start_date_time"),
                 (SCORES, scores, "score_date_time"),
                 (ARCHETYPES, archetypes, "start_date_time"),
             ):
-                found.append(await _read(connection, kind, table, moment, profile_id, window))
-        return HealthRecords(biomarkers=tuple(found[0]), scores=tuple(found[1]), archetypes=tuple(found[2]))
+                if kind.name in kinds:
+                    found[kind.name] = tuple(await _read(connection, kind, table, moment, profile_id, window))
+        return HealthRecords(
+            biomarkers=found.get("biomarkers", ()),
+            scores=found.get("scores", ()),
+            archetypes=found.get("archetypes", ()),
+        )
 
     async def quarantine(self, records: Sequence[QuarantinedRecord]) -> int:
         if not records:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import abstractmethod
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import ClassVar, Protocol, runtime_checkable
 
 from sahha_sync.domain.errors import SahhaSyncError
@@ -16,6 +16,8 @@ from sahha_sync.domain.health import (
     UpsertCounts,
 )
 from sahha_sync.domain.windows import FetchWindow
+
+RECORD_KINDS: tuple[str, ...] = ("biomarkers", "scores", "archetypes")
 
 
 class ArchiveError(SahhaSyncError):
@@ -52,8 +54,11 @@ class HealthArchive(Protocol):
         """As ``upsert_biomarkers``, on ``(profile_id, name, periodicity, start_date_time, end_date_time)``."""
 
     @abstractmethod
-    async def read_window(self, profile_id: str, window: FetchWindow) -> HealthRecords:
-        """The archived records of ``profile_id`` whose start (scores: score time) lies in ``window``."""
+    async def read_window(
+        self, profile_id: str, window: FetchWindow, *, kinds: Collection[str] = RECORD_KINDS
+    ) -> HealthRecords:
+        """The archived records of ``profile_id`` whose start (scores: score time) lies in ``window``; only those
+        of ``kinds`` (of ``RECORD_KINDS``: "biomarkers", "scores", "archetypes"), the others left empty."""
 
     @abstractmethod
     async def quarantine(self, records: Sequence[QuarantinedRecord]) -> int:

@@ -99,6 +99,16 @@ class HealthArchiveContract:
         assert {b.key for b in stored.biomarkers} == {rows[1].key, rows[2].key}
         assert {s.key for s in stored.scores} == {s.key for s in scores if window.contains(s.score_date_time)}
 
+    async def test_a_window_read_for_some_kinds_holds_only_those(self, archive: HealthArchive) -> None:
+        user = unique_id()
+        await archive.upsert_biomarkers([biomarker(user)])
+        await archive.upsert_scores([score(user)])
+        await archive.upsert_archetypes([archetype(user)])
+        stored = await archive.read_window(user, WEEK, kinds=("scores",))
+        assert (len(stored.biomarkers), len(stored.scores), len(stored.archetypes)) == (0, 1, 0)
+        both = await archive.read_window(user, WEEK, kinds=("biomarkers", "archetypes"))
+        assert (len(both.biomarkers), len(both.scores), len(both.archetypes)) == (1, 0, 1)
+
     async def test_a_window_holds_only_the_users_own_records(self, archive: HealthArchive) -> None:
         user, other = unique_id(), unique_id()
         await archive.upsert_biomarkers([biomarker(user), biomarker(other)])

@@ -29,7 +29,7 @@ import contextvars
 import dataclasses
 import json
 import random
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
@@ -51,6 +51,7 @@ from sahha_sync.adapters.sahha.emulator import (
 from sahha_sync.adapters.sahha.emulator.wire import biomarker_json, score_json
 from sahha_sync.adapters.webhook import SahhaWebhookReceiver, sign
 from sahha_sync.application.ports import (
+    RECORD_KINDS,
     Analyst,
     ArchiveUnavailableError,
     HealthArchive,
@@ -243,8 +244,10 @@ class _FailingArchive(HealthArchive):
         self._faults.check("archetypes")
         return await self._inner.upsert_archetypes(rows)
 
-    async def read_window(self, profile_id: str, window: FetchWindow) -> HealthRecords:
-        return await self._inner.read_window(profile_id, window)
+    async def read_window(
+        self, profile_id: str, window: FetchWindow, *, kinds: Collection[str] = RECORD_KINDS
+    ) -> HealthRecords:
+        return await self._inner.read_window(profile_id, window, kinds=kinds)
 
     async def quarantine(self, records: Sequence[QuarantinedRecord]) -> int:
         return await self._inner.quarantine(records)
