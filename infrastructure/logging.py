@@ -130,6 +130,24 @@ def configure_logging(format: Literal["json", "console"] = "json", level: str | 
         logger_factory=structlog.PrintLoggerFactory(sys.stderr),
         cache_logger_on_first_use=False,
     )
-    logging.basicConfig(level=max(numeric, logging.WARNING), stream=sys.stderr, force=True)
+    # The standard library's records (procrastinate, httpx, uvicorn...) go through the same redaction and
+    # renderer: their message text is masked like ours, and their ``extra`` fields are left out.
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=[
+                structlog.stdlib.add_log_level,
+                structlog.stdlib.add_logger_name,
+                structlog.processors.TimeStamper(fmt="iso", utc=True),
+            ],
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                structlog.processors.format_exc_info,
+                redact_sensitive,
+                renderer,
+            ],
+        )
+    )
+    logging.basicConfig(level=max(numeric, logging.WARNING), handlers=[handler], force=True)
     for noisy in ("httpx", "httpcore", "openai", "aiosqlite", "sqlalchemy", "alembic", "procrastinate"):
         logging.getLogger(noisy).setLevel(max(numeric, logging.WARNING))

@@ -99,3 +99,25 @@ def test_configured_logging_renders_json_on_stderr_with_secrets_redacted(capsys:
     assert lines[0]["account_token"] == REDACTED
     assert lines[0]["expires_in"] == 86400
     assert JWT not in captured.err
+
+
+def test_records_of_the_standard_library_are_rendered_and_redacted_the_same_way(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    configure_logging("json", "info")
+    try:
+        logging.getLogger("procrastinate.worker").warning("job failed with Authorization: Bearer %s", JWT)
+        logging.getLogger("httpx").info("hidden below warning")
+    finally:
+        structlog.reset_defaults()
+        root.handlers[:] = handlers
+        root.setLevel(level)
+    captured = capsys.readouterr()
+    lines = [json.loads(line) for line in captured.err.splitlines() if line.startswith("{")]
+    assert len(lines) == 1
+    assert lines[0]["logger"] == "procrastinate.worker"
+    assert lines[0]["level"] == "warning"
+    assert JWT not in captured.err
+    assert REDACTED in lines[0]["event"]
