@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import random
 import time
 import uuid
@@ -20,6 +19,7 @@ from typing import Any
 
 import structlog
 
+from sahha_sync.adapters._json import dumps_payload, loads
 from sahha_sync.application.ports.job_queue import (
     DeadJob,
     JobContext,
@@ -43,7 +43,7 @@ PURGED = "purged"
 class _Job:
     id: str
     job_type: str
-    payload_json: str
+    payload_json: bytes
     dedup_key: str | None
     submitted_at: float
     state: str = QUEUED
@@ -53,13 +53,10 @@ class _Job:
     timer: asyncio.TimerHandle | None = field(default=None, repr=False)
 
 
-def _freeze_payload(job_type: str, payload: Mapping[str, Any]) -> str:
-    try:
-        return json.dumps(dict(payload), allow_nan=False, sort_keys=True)
-    except (TypeError, ValueError) as exc:
-        raise InvalidInputError(
-            f"the payload of a {job_type} job is not JSON-serialisable ({type(exc).__name__}: {exc})", field="payload"
-        ) from exc
+def _freeze_payload(job_type: str, payload: Mapping[str, Any]) -> bytes:
+    if not isinstance(payload, Mapping):
+        raise InvalidInputError(f"the payload of a {job_type} job must be a mapping", field="payload")
+    return dumps_payload(job_type, payload)
 
 
 class InMemoryJobQueue(JobQueue):
@@ -165,7 +162,7 @@ class InMemoryJobQueue(JobQueue):
     async def purge_user(self, user_id: str) -> int:
         purged = 0
         for job in list(self._jobs.values()):
-            if job.state == RUNNING or payload_user(json.loads(job.payload_json)) != user_id:
+            if job.state == RUNNING or payload_user(loads(job.payload_json)) != user_id:
                 continue
             if job.timer is not None:
                 job.timer.cancel()
@@ -184,7 +181,7 @@ class InMemoryJobQueue(JobQueue):
     async def dead_jobs(self) -> list[DeadJob]:
         """Jobs that failed for good, oldest first."""
         return [
-            DeadJob(j.id, j.job_type, json.loads(j.payload_json), j.attempts, j.error_kind, j.error, j.dedup_key)
+            DeadJob(j.id, j.job_type, loads(j.payload_json), j.attempts, j.error_kind, j.error, j.dedup_key)
             for j in self._jobs.values()
             if j.state == DEAD
         ]
@@ -239,7 +236,7 @@ class InMemoryJobQueue(JobQueue):
             handler = self._handlers.get(job.job_type)
             if handler is None:
                 raise UnknownJobTypeError(f"no handler is registered for job type {job.job_type!r}")
-            await handler(json.loads(job.payload_json), context)
+            await handler(loads(job.payload_json), context)
         except Exception as exc:
             self._failed(job, exc, log)
         else:
