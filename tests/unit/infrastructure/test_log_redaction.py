@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+from collections.abc import Iterator
 
 import pytest
 import structlog
@@ -81,20 +83,31 @@ def test_the_event_name_and_ordinary_metadata_are_kept() -> None:
     assert (entry["inserted"], entry["scores_synced"], entry["prompt_tokens"]) == (3, True, 120)
 
 
-def test_configured_logging_renders_json_on_stderr_with_secrets_redacted(capsys: pytest.CaptureFixture[str]) -> None:
+@contextlib.contextmanager
+def configured_json_logging() -> Iterator[None]:
+    """``configure_logging("json", "info")`` for the block; the root logger and structlog restored after it."""
     root = logging.getLogger()
     handlers, level = list(root.handlers), root.level
     configure_logging("json", "info")
     try:
-        structlog.get_logger("test").info("sahha.token_refreshed", account_token=JWT, expires_in=86400)
-        structlog.get_logger("test").debug("hidden.at_info_level")
+        yield
     finally:
         structlog.reset_defaults()
         root.handlers[:] = handlers
         root.setLevel(level)
+
+
+def json_lines(text: str) -> list[dict[str, object]]:
+    return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+
+
+def test_configured_logging_renders_json_on_stderr_with_secrets_redacted(capsys: pytest.CaptureFixture[str]) -> None:
+    with configured_json_logging():
+        structlog.get_logger("test").info("sahha.token_refreshed", account_token=JWT, expires_in=86400)
+        structlog.get_logger("test").debug("hidden.at_info_level")
     captured = capsys.readouterr()
     assert captured.out == ""
-    lines = [json.loads(line) for line in captured.err.splitlines() if line.startswith("{")]
+    lines = json_lines(captured.err)
     assert [line["event"] for line in lines] == ["sahha.token_refreshed"]
     assert lines[0]["account_token"] == REDACTED
     assert lines[0]["expires_in"] == 86400
@@ -104,20 +117,13 @@ def test_configured_logging_renders_json_on_stderr_with_secrets_redacted(capsys:
 def test_records_of_the_standard_library_are_rendered_and_redacted_the_same_way(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    configure_logging("json", "info")
-    try:
+    with configured_json_logging():
         logging.getLogger("procrastinate.worker").warning("job failed with Authorization: Bearer %s", JWT)
         logging.getLogger("httpx").info("hidden below warning")
-    finally:
-        structlog.reset_defaults()
-        root.handlers[:] = handlers
-        root.setLevel(level)
     captured = capsys.readouterr()
-    lines = [json.loads(line) for line in captured.err.splitlines() if line.startswith("{")]
+    lines = json_lines(captured.err)
     assert len(lines) == 1
     assert lines[0]["logger"] == "procrastinate.worker"
     assert lines[0]["level"] == "warning"
     assert JWT not in captured.err
-    assert REDACTED in lines[0]["event"]
+    assert REDACTED in str(lines[0]["event"])
