@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime
 from typing import Any
 
 import procrastinate
 import structlog
+from procrastinate import exceptions as procrastinate_errors
+from procrastinate import manager
+from procrastinate.jobs import Job
 
 from sahha_sync.adapters.queue import _sql
 from sahha_sync.adapters.queue._codec import decode_args
@@ -61,3 +65,30 @@ async def _record_error(connector: procrastinate.PsycopgConnector, job_id: int |
         await connector.execute_query_async(_sql.RECORD_ERROR, id=job_id, kind=kind, error=text)
     except QUEUE_ERRORS:
         logger.warning("queue.error_not_recorded", job_id=job_id)
+
+
+class JobManager(manager.JobManager):
+    """procrastinate's job manager, except when a job cannot go back to the queue because a queued job holds
+    its dedup key: recovery submitted that twin while this one was running (a worker starting beside it, or
+    ``sahha-sync recover``). Put back, it would violate the key's unique index, and fail every time after; the
+    twin does the same work, so this one is deleted. A worker's retry and the stalled-job pass both go here."""
+
+    async def retry_job(
+        self,
+        job: Job,
+        retry_at: datetime | None = None,
+        priority: int | None = None,
+        queue: str | None = None,
+        lock: str | None = None,
+    ) -> None:
+        await self.retry_or_give_way(job, retry_at=retry_at, priority=priority, queue=queue, lock=lock)
+
+    async def retry_or_give_way(self, job: Job, **options: Any) -> bool:
+        """Put ``job`` back; False when it gave way to a queued twin (and was deleted)."""
+        try:
+            await super().retry_job(job, **options)
+        except procrastinate_errors.UniqueViolation:
+            await self.connector.execute_query_async(_sql.DELETE_JOB, id=job.id)
+            logger.warning("queue.job_gave_way", job_id=job.id, job_type=job.task_name)
+            return False
+        return True

@@ -17,6 +17,7 @@ from procrastinate.jobs import Status
 
 from sahha_sync.adapters.queue import _sql
 from sahha_sync.adapters.queue._connection import QUEUE_ERRORS
+from sahha_sync.adapters.queue._jobs import JobManager
 
 logger = structlog.get_logger(__name__)
 
@@ -63,14 +64,14 @@ class Maintenance:
 
     async def _put_back_stalled(self) -> int:
         manager = self._app.job_manager
+        assert isinstance(manager, JobManager)
         jobs = list(await manager.get_stalled_jobs(queue=self._queue, seconds_since_heartbeat=self.stalled_after))
         for job in jobs:
             log = logger.bind(job_id=job.id, job_type=job.task_name, attempt=job.attempts + 1)
             if job.attempts + 1 >= self.max_attempts:
                 await manager.finish_job(job, status=Status.FAILED, delete_job=False)
                 log.error("queue.job_dead", reason="worker lost on the last attempt")
-            else:
-                await manager.retry_job(job, retry_at=datetime.now(UTC))
+            elif await manager.retry_or_give_way(job, retry_at=datetime.now(UTC)):
                 log.warning("queue.stalled_job_requeued")
         return len(jobs)
 

@@ -34,7 +34,7 @@ from sahha_sync.adapters.queue._connection import (
     pool_without_check,
 )
 from sahha_sync.adapters.queue._dead_letters import DeadLetters
-from sahha_sync.adapters.queue._jobs import job_task
+from sahha_sync.adapters.queue._jobs import JobManager, job_task
 from sahha_sync.adapters.queue._maintenance import Maintenance
 from sahha_sync.adapters.queue._retry import RetryPolicy
 from sahha_sync.adapters.queue._writer import JobWriter
@@ -125,6 +125,7 @@ class ProcrastinateJobQueue(JobQueue):
             name=f"sahha-sync-queue-{queue_name}",
         )
         self._app = procrastinate.App(connector=self._connector)
+        self._app.job_manager = JobManager(connector=self._connector)  # see JobManager: twins give way
         self._retry = RetryPolicy(max_attempts=max_attempts, backoff_base=backoff_base, jitter=jitter)
         self._handlers: dict[str, JobHandler] = {}
         self._dead = DeadLetters(self._connector, self._app, queue_name)

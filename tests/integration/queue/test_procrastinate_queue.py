@@ -188,6 +188,46 @@ async def test_a_job_whose_worker_died_is_run_again(queues: Any, postgres_url: s
     assert (await queue.get_stats()).retries == 1
 
 
+async def test_a_job_whose_worker_died_gives_way_to_a_job_queued_for_the_same_key_meanwhile(
+    queues: Any, postgres_url: str
+) -> None:
+    submitter = queues(run_worker=False)
+    await submitter.submit_job(JOB, {"n": 1}, dedup_key="run-7")
+    await _take_job_as_a_dead_worker(submitter)
+    # as recovery does at a worker's start: the key is free while its job looks running
+    again = await submitter.submit_job(JOB, {"n": 2}, dedup_key="run-7")
+    assert not again.duplicate
+    handler = Handler()
+    queue = queues()
+    queue.register(JOB, handler)
+    await queue.start()
+    assert await queue.wait_idle(WAIT)
+    assert [p["n"] for p, _ in handler.calls] == [2]
+    assert helpers.rows(postgres_url, "SELECT count(*) FROM procrastinate_jobs")[0][0] == 0
+
+
+async def test_a_job_failing_for_a_retry_gives_way_to_a_job_queued_for_its_key_while_it_ran(queues: Any) -> None:
+    calls: list[int] = []
+    gate = asyncio.Event()
+
+    async def handler(payload: Mapping[str, Any], context: JobContext) -> None:
+        calls.append(payload["n"])
+        if payload["n"] == 1:
+            await gate.wait()
+            raise Failing("try later", retryable=True)
+
+    queue = queues()
+    queue.register(JOB, handler)
+    await queue.start()
+    await queue.submit_job(JOB, {"n": 1}, dedup_key="run-8")
+    await helpers.until(lambda: calls == [1])
+    twin = await queue.submit_job(JOB, {"n": 2}, dedup_key="run-8")  # the key is free while its job runs
+    assert not twin.duplicate
+    gate.set()
+    assert await queue.wait_idle(WAIT)
+    assert calls == [1, 2]
+
+
 async def test_a_job_whose_worker_died_on_its_last_attempt_is_dead(queues: Any) -> None:
     submitter = queues(run_worker=False, max_attempts=1)
     await submitter.submit_job(JOB, {"n": 1})
