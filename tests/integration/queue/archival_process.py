@@ -4,9 +4,10 @@
 ``ArchiveHealthData`` (SQL stores, the Sahha client on an in-process emulator) behind a queue through
 ``run_worker``, with ``RecoverPendingArchivals`` at start, until SIGTERM. It logs JSON lines to stdout.
 
-``python archival_process.py host --database-url URL --runs N`` records N runs that asked for their archival,
-submits their jobs to an ``InMemoryJobQueue`` that never gets to run them, and exits: a host that stopped
-before its jobs ran.
+``python archival_process.py host --database-url URL --runs N [--queue memory|postgres]`` records N runs that
+asked for their archival, submits their jobs as ``RunAnalysis`` does (recoverable) and exits at once: a host
+that stopped before its jobs ran. On the in-memory queue the jobs were never run; on the durable queue they
+were never written (the writer had no turn before the exit).
 
 The test process imports ``record_runs`` and ``ground_truth`` from here (by path), so both sides agree on
 the runs: run ``i`` archives day ``i // users`` of user ``i % users``, in October 2026, from a
@@ -147,12 +148,15 @@ async def worker(args: argparse.Namespace) -> None:
 
 async def host(args: argparse.Namespace) -> None:
     engine = create_engine(args.database_url)
-    queue = InMemoryJobQueue()
-    for job in await record_runs(sql_unit_of_work_factory(engine), args.runs):
-        await queue.submit_job(job.JOB_TYPE, job.to_payload(), dedup_key=job.dedup_key)
-    await engine.dispose()
-    structlog.get_logger("host").info("host.exiting", jobs_left=(await queue.get_stats()).queued)
-    os._exit(0)  # the process ends before its queue ran a single job
+    jobs = await record_runs(sql_unit_of_work_factory(engine), args.runs)
+    queue = InMemoryJobQueue() if args.queue == "memory" else ProcrastinateJobQueue(args.database_url, run_worker=False)
+    results = [
+        await queue.submit_job(job.JOB_TYPE, job.to_payload(), dedup_key=job.dedup_key, recoverable=True)
+        for job in jobs
+    ]
+    # no await between the last submit and the exit: the durable queue's writer never had a turn
+    structlog.get_logger("host").info("host.exiting", jobs_left=len(results), buffered=sum(r.buffered for r in results))
+    os._exit(0)  # the process ends before its queue ran (or wrote) a single job
 
 
 def main() -> None:

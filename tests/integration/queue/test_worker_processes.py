@@ -1,5 +1,6 @@
 """Archival with real worker processes: a worker killed mid-way loses nothing, two workers share the work and
-do nothing twice, and a host that stopped before its in-memory jobs ran gets them re-done after a restart."""
+do nothing twice, and a host that stopped before its jobs ran (in-memory) or were written (durable) gets them
+re-done after a restart."""
 
 from __future__ import annotations
 
@@ -189,7 +190,7 @@ def test_jobs_of_an_in_memory_queue_lost_with_the_host_are_re_done_after_a_resta
 ) -> None:
     runs = 20
     host = subprocess.run(
-        [sys.executable, str(SCRIPT), "host", "--database-url", sqlite_url, "--runs", str(runs)],
+        [sys.executable, str(SCRIPT), "host", "--database-url", sqlite_url, "--queue", "memory", "--runs", str(runs)],
         capture_output=True,
         text=True,
         timeout=WAIT,
@@ -207,6 +208,27 @@ def test_jobs_of_an_in_memory_queue_lost_with_the_host_are_re_done_after_a_resta
     assert count("SELECT count(*) FROM scores") == truth["scores"]
     assert count("SELECT count(DISTINCT stream_id) FROM sync_events WHERE type = 'sync.completed'") == runs
     assert any(e.get("event") == "archival.recovered" and e.get("submitted") == runs for e in worker.events())
+
+
+@pytest.mark.postgres
+def test_jobs_a_host_died_before_writing_are_re_done_by_the_next_worker(
+    postgres_url: str, workers: list[Worker], tmp_path: Path
+) -> None:
+    runs = 30
+    host = subprocess.run(
+        [sys.executable, str(SCRIPT), "host", "--database-url", postgres_url, "--runs", str(runs)],
+        capture_output=True,
+        text=True,
+        timeout=WAIT,
+        check=True,
+    )
+    assert f'"buffered": {runs}' in host.stdout  # every submit returned before its job was stored
+    assert scalar(postgres_url, "SELECT count(*) FROM procrastinate_jobs") == 0  # and none ever was
+    worker = start(workers, postgres_url, tmp_path)  # its start-up recovery finds the runs in the event store
+    wait_for(lambda: sum(events_per_run(postgres_url, "sync.completed").values()) == runs, "the recovered jobs")
+    wait_for(lambda: queue_is_empty(postgres_url), "the queue to empty")
+    assert worker.terminate() == 0
+    assert_archived_exactly_once(postgres_url, [f"run-r{i:04d}" for i in range(runs)])
 
 
 _SYNCED = "SELECT count(*) FROM sync_events WHERE type = 'sync.completed'"
