@@ -7,6 +7,7 @@ must be strings; NaN and infinities are written as ``null``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -17,6 +18,7 @@ from sahha_sync.domain.errors import InvalidInputError
 _STRICT = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_SUBCLASS
 
 loads = orjson.loads
+_NUL_ESCAPE = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")  # an escaped NUL, not an escaped backslash before "u0000"
 
 
 def dumps_payload(job_type: str, value: Mapping[str, Any]) -> bytes:
@@ -27,3 +29,12 @@ def dumps_payload(job_type: str, value: Mapping[str, Any]) -> bytes:
         raise InvalidInputError(
             f"the payload of a {job_type} job is not JSON-serialisable ({exc})", field="payload"
         ) from exc
+
+
+def check_storable(job_type: str, data: bytes) -> bytes:
+    """``data`` (JSON) unless it holds a NUL character, which PostgreSQL's ``jsonb`` cannot store."""
+    if b"\\u0000" in data and _NUL_ESCAPE.search(data):
+        raise InvalidInputError(
+            f"the payload of a {job_type} job holds a NUL character, which PostgreSQL cannot store", field="payload"
+        )
+    return data

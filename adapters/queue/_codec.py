@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 
-from sahha_sync.adapters._json import dumps_payload
+from sahha_sync.adapters._json import check_storable, dumps_payload
 from sahha_sync.domain.errors import InvalidInputError
 
 PAYLOAD, TRANSIENT = "payload", "transient_data"
@@ -41,7 +41,9 @@ def freeze(job_type: str, payload: Mapping[str, Any], transient: Collection[str]
         raise InvalidInputError(f"the payload of a {job_type} job must be a mapping", field="payload")
     kept = {k: v for k, v in payload.items() if k not in transient}
     held = {k: v for k, v in payload.items() if k in transient}
-    return FrozenArgs(dumps_payload(job_type, kept), dumps_payload(job_type, held) if held else None)
+    # the kept part goes into a jsonb column as it is; the held part goes compressed, so it may hold anything
+    kept_json = check_storable(job_type, dumps_payload(job_type, kept))
+    return FrozenArgs(kept_json, dumps_payload(job_type, held) if held else None)
 
 
 def args_json(frozen: FrozenArgs) -> str:

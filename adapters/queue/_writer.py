@@ -31,8 +31,12 @@ from sahha_sync.application.ports.job_queue import (
     QueueUnavailableError,
     SubmitResult,
 )
+from sahha_sync.domain.errors import InvalidInputError
 
 logger = structlog.get_logger(__name__)
+
+# What the database says of one job's data (a value it cannot store), not of the database itself.
+_REFUSED_DATA = (psycopg.errors.DataError, psycopg.errors.IntegrityError)
 
 INSERT_JOBS = """
 INSERT INTO procrastinate_jobs (id, queue_name, task_name, priority, lock, queueing_lock, args)
@@ -178,7 +182,7 @@ class JobWriter:
             while self._buffer:
                 try:
                     async with self._writing:
-                        await self._write(list(itertools.islice(self._buffer.values(), self.batch_size)))
+                        await self._write_batch(list(itertools.islice(self._buffer.values(), self.batch_size)))
                     failures = 0
                 except Exception as exc:
                     failures += 1
@@ -193,6 +197,24 @@ class JobWriter:
                 with contextlib.suppress(*QUEUE_ERRORS):
                     async with self._reserving:
                         await self._refill()
+
+    async def _write_batch(self, batch: list[_Pending]) -> None:
+        """Write ``batch``; if the database refuses its data, write its jobs one by one and drop those refused
+        alone, so that one job the database cannot take never holds back the others."""
+        try:
+            await self._write(batch)
+        except QUEUE_ERRORS as exc:
+            if not isinstance(exc.__cause__ or exc, _REFUSED_DATA):
+                raise
+            for item in batch:
+                try:
+                    await self._write([item])
+                except QUEUE_ERRORS as single:
+                    kind = type(single.__cause__ or single).__name__
+                    if not isinstance(single.__cause__ or single, _REFUSED_DATA):
+                        raise
+                    logger.error("queue.job_not_writable", queue=self._queue, job_type=item.job_type, error_kind=kind)
+                    self._drop(item, InvalidInputError(f"the database refused the {item.job_type} job ({kind})"))
 
     async def _write(self, batch: list[_Pending]) -> None:
         if not batch:

@@ -180,6 +180,11 @@ class ProcrastinateJobQueue(JobQueue):
     ) -> SubmitResult:
         if self._closed:
             raise QueueClosedError(f"cannot submit a {job_type} job: the queue is stopping or stopped")
+        _check(
+            "\x00" not in job_type and "\x00" not in (dedup_key or ""),
+            "a job type or dedup key cannot hold a NUL character",
+            "job_type",
+        )
         args = freeze(job_type, payload, self._transient)
         await self._open()
         lock = None if dedup_key is None else f"{self.queue_name}:{dedup_key}"

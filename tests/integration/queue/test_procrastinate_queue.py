@@ -15,6 +15,7 @@ import pytest
 from procrastinate.jobs import Status
 
 from sahha_sync.adapters.queue import ProcrastinateJobQueue
+from sahha_sync.adapters.queue import _writer as writer_module
 from sahha_sync.application.ports import JobContext, QueueUnavailableError
 from sahha_sync.domain.errors import InvalidInputError, SahhaSyncError
 
@@ -390,3 +391,27 @@ async def test_many_submits_at_once_share_a_few_inserts(queues: Any, postgres_ur
         len(helpers.rows(postgres_url, "SELECT 1 FROM procrastinate_jobs WHERE queueing_lock LIKE %s", "%:many-%"))
         == 200
     )
+
+
+async def test_a_job_the_database_refuses_is_dropped_alone_and_the_rest_of_its_batch_is_written(
+    queues: Any, postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    queue = queues(run_worker=False)
+    await queue.submit_job(JOB, {"n": 0})
+    real = writer_module.args_json
+    monkeypatch.setattr(writer_module, "args_json", lambda frozen: "{" if b'"n":2' in frozen.kept else real(frozen))
+    results = [await queue.submit_job(JOB, {"n": n}, dedup_key=f"poison-{n}", recoverable=True) for n in (1, 2, 3)]
+    refused = queue.submit_job(JOB, {"n": 2}, dedup_key="poison-2b")
+    with pytest.raises(InvalidInputError, match="refused"):
+        await refused
+    await queue.stop(drain=False, timeout=WAIT)
+    written = helpers.rows(postgres_url, "SELECT id FROM procrastinate_jobs WHERE queueing_lock LIKE %s", "%:poison-%")
+    assert sorted(id_ for (id_,) in written) == sorted(int(r.job_id) for r in (results[0], results[2]))
+
+
+async def test_a_nul_character_in_a_job_type_or_dedup_key_is_refused_at_submit(queues: Any) -> None:
+    queue = queues(run_worker=False)
+    with pytest.raises(InvalidInputError):
+        await queue.submit_job("bad\x00type", {"n": 1})
+    with pytest.raises(InvalidInputError):
+        await queue.submit_job(JOB, {"n": 1}, dedup_key="run\x00", recoverable=True)

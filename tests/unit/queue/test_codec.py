@@ -42,3 +42,12 @@ def test_a_value_json_cannot_carry_as_it_is_is_refused(value: object) -> None:
 def test_a_payload_that_is_not_a_mapping_is_refused() -> None:
     with pytest.raises(InvalidInputError, match="must be a mapping"):
         freeze("job", [1, 2], ())  # type: ignore[arg-type]
+
+
+def test_a_nul_character_that_jsonb_cannot_store_is_refused_unless_it_travels_compressed() -> None:
+    with pytest.raises(InvalidInputError, match="NUL character"):
+        freeze("job", {"note": "a\x00b"}, ())
+    kept = freeze("job", {"note": "a\\u0000b"}, ())  # a backslash followed by "u0000" is just text
+    assert decode_args(loads(args_json(kept))) == {"note": "a\\u0000b"}
+    held = freeze("archive", {"run_id": "r", "sahha_data": {"note": "a\x00b"}}, {"sahha_data"})
+    assert decode_args(loads(args_json(held)))["sahha_data"] == {"note": "a\x00b"}
