@@ -65,6 +65,10 @@ class _Pending:
     recoverable: bool
     waiters: list[asyncio.Future[SubmitResult]] = field(default_factory=list)
 
+    @property
+    def size(self) -> int:
+        return len(self.args.kept) + len(self.args.held or b"")
+
 
 def _retrieve(future: asyncio.Future[SubmitResult]) -> None:
     """A waiter that was cancelled never reads its future's error: read it here, so asyncio does not warn."""
@@ -75,9 +79,10 @@ def _retrieve(future: asyncio.Future[SubmitResult]) -> None:
 class JobWriter:
     """Buffers submitted jobs and writes them in batches of up to ``batch_size``.
 
-    At most ``max_buffered`` jobs wait to be written; past that a submit fails with ``QueueUnavailableError``
-    (the database is not keeping up or not reachable). A batch that fails is tried again with a backoff up to
-    ``max_backoff`` seconds; the submits waiting for it fail at once, and only recoverable jobs stay buffered.
+    At most ``max_buffered`` jobs, ``max_buffered_bytes`` of payload, wait to be written; past that a submit
+    fails with ``QueueUnavailableError`` (the database is not keeping up or not reachable). A batch that fails is
+    tried again with a backoff up to ``max_backoff`` seconds; the submits waiting for it fail at once, and only
+    recoverable jobs stay buffered.
     """
 
     def __init__(
@@ -87,12 +92,14 @@ class JobWriter:
         *,
         batch_size: int = 500,
         max_buffered: int = 10_000,
+        max_buffered_bytes: int = 64 * 1024 * 1024,
         id_reserve: int = 512,
         max_backoff: float = 5.0,
     ) -> None:
         self._connector, self._queue = connector, queue_name
         self.batch_size, self.max_buffered, self.id_reserve = batch_size, max_buffered, id_reserve
-        self.max_backoff = max_backoff
+        self.max_backoff, self.max_buffered_bytes = max_backoff, max_buffered_bytes
+        self._bytes = 0  # of the buffered payloads
         self._buffer: dict[int, _Pending] = {}  # by job id, in submit order
         self._by_lock: dict[str, _Pending] = {}
         self._ids: deque[int] = deque()
@@ -115,13 +122,14 @@ class JobWriter:
                 return SubmitResult(str(queued.job_id), duplicate=True, buffered=True)
             written = await self._wait_for(queued)
             return SubmitResult(written.job_id, duplicate=True)
-        if len(self._buffer) >= self.max_buffered:
+        if len(self._buffer) >= self.max_buffered or self._bytes >= self.max_buffered_bytes:
             raise QueueUnavailableError(
                 f"cannot submit a {job_type} job: {len(self._buffer)} jobs are waiting to be written"
             )
         job_id = self._ids.popleft() if self._ids else await self._reserve_now()
         item = _Pending(job_id, job_type, args, lock, user, recoverable)
         self._buffer[job_id] = item
+        self._bytes += item.size
         if lock is not None:
             self._by_lock[lock] = item
         self._start()
@@ -255,7 +263,8 @@ class JobWriter:
         self._fail_waiters(item, error)
 
     def _forget(self, item: _Pending) -> None:
-        self._buffer.pop(item.job_id, None)
+        if self._buffer.pop(item.job_id, None) is not None:
+            self._bytes -= item.size
         if item.lock is not None and self._by_lock.get(item.lock) is item:
             del self._by_lock[item.lock]
 

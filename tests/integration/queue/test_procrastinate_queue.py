@@ -409,6 +409,20 @@ async def test_a_job_the_database_refuses_is_dropped_alone_and_the_rest_of_its_b
     assert sorted(id_ for (id_,) in written) == sorted(int(r.job_id) for r in (results[0], results[2]))
 
 
+async def test_a_full_write_buffer_refuses_submits_until_it_is_written(queues: Any, postgres_url: str) -> None:
+    queue = queues(run_worker=False)
+    await queue.submit_job(JOB, {"n": 0})
+    queue._writer.max_buffered_bytes = 100
+    first = await queue.submit_job(JOB, {"n": 1, "pad": "x" * 200}, recoverable=True)  # fills the buffer
+    with pytest.raises(QueueUnavailableError, match="waiting to be written"):
+        await queue.submit_job(JOB, {"n": 2}, recoverable=True)
+    await helpers.until(lambda: queue._writer.pending == 0)
+    second = await queue.submit_job(JOB, {"n": 3}, recoverable=True)
+    await queue.stop(drain=False, timeout=WAIT)
+    ids = helpers.rows(postgres_url, "SELECT id FROM procrastinate_jobs WHERE args->'payload'->>'n' IN ('1', '3')")
+    assert sorted(id_ for (id_,) in ids) == sorted([int(first.job_id), int(second.job_id)])
+
+
 async def test_a_nul_character_in_a_job_type_or_dedup_key_is_refused_at_submit(queues: Any) -> None:
     queue = queues(run_worker=False)
     with pytest.raises(InvalidInputError):
