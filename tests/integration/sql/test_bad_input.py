@@ -83,9 +83,12 @@ async def test_a_refused_batch_inside_a_unit_of_work_leaves_the_rest_of_the_unit
 
 
 async def test_something_that_is_not_a_biomarker_is_refused() -> None:
-    archive = SqlHealthArchive(create_engine("sqlite://"))
-    with pytest.raises(InvalidInputError) as caught:
-        await archive.upsert_biomarkers([score("u1")])  # type: ignore[list-item]
+    engine = create_engine("sqlite://")
+    try:
+        with pytest.raises(InvalidInputError) as caught:
+            await SqlHealthArchive(engine).upsert_biomarkers([score("u1")])  # type: ignore[list-item]
+    finally:
+        await engine.dispose()  # an aiosqlite connection left open outlives the test's event loop
     assert "Biomarker" in str(caught.value)
 
 
