@@ -10,10 +10,13 @@ connection the container opened. Logging is left to the host (``configure_loggin
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Mapping
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Self
+
+import structlog
 
 from sahha_sync.application.ports.job_queue import JobHandler, JobQueue, QueueStats
 from sahha_sync.application.use_cases import (
@@ -24,6 +27,7 @@ from sahha_sync.application.use_cases import (
     FetchHealthData,
     ForgetUser,
     OperationsStats,
+    RecoverPendingArchivals,
     RunAnalysis,
 )
 from sahha_sync.domain.analysis import AnalysisType
@@ -33,18 +37,28 @@ from sahha_sync.infrastructure.archival_service import ArchivalService
 from sahha_sync.infrastructure.container import Container, build_container, resolve, shutdown
 from sahha_sync.infrastructure.settings import Settings
 
+log = structlog.get_logger(__name__)
+
 
 class SahhaSync:
     """The host's handle on sahha-sync: the use cases, built from one ``Container``.
 
     Everything is built on first use; nothing connects before. ``start()`` (or ``async with``) starts the
     queue's workers, and ``run_analysis`` starts them when needed; ``aclose()`` releases everything.
+
+    When the queue starts, ``RecoverPendingArchivals`` runs in the background (unless ``recover_on_start`` is
+    false): runs whose archival job was lost with an earlier process (an in-memory queue, or a durable queue's
+    job not yet written) are submitted again, and the host does not wait for it.
     """
 
-    def __init__(self, settings: Settings | None = None, *, container: Container | None = None) -> None:
+    def __init__(
+        self, settings: Settings | None = None, *, container: Container | None = None, recover_on_start: bool = True
+    ) -> None:
         self.settings = settings if settings is not None else Settings.from_env()
         self.container = container if container is not None else build_container(self.settings)
+        self.recover_on_start = recover_on_start
         self._queue: JobQueue | None = None
+        self._recovery: asyncio.Task[None] | None = None
         self._handlers: dict[str, JobHandler] = {}
         self._lock = asyncio.Lock()
 
@@ -71,6 +85,7 @@ class SahhaSync:
         """Drain the queue, then close clients and engines. The object can be used again afterwards (the
         in-memory stores, if configured, start empty)."""
         async with self._lock:
+            await self._stop_recovery()
             self._queue = None
             await shutdown(self.container)
 
@@ -83,13 +98,38 @@ class SahhaSync:
                     queue.register(job_type, handler)
                 await queue.start()
                 self._queue = queue
+                if self.recover_on_start:
+                    self._recovery = asyncio.create_task(self._recover(), name="sahha-sync-recovery")
             return self._queue
+
+    async def _recover(self) -> None:
+        """Submit again the archival of runs that asked for it and never ended; never fails the host (the next
+        start, or ``sahha-sync recover``, tries again)."""
+        try:
+            use_case: RecoverPendingArchivals = await resolve(self.container.recover_pending_archivals)
+            await use_case.recover()
+        except Exception as exc:
+            log.warning("archival.recovery_failed", error_kind=type(exc).__name__)
+
+    async def wait_for_recovery(self) -> None:
+        """Return once the recovery started with the queue has ended (at once if none runs)."""
+        if self._recovery is not None:
+            await asyncio.shield(self._recovery)
+
+    async def _stop_recovery(self) -> None:
+        task, self._recovery = self._recovery, None
+        if task is not None and not task.done():
+            task.cancel()
+        if task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
     async def stop_queue(self, *, drain: bool = True, timeout: float | None = None) -> None:
         """Stop the queue's workers (finishing queued jobs first with ``drain``); ``start()`` starts a new one."""
         async with self._lock:
             if self._queue is None:
                 return
+            await self._stop_recovery()
             queue, self._queue = self._queue, None
             await queue.stop(drain=drain, timeout=timeout)
             result = self.container.job_queue.shutdown()

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from sahha_sync.application.ports import JobContext
-from sahha_sync.application.use_cases import ArchetypeTracker
+from sahha_sync.application.use_cases import ArchetypeTracker, ArchiveHealthData
 from sahha_sync.domain import HealthSnapshot, InvalidInputError
 from sahha_sync.infrastructure import (
     SahhaSync,
@@ -22,6 +22,7 @@ from sahha_sync.infrastructure import (
     get_sahha_client,
     run_analysis,
 )
+from sahha_sync.infrastructure.settings import Settings
 
 USER = "user-0001"
 ARCHETYPE = "Peak Performer"
@@ -162,3 +163,27 @@ async def test_a_stopped_queue_finishes_its_jobs_and_a_later_start_runs_a_new_on
     finally:
         await aclose()
     assert done == [1, 2]
+
+
+@pytest.mark.parametrize("recover_on_start", [True, False])
+async def test_a_run_whose_archival_was_lost_with_the_last_process_is_archived_when_the_queue_starts(
+    tmp_path: Path, recover_on_start: bool
+) -> None:
+    settings = Settings.from_env(database_url=f"sqlite:///{tmp_path / 'sync.db'}", queue="memory")
+
+    async def lost(payload: Mapping[str, Any], context: JobContext) -> None:
+        return None  # as if the process had died before the job ran
+
+    async with SahhaSync(settings, recover_on_start=False) as before:
+        before.register(ArchiveHealthData.JOB_TYPE, lost)
+        outcome = await before.run_analysis(USER, ARCHETYPE, "behavior_analysis")
+        assert await before.wait_for_archival(30)
+        assert (await before.tracking_record(outcome.run_id)).status.state == "pending"  # type: ignore[union-attr]
+
+    async with SahhaSync(settings, recover_on_start=recover_on_start) as after:
+        await after.wait_for_recovery()
+        assert await after.wait_for_archival(30)
+        record = await after.tracking_record(outcome.run_id)
+    assert record is not None
+    state = record.status.state
+    assert state == ("synced" if recover_on_start else "pending")
