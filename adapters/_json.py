@@ -22,13 +22,20 @@ _NUL_ESCAPE = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")  # an escaped NUL, not an 
 
 
 def dumps_payload(job_type: str, value: Mapping[str, Any]) -> bytes:
-    """``value`` as JSON; ``InvalidInputError`` (naming the type, never a value) when it is not JSON."""
+    """``value`` as JSON; ``InvalidInputError`` (naming the type, never a value) when it is not a mapping or not
+    JSON."""
+    require_mapping(job_type, value)
     try:
         return orjson.dumps(value, option=_STRICT)
     except orjson.JSONEncodeError as exc:
         raise InvalidInputError(
             f"the payload of a {job_type} job is not JSON-serialisable ({exc})", field="payload"
         ) from exc
+
+
+def require_mapping(job_type: str, payload: object) -> None:
+    if not isinstance(payload, Mapping):
+        raise InvalidInputError(f"the payload of a {job_type} job must be a mapping", field="payload")
 
 
 def check_storable(job_type: str, data: bytes) -> bytes:

@@ -232,16 +232,15 @@ def _is_datetime_hint(hint: Any) -> bool:
     return False
 
 
-_FIELDS: dict[str, tuple[tuple[str, bool], ...]] = {}
+_FIELDS: dict[type[DomainEvent], tuple[tuple[str, bool], ...]] = {}
 
 
 def _fields_of(cls: type[DomainEvent]) -> tuple[tuple[str, bool], ...]:
     """Each field's name and whether it holds a datetime (resolving the hints took a third of a decode)."""
-    key = f"{cls.__module__}.{cls.__qualname__}"
-    fields = _FIELDS.get(key)
+    fields = _FIELDS.get(cls)
     if fields is None:
         hints = typing.get_type_hints(cls)
-        fields = _FIELDS[key] = tuple((f.name, _is_datetime_hint(hints[f.name])) for f in dataclasses.fields(cls))
+        fields = _FIELDS[cls] = tuple((f.name, _is_datetime_hint(hints[f.name])) for f in dataclasses.fields(cls))
     return fields
 
 

@@ -118,11 +118,11 @@ class SahhaSync:
 
     async def _stop_recovery(self) -> None:
         task, self._recovery = self._recovery, None
-        if task is not None and not task.done():
-            task.cancel()
-        if task is not None:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        if task is None:
+            return
+        task.cancel()  # nothing if it ended
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
     async def stop_queue(self, *, drain: bool = True, timeout: float | None = None) -> None:
         """Stop the queue's workers (finishing queued jobs first with ``drain``); ``start()`` starts a new one."""

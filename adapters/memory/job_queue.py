@@ -53,12 +53,6 @@ class _Job:
     timer: asyncio.TimerHandle | None = field(default=None, repr=False)
 
 
-def _freeze_payload(job_type: str, payload: Mapping[str, Any]) -> bytes:
-    if not isinstance(payload, Mapping):
-        raise InvalidInputError(f"the payload of a {job_type} job must be a mapping", field="payload")
-    return dumps_payload(job_type, payload)
-
-
 class InMemoryJobQueue(JobQueue):
     """An asyncio job queue with ``concurrency`` workers.
 
@@ -114,7 +108,7 @@ class InMemoryJobQueue(JobQueue):
     ) -> SubmitResult:
         if self._closed:
             raise QueueClosedError(f"cannot submit a {job_type} job: the queue is stopping or stopped")
-        payload_json = _freeze_payload(job_type, payload)
+        payload_json = dumps_payload(job_type, payload)
         if dedup_key is not None and dedup_key in self._dedup:
             logger.info("queue.job_deduplicated", job_id=self._dedup[dedup_key], job_type=job_type)
             return SubmitResult(self._dedup[dedup_key], duplicate=True)

@@ -17,8 +17,7 @@ from typing import Any
 
 import orjson
 
-from sahha_sync.adapters._json import check_storable, dumps_payload
-from sahha_sync.domain.errors import InvalidInputError
+from sahha_sync.adapters._json import check_storable, dumps_payload, require_mapping
 
 PAYLOAD, TRANSIENT = "payload", "transient_data"
 # Level 1 compresses a day of health data ~8x at a third of level 6's cost; the rows live only until the job ends.
@@ -37,8 +36,7 @@ class FrozenArgs:
 def freeze(job_type: str, payload: Mapping[str, Any], transient: Collection[str]) -> FrozenArgs:
     """``payload`` copied to JSON (``dumps_payload``), its ``transient`` keys apart; changing ``payload``
     afterwards changes no job."""
-    if not isinstance(payload, Mapping):
-        raise InvalidInputError(f"the payload of a {job_type} job must be a mapping", field="payload")
+    require_mapping(job_type, payload)
     kept = {k: v for k, v in payload.items() if k not in transient}
     held = {k: v for k, v in payload.items() if k in transient}
     # the kept part goes into a jsonb column as it is; the held part goes compressed, so it may hold anything

@@ -28,8 +28,21 @@ SELECT count(*) AS busy FROM procrastinate_jobs
 WHERE queue_name = %(queue)s AND status IN ('todo', 'doing')
 """
 
-PENDING_WITH_LOCK = """
-SELECT id FROM procrastinate_jobs WHERE queueing_lock = %(lock)s AND status = 'todo'
+# The write-behind path (``_writer.JobWriter``): our own ids, and a pending dedup key turned into a duplicate.
+INSERT_JOBS = """
+INSERT INTO procrastinate_jobs (id, queue_name, task_name, priority, lock, queueing_lock, args)
+SELECT j.id, %(queue)s, j.task_name, 0, j.lock, j.lock, j.args::jsonb
+FROM unnest(%(ids)s::bigint[], %(tasks)s::text[], %(locks)s::text[], %(args)s::text[]) AS j(id, task_name, lock, args)
+ON CONFLICT DO NOTHING
+RETURNING id
+"""
+
+PENDING_WITH_LOCKS = """
+SELECT id, queueing_lock FROM procrastinate_jobs WHERE queueing_lock = ANY(%(locks)s::text[]) AND status = 'todo'
+"""
+
+RESERVE_IDS = """
+SELECT nextval(pg_get_serial_sequence('procrastinate_jobs', 'id')) AS id FROM generate_series(1, %(n)s)
 """
 
 RECORD_ERROR = """

@@ -23,6 +23,7 @@ import procrastinate
 import psycopg
 import structlog
 
+from sahha_sync.adapters.queue import _sql
 from sahha_sync.adapters.queue._codec import FrozenArgs, args_json
 from sahha_sync.adapters.queue._connection import QUEUE_ERRORS, translate
 from sahha_sync.application.ports.job_queue import (
@@ -35,24 +36,10 @@ from sahha_sync.domain.errors import InvalidInputError
 
 logger = structlog.get_logger(__name__)
 
-# What the database says of one job's data (a value it cannot store), not of the database itself.
-_REFUSED_DATA = (psycopg.errors.DataError, psycopg.errors.IntegrityError)
 
-INSERT_JOBS = """
-INSERT INTO procrastinate_jobs (id, queue_name, task_name, priority, lock, queueing_lock, args)
-SELECT j.id, %(queue)s, j.task_name, 0, j.lock, j.lock, j.args::jsonb
-FROM unnest(%(ids)s::bigint[], %(tasks)s::text[], %(locks)s::text[], %(args)s::text[]) AS j(id, task_name, lock, args)
-ON CONFLICT DO NOTHING
-RETURNING id
-"""
-
-PENDING_WITH_LOCKS = """
-SELECT id, queueing_lock FROM procrastinate_jobs WHERE queueing_lock = ANY(%(locks)s::text[]) AND status = 'todo'
-"""
-
-RESERVE_IDS = """
-SELECT nextval(pg_get_serial_sequence('procrastinate_jobs', 'id')) AS id FROM generate_series(1, %(n)s)
-"""
+def _refused_data(exc: BaseException) -> bool:
+    """What the database says of one job's data (a value it cannot store), not of the database itself."""
+    return isinstance(exc.__cause__ or exc, psycopg.errors.DataError | psycopg.errors.IntegrityError)
 
 
 @dataclass(slots=True, eq=False)
@@ -212,15 +199,15 @@ class JobWriter:
         try:
             await self._write(batch)
         except QUEUE_ERRORS as exc:
-            if not isinstance(exc.__cause__ or exc, _REFUSED_DATA):
+            if not _refused_data(exc):
                 raise
             for item in batch:
                 try:
                     await self._write([item])
                 except QUEUE_ERRORS as single:
-                    kind = type(single.__cause__ or single).__name__
-                    if not isinstance(single.__cause__ or single, _REFUSED_DATA):
+                    if not _refused_data(single):
                         raise
+                    kind = type(single.__cause__ or single).__name__
                     logger.error("queue.job_not_writable", queue=self._queue, job_type=item.job_type, error_kind=kind)
                     self._drop(item, InvalidInputError(f"the database refused the {item.job_type} job ({kind})"))
 
@@ -228,7 +215,7 @@ class JobWriter:
         if not batch:
             return
         rows = await self._connector.execute_query_all_async(
-            INSERT_JOBS,
+            _sql.INSERT_JOBS,
             queue=self._queue,
             ids=[item.job_id for item in batch],
             tasks=[item.job_type for item in batch],
@@ -239,7 +226,7 @@ class JobWriter:
         conflicts = [item.lock for item in batch if item.job_id not in inserted and item.lock is not None]
         standing: dict[str, int] = {}
         if conflicts:
-            found = await self._connector.execute_query_all_async(PENDING_WITH_LOCKS, locks=conflicts)
+            found = await self._connector.execute_query_all_async(_sql.PENDING_WITH_LOCKS, locks=conflicts)
             standing = {row["queueing_lock"]: row["id"] for row in found}
         for item in batch:
             if item.job_id in inserted:
@@ -300,5 +287,5 @@ class JobWriter:
         return self._ids.popleft()
 
     async def _refill(self) -> None:
-        rows = await self._connector.execute_query_all_async(RESERVE_IDS, n=self.id_reserve)
+        rows = await self._connector.execute_query_all_async(_sql.RESERVE_IDS, n=self.id_reserve)
         self._ids.extend(row["id"] for row in rows)

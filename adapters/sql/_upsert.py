@@ -106,6 +106,14 @@ class _Converter:
             self._pending.exception()  # retrieved, so its error is not reported as lost
 
 
+async def _driver(connection: AsyncConnection) -> Any:
+    """The psycopg connection under ``connection`` (in its transaction), for COPY and array parameters."""
+    raw = await connection.get_raw_connection()
+    driver = raw.driver_connection
+    assert driver is not None
+    return driver
+
+
 def _nothing() -> None:
     return None
 
@@ -147,9 +155,7 @@ async def _postgres_statement_upsert(
 ) -> UpsertCounts:
     """One statement whose parameters are one array per column: its text never changes with the number of
     rows, so it is neither compiled again nor planned again (a multi-row VALUES cost ~9 ms to compile)."""
-    raw = await connection.get_raw_connection()
-    driver = raw.driver_connection
-    assert driver is not None
+    driver = await _driver(connection)
     json_at = [i for i, c in enumerate(kind.columns) if c in JSON_COLUMNS]
     columns = [list(values) for values in zip(*rows, strict=True)]
     for i in json_at:
@@ -230,9 +236,7 @@ async def _copy_upsert(
 ) -> UpsertCounts:
     stage = f"sahha_sync_stage_{kind.name}"
     create, copy_sql, upsert_sql = _copy_sql(kind, stage)
-    raw = await connection.get_raw_connection()
-    driver = raw.driver_connection
-    assert driver is not None
+    driver = await _driver(connection)
     has_json = any(c in JSON_COLUMNS for c in kind.columns)
     async with driver.cursor() as cursor:
         await cursor.execute(create)
