@@ -147,7 +147,7 @@ class CollectStats:
     """``await collect(since=None) -> OperationsStats``.
 
     ``queue`` adds its ``get_stats()``; ``sahha_stats`` (a callable returning the client's counters as a
-    mapping, e.g. ``lambda: source.stats().to_dict()``) adds the in-process Sahha figures.
+    mapping, or None when it keeps none: ``source.client_stats``) adds the in-process Sahha figures.
     """
 
     def __init__(
@@ -156,7 +156,7 @@ class CollectStats:
         unit_of_work: UnitOfWorkFactory,
         clock: Clock,
         queue: JobQueue | None = None,
-        sahha_stats: Callable[[], Mapping[str, Any]] | None = None,
+        sahha_stats: Callable[[], Mapping[str, Any] | None] | None = None,
         page_size: int = PAGE_SIZE,
     ) -> None:
         self._unit_of_work = unit_of_work
@@ -186,8 +186,9 @@ class CollectStats:
         stats.freshness = freshness(rows, now)
         if self._queue is not None:
             stats.queue = (await self._queue.get_stats()).as_dict()
-        if self._sahha_stats is not None:
-            stats.sahha_client = dict(self._sahha_stats())
+        client = None if self._sahha_stats is None else self._sahha_stats()
+        if client is not None:
+            stats.sahha_client = dict(client)
         return stats
 
 
