@@ -24,7 +24,6 @@ from typing import Any
 
 import httpx
 import openai
-import structlog
 from dependency_injector import containers, providers
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -43,6 +42,7 @@ from sahha_sync.adapters.sahha.emulator import (
     emulator_transport,
 )
 from sahha_sync.adapters.sql import create_engine, sql_unit_of_work_factory
+from sahha_sync.application.logs import get_logger
 from sahha_sync.application.ports.analyst import Analyst
 from sahha_sync.application.ports.job_queue import JobQueue
 from sahha_sync.application.ports.unit_of_work import UnitOfWorkFactory
@@ -63,7 +63,7 @@ from sahha_sync.application.use_cases import (
 from sahha_sync.infrastructure.archival_service import ArchivalService
 from sahha_sync.infrastructure.settings import Settings, SettingsError
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 QUEUE_STOP_TIMEOUT = 60.0
 

@@ -16,8 +16,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any, Self
 
-import structlog
-
+from sahha_sync.application.logs import get_logger
 from sahha_sync.application.ports.job_queue import JobHandler, JobQueue, QueueStats
 from sahha_sync.application.use_cases import (
     AnalysisOutcome,
@@ -37,7 +36,7 @@ from sahha_sync.infrastructure.archival_service import ArchivalService
 from sahha_sync.infrastructure.container import Container, build_container, resolve, shutdown
 from sahha_sync.infrastructure.settings import Settings
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 
 class SahhaSync:

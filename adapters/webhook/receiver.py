@@ -15,8 +15,6 @@ import asyncio
 import json
 from typing import Any, Protocol
 
-import structlog
-
 from sahha_sync.adapters.sahha.dto import parse_records
 from sahha_sync.adapters.webhook._asgi import (
     Disconnected,
@@ -32,12 +30,13 @@ from sahha_sync.adapters.webhook._asgi import (
 )
 from sahha_sync.adapters.webhook.signature import SIGNATURE_HEADERS, signature_matches
 from sahha_sync.adapters.webhook.stats import WebhookCounters, WebhookStats
+from sahha_sync.application.logs import get_logger
 from sahha_sync.application.ports.clock import Clock
 from sahha_sync.application.ports.job_queue import JobQueue, JobQueueError
 from sahha_sync.application.use_cases.ingest_webhook import IngestWebhookRecords, WebhookDelivery, WebhookRecord
 from sahha_sync.domain.errors import InvalidInputError
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 DEFAULT_MAX_BODY_BYTES = 256 * 1024
 DEFAULT_READ_TIMEOUT = 10.0

@@ -12,19 +12,19 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
-import structlog
 import uvicorn
 
 from sahha_sync.adapters.clock import SystemClock
 from sahha_sync.adapters.memory import InMemoryJobQueue
 from sahha_sync.adapters.webhook.receiver import DEFAULT_MAX_BODY_BYTES, SahhaWebhookReceiver, SecretLike
+from sahha_sync.application.logs import get_logger
 from sahha_sync.application.ports.clock import Clock
 from sahha_sync.application.ports.job_queue import JobQueue
 from sahha_sync.application.ports.unit_of_work import UnitOfWorkFactory
 from sahha_sync.application.use_cases.ingest_webhook import IngestWebhookRecords
 from sahha_sync.domain.errors import InvalidInputError
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 DRAIN_TIMEOUT = 30.0
 
