@@ -42,6 +42,7 @@ from sahha_sync.adapters.sahha.emulator import (
     emulator_transport,
 )
 from sahha_sync.adapters.sql import create_engine, sql_unit_of_work_factory
+from sahha_sync.adapters.sql.errors import connection_problem
 from sahha_sync.application.logs import get_logger
 from sahha_sync.application.ports.analyst import Analyst
 from sahha_sync.application.ports.job_queue import JobQueue
@@ -99,7 +100,8 @@ async def _require_current_schema(settings: Settings) -> None:
         revision = await asyncio.to_thread(migrations.current, url)
     except Exception as exc:  # the driver's message may quote the URL: name the database without its password
         raise SettingsError(
-            f"SAHHA_SYNC_DATABASE_URL: cannot open {shown} ({type(exc).__name__})", variable="SAHHA_SYNC_DATABASE_URL"
+            f"SAHHA_SYNC_DATABASE_URL: cannot open {shown}: {connection_problem(exc)}",
+            variable="SAHHA_SYNC_DATABASE_URL",
         ) from None
     if revision != migrations.head():
         state = "has no sahha-sync schema" if revision is None else f"is at schema revision {revision}"

@@ -53,9 +53,18 @@ def run_sync(coroutine: Coroutine[Any, Any, T]) -> T:
 
 def fail(message: str, code: int = EXIT_FAILED) -> NoReturn:
     """Print ``sahha-sync: error: <message>`` (one line, secrets masked) on stderr and exit with ``code``."""
-    line = " ".join(mask_text(str(message)).split())
-    print(f"{PROG}: error: {line}", file=sys.stderr)
+    _say("error", message)
     raise SystemExit(code)
+
+
+def warn(message: str) -> None:
+    """Print ``sahha-sync: warning: <message>`` (one line, secrets masked) on stderr."""
+    _say("warning", message)
+
+
+def _say(kind: str, message: str) -> None:
+    line = " ".join(mask_text(str(message)).split())
+    print(f"{PROG}: {kind}: {line}", file=sys.stderr)
 
 
 def print_json(data: Any) -> None:
