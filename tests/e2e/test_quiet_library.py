@@ -3,10 +3,11 @@ standard ``logging`` module sees the library's events there, redacted."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
+
+from tests.e2e.conftest import run_clean
 
 HOST = """\
 import asyncio
@@ -36,16 +37,7 @@ asyncio.run(main())
 def run_host(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     script = tmp_path / "host.py"
     script.write_text(HOST, encoding="utf-8")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SAHHA_", "OPENAI_"))}
-    return subprocess.run(
-        [sys.executable, str(script), *args],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    return run_clean([sys.executable, str(script), *args], tmp_path)
 
 
 def test_a_host_that_configures_no_logging_gets_nothing_on_stdout_or_stderr(tmp_path: Path) -> None:
