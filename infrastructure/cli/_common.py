@@ -57,6 +57,14 @@ def fail(message: str, code: int = EXIT_FAILED) -> NoReturn:
     raise SystemExit(code)
 
 
+def confirm(question: str, *, refusal: str) -> None:
+    """Ask ``question`` on a terminal (no: abort, exit 130); with no terminal to ask on, fail with ``refusal``
+    (exit 2) so that a script must say ``--yes``."""
+    if not sys.stdin.isatty():
+        fail(refusal, EXIT_BAD_INPUT)
+    typer.confirm(question, abort=True)
+
+
 def warn(message: str) -> None:
     """Print ``sahha-sync: warning: <message>`` (one line, secrets masked) on stderr."""
     _say("warning", message)

@@ -7,7 +7,6 @@ it asks first (``--yes`` skips the question, and is needed when not on a termina
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -18,7 +17,7 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from sahha_sync import migrations
 from sahha_sync.adapters.sql.errors import connection_problem
-from sahha_sync.infrastructure.cli._common import EXIT_BAD_INPUT, fail, out, state
+from sahha_sync.infrastructure.cli._common import EXIT_BAD_INPUT, confirm, fail, out, state
 from sahha_sync.infrastructure.settings import MEMORY_DATABASE_URL, normalised_database_url
 
 T = TypeVar("T")
@@ -85,13 +84,11 @@ def downgrade(
 ) -> None:
     target = _url(ctx, url)
     if not yes:
-        if not sys.stdin.isatty():
-            fail("db downgrade drops tables and their data: pass --yes to confirm", EXIT_BAD_INPUT)
         at = _guarded(target, lambda: migrations.current(target))
-        typer.confirm(
+        confirm(
             f"Downgrade {_shown(target)} from {at or 'an empty schema'} to {revision}, dropping the data of the "
             "newer revisions?",
-            abort=True,
+            refusal="db downgrade drops tables and their data: pass --yes to confirm",
         )
     _guarded(target, lambda: migrations.downgrade(target, revision))
     out.print(f"{_shown(target)} is at {_guarded(target, lambda: migrations.current(target))}")
