@@ -7,9 +7,8 @@ from collections.abc import Callable, Collection, Hashable, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
-import structlog
-
 from sahha_sync.adapters.memory._faults import FaultInjector
+from sahha_sync.application.logs import get_logger
 from sahha_sync.application.ports.health_archive import RECORD_KINDS, HealthArchive
 from sahha_sync.domain.health import (
     Archetype,
@@ -22,7 +21,7 @@ from sahha_sync.domain.health import (
 from sahha_sync.domain.snapshot import dedupe_by_key
 from sahha_sync.domain.windows import FetchWindow
 
-logger = structlog.get_logger(__name__)
+logger = get_logger(__name__)
 
 R = TypeVar("R", Biomarker, Score, Archetype)
 ArchiveState = tuple[

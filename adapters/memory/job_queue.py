@@ -17,9 +17,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import structlog
-
 from sahha_sync.adapters._json import dumps_payload, loads
+from sahha_sync.application.logs import get_logger
 from sahha_sync.application.ports.job_queue import (
     DeadJob,
     JobContext,
@@ -33,7 +32,7 @@ from sahha_sync.application.ports.job_queue import (
 )
 from sahha_sync.domain.errors import InvalidInputError
 
-logger = structlog.get_logger(__name__)
+logger = get_logger(__name__)
 
 QUEUED, WAITING, RUNNING, COMPLETED, DEAD = "queued", "waiting_retry", "running", "completed", "dead"
 PURGED = "purged"

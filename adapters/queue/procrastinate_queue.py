@@ -19,7 +19,6 @@ from collections.abc import Collection, Coroutine, Mapping, Sequence
 from typing import Any
 
 import procrastinate
-import structlog
 from procrastinate.worker import Worker
 
 from sahha_sync.adapters.queue import _sql
@@ -38,6 +37,7 @@ from sahha_sync.adapters.queue._jobs import JobManager, job_task
 from sahha_sync.adapters.queue._maintenance import Maintenance
 from sahha_sync.adapters.queue._retry import RetryPolicy
 from sahha_sync.adapters.queue._writer import JobWriter
+from sahha_sync.application.logs import get_logger
 from sahha_sync.application.ports.job_queue import (
     DeadJob,
     JobHandler,
@@ -50,7 +50,7 @@ from sahha_sync.application.ports.job_queue import (
 )
 from sahha_sync.domain.errors import InvalidInputError
 
-logger = structlog.get_logger(__name__)
+logger = get_logger(__name__)
 
 __all__ = ["DeadJob", "ProcrastinateJobQueue"]
 

@@ -12,7 +12,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 import httpx
-import structlog
 
 from sahha_sync.adapters.sahha.api import RetryPolicy, SahhaApi, format_query_datetime
 from sahha_sync.adapters.sahha.cache import FetchCache
@@ -21,12 +20,13 @@ from sahha_sync.adapters.sahha.dto import parse_records
 from sahha_sync.adapters.sahha.limiter import RequestLimiter
 from sahha_sync.adapters.sahha.stats import Metrics, SahhaStats, counting_call
 from sahha_sync.adapters.sahha.token import DEFAULT_MAX_AGE
+from sahha_sync.application.logs import get_logger
 from sahha_sync.application.ports.health_data_source import HealthDataSource, HealthDataSourceError, SahhaRequestError
 from sahha_sync.domain import FetchMetrics, FetchWindow, HealthRecords, QuarantinedRecord, dedupe_by_key
 from sahha_sync.domain.health import SCORE_SPAN
 from sahha_sync.domain.windows import MAX_CHUNK
 
-logger = structlog.get_logger(__name__)
+logger = get_logger(__name__)
 
 DEFAULT_BASE_URL = "https://api.sahha.ai"
 

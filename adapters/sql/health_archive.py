@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from typing import Any
 
-import structlog
 from sqlalchemy import Table, delete, insert, select
 
 from sahha_sync.adapters.sql._bind import Bind, transaction, translated
@@ -13,6 +12,7 @@ from sahha_sync.adapters.sql._records import ARCHETYPES, BIOMARKERS, SCORES, Rec
 from sahha_sync.adapters.sql._upsert import upsert
 from sahha_sync.adapters.sql.errors import ErrorKinds
 from sahha_sync.adapters.sql.tables import archetypes, biomarkers, quarantined_records, scores
+from sahha_sync.application.logs import get_logger
 from sahha_sync.application.ports.health_archive import (
     RECORD_KINDS,
     ArchiveError,
@@ -30,7 +30,7 @@ from sahha_sync.domain.health import (
 )
 from sahha_sync.domain.windows import FetchWindow
 
-logger = structlog.get_logger(__name__)
+logger = get_logger(__name__)
 
 ARCHIVE_ERRORS = ErrorKinds(ArchiveError, ArchiveUnavailableError, ArchiveIntegrityError)
 

@@ -18,8 +18,6 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any, Protocol
 
-import structlog
-
 from sahha_sync.adapters.webhook._asgi import (
     Disconnected,
     Headers,
@@ -34,13 +32,14 @@ from sahha_sync.adapters.webhook._asgi import (
 )
 from sahha_sync.adapters.webhook.signature import SIGNATURE_HEADERS, signature_matches
 from sahha_sync.adapters.webhook.stats import WebhookCounters, WebhookStats
+from sahha_sync.application.logs import get_logger
 from sahha_sync.application.ports.clock import Clock
 from sahha_sync.application.ports.job_queue import JobQueue, JobQueueError
 from sahha_sync.application.use_cases.ingest_webhook import IngestWebhookRecords, WebhookDelivery, WebhookRecord
 from sahha_sync.domain.errors import InvalidInputError
 from sahha_sync.domain.health import QuarantinedRecord
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 DEFAULT_MAX_BODY_BYTES = 256 * 1024
 DEFAULT_READ_TIMEOUT = 10.0

@@ -9,8 +9,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import TypeVar
 
-import structlog
-
+from sahha_sync.application.logs import get_logger
 from sahha_sync.application.ports.event_store import ConcurrencyError
 from sahha_sync.application.ports.health_data_source import HealthDataSource, HealthDataSourceError
 from sahha_sync.application.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
@@ -23,7 +22,7 @@ from sahha_sync.domain.tracking import TrackingRecord
 from sahha_sync.domain.windows import FetchWindow
 
 T = TypeVar("T")
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 MAX_ERROR_TEXT = 300
 

@@ -19,8 +19,7 @@ from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import Any, ClassVar, TypeVar
 
-import structlog
-
+from sahha_sync.application.logs import get_logger
 from sahha_sync.application.ports.clock import Clock
 from sahha_sync.application.ports.health_archive import HealthArchive
 from sahha_sync.application.ports.health_data_source import HealthDataSource
@@ -48,7 +47,7 @@ from sahha_sync.domain.health import Archetype, Biomarker, HealthRecords, Score,
 from sahha_sync.domain.tracking import SyncStatus, TrackingRecord
 from sahha_sync.domain.windows import FetchWindow
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 PARTS = ("biomarkers", "scores", "archetypes")
 R = TypeVar("R", Biomarker, Score, Archetype)

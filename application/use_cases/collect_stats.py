@@ -24,6 +24,7 @@ from typing import Any
 from sahha_sync.application.ports.clock import Clock
 from sahha_sync.application.ports.job_queue import JobQueue
 from sahha_sync.application.ports.unit_of_work import UnitOfWorkFactory
+from sahha_sync.application.use_cases._fetching import SAHHA
 from sahha_sync.domain.events import (
     AnalysisCompleted,
     AnalysisFailed,
@@ -39,6 +40,7 @@ from sahha_sync.domain.events import (
     ScoresArchived,
     SyncCompleted,
     UserForgotten,
+    stream_id_for,
 )
 from sahha_sync.domain.tracking import TrackingRecord
 
@@ -55,8 +57,10 @@ API_FIGURES = ("requests", "successes", "failed_requests", "retries", "rate_limi
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Freshness:
-    """One user and analysis type: the end of the newest archived window (None: nothing archived yet), its
-    age, and how many of their runs are synced, pending (archival not finished) or failed."""
+    """One user and analysis type: the end of the newest archived window that brought data (None: nothing
+    archived yet), its age, and how many of their runs are synced, pending (archival not finished) or failed.
+    ``no_data`` says that runs synced but Sahha had no record for any of them (a user id it does not know reads
+    the same), so the user is not fresh, only empty."""
 
     user_id: str
     analysis_type: str
@@ -65,6 +69,7 @@ class Freshness:
     runs: int
     pending: int
     failed: int
+    no_data: bool = False
 
 
 @dataclass(slots=True, kw_only=True)
@@ -171,11 +176,14 @@ class CollectStats:
     async def collect(self, since: datetime | None = None) -> OperationsStats:
         now = self._clock.now()
         stats = OperationsStats(generated_at=now, since=since)
+        streams_with_data: set[str] = set()
         async with self._unit_of_work() as uow:
             after = 0
             while True:
                 page = await uow.events.read_all(after=after, limit=self._page_size)
                 for recorded in page:
+                    if _brought_data(recorded.event):
+                        streams_with_data.add(recorded.stream_id)
                     if since is None or recorded.event.occurred_at >= since:
                         _count(stats, recorded.stream_id, recorded.event)
                 if len(page) < self._page_size:
@@ -183,7 +191,7 @@ class CollectStats:
                 after = page[-1].position
             rows = await uow.tracking.list_all()
         stats.sync_states.update(row.status.state for row in rows)
-        stats.freshness = freshness(rows, now)
+        stats.freshness = freshness(rows, now, lambda row: stream_id_for(row.run_id) in streams_with_data)
         if self._queue is not None:
             stats.queue = (await self._queue.get_stats()).as_dict()
         client = None if self._sahha_stats is None else self._sahha_stats()
@@ -241,14 +249,26 @@ def _count_archived(stats: OperationsStats, stream_id: str, table: str, event: A
         stats.webhook_inserted[table] += event.inserted
 
 
-def freshness(rows: list[TrackingRecord], now: datetime) -> list[Freshness]:
-    """Per user and analysis type (sorted by them): the newest synced window's end and the runs' states."""
+def _brought_data(event: DomainEvent) -> bool:
+    return isinstance(event, HealthDataFetched) and event.source == SAHHA and _item_count(event) > 0
+
+
+def _item_count(event: HealthDataFetched) -> int:
+    return event.biomarker_count + event.score_count + event.archetype_count
+
+
+def freshness(
+    rows: list[TrackingRecord], now: datetime, brought_data: Callable[[TrackingRecord], bool] = lambda _: True
+) -> list[Freshness]:
+    """Per user and analysis type (sorted by them): the end of the newest synced window whose fetch
+    ``brought_data``, and the runs' states."""
     groups: dict[tuple[str, str], list[TrackingRecord]] = defaultdict(list)
     for row in rows:
         groups[(row.user_id, row.analysis_type)].append(row)
     found = []
     for (user_id, analysis_type), runs in sorted(groups.items()):
-        ends = [r.window.end for r in runs if r.is_synced and r.window is not None]
+        synced = [r for r in runs if r.is_synced and r.window is not None]
+        ends = [r.window.end for r in synced if r.window is not None and brought_data(r)]
         newest = max(ends, default=None)
         states = Counter(r.status.state for r in runs)
         found.append(
@@ -260,6 +280,7 @@ def freshness(rows: list[TrackingRecord], now: datetime) -> list[Freshness]:
                 runs=len(runs),
                 pending=states["pending"],
                 failed=states["failed"],
+                no_data=bool(synced) and newest is None,
             )
         )
     return found

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-import structlog
-
+from sahha_sync.application.logs import get_logger
 from sahha_sync.application.ports.clock import Clock
 from sahha_sync.application.ports.health_data_source import HealthDataSource
 from sahha_sync.application.use_cases._support import fetch_in_chunks, require_aware, require_text
@@ -13,7 +12,7 @@ from sahha_sync.domain.errors import InvalidInputError
 from sahha_sync.domain.snapshot import HealthSnapshot
 from sahha_sync.domain.windows import DEFAULT_INITIAL_DAYS, DEFAULT_LOOKBACK, plan_fetch_window
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 
 class FetchHealthData:

@@ -29,8 +29,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, ClassVar
 
-import structlog
-
+from sahha_sync.application.logs import get_logger
 from sahha_sync.application.ports.clock import Clock
 from sahha_sync.application.ports.event_store import ConcurrencyError
 from sahha_sync.application.ports.job_queue import JobContext
@@ -39,7 +38,7 @@ from sahha_sync.domain.errors import InvalidInputError
 from sahha_sync.domain.events import ArchetypesArchived, BiomarkersArchived, ScoresArchived, stream_id_for
 from sahha_sync.domain.health import Archetype, Biomarker, Score, UpsertCounts
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 WebhookRecord = Biomarker | Score | Archetype
 RECORD_TYPES: dict[str, type[Biomarker] | type[Score] | type[Archetype]] = {
