@@ -149,10 +149,10 @@ class SahhaSync:
         return await use_case.run_analysis(user_id, archetype, analysis_type)
 
     async def fetch_health_data(
-        self, external_id: str, since_timestamp: datetime | None = None, days: int | None = None
+        self, user_id: str, since_timestamp: datetime | None = None, days: int | None = None
     ) -> HealthSnapshot:
         use_case: FetchHealthData = await resolve(self.container.fetch_health_data)
-        return await use_case.fetch_health_data(external_id, since_timestamp, days)
+        return await use_case.fetch_health_data(user_id, since_timestamp, days)
 
     async def archive_sahha_data(
         self,

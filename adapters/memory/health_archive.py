@@ -45,8 +45,8 @@ def _upsert(table: dict[Hashable, Any], rows: Sequence[R]) -> UpsertCounts:
     return UpsertCounts(inserted, updated, unchanged)
 
 
-def _in_window(rows: Sequence[R], profile_id: str, window: FetchWindow, when: Callable[[R], datetime]) -> list[R]:
-    found = [r for r in rows if r.profile_id == profile_id and window.contains(when(r))]
+def _in_window(rows: Sequence[R], user_id: str, window: FetchWindow, when: Callable[[R], datetime]) -> list[R]:
+    found = [r for r in rows if r.user_id == user_id and window.contains(when(r))]
     return sorted(found, key=when)
 
 
@@ -79,7 +79,7 @@ class InMemoryHealthArchive(HealthArchive):
         return self._logged("archetypes", _upsert(self._archetypes, rows))
 
     async def read_window(
-        self, profile_id: str, window: FetchWindow, *, kinds: Collection[str] = RECORD_KINDS
+        self, user_id: str, window: FetchWindow, *, kinds: Collection[str] = RECORD_KINDS
     ) -> HealthRecords:
         await self.faults.pass_gate("read_window")
         stores: dict[str, tuple[dict[Any, Any], Callable[[Any], datetime]]] = {
@@ -88,7 +88,7 @@ class InMemoryHealthArchive(HealthArchive):
             "archetypes": (self._archetypes, _start),
         }
         found = {
-            name: tuple(_in_window(list(rows.values()), profile_id, window, moment))
+            name: tuple(_in_window(list(rows.values()), user_id, window, moment))
             for name, (rows, moment) in stores.items()
             if name in kinds
         }
@@ -103,19 +103,19 @@ class InMemoryHealthArchive(HealthArchive):
         self._quarantined.extend(records)
         return len(records)
 
-    async def delete_profile(self, profile_id: str) -> dict[str, int]:
-        await self.faults.pass_gate("delete_profile")
+    async def delete_user(self, user_id: str) -> dict[str, int]:
+        await self.faults.pass_gate("delete_user")
         counts = {}
         for name, table in (
             ("biomarkers", self._biomarkers),
             ("scores", self._scores),
             ("archetypes", self._archetypes),
         ):
-            keys = [key for key, row in table.items() if row.profile_id == profile_id]
+            keys = [key for key, row in table.items() if row.user_id == user_id]
             for key in keys:
                 del table[key]
             counts[name] = len(keys)
-        kept = [r for r in self._quarantined if r.profile_id != profile_id]
+        kept = [r for r in self._quarantined if r.user_id != user_id]
         counts["quarantined_records"] = len(self._quarantined) - len(kept)
         self._quarantined = kept
         return counts

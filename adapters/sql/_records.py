@@ -1,4 +1,6 @@
-"""Domain records ↔ table rows. Datetimes are stored as instants plus the UTC offset they were sent with."""
+"""Domain records ↔ table rows. Datetimes are stored as instants plus the UTC offset they were sent with.
+
+A record's ``user_id`` (the host's user) is stored in the seed's column ``profile_id``."""
 
 from __future__ import annotations
 
@@ -58,7 +60,7 @@ def biomarker_values(b: Biomarker) -> Values:
     end_offset = _offset(b.end_date_time, "end_date_time", b)
     _check_optional(b.created_at_utc, "created_at_utc", b)
     return (
-        b.profile_id, b.sahha_profile_id, b.sahha_id, b.category, b.type, b.periodicity, b.aggregation, b.value,
+        b.user_id, b.sahha_profile_id, b.sahha_id, b.category, b.type, b.periodicity, b.aggregation, b.value,
         _finite(b.value_numeric, "value", b), b.unit, b.value_type, b.start_date_time, b.end_date_time,
         b.created_at_utc, start_offset, end_offset,
     )  # fmt: skip
@@ -66,7 +68,7 @@ def biomarker_values(b: Biomarker) -> Values:
 
 def biomarker_from(row: Any) -> Biomarker:
     return Biomarker(
-        profile_id=row.profile_id,
+        user_id=row.profile_id,
         sahha_profile_id=row.sahha_profile_id,
         sahha_id=row.sahha_id,
         category=row.category or "",
@@ -95,7 +97,7 @@ def score_values(s: Score) -> Values:
         for name in ("value", "goal", "score"):
             _finite(getattr(factor, name), f"factors.{name}", s)
     return (
-        s.profile_id, s.sahha_profile_id, s.sahha_id, s.type, s.state, _finite(s.score, "score", s),
+        s.user_id, s.sahha_profile_id, s.sahha_id, s.type, s.state, _finite(s.score, "score", s),
         [f.to_dict() for f in s.factors], list(s.data_sources), s.score_date_time, s.created_at_utc, s.version,
         moment_offset,
     )  # fmt: skip
@@ -103,7 +105,7 @@ def score_values(s: Score) -> Values:
 
 def score_from(row: Any) -> Score:
     return Score(
-        profile_id=row.profile_id,
+        user_id=row.profile_id,
         sahha_profile_id=row.sahha_profile_id,
         sahha_id=row.sahha_id,
         type=row.type,
@@ -128,14 +130,14 @@ def archetype_values(a: Archetype) -> Values:
     end_offset = _offset(a.end_date_time, "end_date_time", a)
     _check_optional(a.created_at_utc, "created_at_utc", a)
     return (
-        a.profile_id, a.sahha_profile_id, a.sahha_id, a.name, a.value, a.data_type, a.ordinality, a.periodicity,
+        a.user_id, a.sahha_profile_id, a.sahha_id, a.name, a.value, a.data_type, a.ordinality, a.periodicity,
         a.start_date_time, a.end_date_time, a.created_at_utc, a.version, start_offset, end_offset,
     )  # fmt: skip
 
 
 def archetype_from(row: Any) -> Archetype:
     return Archetype(
-        profile_id=row.profile_id,
+        user_id=row.profile_id,
         sahha_profile_id=row.sahha_profile_id,
         sahha_id=row.sahha_id,
         name=row.name,

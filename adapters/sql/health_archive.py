@@ -69,7 +69,7 @@ class SqlHealthArchive(HealthArchive):
         return counts
 
     async def read_window(
-        self, profile_id: str, window: FetchWindow, *, kinds: Collection[str] = RECORD_KINDS
+        self, user_id: str, window: FetchWindow, *, kinds: Collection[str] = RECORD_KINDS
     ) -> HealthRecords:
         found: dict[str, tuple[Any, ...]] = {}
         async with (
@@ -82,7 +82,7 @@ class SqlHealthArchive(HealthArchive):
                 (ARCHETYPES, archetypes, "start_date_time"),
             ):
                 if kind.name in kinds:
-                    found[kind.name] = tuple(await _read(connection, kind, table, moment, profile_id, window))
+                    found[kind.name] = tuple(await _read(connection, kind, table, moment, user_id, window))
         return HealthRecords(
             biomarkers=found.get("biomarkers", ()),
             scores=found.get("scores", ()),
@@ -94,7 +94,7 @@ class SqlHealthArchive(HealthArchive):
             return 0
         rows = [
             {
-                "profile_id": r.profile_id,
+                "profile_id": r.user_id,
                 "kind": r.kind,
                 "reason": r.reason,
                 "raw": r.raw,
@@ -107,23 +107,23 @@ class SqlHealthArchive(HealthArchive):
         logger.info("archive.records_quarantined", count=len(rows))
         return len(rows)
 
-    async def delete_profile(self, profile_id: str) -> dict[str, int]:
+    async def delete_user(self, user_id: str) -> dict[str, int]:
         counts = {}
         async with translated(ARCHIVE_ERRORS, "erasure of a profile"), transaction(self._bind) as connection:
             for table in (biomarkers, scores, archetypes, quarantined_records):
-                result = await connection.execute(delete(table).where(table.c.profile_id == profile_id))
+                result = await connection.execute(delete(table).where(table.c.profile_id == user_id))
                 counts[table.name] = int(result.rowcount or 0)
         logger.info("archive.profile_deleted", **counts)
         return counts
 
 
 async def _read(
-    connection: Any, kind: RecordKind[Any], table: Table, moment: str, profile_id: str, window: FetchWindow
+    connection: Any, kind: RecordKind[Any], table: Table, moment: str, user_id: str, window: FetchWindow
 ) -> list[Any]:
     column = table.c[moment]
     query = (
         select(table)
-        .where(table.c.profile_id == profile_id, column >= window.start, column < window.end)
+        .where(table.c.profile_id == user_id, column >= window.start, column < window.end)
         .order_by(column, table.c.id)
     )
     result = await connection.execute(query)

@@ -47,17 +47,17 @@ class HealthArchive(Protocol):
 
     @abstractmethod
     async def upsert_scores(self, rows: Sequence[Score]) -> UpsertCounts:
-        """As ``upsert_biomarkers``, on ``(profile_id, type, score_date_time)``."""
+        """As ``upsert_biomarkers``, on ``(user_id, type, score_date_time)``."""
 
     @abstractmethod
     async def upsert_archetypes(self, rows: Sequence[Archetype]) -> UpsertCounts:
-        """As ``upsert_biomarkers``, on ``(profile_id, name, periodicity, start_date_time, end_date_time)``."""
+        """As ``upsert_biomarkers``, on ``(user_id, name, periodicity, start_date_time, end_date_time)``."""
 
     @abstractmethod
     async def read_window(
-        self, profile_id: str, window: FetchWindow, *, kinds: Collection[str] = RECORD_KINDS
+        self, user_id: str, window: FetchWindow, *, kinds: Collection[str] = RECORD_KINDS
     ) -> HealthRecords:
-        """The archived records of ``profile_id`` whose start (scores: score time) lies in ``window``; only those
+        """The archived records of ``user_id`` whose start (scores: score time) lies in ``window``; only those
         of ``kinds`` (of ``RECORD_KINDS``: "biomarkers", "scores", "archetypes"), the others left empty."""
 
     @abstractmethod
@@ -65,6 +65,6 @@ class HealthArchive(Protocol):
         """Keep records that could not be parsed, with their reasons; returns how many were kept."""
 
     @abstractmethod
-    async def delete_profile(self, profile_id: str) -> dict[str, int]:
-        """Erase every biomarker, score, archetype and quarantined record of ``profile_id``; returns how many
+    async def delete_user(self, user_id: str) -> dict[str, int]:
+        """Erase every biomarker, score, archetype and quarantined record of ``user_id``; returns how many
         rows went, by table (``biomarkers``, ``scores``, ``archetypes``, ``quarantined_records``)."""

@@ -87,9 +87,9 @@ async def _not_superseded(archive: HealthArchive, part: str, rows: Sequence[R]) 
         return list(rows), 0
     starts = [r.period[0] for r in dated]
     stored: dict[object, R] = {}
-    for profile_id in {r.profile_id for r in dated}:
+    for user_id in {r.user_id for r in dated}:
         window = FetchWindow(min(starts), max(starts) + timedelta(milliseconds=1))
-        found = await archive.read_window(profile_id, window, kinds=(part,))
+        found = await archive.read_window(user_id, window, kinds=(part,))
         stored.update((r.key, r) for r in getattr(found, part))
     kept = [r for r in rows if not _older(r, stored.get(r.key))]
     return kept, len(rows) - len(kept)

@@ -3,7 +3,10 @@
 A webhook delivery carries one biomarker, score or archetype. The receiver checks its signature, parses it
 into a domain record and submits a job (``WebhookDelivery.to_payload()``)::
 
-    {"kind": "biomarker" | "score" | "archetype", "record": <record>.to_dict(), "received_at": ISO-8601}
+    {"kind": "biomarker" | "score" | "archetype", "user_id": <record>.user_id, "record": <record>.to_dict(),
+     "received_at": ISO-8601}
+
+(a payload queued before ``user_id`` was carried beside the record decodes as well: the record names its user).
 
 The job upserts the record through the same ``HealthArchive`` upsert as the polling path, so a redelivered
 webhook — or a record the next poll fetches again — changes nothing.
@@ -33,7 +36,7 @@ import structlog
 
 from sahha_sync.application.ports.clock import Clock
 from sahha_sync.application.ports.event_store import ConcurrencyError
-from sahha_sync.application.ports.job_queue import JobContext
+from sahha_sync.application.ports.job_queue import USER_KEY, JobContext
 from sahha_sync.application.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from sahha_sync.domain.errors import InvalidInputError
 from sahha_sync.domain.events import ArchetypesArchived, BiomarkersArchived, ScoresArchived, stream_id_for
@@ -95,7 +98,12 @@ class WebhookDelivery:
         return webhook_run_id(self.received_at.astimezone(UTC).date(), shard)
 
     def to_payload(self) -> dict[str, Any]:
-        return {"kind": self.kind, "record": self.record.to_dict(), "received_at": self.received_at.isoformat()}
+        return {
+            "kind": self.kind,
+            USER_KEY: self.record.user_id,
+            "record": self.record.to_dict(),
+            "received_at": self.received_at.isoformat(),
+        }
 
     @classmethod
     def from_payload(cls, payload: Mapping[str, Any]) -> WebhookDelivery:
@@ -117,6 +125,8 @@ class WebhookDelivery:
             raise InvalidInputError(
                 f"record is not a {kind} ({type(exc).__name__}: {_field_of(exc)})", field="record"
             ) from exc
+        if payload.get(USER_KEY, record.user_id) != record.user_id:
+            raise InvalidInputError(f"{USER_KEY} and the record name different users", field=USER_KEY)
         return cls(record=record, received_at=_received_at(payload.get("received_at")))
 
 

@@ -166,7 +166,7 @@ class RevisingPopulation:
         return dataclasses.replace(records, biomarkers=tuple(self._revised(b, as_of) for b in records.biomarkers))
 
     def _revised(self, record: Biomarker, as_of: datetime | None) -> Biomarker:
-        rng = random.Random(f"revision:{self.base.seed}:{record.profile_id}:{record.type}:{record.start_date_time}")
+        rng = random.Random(f"revision:{self.base.seed}:{record.user_id}:{record.type}:{record.start_date_time}")
         number = record.value_numeric
         if number is None or rng.random() >= self.fraction:
             return record
@@ -245,15 +245,15 @@ class _FailingArchive(HealthArchive):
         return await self._inner.upsert_archetypes(rows)
 
     async def read_window(
-        self, profile_id: str, window: FetchWindow, *, kinds: Collection[str] = RECORD_KINDS
+        self, user_id: str, window: FetchWindow, *, kinds: Collection[str] = RECORD_KINDS
     ) -> HealthRecords:
-        return await self._inner.read_window(profile_id, window, kinds=kinds)
+        return await self._inner.read_window(user_id, window, kinds=kinds)
 
     async def quarantine(self, records: Sequence[QuarantinedRecord]) -> int:
         return await self._inner.quarantine(records)
 
-    async def delete_profile(self, profile_id: str) -> dict[str, int]:
-        return await self._inner.delete_profile(profile_id)
+    async def delete_user(self, user_id: str) -> dict[str, int]:
+        return await self._inner.delete_user(user_id)
 
 
 class _FaultyUnitOfWork(UnitOfWork):

@@ -50,7 +50,7 @@ def steps(user: str, day_start: datetime, value: int = 8000) -> Biomarker:
     """A daily steps biomarker starting at ``day_start`` (in the user's local offset)."""
     start = day_start.astimezone(LOCAL)
     return Biomarker(
-        profile_id=user,
+        user_id=user,
         category="activity",
         type="steps",
         value=str(value),
@@ -63,7 +63,7 @@ def steps(user: str, day_start: datetime, value: int = 8000) -> Biomarker:
 
 
 def sleep_score(user: str, day_start: datetime, value: float = 0.7) -> Score:
-    return Score(profile_id=user, type="sleep", score_date_time=day_start + timedelta(hours=8), score=value)
+    return Score(user_id=user, type="sleep", score_date_time=day_start + timedelta(hours=8), score=value)
 
 
 def days_of_data(user: str, first: datetime, days: int, *, base: int = 8000) -> HealthRecords:

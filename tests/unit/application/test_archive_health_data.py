@@ -15,7 +15,7 @@ from sahha_sync.application.ports import (
     RecordedEvent,
     SahhaUnavailableError,
 )
-from sahha_sync.application.use_cases import ArchiveHealthData
+from sahha_sync.application.use_cases import ArchivalJob, ArchiveHealthData
 from sahha_sync.domain import (
     ArchivalFailed,
     BiomarkersArchived,
@@ -46,6 +46,30 @@ async def recorded_run(harness: Harness) -> tuple[str, dict[str, Any]]:
     assert job_type == "SYNC_SAHHA_DATA"
     assert dedup_key == f"run:{outcome.run_id}"
     return outcome.run_id, payload
+
+
+def _as_queued_before_the_rename(payload: dict[str, Any]) -> dict[str, Any]:
+    """``payload`` as the previous version queued it: its records named their user ``profile_id``."""
+    data = {**payload, "sahha_data": dict(payload["sahha_data"])}
+    for part in ("biomarkers", "scores", "archetypes"):
+        records = [dict(r) for r in data["sahha_data"].get(part, ())]
+        for record in records:
+            record["profile_id"] = record.pop("user_id")
+        data["sahha_data"][part] = records
+    return data
+
+
+async def test_a_job_queued_by_the_previous_version_archives_the_same_rows() -> None:
+    harness = Harness(queue=RecordingQueue())
+    _, payload = await recorded_run(harness)
+    old = _as_queued_before_the_rename(payload)
+    assert "user_id" not in old["sahha_data"]["biomarkers"][0]
+
+    status = await harness.archival.archive(old, context())
+
+    assert status.state == "synced"
+    stored = await harness.archive.read_window(USER, ArchivalJob.from_payload(payload).window)
+    assert stored == ArchivalJob.from_payload(payload).snapshot.records  # type: ignore[union-attr]
 
 
 async def test_a_failed_archival_leaves_sync_error_and_the_next_run_fetches_its_window_again(

@@ -198,7 +198,7 @@ async def test_when_every_analyst_fails_the_error_is_clear_and_the_fetched_data_
 
 async def test_quarantined_records_are_kept_in_the_archive_and_counted_in_an_event(harness: Harness) -> None:
     bad = QuarantinedRecord(
-        profile_id=USER,
+        user_id=USER,
         kind="biomarker",
         reason="value is not a long",
         raw='{"value": "lots"}',

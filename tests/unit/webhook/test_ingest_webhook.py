@@ -14,6 +14,7 @@ from sahha_sync.adapters.clock import ManualClock
 from sahha_sync.adapters.memory import InMemoryEventStore, InMemoryJobQueue, InMemoryStores
 from sahha_sync.adapters.sahha.dto import parse_records
 from sahha_sync.application.ports import ArchiveUnavailableError, ConcurrencyError, JobContext, RecordedEvent
+from sahha_sync.application.ports.job_queue import payload_user
 from sahha_sync.application.use_cases import RebuildProjections
 from sahha_sync.application.use_cases.ingest_webhook import (
     APPEND_ATTEMPTS,
@@ -26,6 +27,7 @@ from sahha_sync.domain import (
     Biomarker,
     BiomarkersArchived,
     DomainEvent,
+    FetchWindow,
     InvalidInputError,
     Score,
     UpsertCounts,
@@ -69,6 +71,23 @@ def test_a_delivery_survives_its_trip_through_json(kind: str, body: dict[str, ob
     assert again == delivery
     assert again.kind == kind
     assert again.record.to_dict() == delivery.record.to_dict()
+
+
+def test_a_delivery_names_its_user_under_the_one_key_queues_purge_by() -> None:
+    payload = WebhookDelivery(record=steps(), received_at=NOW).to_payload()
+
+    assert payload_user(payload) == USER == payload["record"]["user_id"]
+
+
+async def test_a_delivery_queued_by_the_previous_version_is_ingested(
+    stores: InMemoryStores, ingest: IngestWebhookRecords
+) -> None:
+    record = steps().to_dict()
+    record["profile_id"] = record.pop("user_id")
+    old = {"kind": "biomarker", "record": record, "received_at": NOW.isoformat()}
+
+    assert await ingest.ingest(old, CONTEXT) == UpsertCounts(inserted=1)
+    assert (await stores.archive.read_window(USER, FetchWindow(NOW - timedelta(days=30), NOW))).biomarkers == (steps(),)
 
 
 def test_equal_deliveries_share_a_dedup_key_and_different_ones_do_not() -> None:
@@ -160,6 +179,15 @@ async def test_the_stream_is_the_utc_day_the_delivery_arrived_not_the_day_it_was
         ({"kind": "score", "record": {**steps().to_dict()}, "received_at": NOW.isoformat()}, "record"),
         ({"kind": "biomarker", "record": steps().to_dict(), "received_at": "2026-11-29T03:00:00"}, "received_at"),
         ({"kind": "biomarker", "record": steps().to_dict()}, "received_at"),
+        (
+            {
+                "kind": "biomarker",
+                "user_id": "someone-else",
+                "record": steps().to_dict(),
+                "received_at": NOW.isoformat(),
+            },
+            "user_id",
+        ),
     ],
 )
 async def test_a_malformed_payload_is_refused_naming_the_field_and_nothing_is_stored(
