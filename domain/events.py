@@ -15,6 +15,7 @@ from typing import ClassVar
 from sahha_sync.domain._checks import require_aware, require_text
 from sahha_sync.domain.errors import InvalidInputError
 from sahha_sync.domain.event_codec import EventCodec, Payload
+from sahha_sync.domain.health import UpsertCounts
 
 
 def stream_id_for(run_id: str) -> str:
@@ -141,27 +142,37 @@ class ArchivalRequested(DomainEvent):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class BiomarkersArchived(DomainEvent):
-    TYPE: ClassVar[str] = "biomarkers.archived"
+class RecordsArchived(DomainEvent):
+    """Records of one ``kind`` (a ``RecordKind`` name: ``biomarker``, ``score``, ``archetype``) were upserted.
+
+    Each kind had an event type of its own before; stores hold them still, and they read as this one."""
+
+    TYPE: ClassVar[str] = "records.archived"
+    FORMER_TYPES: ClassVar[Mapping[str, Payload]] = {
+        "biomarkers.archived": {"kind": "biomarker"},
+        "scores.archived": {"kind": "score"},
+        "archetypes.archived": {"kind": "archetype"},
+    }
+    kind: str
     inserted: int
     updated: int
     unchanged: int
 
+    def __post_init__(self) -> None:
+        DomainEvent.__post_init__(self)
+        require_text(self.kind, "kind", where=self.TYPE)
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ScoresArchived(DomainEvent):
-    TYPE: ClassVar[str] = "scores.archived"
-    inserted: int
-    updated: int
-    unchanged: int
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ArchetypesArchived(DomainEvent):
-    TYPE: ClassVar[str] = "archetypes.archived"
-    inserted: int
-    updated: int
-    unchanged: int
+    @classmethod
+    def counted(cls, run_id: str, occurred_at: datetime, kind: str, counts: UpsertCounts) -> RecordsArchived:
+        """The event of an upsert of ``kind`` records that ``counts`` tells about."""
+        return cls(
+            run_id=run_id,
+            occurred_at=occurred_at,
+            kind=kind,
+            inserted=counts.inserted,
+            updated=counts.updated,
+            unchanged=counts.unchanged,
+        )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -171,7 +182,7 @@ class ArchivalFailed(DomainEvent):
     error_kind: str
     error: str
     will_retry: bool
-    part: str | None = None  # "biomarkers", "scores", "archetypes", or None for the whole job
+    part: str | None = None  # a record kind's plural ("biomarkers", "scores", ...), or None for the whole job
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -196,9 +207,7 @@ LIBRARY_EVENTS = EventCodec(
         AnalysisCompleted,
         AnalysisFailed,
         ArchivalRequested,
-        BiomarkersArchived,
-        ScoresArchived,
-        ArchetypesArchived,
+        RecordsArchived,
         ArchivalFailed,
         SyncCompleted,
         UserForgotten,

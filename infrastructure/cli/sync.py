@@ -15,7 +15,7 @@ from typing import Any
 import typer
 
 from sahha_sync.domain.errors import InvalidInputError, SahhaSyncError
-from sahha_sync.domain.events import ArchetypesArchived, BiomarkersArchived, ScoresArchived, stream_id_for
+from sahha_sync.domain.events import RecordsArchived, stream_id_for
 from sahha_sync.infrastructure.cli import _ops
 from sahha_sync.infrastructure.cli._common import EXIT_BAD_INPUT, EXIT_FAILED, fail, out, print_json, run_sync, state
 from sahha_sync.infrastructure.container import resolve
@@ -37,7 +37,7 @@ HELP = (
 )
 ARCHIVAL_TIMEOUT = 3600.0
 POLL_SECONDS = 0.5
-ARCHIVED = (BiomarkersArchived, ScoresArchived, ArchetypesArchived)
+ARCHIVED = RecordsArchived
 
 
 def register(app: typer.Typer) -> None:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import UTC, timedelta
+from typing import Any
 
 import pytest
 
 from sahha_sync.application.ports.health_archive import HealthArchive
+from sahha_sync.domain.errors import InvalidInputError
 from sahha_sync.domain.health import Biomarker, QuarantinedRecord, Score, UpsertCounts
+from sahha_sync.domain.record_kinds import RECORD_KINDS, SCORE, RecordKind
 from sahha_sync.domain.windows import FetchWindow
 from sahha_sync.testing.records import T0, archetype, biomarker, score, unique_id
 
@@ -98,6 +101,26 @@ class HealthArchiveContract:
         stored = await archive.read_window(user, window)
         assert {b.key for b in stored.biomarkers} == {rows[1].key, rows[2].key}
         assert {s.key for s in stored.scores} == {s.key for s in scores if window.contains(s.score_date_time)}
+
+    @pytest.mark.parametrize("kind", RECORD_KINDS, ids=lambda kind: kind.name)
+    async def test_every_kind_is_upserted_through_one_method_and_read_back(
+        self, archive: HealthArchive, kind: RecordKind[Any]
+    ) -> None:
+        user = unique_id()
+        record = {"biomarker": biomarker, "score": score, "archetype": archetype}[kind.name](user)
+        assert await archive.upsert(kind, [record, record]) == UpsertCounts(inserted=1)
+        assert await archive.upsert(kind, [record]) == UpsertCounts(unchanged=1)
+        stored = await archive.read_window(user, WEEK)
+        assert kind.records_in(stored) == (record,)
+        assert stored.total_items == 1
+
+    async def test_a_record_of_another_kind_is_refused_and_nothing_of_the_call_is_written(
+        self, archive: HealthArchive
+    ) -> None:
+        user = unique_id()
+        with pytest.raises(InvalidInputError):
+            await archive.upsert(SCORE, [score(user), biomarker(user)])
+        assert (await archive.read_window(user, WEEK)).total_items == 0
 
     async def test_a_window_read_for_some_kinds_holds_only_those(self, archive: HealthArchive) -> None:
         user = unique_id()

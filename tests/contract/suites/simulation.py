@@ -51,7 +51,7 @@ from sahha_sync.adapters.sahha.emulator import (
 from sahha_sync.adapters.sahha.emulator.wire import biomarker_json, score_json
 from sahha_sync.adapters.webhook import SahhaWebhookReceiver, sign
 from sahha_sync.application.ports import (
-    RECORD_KINDS,
+    ARCHIVED_KINDS,
     Analyst,
     ArchiveUnavailableError,
     HealthArchive,
@@ -69,18 +69,19 @@ from sahha_sync.application.use_cases import (
     RunAnalysis,
 )
 from sahha_sync.domain import (
-    Archetype,
+    RECORD_KINDS,
     Biomarker,
     FetchWindow,
     HealthRecords,
     QuarantinedRecord,
+    RecordKind,
     Score,
     TrackingRecord,
     UpsertCounts,
 )
 
 QueueFactory = Callable[[], JobQueue | Awaitable[JobQueue]]
-PARTS = ("biomarkers", "scores", "archetypes")
+PARTS = tuple(kind.plural for kind in RECORD_KINDS)
 ANALYSIS_TYPES = ("behavior_analysis", "circadian_analysis")  # AnalysisType values
 ARCHETYPES = ("night_owl", "early_bird", "shift_worker")
 WEBHOOK_SECRET = "whsec_simulation-only-secret"
@@ -232,20 +233,12 @@ class _FailingArchive(HealthArchive):
         self._inner = inner
         self._faults = faults
 
-    async def upsert_biomarkers(self, rows: Sequence[Biomarker]) -> UpsertCounts:
-        self._faults.check("biomarkers")
-        return await self._inner.upsert_biomarkers(rows)
-
-    async def upsert_scores(self, rows: Sequence[Score]) -> UpsertCounts:
-        self._faults.check("scores")
-        return await self._inner.upsert_scores(rows)
-
-    async def upsert_archetypes(self, rows: Sequence[Archetype]) -> UpsertCounts:
-        self._faults.check("archetypes")
-        return await self._inner.upsert_archetypes(rows)
+    async def upsert(self, kind: RecordKind[Any], rows: Sequence[Any]) -> UpsertCounts:
+        self._faults.check(kind.plural)
+        return await self._inner.upsert(kind, rows)
 
     async def read_window(
-        self, user_id: str, window: FetchWindow, *, kinds: Collection[str] = RECORD_KINDS
+        self, user_id: str, window: FetchWindow, *, kinds: Collection[str] = ARCHIVED_KINDS
     ) -> HealthRecords:
         return await self._inner.read_window(user_id, window, kinds=kinds)
 

@@ -33,6 +33,8 @@ from sahha_sync.domain import (
     Biomarker,
     DomainEvent,
     HealthRecords,
+    RecordKind,
+    RecordsArchived,
     Score,
     SyncStatus,
     TrackingRecord,
@@ -185,6 +187,10 @@ class Harness:
 
     async def events_of(self, run_id: str, kind: type[DomainEvent]) -> Sequence[Any]:
         return [e for e in await self.events(run_id) if isinstance(e, kind)]
+
+    async def archived(self, run_id: str, kind: RecordKind[Any]) -> list[RecordsArchived]:
+        """The run's ``RecordsArchived`` events of ``kind``."""
+        return [e for e in await self.events_of(run_id, RecordsArchived) if e.kind == kind.name]
 
     async def drain(self) -> None:
         assert await self.queue.wait_idle(timeout=10), "the queue did not become idle"

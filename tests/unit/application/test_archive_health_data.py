@@ -17,11 +17,11 @@ from sahha_sync.application.ports import (
 )
 from sahha_sync.application.use_cases import ArchivalJob, ArchiveHealthData
 from sahha_sync.domain import (
+    BIOMARKER,
+    SCORE,
     ArchivalFailed,
-    BiomarkersArchived,
     DomainEvent,
     InvalidInputError,
-    ScoresArchived,
     SyncCompleted,
 )
 from tests.unit.application.conftest import (
@@ -107,9 +107,9 @@ async def test_a_failed_archival_leaves_sync_error_and_the_next_run_fetches_its_
     assert {s.key for s in stored.scores} == {s.key for s in expected.scores}
     assert harness.archive.counts()["biomarkers"] == 8
     assert harness.archive.counts()["scores"] == 8
-    inserted = [e.inserted for r in (failed, retry) for e in await harness.events_of(r.run_id, ScoresArchived)]
+    inserted = [e.inserted for r in (failed, retry) for e in await harness.archived(r.run_id, SCORE)]
     assert inserted == [8]  # every score written exactly once
-    biomarkers = [e.inserted for r in (failed, retry) for e in await harness.events_of(r.run_id, BiomarkersArchived)]
+    biomarkers = [e.inserted for r in (failed, retry) for e in await harness.archived(r.run_id, BIOMARKER)]
     assert sum(biomarkers) == 8  # 7 by the failed run's first part, the new day by the retry
 
     harness.clock.advance(timedelta(hours=2))
@@ -143,9 +143,9 @@ async def test_new_records_sent_for_a_synced_run_are_archived_and_the_run_stays_
 
     assert status.state == "synced"
     assert harness.archive.counts()["biomarkers"] == 8
-    counts = [(e.inserted, e.unchanged) for e in await harness.events_of(run_id, BiomarkersArchived)]
+    counts = [(e.inserted, e.unchanged) for e in await harness.archived(run_id, BIOMARKER)]
     assert counts == [(7, 0), (1, 7)]
-    assert len(await harness.events_of(run_id, ScoresArchived)) == 1  # nothing new: no second event
+    assert len(await harness.archived(run_id, SCORE)) == 1  # nothing new: no second event
 
 
 async def test_a_failure_of_scores_leaves_biomarkers_synced_and_sync_error_set_until_a_retry_succeeds() -> None:
@@ -171,7 +171,7 @@ async def test_a_failure_of_scores_leaves_biomarkers_synced_and_sync_error_set_u
 
     assert status.state == "synced"
     assert status.sync_error is None
-    assert len(await harness.events_of(run_id, BiomarkersArchived)) == 1  # the archived part is not redone
+    assert len(await harness.archived(run_id, BIOMARKER)) == 1  # the archived part is not redone
     assert len(await harness.events_of(run_id, SyncCompleted)) == 1
 
 
@@ -304,4 +304,4 @@ async def test_an_append_conflict_is_retried_once_from_a_fresh_read(conflicts: i
         with pytest.raises(ConcurrencyError):
             await harness.archival.archive(payload, context())
         assert harness.archive.counts()["biomarkers"] == 0  # the part's upsert was rolled back with it
-    assert len(await harness.events_of(run_id, BiomarkersArchived)) == (1 if synced else 0)
+    assert len(await harness.archived(run_id, BIOMARKER)) == (1 if synced else 0)

@@ -17,15 +17,13 @@ from sahha_sync.domain.events import (
     AnalysisCompleted,
     AnalysisFailed,
     AnalysisRequested,
-    ArchetypesArchived,
     ArchivalFailed,
     ArchivalRequested,
-    BiomarkersArchived,
     DomainEvent,
     HealthDataFetched,
     HealthDataFetchFailed,
+    RecordsArchived,
     RecordsQuarantined,
-    ScoresArchived,
     SyncCompleted,
     UserForgotten,
     decode_event,
@@ -81,9 +79,7 @@ def examples(at: datetime = T) -> list[DomainEvent]:
         ArchivalRequested(
             run_id=run, occurred_at=at, job_id="job-1", biomarker_count=10, score_count=5, archetype_count=1
         ),
-        BiomarkersArchived(run_id=run, occurred_at=at, inserted=7, updated=2, unchanged=1),
-        ScoresArchived(run_id=run, occurred_at=at, inserted=5, updated=0, unchanged=0),
-        ArchetypesArchived(run_id=run, occurred_at=at, inserted=1, updated=0, unchanged=0),
+        RecordsArchived(run_id=run, occurred_at=at, kind="biomarker", inserted=7, updated=2, unchanged=1),
         ArchivalFailed(
             run_id=run,
             occurred_at=at,

@@ -25,10 +25,10 @@ from sahha_sync.application.use_cases.ingest_webhook import (
 from sahha_sync.domain import (
     Archetype,
     Biomarker,
-    BiomarkersArchived,
     DomainEvent,
     FetchWindow,
     InvalidInputError,
+    RecordsArchived,
     Score,
     UpsertCounts,
     stream_id_for,
@@ -112,7 +112,8 @@ async def test_a_delivery_is_upserted_and_recorded_in_one_of_the_days_webhook_st
     (recorded,) = await stores.events.read_all()
     assert recorded.stream_id == stream_id_for(delivery.run_id)
     assert re.fullmatch(r"run-webhook-2026-11-29-(0\d|1[0-5])", recorded.stream_id)
-    assert isinstance(recorded.event, BiomarkersArchived)
+    assert isinstance(recorded.event, RecordsArchived)
+    assert recorded.event.kind == "biomarker"
     assert (recorded.event.inserted, recorded.event.updated) == (1, 0)
 
 
@@ -155,7 +156,10 @@ async def test_a_changed_value_updates_the_row_and_records_the_update(
 
     assert counts == UpsertCounts(updated=1)
     events = [r.event for r in await stores.events.read_all()]
-    assert [(e.inserted, e.updated) for e in events if isinstance(e, BiomarkersArchived)] == [(1, 0), (0, 1)]
+    assert [(e.inserted, e.updated) for e in events if isinstance(e, RecordsArchived) and e.kind == "biomarker"] == [
+        (1, 0),
+        (0, 1),
+    ]
 
 
 async def test_the_stream_is_the_utc_day_the_delivery_arrived_not_the_day_it_was_ingested(
@@ -310,6 +314,11 @@ async def test_parallel_workers_ingest_a_burst_without_losing_a_record() -> None
 
     assert stores.archive.counts()["biomarkers"] == 28
     assert (
-        sum(e.event.inserted for e in await stores.events.read_all() if isinstance(e.event, BiomarkersArchived)) == 28
+        sum(
+            e.event.inserted
+            for e in await stores.events.read_all()
+            if isinstance(e.event, RecordsArchived) and e.event.kind == "biomarker"
+        )
+        == 28
     )
     assert (await queue.get_stats()).dead == 0
