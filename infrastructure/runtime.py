@@ -153,7 +153,7 @@ class SahhaSync:
     fetch_health_data = delegate(
         _fetch_health_data,
         FetchHealthData.fetch_health_data,
-        doc="The seed's ``fetch_health_data(external_id, since_timestamp=None, days=None) -> HealthSnapshot``: the "
+        doc="The seed's ``fetch_health_data(user_id, since_timestamp=None, days=None) -> HealthSnapshot``: the "
         "user's data since the watermark (minus the lookback), or of the last ``days`` days (``FetchHealthData``).",
     )
     archive_sahha_data = delegate(

@@ -261,7 +261,7 @@ class ProcrastinateJobQueue(JobQueue):
         return await self._dead.dead_jobs()
 
     async def purge_user(self, user_id: str) -> int:
-        """Delete the user's queued and dead jobs (``payload_user``'s two places); a job running now finishes."""
+        """Delete the user's queued and dead jobs (by ``payload_user``'s key); a job running now finishes."""
         await self._open()
         buffered = await self._writer.purge_user(user_id)
         async with guard("purge a user's jobs"):

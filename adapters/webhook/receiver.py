@@ -201,8 +201,8 @@ class SahhaWebhookReceiver:
             raise Rejected(400, "invalid_json", "the body is not JSON") from None
         if not isinstance(data, dict):
             raise Rejected(400, "not_an_object", "the body is not a JSON object")
-        profile_id = _profile_id(data.get("externalId"), header_id)
-        good, bad = self._parse_records(kind, [data], profile_id, self._clock.now)
+        user_id = _user_id(data.get("externalId"), header_id)
+        good, bad = self._parse_records(kind, [data], user_id, self._clock.now)
         if bad or not good:
             raise Rejected(400, "invalid_record", bad[0].reason if bad else f"not a {kind}")
         record: WebhookRecord = good[0]
@@ -227,14 +227,14 @@ class SahhaWebhookReceiver:
         return 202, {"status": "accepted", "job_id": result.job_id, "duplicate": result.duplicate}
 
 
-def _profile_id(body_id: object, header_id: str | None) -> str:
+def _user_id(body_id: object, header_id: str | None) -> str:
     """The user the record belongs to: the body's ``externalId``, else the ``X-External-Id`` header."""
     if body_id is not None and (not isinstance(body_id, str) or not body_id.strip()):
         raise Rejected(400, "invalid_external_id", "externalId must be a non-empty string")
     body_value = body_id.strip() if isinstance(body_id, str) else None
     if body_value and header_id and body_value != header_id:
         raise Rejected(400, "external_id_mismatch", "externalId and X-External-Id name different users")
-    profile_id = body_value or header_id
-    if not profile_id:
+    user_id = body_value or header_id
+    if not user_id:
         raise Rejected(400, "missing_external_id", "neither externalId nor X-External-Id is present")
-    return profile_id
+    return user_id

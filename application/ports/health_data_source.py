@@ -55,11 +55,11 @@ class HealthDataSource(Protocol):
     """Biomarkers, scores and (when asked) Sahha archetypes of one user over a window."""
 
     @abstractmethod
-    async def fetch(self, profile_id: str, window: FetchWindow, *, include_archetypes: bool = False) -> HealthRecords:
+    async def fetch(self, user_id: str, window: FetchWindow, *, include_archetypes: bool = False) -> HealthRecords:
         """Every record whose span meets ``window`` (``window.overlaps(*record.period)``: biomarkers and
         archetypes by ``[start, end]``, scores by the day they describe, from their score time).
 
-        ``profile_id`` is the host's user id (Sahha's external id); any string round-trips. Records that
+        ``user_id`` is the host's user id (Sahha knows it as the external id); any string round-trips. Records that
         cannot be parsed are returned in ``quarantined`` with a reason, and the rest still come back. An
         unknown user yields empty records. Failures raise ``HealthDataSourceError`` subclasses only.
 

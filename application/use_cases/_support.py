@@ -67,14 +67,14 @@ def is_retryable(exc: BaseException) -> bool:
 
 
 async def fetch_in_chunks(
-    source: HealthDataSource, profile_id: str, window: FetchWindow, *, include_archetypes: bool
+    source: HealthDataSource, user_id: str, window: FetchWindow, *, include_archetypes: bool
 ) -> HealthRecords:
     """Every record of ``window``, asked for in chunks of at most 30 days and put together in order; ``api``
     (and a failure's ``api``) sums what every chunk's fetch cost, when the source counts it."""
     parts: list[HealthRecords] = []
     for chunk in window.chunks():
         try:
-            parts.append(await source.fetch(profile_id, chunk, include_archetypes=include_archetypes))
+            parts.append(await source.fetch(user_id, chunk, include_archetypes=include_archetypes))
         except HealthDataSourceError as exc:
             if parts and exc.api is not None:
                 exc.api = _api_sum([*parts, HealthRecords(api=exc.api)])

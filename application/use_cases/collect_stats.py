@@ -29,28 +29,23 @@ from sahha_sync.domain.events import (
     AnalysisCompleted,
     AnalysisFailed,
     AnalysisRequested,
-    ArchetypesArchived,
     ArchivalFailed,
     ArchivalRequested,
-    BiomarkersArchived,
     DomainEvent,
     HealthDataFetched,
     HealthDataFetchFailed,
+    RecordsArchived,
     RecordsQuarantined,
-    ScoresArchived,
     SyncCompleted,
     UserForgotten,
     stream_id_for,
 )
+from sahha_sync.domain.record_kinds import RECORD_KINDS
 from sahha_sync.domain.tracking import TrackingRecord
 
 PAGE_SIZE = 1000
-TABLES = ("biomarkers", "scores", "archetypes")
-_ARCHIVED: dict[type[DomainEvent], str] = {
-    BiomarkersArchived: "biomarkers",
-    ScoresArchived: "scores",
-    ArchetypesArchived: "archetypes",
-}
+TABLES = tuple(kind.plural for kind in RECORD_KINDS)
+_TABLE_OF = {kind.name: kind.plural for kind in RECORD_KINDS}
 WEBHOOK_STREAM_PREFIX = "run-webhook-"
 API_FIGURES = ("requests", "successes", "failed_requests", "retries", "rate_limited", "token_refreshes")
 
@@ -202,9 +197,8 @@ class CollectStats:
 
 def _count(stats: OperationsStats, stream_id: str, event: DomainEvent) -> None:
     runs, archival = stats.runs, stats.archival
-    table = _ARCHIVED.get(type(event))
-    if table is not None:
-        _count_archived(stats, stream_id, table, event)
+    if isinstance(event, RecordsArchived):
+        _count_archived(stats, stream_id, _TABLE_OF.get(event.kind, event.kind), event)
     elif isinstance(event, AnalysisRequested):
         runs["requested"] += 1
     elif isinstance(event, HealthDataFetched):
@@ -240,7 +234,7 @@ def _count_api(api: Counter[str], event: HealthDataFetched | HealthDataFetchFail
     api["token_refreshes"] += event.api_token_refreshes
 
 
-def _count_archived(stats: OperationsStats, stream_id: str, table: str, event: Any) -> None:
+def _count_archived(stats: OperationsStats, stream_id: str, table: str, event: RecordsArchived) -> None:
     stats.inserted[table] += event.inserted
     stats.updated[table] += event.updated
     stats.unchanged[table] += event.unchanged

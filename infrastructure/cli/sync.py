@@ -16,7 +16,7 @@ import typer
 
 from sahha_sync.application.ports.health_data_source import HealthDataSource
 from sahha_sync.domain.errors import InvalidInputError, SahhaSyncError
-from sahha_sync.domain.events import ArchetypesArchived, BiomarkersArchived, ScoresArchived, stream_id_for
+from sahha_sync.domain.events import RecordsArchived, stream_id_for
 from sahha_sync.infrastructure.cli import _ops
 from sahha_sync.infrastructure.cli._common import (
     EXIT_BAD_INPUT,
@@ -47,7 +47,7 @@ HELP = (
 )
 ARCHIVAL_TIMEOUT = 3600.0
 POLL_SECONDS = 0.5
-ARCHIVED = (BiomarkersArchived, ScoresArchived, ArchetypesArchived)
+ARCHIVED = RecordsArchived
 
 
 def register(app: typer.Typer) -> None:

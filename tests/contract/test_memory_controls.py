@@ -70,7 +70,7 @@ async def test_a_source_told_to_fail_fails_that_many_times_then_serves() -> None
         with pytest.raises(SahhaUnavailableError):
             await source.fetch(user, WEEK)
     assert len((await source.fetch(user, WEEK)).biomarkers) == 1
-    assert [call.profile_id for call in source.calls] == [user] * 3
+    assert [call.user_id for call in source.calls] == [user] * 3
 
 
 async def test_a_blocked_source_waits_until_released() -> None:

@@ -45,7 +45,7 @@ async def test_a_signed_biomarker_is_accepted_at_once_and_archived_by_the_queue(
     archived = await hooks.stores.archive.read_window(USER, NOVEMBER)
     assert len(archived.biomarkers) == 1
     row = archived.biomarkers[0]
-    assert (row.profile_id, row.type, row.value, row.value_numeric) == (USER, "steps", STEPS_VALUE, 734519.0)
+    assert (row.user_id, row.type, row.value, row.value_numeric) == (USER, "steps", STEPS_VALUE, 734519.0)
     assert row.start_date_time.utcoffset() == timedelta(hours=13)
     assert row.sahha_id == "0f6e2a52-8c1e-4b5e-9a0e-3f9d2d7c1a01"
 
