@@ -63,10 +63,6 @@ def describe_error(exc: BaseException) -> tuple[str, str]:
     return kind, text[:MAX_ERROR_TEXT]
 
 
-def is_retryable(exc: BaseException) -> bool:
-    return isinstance(exc, SahhaSyncError) and exc.retryable
-
-
 async def fetch_in_chunks(
     source: HealthDataSource, profile_id: str, window: FetchWindow, *, include_archetypes: bool
 ) -> HealthRecords:

@@ -175,7 +175,25 @@ async def test_retries_wait_twice_as_long_each_time() -> None:
 
 async def test_the_default_backoff_is_two_four_eight_seconds() -> None:
     queue = InMemoryJobQueue(max_attempts=4)
-    assert [queue.backoff_base * 2 ** (attempt - 1) for attempt in (1, 2, 3)] == [2.0, 4.0, 8.0]
+    assert [queue.backoff.delay(attempt) for attempt in (1, 2, 3)] == [2.0, 4.0, 8.0]
+
+
+async def test_with_jitter_each_retry_waits_a_random_part_of_its_backoff() -> None:
+    queue = InMemoryJobQueue(max_attempts=6, backoff_base=0.004, jitter=True)
+
+    async def always_down(payload: Mapping[str, Any], context: JobContext) -> None:
+        raise Transient("down")
+
+    queue.register("job", always_down)
+    await queue.start()
+    with capture_logs() as logs:
+        await queue.submit_job("job", {})
+        assert await queue.wait_idle(10)
+    await queue.stop()
+    delays = [e["delay_seconds"] for e in logs if e["event"] == "queue.job_retry_scheduled"]
+    ceilings = [0.004, 0.008, 0.016, 0.032, 0.064]
+    assert all(0 <= delay <= ceiling for delay, ceiling in zip(delays, ceilings, strict=True))
+    assert delays != ceilings
 
 
 async def test_job_logs_never_carry_the_payload() -> None:
