@@ -13,6 +13,7 @@ from sahha_sync.application.use_cases import (
     RebuildProjections,
     RecoverPendingArchivals,
     RunAnalysis,
+    Watermarks,
 )
 
 __all__ = [
@@ -28,4 +29,5 @@ __all__ = [
     "RebuildProjections",
     "RecoverPendingArchivals",
     "RunAnalysis",
+    "Watermarks",
 ]

@@ -5,7 +5,6 @@ from sahha_sync.application.use_cases.agents import (
     CircadianAnalysisAgent,
     OnDemandAnalysisService,
 )
-from sahha_sync.application.use_cases.archetype_tracker import ArchetypeTracker
 from sahha_sync.application.use_cases.archival_job import ArchivalJob
 from sahha_sync.application.use_cases.archive_health_data import ArchiveHealthData
 from sahha_sync.application.use_cases.collect_stats import CollectStats, OperationsStats
@@ -15,6 +14,7 @@ from sahha_sync.application.use_cases.ingest_webhook import IngestWebhookRecords
 from sahha_sync.application.use_cases.rebuild_projections import RebuildProjections
 from sahha_sync.application.use_cases.recover_pending_archivals import RecoverPendingArchivals
 from sahha_sync.application.use_cases.run_analysis import AnalysisOutcome, AnalysisUnavailableError, RunAnalysis
+from sahha_sync.application.use_cases.watermarks import ArchetypeTracker, Watermarks
 
 __all__ = [
     "AnalysisOutcome",
@@ -34,4 +34,5 @@ __all__ = [
     "RebuildProjections",
     "RecoverPendingArchivals",
     "RunAnalysis",
+    "Watermarks",
 ]

@@ -11,7 +11,7 @@ from sahha_sync.application.ports.health_data_source import HealthDataSource
 from sahha_sync.application.use_cases._support import fetch_in_chunks, require_aware, require_text
 from sahha_sync.domain.errors import InvalidInputError
 from sahha_sync.domain.snapshot import HealthSnapshot
-from sahha_sync.domain.windows import DEFAULT_INITIAL_DAYS, DEFAULT_LOOKBACK, plan_fetch_window
+from sahha_sync.domain.windows import DEFAULT_INITIAL_DAYS, DEFAULT_LOOKBACK, Watermark, plan_fetch_window
 
 log = structlog.get_logger(__name__)
 
@@ -48,7 +48,7 @@ class FetchHealthData:
         self, external_id: str, since_timestamp: datetime | None = None, days: int | None = None
     ) -> HealthSnapshot:
         profile_id = require_text(external_id, "external_id")
-        watermark = None if since_timestamp is None else require_aware(since_timestamp, "since_timestamp")
+        watermark = None if since_timestamp is None else Watermark(require_aware(since_timestamp, "since_timestamp"))
         initial_days = self._initial_days if days is None else days
         if isinstance(initial_days, bool) or not isinstance(initial_days, int) or initial_days <= 0:
             raise InvalidInputError("days must be a positive whole number", field="days")
@@ -62,7 +62,7 @@ class FetchHealthData:
             fetched_at=self._clock.now(),
             window=plan.window,
             is_incremental=plan.is_incremental,
-            watermark=watermark,
+            watermark=since_timestamp,
         )
         log.info(
             "fetch_health_data.fetched",
