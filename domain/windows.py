@@ -41,10 +41,6 @@ class FetchWindow:
             raise InvalidInputError(f"days must be positive, got {days}", field="days")
         return cls(now - timedelta(days=days), now)
 
-    @property
-    def duration(self) -> timedelta:
-        return self.end - self.start
-
     def contains(self, moment: datetime) -> bool:
         return self.start <= moment < self.end
 

@@ -48,10 +48,6 @@ class ErasureReport:
     events_removed: int = 0
     queued_jobs: int = 0
 
-    @property
-    def total(self) -> int:
-        return sum(asdict(self).values())
-
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
