@@ -24,6 +24,7 @@ from typing import Any
 from sahha_sync.application.ports.clock import Clock
 from sahha_sync.application.ports.job_queue import JobQueue
 from sahha_sync.application.ports.unit_of_work import UnitOfWorkFactory
+from sahha_sync.application.use_cases._support import PAGE_SIZE, every_event
 from sahha_sync.domain.events import (
     AnalysisCompleted,
     AnalysisFailed,
@@ -42,7 +43,6 @@ from sahha_sync.domain.events import (
 )
 from sahha_sync.domain.tracking import TrackingRecord
 
-PAGE_SIZE = 1000
 TABLES = ("biomarkers", "scores", "archetypes")
 _ARCHIVED: dict[type[DomainEvent], str] = {
     BiomarkersArchived: "biomarkers",
@@ -172,15 +172,9 @@ class CollectStats:
         now = self._clock.now()
         stats = OperationsStats(generated_at=now, since=since)
         async with self._unit_of_work() as uow:
-            after = 0
-            while True:
-                page = await uow.events.read_all(after=after, limit=self._page_size)
-                for recorded in page:
-                    if since is None or recorded.event.occurred_at >= since:
-                        _count(stats, recorded.stream_id, recorded.event)
-                if len(page) < self._page_size:
-                    break
-                after = page[-1].position
+            async for recorded in every_event(uow, self._page_size):
+                if since is None or recorded.event.occurred_at >= since:
+                    _count(stats, recorded.stream_id, recorded.event)
             rows = await uow.tracking.list_all()
         stats.sync_states.update(row.status.state for row in rows)
         stats.freshness = freshness(rows, now)

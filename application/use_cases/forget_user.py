@@ -26,12 +26,11 @@ import structlog
 from sahha_sync.application.ports.clock import Clock
 from sahha_sync.application.ports.job_queue import JobQueue
 from sahha_sync.application.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from sahha_sync.application.use_cases._support import PAGE_SIZE, every_event
 from sahha_sync.domain.errors import InvalidInputError
 from sahha_sync.domain.events import AnalysisRequested, UserForgotten, stream_id_for
 
 log = structlog.get_logger(__name__)
-
-PAGE_SIZE = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,13 +106,8 @@ class ForgetUser:
 
     async def _run_ids(self, uow: UnitOfWork, user_id: str) -> set[str]:
         run_ids = {row.run_id for row in await uow.tracking.runs_for_user(user_id)}
-        after = 0
-        while True:
-            page = await uow.events.read_all(after=after, limit=self._page_size)
-            for recorded in page:
-                event = recorded.event
-                if isinstance(event, AnalysisRequested) and event.user_id == user_id:
-                    run_ids.add(event.run_id)
-            if len(page) < self._page_size:
-                return run_ids
-            after = page[-1].position
+        async for recorded in every_event(uow, self._page_size):
+            event = recorded.event
+            if isinstance(event, AnalysisRequested) and event.user_id == user_id:
+                run_ids.add(event.run_id)
+        return run_ids

@@ -14,12 +14,12 @@ import dataclasses
 import structlog
 
 from sahha_sync.application.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from sahha_sync.application.use_cases._support import PAGE_SIZE, every_event
 from sahha_sync.domain.events import AnalysisRequested, DomainEvent, UserForgotten
 from sahha_sync.domain.tracking import TrackingRecord
 
 log = structlog.get_logger(__name__)
 
-PAGE_SIZE = 1000
 WEBHOOK_STREAMS = "run-webhook-"
 
 
@@ -54,11 +54,6 @@ class RebuildProjections:
     async def _read_streams(self, uow: UnitOfWork) -> dict[str, list[DomainEvent]]:
         """Every stream's events, streams in the order of their first event."""
         streams: dict[str, list[DomainEvent]] = {}
-        after = 0
-        while True:
-            page = await uow.events.read_all(after=after, limit=self._page_size)
-            for recorded in page:
-                streams.setdefault(recorded.stream_id, []).append(recorded.event)
-            if len(page) < self._page_size:
-                return streams
-            after = page[-1].position
+        async for recorded in every_event(uow, self._page_size):
+            streams.setdefault(recorded.stream_id, []).append(recorded.event)
+        return streams

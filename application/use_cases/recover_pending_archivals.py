@@ -19,6 +19,7 @@ import structlog
 
 from sahha_sync.application.ports.job_queue import JobQueue
 from sahha_sync.application.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from sahha_sync.application.use_cases._support import PAGE_SIZE, every_event, read_history
 from sahha_sync.application.use_cases.archival_job import ArchivalJob
 from sahha_sync.domain.errors import InvalidInputError
 from sahha_sync.domain.events import (
@@ -27,13 +28,10 @@ from sahha_sync.domain.events import (
     ArchivalRequested,
     DomainEvent,
     SyncCompleted,
-    stream_id_for,
 )
 from sahha_sync.domain.tracking import TrackingRecord
 
 log = structlog.get_logger(__name__)
-
-PAGE_SIZE = 1000
 
 
 def _is_terminal(event: DomainEvent, *, include_dead: bool) -> bool:
@@ -80,25 +78,20 @@ class RecoverPendingArchivals:
     async def _pending_run_ids(self, uow: UnitOfWork) -> list[str]:
         """Runs with an archival request and no terminal event after it, in the order of their request."""
         pending: dict[str, None] = {}
-        after = 0
-        while True:
-            page = await uow.events.read_all(after=after, limit=self._page_size)
-            for recorded in page:
-                event = recorded.event
-                if isinstance(event, ArchivalRequested):
-                    pending.pop(event.run_id, None)
-                    pending[event.run_id] = None
-                elif _is_terminal(event, include_dead=self._include_dead):
-                    pending.pop(event.run_id, None)
-            if len(page) < self._page_size:
-                return list(pending)
-            after = page[-1].position
+        async for recorded in every_event(uow, self._page_size):
+            event = recorded.event
+            if isinstance(event, ArchivalRequested):
+                pending.pop(event.run_id, None)
+                pending[event.run_id] = None
+            elif _is_terminal(event, include_dead=self._include_dead):
+                pending.pop(event.run_id, None)
+        return list(pending)
 
     async def _job_for(self, uow: UnitOfWork, run_id: str) -> ArchivalJob | None:
         """The run's archival job without data, from its tracking row (or its stream when the row is missing)."""
         record = await uow.tracking.get(run_id)
         if record is None:
-            events = [recorded.event for recorded in await uow.events.read_stream(stream_id_for(run_id))]
+            events = await read_history(uow, run_id)
             if not events or not isinstance(events[0], AnalysisRequested):
                 log.warning("archival.recovery_skipped", run_id=run_id, reason="no analysis.requested")
                 return None
