@@ -143,6 +143,7 @@ def _iso(moment: datetime | None) -> str | None:
     return None if moment is None else moment.isoformat()
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CollectStats:
     """``await collect(since=None) -> OperationsStats``.
 
@@ -150,38 +151,29 @@ class CollectStats:
     mapping, e.g. ``lambda: source.stats().to_dict()``) adds the in-process Sahha figures.
     """
 
-    def __init__(
-        self,
-        *,
-        unit_of_work: UnitOfWorkFactory,
-        clock: Clock,
-        queue: JobQueue | None = None,
-        sahha_stats: Callable[[], Mapping[str, Any]] | None = None,
-        page_size: int = PAGE_SIZE,
-    ) -> None:
-        self._unit_of_work = unit_of_work
-        self._clock = clock
-        self._queue = queue
-        self._sahha_stats = sahha_stats
-        self._page_size = page_size
+    unit_of_work: UnitOfWorkFactory
+    clock: Clock
+    queue: JobQueue | None = None
+    sahha_stats: Callable[[], Mapping[str, Any]] | None = None
+    page_size: int = PAGE_SIZE
 
     async def __call__(self, since: datetime | None = None) -> OperationsStats:
         return await self.collect(since)
 
     async def collect(self, since: datetime | None = None) -> OperationsStats:
-        now = self._clock.now()
+        now = self.clock.now()
         stats = OperationsStats(generated_at=now, since=since)
-        async with self._unit_of_work() as uow:
-            async for recorded in every_event(uow, self._page_size):
+        async with self.unit_of_work() as uow:
+            async for recorded in every_event(uow, self.page_size):
                 if since is None or recorded.event.occurred_at >= since:
                     _count(stats, recorded.stream_id, recorded.event)
             rows = await uow.tracking.list_all()
         stats.sync_states.update(row.status.state for row in rows)
         stats.freshness = freshness(rows, now)
-        if self._queue is not None:
-            stats.queue = (await self._queue.get_stats()).as_dict()
-        if self._sahha_stats is not None:
-            stats.sahha_client = dict(self._sahha_stats())
+        if self.queue is not None:
+            stats.queue = (await self.queue.get_stats()).as_dict()
+        if self.sahha_stats is not None:
+            stats.sahha_client = dict(self.sahha_stats())
         return stats
 
 

@@ -15,6 +15,8 @@ turns "jobs lost on restart" into "jobs re-done after restart") and on demand (`
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import structlog
 
 from sahha_sync.application.ports.job_queue import JobQueue
@@ -40,35 +42,30 @@ def _is_terminal(event: DomainEvent, *, include_dead: bool) -> bool:
     return isinstance(event, ArchivalFailed) and not event.will_retry and not include_dead
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RecoverPendingArchivals:
     """``await recover() -> int``: how many archival jobs were submitted (duplicates of queued jobs not
     counted)."""
 
-    def __init__(
-        self,
-        *,
-        unit_of_work: UnitOfWorkFactory,
-        queue: JobQueue,
-        page_size: int = PAGE_SIZE,
-        include_dead: bool = False,
-    ) -> None:
-        if page_size < 1:
+    unit_of_work: UnitOfWorkFactory
+    queue: JobQueue
+    page_size: int = PAGE_SIZE
+    include_dead: bool = False
+
+    def __post_init__(self) -> None:
+        if self.page_size < 1:
             raise InvalidInputError("page_size must be at least 1", field="page_size")
-        self._unit_of_work = unit_of_work
-        self._queue = queue
-        self._page_size = page_size
-        self._include_dead = include_dead
 
     async def __call__(self) -> int:
         return await self.recover()
 
     async def recover(self) -> int:
-        async with self._unit_of_work() as uow:
+        async with self.unit_of_work() as uow:
             run_ids = await self._pending_run_ids(uow)
             jobs = [job for run_id in run_ids if (job := await self._job_for(uow, run_id)) is not None]
         submitted = 0
         for job in jobs:  # outside the unit of work: submitting may reach another server
-            result = await self._queue.submit_job(job.JOB_TYPE, job.to_payload(), dedup_key=job.dedup_key)
+            result = await self.queue.submit_job(job.JOB_TYPE, job.to_payload(), dedup_key=job.dedup_key)
             if not result.duplicate:
                 submitted += 1
                 log.info("archival.recovery_submitted", run_id=job.run_id, job_id=result.job_id)
@@ -78,12 +75,12 @@ class RecoverPendingArchivals:
     async def _pending_run_ids(self, uow: UnitOfWork) -> list[str]:
         """Runs with an archival request and no terminal event after it, in the order of their request."""
         pending: dict[str, None] = {}
-        async for recorded in every_event(uow, self._page_size):
+        async for recorded in every_event(uow, self.page_size):
             event = recorded.event
             if isinstance(event, ArchivalRequested):
                 pending.pop(event.run_id, None)
                 pending[event.run_id] = None
-            elif _is_terminal(event, include_dead=self._include_dead):
+            elif _is_terminal(event, include_dead=self.include_dead):
                 pending.pop(event.run_id, None)
         return list(pending)
 

@@ -8,6 +8,7 @@ analyses without ``RunAnalysis`` sets it by recording its analysis. ``Watermarks
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 from uuid import uuid4
@@ -43,10 +44,10 @@ async def find_watermark(
     return None, "none"
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Watermarks:
-    def __init__(self, *, unit_of_work: UnitOfWorkFactory, clock: Clock) -> None:
-        self._unit_of_work = unit_of_work
-        self._clock = clock
+    unit_of_work: UnitOfWorkFactory
+    clock: Clock
 
     async def get_last_analysis_date_with_fallback(
         self, user_id: str, archetype: str, analysis_type: str | AnalysisType
@@ -54,7 +55,7 @@ class Watermarks:
         """``(watermark, source)``: source is ``archetype`` (this archetype's latest analysed run),
         ``analysis_type`` (another archetype of the same analysis type) or ``none``."""
         user, kind, atype = require_run_key(user_id, archetype, analysis_type)
-        async with self._unit_of_work() as uow:
+        async with self.unit_of_work() as uow:
             watermark, source = await find_watermark(uow, user, kind, atype)
         return (None if watermark is None else watermark.value), source
 
@@ -79,13 +80,13 @@ class Watermarks:
         """
         user, kind, atype = require_run_key(user_id, archetype, analysis_type)
         moment = (
-            self._clock.now() if analysis_timestamp is None else require_aware(analysis_timestamp, "analysis_timestamp")
+            self.clock.now() if analysis_timestamp is None else require_aware(analysis_timestamp, "analysis_timestamp")
         )
         span = window or FetchWindow(moment - HOST_WINDOW, moment)
         if span.end != moment:
             raise InvalidInputError("window must end at analysis_timestamp", field="window")
         run_id = uuid4().hex
-        now = self._clock.now()
+        now = self.clock.now()
         events: list[DomainEvent] = [
             AnalysisRequested(run_id=run_id, occurred_at=now, user_id=user, archetype=kind, analysis_type=atype.value),
             HealthDataFetched(
@@ -107,7 +108,7 @@ class Watermarks:
         async def record(uow: UnitOfWork) -> TrackingRecord:
             return await append_and_project(uow, run_id, (), events)
 
-        saved = await in_transaction(self._unit_of_work, record)
+        saved = await in_transaction(self.unit_of_work, record)
         log.info("tracker.analysis_recorded", run_id=run_id, tracking_record_id=saved.id, source=HOST_SOURCE)
         return saved
 
