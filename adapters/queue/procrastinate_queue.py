@@ -133,7 +133,7 @@ class ProcrastinateJobQueue(JobQueue):
         self._dead = DeadLetters(self._connector, self._app, queue_name)
         self._writer = JobWriter(self._connector, queue_name)
         self._maintenance = Maintenance(
-            self._app, queue_name, max_attempts=max_attempts, stalled_after=stalled_after,
+            self._connector, self._app, queue_name, max_attempts=max_attempts, stalled_after=stalled_after,
             interval=heartbeat, dead_retention_hours=dead_retention_hours,
         )  # fmt: skip
         self._open_lock = asyncio.Lock()
@@ -250,6 +250,11 @@ class ProcrastinateJobQueue(JobQueue):
             self._opened = False
         logger.info("queue.stopped", queue=self.queue_name, drained=drained)
 
+    async def worker_finished(self) -> None:
+        """Return when this queue's worker has ended (after ``stop``, or because its database went away)."""
+        if self._tasks:
+            await asyncio.wait([self._tasks[0]])
+
     # -- dead letters ----------------------------------------------------------------------------------------
 
     async def dead_jobs(self) -> list[DeadJob]:
@@ -290,11 +295,6 @@ class ProcrastinateJobQueue(JobQueue):
                     f"cannot connect to the job queue's database within {self.connect_timeout} s ({type(exc).__name__})"
                 ) from exc
             self._opened = True
-
-    async def worker_finished(self) -> None:
-        """Return when this queue's worker has ended (after ``stop``, or because its database went away)."""
-        if self._tasks:
-            await asyncio.wait([self._tasks[0]])
 
     async def _finish_tasks(self) -> None:
         for task in self._tasks[1:]:  # the maintenance loop; the worker ends by itself once stopped

@@ -113,6 +113,9 @@ class SahhaHealthDataSource(HealthDataSource):
         """Requests, successes, failures by kind, retries, 429s, token refreshes, cache hits (a snapshot)."""
         return self._metrics.snapshot()
 
+    def client_stats(self) -> dict[str, Any]:
+        return self.stats().to_dict()
+
     async def fetch(self, profile_id: str, window: FetchWindow, *, include_archetypes: bool = False) -> HealthRecords:
         if not isinstance(profile_id, str) or not profile_id:
             raise SahhaRequestError("profile_id must be a non-empty string", endpoint="/api/v1/profile")

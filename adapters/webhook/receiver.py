@@ -2,8 +2,9 @@
 
 Each request: ``POST`` only (405); the body read up to ``max_body_bytes`` (413, by ``Content-Length`` before
 reading, and as soon as the stream grows past it); the signature checked before anything else is looked at
-(401, nothing stored); the event type: biomarkers, scores and archetypes are parsed with the Sahha adapter's
-DTOs (400 when the body is not a JSON object or the record does not validate) and submitted as an
+(401, nothing stored); the event type: biomarkers, scores and archetypes are parsed with the record parser it
+is given, the Sahha adapter's (400 when the body is not a JSON object or the record does not validate), and
+submitted as an
 ``INGEST_SAHHA_WEBHOOK`` job (202), so the answer comes at once and archival happens in the background; other
 types are acknowledged (200) and counted, not stored. Log events (``webhook.accepted``, ``webhook.rejected``,
 ``webhook.ignored``) carry the event type and the outcome, never the body, the signature or the secret.
@@ -13,11 +14,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable, Iterable
+from datetime import datetime
 from typing import Any, Protocol
 
 import structlog
 
-from sahha_sync.adapters.sahha.dto import parse_records
 from sahha_sync.adapters.webhook._asgi import (
     Disconnected,
     Headers,
@@ -36,6 +38,7 @@ from sahha_sync.application.ports.clock import Clock
 from sahha_sync.application.ports.job_queue import JobQueue, JobQueueError
 from sahha_sync.application.use_cases.ingest_webhook import IngestWebhookRecords, WebhookDelivery, WebhookRecord
 from sahha_sync.domain.errors import InvalidInputError
+from sahha_sync.domain.health import QuarantinedRecord
 
 log = structlog.get_logger(__name__)
 
@@ -52,6 +55,11 @@ MAX_EVENT_TYPE_LENGTH = 100
 
 class MissingWebhookSecretError(InvalidInputError):
     """The receiver was built without a webhook secret: it would have to trust any sender."""
+
+
+RecordParser = Callable[[str, Iterable[Any], str, Callable[[], datetime]], tuple[list[Any], list[QuarantinedRecord]]]
+"""``parse(kind, items, user_id, received_at) -> (records, quarantined)``: Sahha's wire records of ``kind`` as
+domain records, and those that did not validate, with their reason (``sahha_sync.adapters.sahha.dto.parse_records``)."""
 
 
 class SecretLike(Protocol):
@@ -83,7 +91,8 @@ class SahhaWebhookReceiver:
 
     ``queue`` must have ``IngestWebhookRecords`` registered for ``INGEST_SAHHA_WEBHOOK`` wherever its workers
     run. ``secret`` is the webhook secret (a ``str`` or a pydantic ``SecretStr``); without one the receiver
-    refuses to be built (``MissingWebhookSecretError``).
+    refuses to be built (``MissingWebhookSecretError``). ``parse`` reads Sahha's records (``RecordParser``).
+    ``SahhaSync.webhook_receiver()`` builds one wired to the host's runtime.
     """
 
     def __init__(
@@ -92,6 +101,7 @@ class SahhaWebhookReceiver:
         secret: str | SecretLike | None,
         queue: JobQueue,
         clock: Clock,
+        parse: RecordParser,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
         read_timeout: float = DEFAULT_READ_TIMEOUT,
     ) -> None:
@@ -102,6 +112,7 @@ class SahhaWebhookReceiver:
             raise InvalidInputError("read_timeout must be positive", field="read_timeout")
         self._queue = queue
         self._clock = clock
+        self._parse_records = parse
         self.max_body_bytes = max_body_bytes
         self.read_timeout = read_timeout
         self._counters = WebhookCounters()
@@ -192,7 +203,7 @@ class SahhaWebhookReceiver:
         if not isinstance(data, dict):
             raise Rejected(400, "not_an_object", "the body is not a JSON object")
         profile_id = _profile_id(data.get("externalId"), header_id)
-        good, bad = parse_records(kind, [data], profile_id, self._clock.now)
+        good, bad = self._parse_records(kind, [data], profile_id, self._clock.now)
         if bad or not good:
             raise Rejected(400, "invalid_record", bad[0].reason if bad else f"not a {kind}")
         record: WebhookRecord = good[0]

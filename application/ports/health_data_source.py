@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from abc import abstractmethod
-from typing import ClassVar, Protocol, runtime_checkable
+from collections.abc import Mapping
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from sahha_sync.domain.errors import SahhaSyncError
 from sahha_sync.domain.health import FetchMetrics, HealthRecords
@@ -61,3 +62,8 @@ class HealthDataSource(Protocol):
         failures by kind, retries, 429s, token refreshes — caused by this call alone, not by concurrent ones) in
         ``HealthRecords.api``, and on failure in the error's ``api``; other sources leave both None.
         """
+
+    def client_stats(self) -> Mapping[str, Any] | None:
+        """This process's running counters of the source's client (requests, retries, 429s, cache hits …) as a
+        JSON-ready mapping, for monitoring; None (the default) for a source that keeps none."""
+        return None

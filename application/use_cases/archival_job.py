@@ -82,7 +82,7 @@ class ArchivalJob:
             analysis_type=require_text(payload.get("analysis_type"), "analysis_type"),
             tracking_record_id=tracking_id,
             window=_parse_window(payload.get("window")),
-            snapshot=_parse_snapshot(payload.get("sahha_data")),
+            snapshot=parse_snapshot(payload.get("sahha_data")),
         )
 
 
@@ -95,7 +95,8 @@ def _parse_window(data: object) -> FetchWindow:
         raise InvalidInputError("window must be {'start', 'end'} ISO-8601 datetimes", field="window") from exc
 
 
-def _parse_snapshot(data: object) -> HealthSnapshot | None:
+def parse_snapshot(data: object) -> HealthSnapshot | None:
+    """``HealthSnapshot.from_payload(data)`` (None for None); ``InvalidInputError`` on ``sahha_data`` otherwise."""
     if data is None:
         return None
     try:

@@ -102,10 +102,11 @@ def _older(row: R, stored: R | None) -> bool:
 
 
 class ArchiveHealthData:
-    """``await archival.archive(payload, context) -> SyncStatus``; the instance itself is the queue's handler
-    (``queue.register(ArchiveHealthData.JOB_TYPE, archival)``).
+    """``await archival.archive_job(job, context) -> SyncStatus`` archives an ``ArchivalJob``. The instance itself
+    is the queue's handler (``queue.register(ArchiveHealthData.JOB_TYPE, archival)``), which takes the job as
+    its payload (``archive(payload, context)``).
 
-    ``source`` is needed only for payloads without ``sahha_data`` (jobs re-submitted by recovery).
+    ``source`` is needed only for jobs without a snapshot (jobs re-submitted by recovery).
     """
 
     JOB_TYPE: ClassVar[str] = ArchivalJob.JOB_TYPE
@@ -127,7 +128,10 @@ class ArchiveHealthData:
         await self.archive(payload, context)
 
     async def archive(self, payload: Mapping[str, Any], context: JobContext) -> SyncStatus:
-        job = await self._parse(payload, context)
+        """The queue's form: ``payload`` is ``ArchivalJob.to_payload()``."""
+        return await self.archive_job(await self._parse(payload, context), context)
+
+    async def archive_job(self, job: ArchivalJob, context: JobContext) -> SyncStatus:
         status = await self._check_run(job)
         if status.sahha_data_synced and job.snapshot is None:
             log.info("archival.already_synced", run_id=job.run_id, job_id=context.job_id)

@@ -148,13 +148,13 @@ class CollectStats:
     """``await collect(since=None) -> OperationsStats``.
 
     ``queue`` adds its ``get_stats()``; ``sahha_stats`` (a callable returning the client's counters as a
-    mapping, e.g. ``lambda: source.stats().to_dict()``) adds the in-process Sahha figures.
+    mapping, or None when it keeps none: ``source.client_stats``) adds the in-process Sahha figures.
     """
 
     unit_of_work: UnitOfWorkFactory
     clock: Clock
     queue: JobQueue | None = None
-    sahha_stats: Callable[[], Mapping[str, Any]] | None = None
+    sahha_stats: Callable[[], Mapping[str, Any] | None] | None = None
     page_size: int = PAGE_SIZE
 
     async def __call__(self, since: datetime | None = None) -> OperationsStats:
@@ -172,8 +172,9 @@ class CollectStats:
         stats.freshness = freshness(rows, now)
         if self.queue is not None:
             stats.queue = (await self.queue.get_stats()).as_dict()
-        if self.sahha_stats is not None:
-            stats.sahha_client = dict(self.sahha_stats())
+        client = None if self.sahha_stats is None else self.sahha_stats()
+        if client is not None:
+            stats.sahha_client = dict(client)
         return stats
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import typer
 
+from sahha_sync.application.ports.health_data_source import HealthDataSource
 from sahha_sync.domain.errors import InvalidInputError, SahhaSyncError
 from sahha_sync.domain.events import ArchetypesArchived, BiomarkersArchived, ScoresArchived, stream_id_for
 from sahha_sync.infrastructure.cli import _ops
@@ -157,9 +158,9 @@ async def _sync(
             for run_id in runs:
                 record = await uow.tracking.get(run_id)
                 summary.sync_states[record.status.state if record else "unknown"] += 1
-        source = await resolve(runtime.container.source)
-        stats = getattr(source, "stats", None)
-        summary.sahha_client = None if stats is None else stats().to_dict()
+        source: HealthDataSource = await resolve(runtime.container.source)
+        client_stats = source.client_stats()
+        summary.sahha_client = None if client_stats is None else dict(client_stats)
     return summary
 
 

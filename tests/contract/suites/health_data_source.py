@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import json
 from collections.abc import Awaitable, Callable, Hashable, Iterable
 from datetime import timedelta
 from typing import Any
@@ -121,6 +122,17 @@ class HealthDataSourceContract:
         source = await source_for(HealthRecords(biomarkers=(biomarker(user), biomarker(other))))
         fetched = await source.fetch(user, WEEK)
         assert [b.profile_id for b in fetched.biomarkers] == [user]
+
+    async def test_the_client_counters_are_none_or_json_that_counts_the_fetches(self, source_for: MakeSource) -> None:
+        user = unique_id()
+        source = await source_for(week_of(user, days=1))
+        before = source.client_stats()
+        await source.fetch(user, WEEK)
+        after = source.client_stats()
+        assert (before is None) == (after is None)
+        if before is not None and after is not None:
+            assert json.loads(json.dumps(dict(after))) == dict(after)
+            assert after != before
 
     @pytest.mark.parametrize("profile_id", ODD_IDS)
     async def test_any_external_id_string_works(self, source_for: MakeSource, profile_id: str) -> None:

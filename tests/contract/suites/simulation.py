@@ -40,6 +40,7 @@ import httpx
 from sahha_sync.adapters.clock import ManualClock
 from sahha_sync.adapters.llm import OfflineAnalyst
 from sahha_sync.adapters.sahha import SahhaHealthDataSource
+from sahha_sync.adapters.sahha.dto import parse_records
 from sahha_sync.adapters.sahha.emulator import (
     EMULATOR_BASE_URL,
     EMULATOR_CLIENT_ID,
@@ -444,7 +445,7 @@ class IntegritySimulation:
             lookback=self.config.lookback,
             initial_days=self.config.initial_days,
         )
-        self._receiver = SahhaWebhookReceiver(secret=WEBHOOK_SECRET, queue=queue, clock=self.clock)
+        self._receiver = SahhaWebhookReceiver(secret=WEBHOOK_SECRET, queue=queue, clock=self.clock, parse=parse_records)
 
     @property
     def queue(self) -> JobQueue:

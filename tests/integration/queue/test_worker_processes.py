@@ -55,6 +55,9 @@ class Worker:
     def completed_job_ids(self) -> list[str]:
         return [e["job_id"] for e in self.events() if e.get("event") == "queue.job_completed"]
 
+    def has_started(self) -> bool:
+        return any(e.get("event") == "queue.started" for e in self.events())
+
     def events(self) -> list[dict[str, Any]]:
         lines = self.log.read_text().splitlines()
         return [json.loads(line) for line in lines if line.startswith("{")]
@@ -155,6 +158,8 @@ async def test_two_workers_share_the_jobs_and_none_is_done_twice(
     postgres_url: str, workers: list[Worker], tmp_path: Path
 ) -> None:
     pair = [start(workers, postgres_url, tmp_path, "--job-delay", "0.01") for _ in range(2)]
+    # both must be polling before the jobs arrive, or on a busy machine the first one up takes them all
+    wait_for(lambda: all(worker.has_started() for worker in pair), "both workers to start")
     streams = await submit_runs(postgres_url, JOBS)
     wait_for(lambda: queue_is_empty(postgres_url), "every job to finish")
     assert [worker.terminate() for worker in pair] == [0, 0]

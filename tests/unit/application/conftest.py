@@ -25,7 +25,7 @@ from sahha_sync.application.ports import (
     QueueStats,
     SubmitResult,
 )
-from sahha_sync.application.ports.job_queue import payload_user
+from sahha_sync.application.ports.job_queue import DeadJob, payload_user
 from sahha_sync.application.use_cases import ArchiveHealthData, RunAnalysis
 from sahha_sync.domain import (
     Analysis,
@@ -138,6 +138,15 @@ class RecordingQueue(JobQueue):
 
     async def stop(self, *, drain: bool = True, timeout: float | None = None) -> None:
         return None
+
+    async def worker_finished(self) -> None:
+        return None
+
+    async def dead_jobs(self) -> list[DeadJob]:
+        return []
+
+    async def retry_dead(self, job_ids: Sequence[str] | None = None) -> list[str]:
+        return []
 
 
 def context(attempt: int = 1, max_attempts: int = 3, job_id: str = "job-1") -> JobContext:
