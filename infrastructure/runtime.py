@@ -31,6 +31,7 @@ from sahha_sync.application.use_cases import (
     RunAnalysis,
 )
 from sahha_sync.domain.analysis import AnalysisType
+from sahha_sync.domain.schedule import WorkSchedule
 from sahha_sync.domain.snapshot import HealthSnapshot
 from sahha_sync.domain.tracking import SyncStatus, TrackingRecord
 from sahha_sync.infrastructure.archival_service import ArchivalService
@@ -142,11 +143,19 @@ class SahhaSync:
         if self._queue is not None:
             self._queue.register(job_type, handler)
 
-    async def run_analysis(self, user_id: str, archetype: str, analysis_type: str | AnalysisType) -> AnalysisOutcome:
-        """Fetch, analyse, answer; the archival job is submitted and runs in the background."""
+    async def run_analysis(
+        self,
+        user_id: str,
+        archetype: str,
+        analysis_type: str | AnalysisType,
+        *,
+        work_schedule: WorkSchedule | None = None,
+    ) -> AnalysisOutcome:
+        """Fetch, analyse, answer; the archival job is submitted and runs in the background. ``work_schedule``:
+        the user's work and free days, when the host knows them (else Monday-Friday and the weekend)."""
         await self.start()
         use_case: RunAnalysis = await resolve(self.container.run_analysis)
-        return await use_case.run_analysis(user_id, archetype, analysis_type)
+        return await use_case.run_analysis(user_id, archetype, analysis_type, work_schedule=work_schedule)
 
     async def fetch_health_data(
         self, external_id: str, since_timestamp: datetime | None = None, days: int | None = None
