@@ -34,8 +34,8 @@ class AnalysisType(StrEnum):
 class AnalysisInput:
     """Everything an analyst may look at for one run: the period's data and where it came from.
 
-    ``schedule`` is the user's work schedule when the host gave one; None means the default (work days Monday
-    to Friday), which the metrics label as such.
+    ``work_schedule`` is the user's work schedule when the host gave one; None means the default (work days
+    Monday to Friday), which the metrics label as such.
     """
 
     user_id: str
@@ -47,13 +47,13 @@ class AnalysisInput:
     archetypes: tuple[Archetype, ...] = ()
     data_source: str = "sahha"  # "archive" when Sahha was down and archived data stood in
     stale_as_of: datetime | None = None  # with the archive as source: the newest archived data's time
-    schedule: WorkSchedule | None = None
+    work_schedule: WorkSchedule | None = None
 
     def __post_init__(self) -> None:
         require_text(self.user_id, "user_id")
         require_optional_aware(self.stale_as_of, "stale_as_of")
-        if self.schedule is not None and not isinstance(self.schedule, WorkSchedule):
-            raise InvalidInputError("schedule must be a WorkSchedule", field="schedule")
+        if self.work_schedule is not None and not isinstance(self.work_schedule, WorkSchedule):
+            raise InvalidInputError("work_schedule must be a WorkSchedule", field="work_schedule")
 
 
 @dataclass(frozen=True, slots=True)

@@ -134,16 +134,6 @@ class RunAnalysis:
         self._initial_days = initial_days
         self._horizon = unsynced_horizon
 
-    async def __call__(
-        self,
-        user_id: str,
-        archetype: str,
-        analysis_type: str | AnalysisType,
-        *,
-        work_schedule: WorkSchedule | None = None,
-    ) -> AnalysisOutcome:
-        return await self.run_analysis(user_id, archetype, analysis_type, work_schedule=work_schedule)
-
     async def run_analysis(
         self,
         user_id: str,
@@ -202,6 +192,8 @@ class RunAnalysis:
         )
         _log_completed(outcome)
         return outcome
+
+    __call__ = run_analysis
 
     async def _read_context(
         self, user: str, archetype: str, atype: AnalysisType, now: datetime, period: FetchWindow

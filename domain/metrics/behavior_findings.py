@@ -4,7 +4,16 @@ moderate activity a week, no more than 10 sedentary hours a day, and a steady da
 from __future__ import annotations
 
 from sahha_sync.domain.analysis import Insight
-from sahha_sync.domain.metrics.findings import Finding, Rule, known, over_days, trend_finding, weakest_factor
+from sahha_sync.domain.metrics.findings import (
+    Finding,
+    Rule,
+    beyond,
+    known,
+    level_finding,
+    over_days,
+    trend_finding,
+    weakest_factor,
+)
 from sahha_sync.domain.metrics.model import MetricSet
 
 STEPS_TARGET = 7000
@@ -12,16 +21,6 @@ WEEKLY_INTENSITY_TARGET = 150
 SEDENTARY_LIMIT_MINUTES = 600
 FREE_DAY_DIFFERENCE = 0.2  # a difference of a fifth of the work-day level is worth telling
 STEADY_CV = 0.35
-
-
-def steps_level(metrics: MetricSet) -> Finding | None:
-    m = known(metrics, "behavior.steps.level")
-    if m is None or m.value is None:
-        return None
-    text = f"Steps: a typical day had {m.value:,.0f} (the median {over_days(m)})."
-    if m.value < STEPS_TARGET:
-        return Finding(Insight(text, m.name), "Add a daily walk to move steps towards 7,000-10,000 a day.")
-    return Finding(Insight(text, m.name))
 
 
 def steps_free_days(metrics: MetricSet) -> Finding | None:
@@ -33,14 +32,6 @@ def steps_free_days(metrics: MetricSet) -> Finding | None:
         return None
     more_or_fewer = "more" if m.value > 0 else "fewer"
     return Finding(Insight(f"Free days have {abs(m.value):,.0f} {more_or_fewer} steps than work days.", m.name))
-
-
-def steps_consistency(metrics: MetricSet) -> Finding | None:
-    m = known(metrics, "behavior.steps.day_to_day_cv")
-    if m is None or m.value is None or m.value < STEADY_CV:
-        return None
-    text = f"Daily steps vary a lot from day to day (coefficient of variation {m.value:.2f})."
-    return Finding(Insight(text, m.name), "Aim for a steadier daily routine of movement rather than occasional peaks.")
 
 
 def intensity(metrics: MetricSet) -> Finding | None:
@@ -55,21 +46,28 @@ def intensity(metrics: MetricSet) -> Finding | None:
     return Finding(Insight(text, m.name), advice)
 
 
-def sedentary(metrics: MetricSet) -> Finding | None:
-    m = known(metrics, "behavior.sedentary_time.level")
-    if m is None or m.value is None or m.value < SEDENTARY_LIMIT_MINUTES:
-        return None
-    text = f"Sedentary time: a typical day had {m.value / 60:.1f} hours."
-    return Finding(Insight(text, m.name), "Break up long sitting spells with a few minutes of movement every hour.")
-
-
 BEHAVIOR_RULES: tuple[Rule, ...] = (
-    steps_level,
+    level_finding(
+        "behavior.steps.level",
+        lambda steps, m: f"Steps: a typical day had {steps:,.0f} (the median {over_days(m)}).",
+        "Add a daily walk to move steps towards 7,000-10,000 a day.",
+        advise_under=STEPS_TARGET,
+    ),
     trend_finding("behavior.steps.trend", "Daily steps", "steps"),
     steps_free_days,
-    steps_consistency,
+    beyond(
+        "behavior.steps.day_to_day_cv",
+        lambda cv: f"Daily steps vary a lot from day to day (coefficient of variation {cv:.2f}).",
+        "Aim for a steadier daily routine of movement rather than occasional peaks.",
+        at_least=STEADY_CV,
+    ),
     intensity,
-    sedentary,
+    beyond(
+        "behavior.sedentary_time.level",
+        lambda minutes: f"Sedentary time: a typical day had {minutes / 60:.1f} hours.",
+        "Break up long sitting spells with a few minutes of movement every hour.",
+        at_least=SEDENTARY_LIMIT_MINUTES,
+    ),
     weakest_factor("activity"),
     weakest_factor("readiness"),
 )

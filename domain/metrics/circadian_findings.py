@@ -6,7 +6,16 @@ from __future__ import annotations
 
 from sahha_sync.domain.analysis import Insight
 from sahha_sync.domain.metrics.chronotype import CORRECTION, MSFSC, SJL_RELATIVE, chronotype_label, shift_like
-from sahha_sync.domain.metrics.findings import Finding, Rule, known, over_days, trend_finding, weakest_factor
+from sahha_sync.domain.metrics.findings import (
+    Finding,
+    Rule,
+    beyond,
+    known,
+    level_finding,
+    over_days,
+    trend_finding,
+    weakest_factor,
+)
 from sahha_sync.domain.metrics.model import MetricSet, format_clock
 
 SLEEP_TARGET_MINUTES = 420
@@ -26,24 +35,6 @@ def clock_level(name: str, label: str) -> Rule:
         )
 
     return rule
-
-
-def sleep_duration(metrics: MetricSet) -> Finding | None:
-    m = known(metrics, "circadian.sleep_duration.level")
-    if m is None or m.value is None:
-        return None
-    text = f"Sleep: a typical night had {m.value / 60:.1f} hours asleep (the median {over_days(m)})."
-    if m.value < SLEEP_TARGET_MINUTES:
-        return Finding(Insight(text, m.name), "Move bedtime earlier to reach at least 7 hours of sleep.")
-    return Finding(Insight(text, m.name))
-
-
-def onset_spread(metrics: MetricSet) -> Finding | None:
-    m = known(metrics, "circadian.onset.spread")
-    if m is None or m.value is None or m.value < SPREAD_LIMIT:
-        return None
-    text = f"Bedtime varies by about {m.value:.1f} hours from night to night."
-    return Finding(Insight(text, m.name), "Go to bed within the same half hour each night, free days included.")
 
 
 def social_jet_lag(metrics: MetricSet) -> Finding | None:
@@ -82,44 +73,43 @@ def chronotype(metrics: MetricSet) -> Finding | None:
     return Finding(Insight(f"Mid-sleep on free days ({how}) is {format_clock(m.value)}: {kind}.", m.name))
 
 
-def irregular_midpoint(metrics: MetricSet) -> Finding | None:
-    m = known(metrics, "circadian.midpoint_shift")
-    if m is None or m.value is None or m.value < SPREAD_LIMIT:
-        return None
-    text = f"Mid-sleep moves by {m.value:.1f} hours on average between consecutive nights."
-    return Finding(Insight(text, m.name), "Keep a fixed wake-up time, which anchors the body clock.")
-
-
-def sleep_efficiency(metrics: MetricSet) -> Finding | None:
-    m = known(metrics, "circadian.sleep_efficiency.level")
-    if m is None or m.value is None or m.value >= EFFICIENCY_TARGET:
-        return None
-    text = f"Sleep efficiency: a typical night {m.value:.0f} % (the median {over_days(m, 'night')})."
-    advice = "Aim for 85 % or more: keep the bed for sleep, and get up after 20 minutes awake to return later."
-    return Finding(Insight(text, m.name), advice)
-
-
-def sahha_reading(name: str, label: str, unit: str) -> Rule:
-    def rule(metrics: MetricSet) -> Finding | None:
-        m = known(metrics, name)
-        if m is None or m.value is None:
-            return None
-        return Finding(Insight(f"{label} is {m.value:.1f}{unit} (its newest reading).", m.name))
-
-    return rule
-
-
 CIRCADIAN_RULES: tuple[Rule, ...] = (
     clock_level("circadian.onset.mean", "Sleep onset"),
     clock_level("circadian.wake.mean", "Wake time"),
-    sleep_duration,
-    onset_spread,
+    level_finding(
+        "circadian.sleep_duration.level",
+        lambda minutes, m: f"Sleep: a typical night had {minutes / 60:.1f} hours asleep (the median {over_days(m)}).",
+        "Move bedtime earlier to reach at least 7 hours of sleep.",
+        advise_under=SLEEP_TARGET_MINUTES,
+    ),
+    beyond(
+        "circadian.onset.spread",
+        lambda hours: f"Bedtime varies by about {hours:.1f} hours from night to night.",
+        "Go to bed within the same half hour each night, free days included.",
+        at_least=SPREAD_LIMIT,
+    ),
     social_jet_lag,
     chronotype,
-    irregular_midpoint,
-    sleep_efficiency,
-    sahha_reading("circadian.sahha_sleep_regularity.latest", "Sahha's sleep regularity score", " %"),
-    sahha_reading("circadian.sahha_sleep_debt.latest", "Sahha's sleep debt", " hours"),
+    beyond(
+        "circadian.midpoint_shift",
+        lambda hours: f"Mid-sleep moves by {hours:.1f} hours on average between consecutive nights.",
+        "Keep a fixed wake-up time, which anchors the body clock.",
+        at_least=SPREAD_LIMIT,
+    ),
+    beyond(
+        "circadian.sleep_efficiency.level",
+        lambda percent: f"Sleep efficiency: a typical night {percent:.0f} %.",
+        "Aim for 85 % or more: keep the bed for sleep, and get up after 20 minutes awake to return later.",
+        under=EFFICIENCY_TARGET,
+    ),
+    beyond(
+        "circadian.sahha_sleep_regularity.latest",
+        lambda percent: f"Sahha's sleep regularity score is {percent:.1f} % (its newest reading).",
+    ),
+    beyond(
+        "circadian.sahha_sleep_debt.latest",
+        lambda hours: f"Sahha's sleep debt is {hours:.1f} hours (its newest reading).",
+    ),
     trend_finding("circadian.sleep_duration.trend", "Sleep duration", "minutes"),
     trend_finding("circadian.resting_heart_rate.trend", "Resting heart rate", "bpm"),
     weakest_factor("sleep"),

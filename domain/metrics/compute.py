@@ -100,8 +100,8 @@ def compute_facts(analysis_input: AnalysisInput) -> AnalysisFacts:
     calendar = Calendar(_stamps(biomarkers, scores, log.nights))
     readings = Readings(biomarkers, calendar)
     nights = {calendar.day(n.day, n.offset): n for n in log.nights}
-    schedule: WorkSchedule = analysis_input.schedule or DEFAULT_SCHEDULE
-    given = analysis_input.schedule is not None
+    schedule: WorkSchedule = analysis_input.work_schedule or DEFAULT_SCHEDULE
+    given = analysis_input.work_schedule is not None
     metrics = MetricSet(
         analysis_type=analysis_input.analysis_type.value,
         archetype=analysis_input.archetype,

@@ -32,6 +32,41 @@ def over_days(metric: Metric, what: str = "day") -> str:
     return f"over {metric.days} {what}{'s' if metric.days != 1 else ''}"
 
 
+def beyond(
+    name: str,
+    words: Callable[[float], str],
+    advice: str | None = None,
+    *,
+    at_least: float | None = None,
+    under: float | None = None,
+) -> Rule:
+    """A finding about metric ``name`` when its value is ``at_least`` a limit or ``under`` one (or always, with
+    neither): ``words(value)`` is the insight, ``advice`` the recommendation."""
+
+    def rule(metrics: MetricSet) -> Finding | None:
+        m = known(metrics, name)
+        if m is None or m.value is None:
+            return None
+        if (at_least is not None and m.value < at_least) or (under is not None and m.value >= under):
+            return None
+        return Finding(Insight(words(m.value), m.name), advice)
+
+    return rule
+
+
+def level_finding(name: str, words: Callable[[float, Metric], str], advice: str, *, advise_under: float) -> Rule:
+    """A finding about metric ``name`` whenever it has a value, with ``advice`` when that is under ``advise_under``;
+    ``words(value, metric)`` is the insight."""
+
+    def rule(metrics: MetricSet) -> Finding | None:
+        m = known(metrics, name)
+        if m is None or m.value is None:
+            return None
+        return Finding(Insight(words(m.value, m), m.name), advice if m.value < advise_under else None)
+
+    return rule
+
+
 def trend_finding(name: str, label: str, unit: str) -> Rule:
     """A trend is told only when it is clear (a trend metric has a value only when its interval excludes zero)."""
 

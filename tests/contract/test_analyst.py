@@ -65,6 +65,16 @@ def answer(body: dict[str, Any], status: int = 200, headers: dict[str, str] | No
     return lambda request: httpx.Response(status, json=body, headers=headers)
 
 
+def recording(seen: list[dict[str, Any]]) -> Handler:
+    """A well-formed answer to every request, whose JSON body is appended to ``seen``."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(json.loads(request.content))
+        return httpx.Response(200, json=completion(json.dumps(WELL_FORMED)))
+
+    return handler
+
+
 def error_body(status: int) -> dict[str, Any]:
     return {"error": {"message": f"status {status}", "type": "server_error", "code": None, "param": None}}
 
@@ -127,12 +137,7 @@ class TestOpenAIAnalystReplies:
         self, analyst_on: Callable[..., OpenAIAnalyst]
     ) -> None:
         seen: list[dict[str, Any]] = []
-
-        def handler(request: httpx.Request) -> httpx.Response:
-            seen.append(json.loads(request.content))
-            return httpx.Response(200, json=completion(json.dumps(WELL_FORMED)))
-
-        await analyst_on(handler).analyse(sample_input(analysis_type="circadian", sahha_sleep_days=True))
+        await analyst_on(recording(seen)).analyse(sample_input(analysis_type="circadian", sahha_sleep_days=True))
 
         assert seen[0]["temperature"] == 0
         messages = seen[0]["messages"][0]["content"] + seen[0]["messages"][1]["content"]
@@ -159,12 +164,7 @@ class TestOpenAIAnalystReplies:
         self, analyst_on: Callable[..., OpenAIAnalyst]
     ) -> None:
         seen: list[dict[str, Any]] = []
-
-        def handler(request: httpx.Request) -> httpx.Response:
-            seen.append(json.loads(request.content))
-            return httpx.Response(200, json=completion(json.dumps(WELL_FORMED)))
-
-        await analyst_on(handler).analyse(sample_input())
+        await analyst_on(recording(seen)).analyse(sample_input())
 
         body = seen[0]
         assert body["model"] == "gpt-4o"

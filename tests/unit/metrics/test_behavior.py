@@ -52,7 +52,7 @@ def test_one_artefact_day_does_not_move_the_level() -> None:
 
 def test_a_host_schedule_decides_which_days_are_free() -> None:
     schedule = WorkSchedule.of_days(["mon", "tue", "wed"])
-    metrics = compute_metrics(week().build(schedule=schedule))
+    metrics = compute_metrics(week().build(work_schedule=schedule))
 
     # work Mon-Wed 10,000 9,000 11,000; free Thu-Sun 10,000 10,000 6,000 8,000 -> median 9,000
     assert metric(metrics, "behavior.steps.work_days") == (10000.0, 3)

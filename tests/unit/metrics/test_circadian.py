@@ -104,7 +104,7 @@ def test_a_monday_to_wednesday_worker_gets_the_jet_lag_of_their_own_schedule() -
     builder = sleep_week(work=("23:00", "07:00"), free=("02:00", "10:00"), free_days=4)  # works Mon-Wed
 
     by_weekdays = metrics_of(builder)
-    by_schedule = metrics_of(builder, schedule=WorkSchedule.of_days(["mon", "tue", "wed"]))
+    by_schedule = metrics_of(builder, work_schedule=WorkSchedule.of_days(["mon", "tue", "wed"]))
 
     # Weekday/weekend would count Thursday and Friday (mid-sleep 06:00) as work days:
     # MSW 04:11 (the circular mean of 03:00 x 3 and 06:00 x 2), so SJL 1.82 h
@@ -117,7 +117,7 @@ def test_a_holiday_is_a_free_day_whatever_its_weekday() -> None:
     builder = sleep_week(free=("01:00", "10:00"), free_days=3)  # Friday slept like the weekend
     holiday = WorkSchedule(free_dates=frozenset({MONDAY + timedelta(days=4)}))
 
-    assert value(metrics_of(builder, schedule=holiday), "circadian.social_jet_lag_relative") == pytest.approx(2.5)
+    assert value(metrics_of(builder, work_schedule=holiday), "circadian.social_jet_lag_relative") == pytest.approx(2.5)
 
 
 def test_a_night_shift_pattern_is_flagged_and_not_read_as_day_work() -> None:

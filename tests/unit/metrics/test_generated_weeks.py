@@ -70,7 +70,7 @@ def generated_inputs(draw: st.DrawFn) -> AnalysisInput:
                 builder.daily(day, name.get(kind, kind), spec[kind])
     workdays = draw(st.frozensets(st.integers(min_value=0, max_value=6)))
     schedule = draw(st.none() | st.just(WorkSchedule(workdays=workdays)))
-    return builder.build(draw(st.sampled_from(list(AnalysisType))), schedule=schedule)
+    return builder.build(draw(st.sampled_from(list(AnalysisType))), work_schedule=schedule)
 
 
 def assert_mctq_is_consistent(metrics: MetricSet) -> None:
