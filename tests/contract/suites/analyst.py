@@ -228,7 +228,11 @@ def edge_inputs() -> Iterable[AnalysisInput]:
 
 
 class AnalystContract:
-    """Promises every ``Analyst`` keeps. Override ``analyst`` to yield the adapter under test."""
+    """Promises every ``Analyst`` keeps. Override ``analyst`` to yield the adapter under test.
+
+    Among them: every insight cites a computed metric that has a value, and its figures are the computed ones
+    (``sahha_sync.domain.metrics.check_insight``); an analyst drops what does not pass.
+    """
 
     @pytest.fixture
     def analyst(self) -> Analyst:
