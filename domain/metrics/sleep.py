@@ -191,8 +191,9 @@ def _main_sleeps(periods: list[Night]) -> tuple[list[Night], int]:
         by_day[period.day].append(period)
     mains, naps = [], 0
     for day_periods in by_day.values():
-        at_night = [p for p in day_periods if not _daytime(p)]
-        pool = [p for p in (at_night or day_periods) if p.wake - p.onset >= MIN_MAIN_SLEEP]
+        long_enough = [p for p in day_periods if p.wake - p.onset >= MIN_MAIN_SLEEP]
+        at_night = [p for p in long_enough if not _daytime(p)]
+        pool = at_night or long_enough
         if not pool:
             naps += len(day_periods)
             continue

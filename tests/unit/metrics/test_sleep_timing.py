@@ -294,3 +294,14 @@ def test_any_sequence_of_nights_is_recovered_in_any_order(
 
     assert [(n.onset, n.wake) for n in nights] == [(n.onset, n.wake) for n in expected]
     assert [n.onset_hour for n in nights] == pytest.approx([n.onset_hour for n in expected])
+
+
+def test_a_short_evening_nap_does_not_hide_a_long_daytime_sleep() -> None:
+    builder = HealthDataBuilder()
+    builder.night(at("2026-11-03T09:00+00:00"), at("2026-11-03T17:00+00:00"))  # after a night shift
+    builder.night(at("2026-11-02T20:30+00:00"), at("2026-11-02T21:30+00:00"))  # an hour before the shift
+
+    log = sleep_log(builder.biomarkers)
+
+    assert [(n.onset_hour, n.wake_hour, n.daytime) for n in log.nights] == [(9.0, 17.0, True)]
+    assert log.naps == 1
