@@ -194,8 +194,9 @@ class OpenAIAnalyst(HashingAnalyst):
             why = check_insight(insight, facts.metrics, digest_figures=figures)
             if why is None:
                 kept.append(insight)
-            else:
-                log.warning("analyst.insight_dropped", model=self.model, metric=item.metric, why=why)
+            else:  # the model's own text stays out of the log: only a metric name the code computed
+                cited = item.metric if item.metric and facts.metrics.get(item.metric) else None
+                log.warning("analyst.insight_dropped", model=self.model, metric=cited, why=why)
         return tuple(kept), len(reply.insights) - len(kept)
 
 
