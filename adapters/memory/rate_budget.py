@@ -109,6 +109,7 @@ class InMemoryRateBudget(RateBudget):
         row = self.ledger.account(self.account)
         row.paused_until = max(row.paused_until, now + seconds)
         row.report(used, now)
+        row.holders[self.holder] = now
 
     async def figures(self) -> RateBudgetFigures:
         await self.faults.pass_gate("figures")

@@ -18,7 +18,7 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 from sahha_sync.domain.errors import InvalidInputError, SahhaSyncError
 
 ACTIVE_WINDOW = 60.0
-"""Seconds after its last reservation that a process still counts as drawing from the budget."""
+"""Seconds after its last reservation or pause that a process still counts as drawing from the budget."""
 
 RATE_WINDOW = 60.0
 """Seconds over which the figures' rates are averaged (exponentially weighted)."""
@@ -51,8 +51,8 @@ NO_USAGE = Usage()
 @dataclass(frozen=True, slots=True)
 class SlotGrant:
     """``count`` request starts: the first ``delay`` seconds after the budget answered, the others ``spacing``
-    apart. ``processes`` is how many processes reserved in the last ``ACTIVE_WINDOW`` seconds, the caller
-    included (a process that loses the budget falls back to its share of the rate)."""
+    apart. ``processes`` is how many processes reserved or paused in the last ``ACTIVE_WINDOW`` seconds, the
+    caller included (a process that loses the budget falls back to its share of the rate)."""
 
     count: int
     delay: float
@@ -64,7 +64,7 @@ class SlotGrant:
 class RateBudgetFigures:
     """The account's figures, every process together: requests and 429s reported since the budget began,
     requests and 429s per second over about the last minute, the seconds the account stays paused, and the
-    processes that reserved in the last minute."""
+    processes that reserved or paused in the last minute."""
 
     requests: int = 0
     rate_limited: int = 0

@@ -71,6 +71,11 @@ class RateBudgetContract:
         assert (figures.requests, figures.rate_limited, figures.processes) == (9, 3, 2)
         assert 0.0 < figures.rate_limited_rate < figures.request_rate <= 9 / 60
 
+    async def test_a_process_that_only_paused_counts_among_the_processes(self, make_budget: MakeBudget) -> None:
+        await make_budget("p1").reserve(1, 0.0)
+        await make_budget("p2").pause(1.0)
+        assert (await make_budget("reader").figures()).processes == 2
+
     async def test_an_account_nobody_reserved_from_has_zero_figures(self, make_budget: MakeBudget) -> None:
         assert await make_budget("p1", "unused").figures() == RateBudgetFigures()
 
