@@ -39,7 +39,7 @@ import httpx
 import psycopg
 import structlog
 from psycopg import sql
-from sahha_fetch import emulator_server
+from sahha_fetch import add_server_options, emulator_server
 from sqlalchemy.engine import make_url
 
 from sahha_sync import migrations
@@ -179,14 +179,6 @@ def report_line(args: argparse.Namespace, mode: str, processes: int, totals: Tot
 
 
 def main(args: argparse.Namespace) -> None:
-    server_args = argparse.Namespace(
-        seed=args.seed,
-        users=args.users,
-        days=args.days,
-        latency_ms=args.latency_ms,
-        server_rps=args.server_rps,
-        server_burst=args.server_burst,
-    )
     print(
         f"Rate budget benchmark: the emulator on loopback, limit {args.server_rps:g} req/s (burst "
         f"{args.server_burst:g}), {args.latency_ms:g} ms latency;"
@@ -198,7 +190,7 @@ def main(args: argparse.Namespace) -> None:
     print()
     print("processes  mode         answered/s  of limit  requests    429s   429 %  failed")
     goal: dict[int, bool] = {}
-    with scratch_database(args.postgres) as postgres, emulator_server(server_args) as base_url:
+    with scratch_database(args.postgres) as postgres, emulator_server(args) as base_url:
         for processes in args.processes:
             for mode in MODES:
                 time.sleep(1.0)  # the server's bucket fills again between runs
@@ -216,16 +208,11 @@ def main(args: argparse.Namespace) -> None:
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--processes", type=int, nargs="+", default=[2, 4])
-    parser.add_argument("--seconds", type=float, default=12.0)
-    parser.add_argument("--users", type=int, default=200)
-    parser.add_argument("--latency-ms", type=float, default=50.0)
-    parser.add_argument("--server-rps", type=float, default=40.0)
-    parser.add_argument("--server-burst", type=float, default=10.0)
-    parser.add_argument("--days", type=int, default=7)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    add_server_options(parser, users=200)
     parser.add_argument("--lanes", type=int, default=8)
     parser.add_argument("--headroom", type=float, default=0.97, help="the account's spacing as a share of the limit")
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/postgres")
-    parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     return parser.parse_args()
 
