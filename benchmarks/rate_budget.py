@@ -97,12 +97,13 @@ async def work(spec: dict[str, object]) -> dict[str, int]:
                     except Exception:
                         failed += 1
 
-        tasks = [asyncio.create_task(lane(users[n::lanes])) for n in range(lanes)]
+        lanes_running = [asyncio.create_task(lane(users[n::lanes])) for n in range(lanes)]
         await asyncio.sleep(max(0.0, start_at + float(str(spec["seconds"])) - time.time()))
         stats = source.stats()  # the figures at the end of the measured window
-        for task in tasks:
+        others = {*lanes_running, *asyncio.all_tasks()} - {asyncio.current_task()}  # with the fetches they share
+        for task in others:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.gather(*others, return_exceptions=True)
     if engine is not None:
         await engine.dispose()
     return {
