@@ -5,8 +5,8 @@ trip to the budget serves several requests and no process holds more than a mome
 take turns, first come, first served. Requests started and 429s met are reported with the next reservation.
 
 When the budget cannot be reached, ``take`` answers None and the limiter spaces requests itself at this
-process's share of the rate: the account's rate divided by the processes that reserved in the last minute
-(as the last reservation counted them; two when it never reached the budget). One ``sahha.rate_budget_degraded``
+process's share of the rate: the account's rate divided by the processes that drew from the budget in the last
+minute (as the last reservation counted them; two when it never reached the budget). One ``sahha.rate_budget_degraded``
 line says so; every ``rejoin_after`` seconds one caller tries the budget again, and ``sahha.rate_budget_rejoined``
 says when it answered.
 """
