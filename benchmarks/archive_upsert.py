@@ -59,7 +59,7 @@ def synthetic_biomarkers(count: int) -> list[Biomarker]:
         start = (T0 + timedelta(days=day)).astimezone(LOCAL)
         rows.append(
             Biomarker(
-                profile_id=f"user-{user:05d}",
+                user_id=f"user-{user:05d}",
                 category="activity",
                 type=TYPES[kind],
                 value=str(1000 + i % 9000),

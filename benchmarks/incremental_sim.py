@@ -61,11 +61,9 @@ from sahha_sync.application.use_cases import ArchiveHealthData, RunAnalysis
 from sahha_sync.domain import (
     Analysis,
     AnalysisInput,
-    ArchetypesArchived,
-    BiomarkersArchived,
     FetchWindow,
     HealthRecords,
-    ScoresArchived,
+    RecordsArchived,
 )
 
 START = datetime(2026, 11, 2, tzinfo=UTC)
@@ -255,7 +253,7 @@ async def _archive_figures(engine: Any) -> tuple[int, int]:
     written = 0
     for recorded in await SqlEventStore(engine).read_all():
         event = recorded.event
-        if isinstance(event, BiomarkersArchived | ScoresArchived | ArchetypesArchived):
+        if isinstance(event, RecordsArchived):
             written += event.inserted + event.updated
     async with engine.connect() as connection:
         stored = 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from operator import attrgetter
 from typing import Any, TypeVar
 
 from sahha_sync.domain._checks import require_aware, require_optional_aware
@@ -20,7 +21,7 @@ def merge_by_key(archived: Iterable[R], fresh: Iterable[R], key: Callable[[R], H
     Order: archived records first (in their order), then fresh records with new keys. Within ``fresh`` the
     last record of a key wins. Idempotent: ``merge_by_key(merge_by_key(a, f), f) == merge_by_key(a, f)``.
     """
-    key_of: Callable[[R], Hashable] = key if key is not None else (lambda r: r.key)  # type: ignore[attr-defined]
+    key_of: Callable[[R], Hashable] = key if key is not None else attrgetter("key")
     merged: dict[Hashable, R] = {}
     for record in archived:
         merged[key_of(record)] = record

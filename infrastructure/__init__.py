@@ -2,6 +2,8 @@
 
     from sahha_sync.infrastructure import SahhaSync, get_sahha_client, get_job_queue, run_analysis
 
+``SahhaSync`` is the host-facing object; the seed's accessors and agents are handles on it.
+
 The names below are imported on first access, so ``import sahha_sync.infrastructure.settings`` stays light.
 """
 
@@ -19,6 +21,9 @@ if TYPE_CHECKING:
     from sahha_sync.infrastructure.accessors import get_sahha_client as get_sahha_client
     from sahha_sync.infrastructure.accessors import run_analysis as run_analysis
     from sahha_sync.infrastructure.accessors import shutdown as shutdown
+    from sahha_sync.infrastructure.agents import BehaviorAnalysisAgent as BehaviorAnalysisAgent
+    from sahha_sync.infrastructure.agents import CircadianAnalysisAgent as CircadianAnalysisAgent
+    from sahha_sync.infrastructure.agents import OnDemandAnalysisService as OnDemandAnalysisService
     from sahha_sync.infrastructure.container import Container as Container
     from sahha_sync.infrastructure.container import build_container as build_container
     from sahha_sync.infrastructure.logging import configure_logging as configure_logging
@@ -36,6 +41,9 @@ _EXPORTS = {
     "get_sahha_client": "accessors",
     "run_analysis": "accessors",
     "shutdown": "accessors",
+    "BehaviorAnalysisAgent": "agents",
+    "CircadianAnalysisAgent": "agents",
+    "OnDemandAnalysisService": "agents",
     "Container": "container",
     "build_container": "container",
     "configure_logging": "logging",

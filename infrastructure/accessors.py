@@ -2,23 +2,21 @@
 ``await get_archetype_tracker()``, and ``run_analysis(...)`` / ``get_run_analysis()``.
 
 They share one ``SahhaSync`` per process, built from the environment on first use (nothing connects before).
-The objects they return are thin handles that reach that shared instance when called, so they may be taken
-at import time. The shared runtime's clients belong to the event loop that first used them: call
-``await aclose()`` (alias ``shutdown()``) before that loop ends; it drains the queue and releases everything,
-and the next call builds afresh.
+The objects they return are handles (``RuntimeHandle``) that reach that shared instance when called, so they
+may be taken at import time; their methods are ``SahhaSync``'s own (``delegate``), not copies. The shared
+runtime's clients belong to the event loop that first used them: call ``await aclose()`` (alias
+``shutdown()``) before that loop ends; it drains the queue and releases everything, and the next call builds
+afresh.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import datetime
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sahha_sync.application.ports.job_queue import JobHandler, JobQueue, QueueStats, SubmitResult
-from sahha_sync.application.use_cases import AnalysisOutcome, ArchetypeTracker
-from sahha_sync.domain.analysis import AnalysisType
-from sahha_sync.domain.snapshot import HealthSnapshot
-from sahha_sync.domain.tracking import SyncStatus
+from sahha_sync.application.ports.job_queue import DeadJob, JobHandler, JobQueue, QueueStats, SubmitResult
+from sahha_sync.application.use_cases import ArchetypeTracker
+from sahha_sync.infrastructure.delegation import delegate
 from sahha_sync.infrastructure.runtime import SahhaSync
 
 _shared: SahhaSync | None = None
@@ -43,25 +41,40 @@ async def aclose() -> None:
 shutdown = aclose
 
 
-class SahhaClient:
-    """``get_sahha_client()``: the seed's ``fetch_health_data`` (the ``FetchHealthData`` use case)."""
+class RuntimeHandle:
+    """A handle on a ``SahhaSync``: the one given, or else the process's shared one, found at each call."""
 
-    async def fetch_health_data(
-        self, external_id: str, since_timestamp: datetime | None = None, days: int | None = None
-    ) -> HealthSnapshot:
-        """The user's data since the watermark ``since_timestamp`` (minus the lookback), or of the last
-        ``days`` days; ``.to_dict()`` is the seed's return value."""
-        return await shared().fetch_health_data(external_id, since_timestamp, days)
+    def __init__(self, sync: SahhaSync | None = None) -> None:
+        self._sync = sync
+
+    @property
+    def runtime(self) -> SahhaSync:
+        return self._sync if self._sync is not None else shared()
 
 
-class SharedJobQueue(JobQueue):
-    """``get_job_queue()``: the shared runtime's queue, with ``SYNC_SAHHA_DATA`` already registered."""
+async def runtime_of(handle: RuntimeHandle) -> SahhaSync:
+    return handle.runtime
+
+
+async def _queue_of(handle: RuntimeHandle) -> JobQueue:
+    return await handle.runtime.job_queue()
+
+
+class SahhaClient(RuntimeHandle):
+    """``get_sahha_client()``: the seed's ``fetch_health_data`` (the ``FetchHealthData`` use case); the result's
+    ``.to_dict()`` is the seed's return value."""
+
+    fetch_health_data = delegate(runtime_of, SahhaSync.fetch_health_data)
+
+
+class SharedJobQueue(RuntimeHandle, JobQueue):
+    """``get_job_queue()``: the runtime's queue, with the container's handlers already registered."""
 
     def register(self, job_type: str, handler: JobHandler) -> None:
-        shared().register(job_type, handler)
+        self.runtime.register(job_type, handler)
 
     async def start(self) -> None:
-        await shared().start()
+        await self.runtime.start()
 
     async def submit_job(
         self,
@@ -71,46 +84,42 @@ class SharedJobQueue(JobQueue):
         dedup_key: str | None = None,
         recoverable: bool = False,
     ) -> SubmitResult:
-        return await (await shared().job_queue()).submit_job(
-            job_type, payload, dedup_key=dedup_key, recoverable=recoverable
-        )
+        queue = await _queue_of(self)
+        return await queue.submit_job(job_type, payload, dedup_key=dedup_key, recoverable=recoverable)
 
     async def get_stats(self) -> QueueStats:
-        return await shared().queue_stats()
+        return await (await _queue_of(self)).get_stats()
 
     async def purge_user(self, user_id: str) -> int:
-        return await (await shared().job_queue()).purge_user(user_id)
+        return await (await _queue_of(self)).purge_user(user_id)
 
     async def wait_idle(self, timeout: float | None = None) -> bool:
-        return await shared().wait_for_archival(timeout)
+        return await (await _queue_of(self)).wait_idle(timeout)
 
     async def stop(self, *, drain: bool = True, timeout: float | None = None) -> None:
-        await shared().stop_queue(drain=drain, timeout=timeout)
+        await self.runtime.stop_queue(drain=drain, timeout=timeout)
+
+    async def worker_finished(self) -> None:
+        await (await _queue_of(self)).worker_finished()
+
+    async def dead_jobs(self) -> list[DeadJob]:
+        return await (await _queue_of(self)).dead_jobs()
+
+    async def retry_dead(self, job_ids: Sequence[str] | None = None) -> list[str]:
+        return await (await _queue_of(self)).retry_dead(job_ids)
 
 
-class SharedArchivalService:
+class SharedArchivalService(RuntimeHandle):
     """``get_archival_service()``: the seed's ``archive_sahha_data``."""
 
-    async def archive_sahha_data(
-        self,
-        user_id: str,
-        archetype: str,
-        analysis_type: str,
-        sahha_data: HealthSnapshot | Mapping[str, Any],
-        *,
-        run_id: str | None = None,
-    ) -> SyncStatus:
-        return await shared().archive_sahha_data(user_id, archetype, analysis_type, sahha_data, run_id=run_id)
+    archive_sahha_data = delegate(runtime_of, SahhaSync.archive_sahha_data)
 
 
-class SharedRunAnalysis:
-    """``get_run_analysis()``: the whole flow in one call, as ``RunAnalysis``."""
+class SharedRunAnalysis(RuntimeHandle):
+    """``get_run_analysis()``: the whole flow in one call, as ``RunAnalysis`` (``handle(...)`` or
+    ``handle.run_analysis(...)``)."""
 
-    async def __call__(self, user_id: str, archetype: str, analysis_type: str | AnalysisType) -> AnalysisOutcome:
-        return await self.run_analysis(user_id, archetype, analysis_type)
-
-    async def run_analysis(self, user_id: str, archetype: str, analysis_type: str | AnalysisType) -> AnalysisOutcome:
-        return await shared().run_analysis(user_id, archetype, analysis_type)
+    run_analysis = __call__ = delegate(runtime_of, SahhaSync.run_analysis)
 
 
 def get_sahha_client() -> SahhaClient:
@@ -134,6 +143,6 @@ def get_run_analysis() -> SharedRunAnalysis:
     return SharedRunAnalysis()
 
 
-async def run_analysis(user_id: str, archetype: str, analysis_type: str | AnalysisType) -> AnalysisOutcome:
-    """Fetch, analyse and answer at once; archival runs in the background on the shared queue."""
-    return await shared().run_analysis(user_id, archetype, analysis_type)
+run_analysis = SharedRunAnalysis().run_analysis
+"""``await run_analysis(user_id, archetype, analysis_type)``: fetch, analyse and answer at once; archival runs in
+the background on the shared queue."""

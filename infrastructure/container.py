@@ -11,22 +11,26 @@
 - Sahha rate budget: on a Postgres database the real API's client draws from the account's ``PostgresRateBudget``,
   shared by every process; otherwise each process's client limits itself.
 
-Clients, engines and the queue are ``Resource``s, closed by ``shutdown_resources()`` (the queue first, since
-it depends on the others); ``reset_singletons()`` afterwards lets the container start afresh. Nothing
-connects at import time or before a provider is first called. Providers that depend on a resource return awaitables:
-``await container.run_analysis()``.
+The container alone says which handler runs which job (``job_handlers``: every queue a worker or ``SahhaSync``
+starts gets them) and how lost archivals are recovered (``recover_pending_archivals``, and ``recovery``: that
+use case running in the background once a queue started).
+
+Clients, engines, the queue and the recovery are ``Resource``s, closed by ``shutdown_resources()`` (the queue
+first, since it depends on the others); ``reset_singletons()`` afterwards lets the container start afresh.
+Nothing connects at import time or before a provider is first called. Providers that depend on a resource
+return awaitables: ``await container.run_analysis()``, or ``await resolve(container.run_analysis)``.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import contextlib
+from collections.abc import AsyncIterator, Mapping
 from datetime import timedelta
 from typing import Any
 
 import httpx
 import openai
-import structlog
 from dependency_injector import containers, providers
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -36,6 +40,7 @@ from sahha_sync.adapters.llm import OfflineAnalyst, OpenAIAnalyst
 from sahha_sync.adapters.memory import InMemoryJobQueue, InMemoryStores
 from sahha_sync.adapters.queue import ProcrastinateJobQueue
 from sahha_sync.adapters.sahha import SahhaHealthDataSource
+from sahha_sync.adapters.sahha.dto import parse_records
 from sahha_sync.adapters.sahha.emulator import (
     EMULATOR_BASE_URL,
     EMULATOR_CLIENT_ID,
@@ -45,28 +50,29 @@ from sahha_sync.adapters.sahha.emulator import (
     emulator_transport,
 )
 from sahha_sync.adapters.sql import PostgresRateBudget, create_engine, sql_unit_of_work_factory
+from sahha_sync.adapters.sql.errors import connection_problem
+from sahha_sync.adapters.webhook import SahhaWebhookReceiver
+from sahha_sync.application.logs import get_logger
 from sahha_sync.application.ports.analyst import Analyst
-from sahha_sync.application.ports.job_queue import JobQueue
+from sahha_sync.application.ports.job_queue import JobHandler, JobQueue
 from sahha_sync.application.ports.rate_budget import RateBudget
 from sahha_sync.application.ports.unit_of_work import UnitOfWorkFactory
 from sahha_sync.application.use_cases import (
     ArchetypeTracker,
     ArchiveHealthData,
-    BehaviorAnalysisAgent,
-    CircadianAnalysisAgent,
+    ArchiveRecordedRun,
     CollectStats,
     FetchHealthData,
     ForgetUser,
     IngestWebhookRecords,
-    OnDemandAnalysisService,
+    ReadStoredAnalyses,
     RebuildProjections,
     RecoverPendingArchivals,
     RunAnalysis,
 )
-from sahha_sync.infrastructure.archival_service import ArchivalService
 from sahha_sync.infrastructure.settings import Settings, SettingsError
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 QUEUE_STOP_TIMEOUT = 60.0
 
@@ -102,7 +108,8 @@ async def _require_current_schema(settings: Settings) -> None:
         revision = await asyncio.to_thread(migrations.current, url)
     except Exception as exc:  # the driver's message may quote the URL: name the database without its password
         raise SettingsError(
-            f"SAHHA_SYNC_DATABASE_URL: cannot open {shown} ({type(exc).__name__})", variable="SAHHA_SYNC_DATABASE_URL"
+            f"SAHHA_SYNC_DATABASE_URL: cannot open {shown}: {connection_problem(exc)}",
+            variable="SAHHA_SYNC_DATABASE_URL",
         ) from None
     if revision != migrations.head():
         state = "has no sahha-sync schema" if revision is None else f"is at schema revision {revision}"
@@ -125,17 +132,34 @@ async def openai_resource(settings: Settings) -> AsyncIterator[openai.AsyncOpenA
         await client.close()
 
 
-async def queue_resource(
-    queue: JobQueue, archiver: ArchiveHealthData, ingest: IngestWebhookRecords
-) -> AsyncIterator[JobQueue]:
-    """The queue with its handlers registered (``SYNC_SAHHA_DATA``: ``ArchiveHealthData``; webhook deliveries:
-    ``IngestWebhookRecords``); stopped, after draining, on shutdown."""
-    queue.register(ArchiveHealthData.JOB_TYPE, archiver)
-    queue.register(IngestWebhookRecords.JOB_TYPE, ingest)
+async def queue_resource(queue: JobQueue, handlers: Mapping[str, JobHandler]) -> AsyncIterator[JobQueue]:
+    """The queue with ``handlers`` registered; stopped, after draining, on shutdown."""
+    for job_type, handler in handlers.items():
+        queue.register(job_type, handler)
     try:
         yield queue
     finally:
         await queue.stop(drain=True, timeout=QUEUE_STOP_TIMEOUT)
+
+
+async def recovery_in_background(use_case: RecoverPendingArchivals) -> AsyncIterator[asyncio.Task[None]]:
+    """``use_case`` running beside its caller, who does not wait for it; cancelled on shutdown."""
+    task = asyncio.create_task(_recover(use_case), name="sahha-sync-recovery")
+    try:
+        yield task
+    finally:
+        task.cancel()  # nothing if it ended
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def _recover(use_case: RecoverPendingArchivals) -> None:
+    """Submit again the archival of runs that asked for it and never ended; never fails the host (the next
+    start, or ``sahha-sync recover``, tries again)."""
+    try:
+        await use_case.recover()
+    except Exception as exc:
+        log.warning("archival.recovery_failed", error_kind=type(exc).__name__)
 
 
 def rate_budget_kind(settings: Settings) -> str:
@@ -246,15 +270,21 @@ class Container(containers.DeclarativeContainer):
 
     fallback_analyst = providers.Callable(fallback_analyst_for, config, offline_analyst)
 
-    # the archival job and its queue
+    # the jobs (archival: SYNC_SAHHA_DATA; webhook deliveries), their handlers and the queue
     archive_health_data = providers.Singleton(ArchiveHealthData, unit_of_work=unit_of_work, clock=clock, source=source)
+    ingest_webhook_records = providers.Singleton(IngestWebhookRecords, unit_of_work=unit_of_work, clock=clock)
+    job_handlers: providers.Provider[dict[str, JobHandler]] = providers.Dict(
+        {ArchiveHealthData.JOB_TYPE: archive_health_data, IngestWebhookRecords.JOB_TYPE: ingest_webhook_records}
+    )
     queue_backend: providers.Provider[JobQueue] = providers.Selector(
         config.provided.queue,
         memory=providers.Factory(InMemoryJobQueue),
         postgres=providers.Factory(durable_queue, config),
     )
-    ingest_webhook_records = providers.Singleton(IngestWebhookRecords, unit_of_work=unit_of_work, clock=clock)
-    job_queue = providers.Resource(queue_resource, queue_backend, archive_health_data, ingest_webhook_records)
+    job_queue = providers.Resource(queue_resource, queue_backend, job_handlers)
+    # another queue (a worker's): ``resolve(container.recover_pending_archivals, queue=queue)``
+    recover_pending_archivals = providers.Factory(RecoverPendingArchivals, unit_of_work=unit_of_work, queue=job_queue)
+    recovery = providers.Resource(recovery_in_background, recover_pending_archivals)
 
     # use cases
     run_analysis = providers.Factory(
@@ -275,20 +305,22 @@ class Container(containers.DeclarativeContainer):
         lookback=providers.Callable(lookback, config),
         initial_days=config.provided.initial_days,
     )
-    archival_service = providers.Factory(ArchivalService, archiver=archive_health_data, unit_of_work=unit_of_work)
-    archetype_tracker = providers.Factory(ArchetypeTracker, unit_of_work=unit_of_work, clock=clock)
-    rebuild_projections = providers.Factory(RebuildProjections, unit_of_work=unit_of_work)
-    recover_pending_archivals = providers.Factory(RecoverPendingArchivals, unit_of_work=unit_of_work, queue=job_queue)
-    behavior_agent = providers.Factory(BehaviorAnalysisAgent, run_analysis=run_analysis)
-    circadian_agent = providers.Factory(CircadianAnalysisAgent, run_analysis=run_analysis)
-    on_demand_analysis = providers.Factory(
-        OnDemandAnalysisService, run_analysis=run_analysis, unit_of_work=unit_of_work
+    archive_recorded_run = providers.Factory(
+        ArchiveRecordedRun, archiver=archive_health_data, unit_of_work=unit_of_work
     )
+    archetype_tracker = providers.Factory(ArchetypeTracker, unit_of_work=unit_of_work, clock=clock)
+    read_stored_analyses = providers.Factory(ReadStoredAnalyses, unit_of_work=unit_of_work)
+    rebuild_projections = providers.Factory(RebuildProjections, unit_of_work=unit_of_work)
 
     # operations: erasure, monitoring, and the durable queue as worker processes and the CLI use it
     forget_user = providers.Factory(ForgetUser, unit_of_work=unit_of_work, clock=clock, queue=job_queue)
     collect_stats = providers.Factory(CollectStats, unit_of_work=unit_of_work, clock=clock, rate_budget=rate_budget)
     durable_queue_factory = providers.Factory(durable_queue_for, config)
+
+    # Sahha's webhooks, on the queue the caller gives: ``container.webhook_receiver(queue=queue)``
+    webhook_receiver = providers.Factory(
+        SahhaWebhookReceiver, secret=config.provided.webhook_secret, clock=clock, parse=providers.Object(parse_records)
+    )
 
 
 def build_container(settings: Settings, **overrides: Any) -> Container:
@@ -308,7 +340,8 @@ async def shutdown(container: Container) -> None:
     container.reset_singletons()
 
 
-async def resolve(provider: Any) -> Any:
-    """Call ``provider`` and await the result when one of its dependencies is asynchronous."""
-    value = provider()
+async def resolve(provider: Any, **arguments: Any) -> Any:
+    """Call ``provider`` (with ``arguments`` in place of its own) and await the result when one of its
+    dependencies is asynchronous."""
+    value = provider(**arguments)
     return await value if asyncio.isfuture(value) or asyncio.iscoroutine(value) else value

@@ -10,34 +10,44 @@ connection the container opened. Logging is left to the host (``configure_loggin
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import Mapping
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Self
 
-import structlog
-
+from sahha_sync.adapters.webhook import SahhaWebhookReceiver
+from sahha_sync.application.ports.health_data_source import HealthDataSource
 from sahha_sync.application.ports.job_queue import JobHandler, JobQueue, QueueStats
 from sahha_sync.application.use_cases import (
-    AnalysisOutcome,
     ArchetypeTracker,
+    ArchiveRecordedRun,
     CollectStats,
     ErasureReport,
     FetchHealthData,
     ForgetUser,
     OperationsStats,
-    RecoverPendingArchivals,
+    ReadStoredAnalyses,
     RunAnalysis,
 )
-from sahha_sync.domain.analysis import AnalysisType
-from sahha_sync.domain.snapshot import HealthSnapshot
-from sahha_sync.domain.tracking import SyncStatus, TrackingRecord
-from sahha_sync.infrastructure.archival_service import ArchivalService
+from sahha_sync.domain.tracking import TrackingRecord
 from sahha_sync.infrastructure.container import Container, build_container, resolve, shutdown
+from sahha_sync.infrastructure.delegation import delegate
 from sahha_sync.infrastructure.settings import Settings
 
-log = structlog.get_logger(__name__)
+
+async def _started_run_analysis(sync: SahhaSync) -> RunAnalysis:
+    await sync.start()  # its archival job runs on the queue's workers
+    use_case: RunAnalysis = await resolve(sync.container.run_analysis)
+    return use_case
+
+
+async def _fetch_health_data(sync: SahhaSync) -> FetchHealthData:
+    use_case: FetchHealthData = await resolve(sync.container.fetch_health_data)
+    return use_case
+
+
+async def _archive_recorded_run(sync: SahhaSync) -> ArchiveRecordedRun:
+    use_case: ArchiveRecordedRun = await resolve(sync.container.archive_recorded_run)
+    return use_case
 
 
 class SahhaSync:
@@ -46,9 +56,10 @@ class SahhaSync:
     Everything is built on first use; nothing connects before. ``start()`` (or ``async with``) starts the
     queue's workers, and ``run_analysis`` starts them when needed; ``aclose()`` releases everything.
 
-    When the queue starts, ``RecoverPendingArchivals`` runs in the background (unless ``recover_on_start`` is
-    false): runs whose archival job was lost with an earlier process (an in-memory queue, or a durable queue's
-    job not yet written) are submitted again, and the host does not wait for it.
+    When the queue starts, ``RecoverPendingArchivals`` runs in the background (the container's ``recovery``,
+    unless ``recover_on_start`` is false): runs whose archival job was lost with an earlier process (an
+    in-memory queue, or a durable queue's job not yet written) are submitted again, and the host does not wait
+    for it. The seed's accessors and agents (``sahha_sync.infrastructure``) are handles on one of these.
     """
 
     def __init__(
@@ -90,7 +101,7 @@ class SahhaSync:
             await shutdown(self.container)
 
     async def job_queue(self) -> JobQueue:
-        """The started queue, with ``SYNC_SAHHA_DATA`` and any handlers given to ``register`` registered."""
+        """The started queue, with the container's handlers and any given to ``register`` registered."""
         async with self._lock:
             if self._queue is None:
                 queue: JobQueue = await resolve(self.container.job_queue)
@@ -99,17 +110,8 @@ class SahhaSync:
                 await queue.start()
                 self._queue = queue
                 if self.recover_on_start:
-                    self._recovery = asyncio.create_task(self._recover(), name="sahha-sync-recovery")
+                    self._recovery = await resolve(self.container.recovery)
             return self._queue
-
-    async def _recover(self) -> None:
-        """Submit again the archival of runs that asked for it and never ended; never fails the host (the next
-        start, or ``sahha-sync recover``, tries again)."""
-        try:
-            use_case: RecoverPendingArchivals = await resolve(self.container.recover_pending_archivals)
-            await use_case.recover()
-        except Exception as exc:
-            log.warning("archival.recovery_failed", error_kind=type(exc).__name__)
 
     async def wait_for_recovery(self) -> None:
         """Return once the recovery started with the queue has ended (at once if none runs)."""
@@ -117,12 +119,10 @@ class SahhaSync:
             await asyncio.shield(self._recovery)
 
     async def _stop_recovery(self) -> None:
-        task, self._recovery = self._recovery, None
-        if task is None:
-            return
-        task.cancel()  # nothing if it ended
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        self._recovery = None
+        result = self.container.recovery.shutdown()  # cancels it, if it still runs
+        if result is not None:
+            await result
 
     async def stop_queue(self, *, drain: bool = True, timeout: float | None = None) -> None:
         """Stop the queue's workers (finishing queued jobs first with ``drain``); ``start()`` starts a new one."""
@@ -142,33 +142,43 @@ class SahhaSync:
         if self._queue is not None:
             self._queue.register(job_type, handler)
 
-    async def run_analysis(self, user_id: str, archetype: str, analysis_type: str | AnalysisType) -> AnalysisOutcome:
-        """Fetch, analyse, answer; the archival job is submitted and runs in the background."""
-        await self.start()
-        use_case: RunAnalysis = await resolve(self.container.run_analysis)
-        return await use_case.run_analysis(user_id, archetype, analysis_type)
+    # the use cases a host calls: each method is the use case's own (its signature is written there)
 
-    async def fetch_health_data(
-        self, external_id: str, since_timestamp: datetime | None = None, days: int | None = None
-    ) -> HealthSnapshot:
-        use_case: FetchHealthData = await resolve(self.container.fetch_health_data)
-        return await use_case.fetch_health_data(external_id, since_timestamp, days)
-
-    async def archive_sahha_data(
-        self,
-        user_id: str,
-        archetype: str,
-        analysis_type: str,
-        sahha_data: HealthSnapshot | Mapping[str, Any],
-        *,
-        run_id: str | None = None,
-    ) -> SyncStatus:
-        service: ArchivalService = await resolve(self.container.archival_service)
-        return await service.archive_sahha_data(user_id, archetype, analysis_type, sahha_data, run_id=run_id)
+    run_analysis = delegate(
+        _started_run_analysis,
+        RunAnalysis.run_analysis,
+        doc="``run_analysis(user_id, archetype, analysis_type) -> AnalysisOutcome``: fetch, analyse, answer; the "
+        "archival job is submitted and runs in the background (``RunAnalysis``).",
+    )
+    fetch_health_data = delegate(
+        _fetch_health_data,
+        FetchHealthData.fetch_health_data,
+        doc="The seed's ``fetch_health_data(user_id, since_timestamp=None, days=None) -> HealthSnapshot``: the "
+        "user's data since the watermark (minus the lookback), or of the last ``days`` days (``FetchHealthData``).",
+    )
+    archive_sahha_data = delegate(
+        _archive_recorded_run,
+        ArchiveRecordedRun.archive_sahha_data,
+        doc="The seed's ``archive_sahha_data(user_id, archetype, analysis_type, sahha_data, *, run_id=None)``: "
+        "archive now, for a recorded run, as the queue's job would, for hosts that run the archival in a job "
+        "system of their own (``ArchiveRecordedRun``).",
+    )
 
     async def archetype_tracker(self) -> ArchetypeTracker:
         tracker: ArchetypeTracker = await resolve(self.container.archetype_tracker)
         return tracker
+
+    async def stored_analyses(self) -> ReadStoredAnalyses:
+        """The analyses past runs answered with (``get``, ``latest``, ``history``)."""
+        reader: ReadStoredAnalyses = await resolve(self.container.read_stored_analyses)
+        return reader
+
+    async def webhook_receiver(self, **options: Any) -> SahhaWebhookReceiver:
+        """Sahha's webhook receiver, an ASGI app for the host to mount, submitting to this runtime's queue and
+        checking ``SAHHA_SYNC_WEBHOOK_SECRET``; ``options`` (``max_body_bytes``, ``read_timeout``) as
+        ``SahhaWebhookReceiver`` takes them."""
+        receiver: SahhaWebhookReceiver = self.container.webhook_receiver(queue=await self.job_queue(), **options)
+        return receiver
 
     async def tracking_record(self, run_id: str) -> TrackingRecord | None:
         """The run's row of ``archetype_analysis_tracking`` (window, watermark, sync status)."""
@@ -193,10 +203,8 @@ class SahhaSync:
     async def stats(self, since: datetime | None = None) -> OperationsStats:
         """The monitoring figures (``CollectStats``): from the events and tracking rows, plus this process's queue
         (when started) and Sahha client counters."""
-        source = await resolve(self.container.source)
-        client_stats = getattr(source, "stats", None)
-        built = self.container.collect_stats(
-            queue=self._queue, sahha_stats=None if client_stats is None else (lambda: client_stats().to_dict())
+        source: HealthDataSource = await resolve(self.container.source)
+        use_case: CollectStats = await resolve(
+            self.container.collect_stats, queue=self._queue, sahha_stats=source.client_stats
         )
-        use_case: CollectStats = await built if asyncio.isfuture(built) or asyncio.iscoroutine(built) else built
         return await use_case.collect(since)

@@ -17,9 +17,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import structlog
-
 from sahha_sync.adapters._json import dumps_payload, loads
+from sahha_sync.application.logs import get_logger
 from sahha_sync.application.ports.job_queue import (
     DeadJob,
     JobContext,
@@ -33,7 +32,7 @@ from sahha_sync.application.ports.job_queue import (
 )
 from sahha_sync.domain.errors import InvalidInputError
 
-logger = structlog.get_logger(__name__)
+logger = get_logger(__name__)
 
 QUEUED, WAITING, RUNNING, COMPLETED, DEAD = "queued", "waiting_retry", "running", "completed", "dead"
 PURGED = "purged"
@@ -172,6 +171,11 @@ class InMemoryJobQueue(JobQueue):
         logger.info("queue.user_purged", jobs=purged)
         return purged
 
+    async def worker_finished(self) -> None:
+        """Return once the workers have ended (they end only when ``stop`` cancels them)."""
+        if self._workers:
+            await asyncio.wait(self._workers)
+
     async def dead_jobs(self) -> list[DeadJob]:
         """Jobs that failed for good, oldest first."""
         return [
@@ -181,7 +185,8 @@ class InMemoryJobQueue(JobQueue):
         ]
 
     async def retry_dead(self, job_ids: Sequence[str] | None = None) -> list[str]:
-        """Queue dead jobs again (all of them, or those of ``job_ids``) with fresh attempts; returns their ids."""
+        """Queue dead jobs again (all of them, or those of ``job_ids``) under their ids, with fresh attempts; a
+        dead job whose dedup key a pending job holds is dropped in its favour. Returns the ids queued."""
         if self._closed:
             raise QueueClosedError("cannot retry dead jobs: the queue is stopping or stopped")
         wanted = None if job_ids is None else set(job_ids)
@@ -189,9 +194,13 @@ class InMemoryJobQueue(JobQueue):
         for job in list(self._jobs.values()):
             if job.state != DEAD or (wanted is not None and job.id not in wanted):
                 continue
+            self._counts["dead"] -= 1
+            if job.dedup_key is not None and job.dedup_key in self._dedup:  # a pending job stands in for it
+                del self._jobs[job.id]
+                logger.info("queue.job_deduplicated", job_id=self._dedup[job.dedup_key], job_type=job.job_type)
+                continue
             job.attempts, job.error_kind, job.error = 0, "", ""
             job.submitted_at = time.monotonic()
-            self._counts["dead"] -= 1
             self._enqueue(job)
             retried.append(job.id)
             logger.info("queue.job_resubmitted", job_id=job.id, job_type=job.job_type)

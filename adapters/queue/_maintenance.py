@@ -12,14 +12,14 @@ import time
 from datetime import UTC, datetime
 
 import procrastinate
-import structlog
 from procrastinate.jobs import Status
 
 from sahha_sync.adapters.queue import _sql
 from sahha_sync.adapters.queue._connection import QUEUE_ERRORS
 from sahha_sync.adapters.queue._jobs import JobManager
+from sahha_sync.application.logs import get_logger
 
-logger = structlog.get_logger(__name__)
+logger = get_logger(__name__)
 
 CLEANUP_EVERY_SECONDS = 3600.0
 
@@ -27,6 +27,7 @@ CLEANUP_EVERY_SECONDS = 3600.0
 class Maintenance:
     def __init__(
         self,
+        connector: procrastinate.PsycopgConnector,
         app: procrastinate.App,
         queue_name: str,
         *,
@@ -35,7 +36,7 @@ class Maintenance:
         interval: float,
         dead_retention_hours: int,
     ) -> None:
-        self._app, self._queue = app, queue_name
+        self._connector, self._app, self._queue = connector, app, queue_name
         self.max_attempts, self.stalled_after, self.interval = max_attempts, stalled_after, interval
         self.dead_retention_hours = dead_retention_hours
 
@@ -53,10 +54,9 @@ class Maintenance:
 
     async def recover_stalled(self) -> int:
         """Put back (or make dead) the running jobs whose worker has been silent for ``stalled_after``."""
-        connector = self._app.connector
         key = f"sahha_sync.stalled_jobs:{self._queue}"
         # a transaction-level lock, so that it also holds (and is released) behind a transaction pooler
-        async with connector.pool.connection() as conn, conn.transaction():  # type: ignore[attr-defined]
+        async with self._connector.pool.connection() as conn, conn.transaction():
             locked = await (await conn.execute(_sql.TRY_XACT_LOCK, {"key": key})).fetchone()
             if not locked or not locked[0]:
                 return 0

@@ -21,11 +21,11 @@ from dataclasses import dataclass, field
 
 import procrastinate
 import psycopg
-import structlog
 
 from sahha_sync.adapters.queue import _sql
 from sahha_sync.adapters.queue._codec import FrozenArgs, args_json
 from sahha_sync.adapters.queue._connection import QUEUE_ERRORS, translate
+from sahha_sync.application.logs import get_logger
 from sahha_sync.application.ports.job_queue import (
     JobQueueError,
     QueueClosedError,
@@ -34,7 +34,7 @@ from sahha_sync.application.ports.job_queue import (
 )
 from sahha_sync.domain.errors import InvalidInputError
 
-logger = structlog.get_logger(__name__)
+logger = get_logger(__name__)
 
 
 def _refused_data(exc: BaseException) -> bool:

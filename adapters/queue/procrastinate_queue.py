@@ -19,7 +19,6 @@ from collections.abc import Collection, Coroutine, Mapping, Sequence
 from typing import Any
 
 import procrastinate
-import structlog
 from procrastinate.worker import Worker
 
 from sahha_sync.adapters.queue import _sql
@@ -38,6 +37,7 @@ from sahha_sync.adapters.queue._jobs import JobManager, job_task
 from sahha_sync.adapters.queue._maintenance import Maintenance
 from sahha_sync.adapters.queue._retry import RetryPolicy
 from sahha_sync.adapters.queue._writer import JobWriter
+from sahha_sync.application.logs import get_logger
 from sahha_sync.application.ports.job_queue import (
     DeadJob,
     JobHandler,
@@ -50,7 +50,7 @@ from sahha_sync.application.ports.job_queue import (
 )
 from sahha_sync.domain.errors import InvalidInputError
 
-logger = structlog.get_logger(__name__)
+logger = get_logger(__name__)
 
 __all__ = ["DeadJob", "ProcrastinateJobQueue"]
 
@@ -131,7 +131,7 @@ class ProcrastinateJobQueue(JobQueue):
         self._dead = DeadLetters(self._connector, self._app, queue_name)
         self._writer = JobWriter(self._connector, queue_name)
         self._maintenance = Maintenance(
-            self._app, queue_name, max_attempts=max_attempts, stalled_after=stalled_after,
+            self._connector, self._app, queue_name, max_attempts=max_attempts, stalled_after=stalled_after,
             interval=heartbeat, dead_retention_hours=dead_retention_hours,
         )  # fmt: skip
         self._open_lock = asyncio.Lock()
@@ -248,6 +248,11 @@ class ProcrastinateJobQueue(JobQueue):
             self._opened = False
         logger.info("queue.stopped", queue=self.queue_name, drained=drained)
 
+    async def worker_finished(self) -> None:
+        """Return when this queue's worker has ended (after ``stop``, or because its database went away)."""
+        if self._tasks:
+            await asyncio.wait([self._tasks[0]])
+
     # -- dead letters ----------------------------------------------------------------------------------------
 
     async def dead_jobs(self) -> list[DeadJob]:
@@ -256,7 +261,7 @@ class ProcrastinateJobQueue(JobQueue):
         return await self._dead.dead_jobs()
 
     async def purge_user(self, user_id: str) -> int:
-        """Delete the user's queued and dead jobs (``payload_user``'s two places); a job running now finishes."""
+        """Delete the user's queued and dead jobs (by ``payload_user``'s key); a job running now finishes."""
         await self._open()
         buffered = await self._writer.purge_user(user_id)
         async with guard("purge a user's jobs"):
@@ -288,11 +293,6 @@ class ProcrastinateJobQueue(JobQueue):
                     f"cannot connect to the job queue's database within {self.connect_timeout} s ({type(exc).__name__})"
                 ) from exc
             self._opened = True
-
-    async def worker_finished(self) -> None:
-        """Return when this queue's worker has ended (after ``stop``, or because its database went away)."""
-        if self._tasks:
-            await asyncio.wait([self._tasks[0]])
 
     async def _finish_tasks(self) -> None:
         for task in self._tasks[1:]:  # the maintenance loop; the worker ends by itself once stopped

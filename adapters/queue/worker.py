@@ -11,11 +11,10 @@ import asyncio
 import signal
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 
-import structlog
-
+from sahha_sync.application.logs import get_logger
 from sahha_sync.application.ports.job_queue import JobHandler, JobQueue
 
-logger = structlog.get_logger(__name__)
+logger = get_logger(__name__)
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
@@ -53,10 +52,7 @@ async def run_worker(
 
 
 async def _until_stopped(queue: JobQueue, stop_event: asyncio.Event) -> None:
-    waits = [asyncio.ensure_future(stop_event.wait())]
-    worker_done = getattr(queue, "worker_finished", None)
-    if worker_done is not None:
-        waits.append(asyncio.ensure_future(worker_done()))
+    waits = [asyncio.ensure_future(stop_event.wait()), asyncio.ensure_future(queue.worker_finished())]
     try:
         await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
     finally:

@@ -13,15 +13,15 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
-import structlog
 
 from sahha_sync.adapters.sahha.limiter import RequestLimiter
 from sahha_sync.adapters.sahha.problems import error_for, not_json
 from sahha_sync.adapters.sahha.stats import Metrics
 from sahha_sync.adapters.sahha.token import IssuedToken, TokenCache
+from sahha_sync.application.logs import get_logger
 from sahha_sync.application.ports.health_data_source import SahhaResponseError, SahhaUnavailableError
 
-logger = structlog.get_logger(__name__)
+logger = get_logger(__name__)
 
 TOKEN_ENDPOINT = "/api/v1/oauth/account/token"
 Params = Sequence[tuple[str, str]]

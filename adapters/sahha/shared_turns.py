@@ -18,11 +18,10 @@ import math
 from collections import deque
 from collections.abc import Callable
 
-import structlog
-
+from sahha_sync.application.logs import get_logger
 from sahha_sync.application.ports.rate_budget import NO_USAGE, RateBudget, RateBudgetError, Usage
 
-logger = structlog.get_logger(__name__)
+logger = get_logger(__name__)
 
 BATCH_SPAN = 0.25
 MAX_BATCH = 32

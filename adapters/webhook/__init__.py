@@ -1,13 +1,14 @@
-"""Sahha's webhooks (push delivery): an ASGI receiver that verifies and queues them, and ``serve`` to run it
-alone. The records are archived by ``IngestWebhookRecords`` (the ``INGEST_SAHHA_WEBHOOK`` job)."""
+"""Sahha's webhooks (push delivery): an ASGI receiver that verifies and queues them, and ``serve_async`` to run
+it alone. The records are archived by ``IngestWebhookRecords`` (the ``INGEST_SAHHA_WEBHOOK`` job)."""
 
 from sahha_sync.adapters.webhook.receiver import (
     DEFAULT_MAX_BODY_BYTES,
     EVENT_KINDS,
     MissingWebhookSecretError,
+    RecordParser,
     SahhaWebhookReceiver,
 )
-from sahha_sync.adapters.webhook.server import serve, serve_async, uvicorn_server
+from sahha_sync.adapters.webhook.server import serve_async, uvicorn_server
 from sahha_sync.adapters.webhook.signature import sign, sign_base64
 from sahha_sync.adapters.webhook.stats import WebhookStats
 
@@ -15,9 +16,9 @@ __all__ = [
     "DEFAULT_MAX_BODY_BYTES",
     "EVENT_KINDS",
     "MissingWebhookSecretError",
+    "RecordParser",
     "SahhaWebhookReceiver",
     "WebhookStats",
-    "serve",
     "serve_async",
     "sign",
     "sign_base64",

@@ -2,8 +2,9 @@
 
 Each request: ``POST`` only (405); the body read up to ``max_body_bytes`` (413, by ``Content-Length`` before
 reading, and as soon as the stream grows past it); the signature checked before anything else is looked at
-(401, nothing stored); the event type: biomarkers, scores and archetypes are parsed with the Sahha adapter's
-DTOs (400 when the body is not a JSON object or the record does not validate) and submitted as an
+(401, nothing stored); the event type: biomarkers, scores and archetypes are parsed with the record parser it
+is given, the Sahha adapter's (400 when the body is not a JSON object or the record does not validate), and
+submitted as an
 ``INGEST_SAHHA_WEBHOOK`` job (202), so the answer comes at once and archival happens in the background; other
 types are acknowledged (200) and counted, not stored. Log events (``webhook.accepted``, ``webhook.rejected``,
 ``webhook.ignored``) carry the event type and the outcome, never the body, the signature or the secret.
@@ -13,11 +14,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable, Iterable
+from datetime import datetime
 from typing import Any, Protocol
 
-import structlog
-
-from sahha_sync.adapters.sahha.dto import parse_records
 from sahha_sync.adapters.webhook._asgi import (
     Disconnected,
     Headers,
@@ -32,12 +32,14 @@ from sahha_sync.adapters.webhook._asgi import (
 )
 from sahha_sync.adapters.webhook.signature import SIGNATURE_HEADERS, signature_matches
 from sahha_sync.adapters.webhook.stats import WebhookCounters, WebhookStats
+from sahha_sync.application.logs import get_logger
 from sahha_sync.application.ports.clock import Clock
 from sahha_sync.application.ports.job_queue import JobQueue, JobQueueError
 from sahha_sync.application.use_cases.ingest_webhook import IngestWebhookRecords, WebhookDelivery, WebhookRecord
 from sahha_sync.domain.errors import InvalidInputError
+from sahha_sync.domain.health import QuarantinedRecord
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 DEFAULT_MAX_BODY_BYTES = 256 * 1024
 DEFAULT_READ_TIMEOUT = 10.0
@@ -52,6 +54,11 @@ MAX_EVENT_TYPE_LENGTH = 100
 
 class MissingWebhookSecretError(InvalidInputError):
     """The receiver was built without a webhook secret: it would have to trust any sender."""
+
+
+RecordParser = Callable[[str, Iterable[Any], str, Callable[[], datetime]], tuple[list[Any], list[QuarantinedRecord]]]
+"""``parse(kind, items, user_id, received_at) -> (records, quarantined)``: Sahha's wire records of ``kind`` as
+domain records, and those that did not validate, with their reason (``sahha_sync.adapters.sahha.dto.parse_records``)."""
 
 
 class SecretLike(Protocol):
@@ -83,7 +90,8 @@ class SahhaWebhookReceiver:
 
     ``queue`` must have ``IngestWebhookRecords`` registered for ``INGEST_SAHHA_WEBHOOK`` wherever its workers
     run. ``secret`` is the webhook secret (a ``str`` or a pydantic ``SecretStr``); without one the receiver
-    refuses to be built (``MissingWebhookSecretError``).
+    refuses to be built (``MissingWebhookSecretError``). ``parse`` reads Sahha's records (``RecordParser``).
+    ``SahhaSync.webhook_receiver()`` builds one wired to the host's runtime.
     """
 
     def __init__(
@@ -92,6 +100,7 @@ class SahhaWebhookReceiver:
         secret: str | SecretLike | None,
         queue: JobQueue,
         clock: Clock,
+        parse: RecordParser,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
         read_timeout: float = DEFAULT_READ_TIMEOUT,
     ) -> None:
@@ -102,6 +111,7 @@ class SahhaWebhookReceiver:
             raise InvalidInputError("read_timeout must be positive", field="read_timeout")
         self._queue = queue
         self._clock = clock
+        self._parse_records = parse
         self.max_body_bytes = max_body_bytes
         self.read_timeout = read_timeout
         self._counters = WebhookCounters()
@@ -191,8 +201,8 @@ class SahhaWebhookReceiver:
             raise Rejected(400, "invalid_json", "the body is not JSON") from None
         if not isinstance(data, dict):
             raise Rejected(400, "not_an_object", "the body is not a JSON object")
-        profile_id = _profile_id(data.get("externalId"), header_id)
-        good, bad = parse_records(kind, [data], profile_id, self._clock.now)
+        user_id = _user_id(data.get("externalId"), header_id)
+        good, bad = self._parse_records(kind, [data], user_id, self._clock.now)
         if bad or not good:
             raise Rejected(400, "invalid_record", bad[0].reason if bad else f"not a {kind}")
         record: WebhookRecord = good[0]
@@ -217,14 +227,14 @@ class SahhaWebhookReceiver:
         return 202, {"status": "accepted", "job_id": result.job_id, "duplicate": result.duplicate}
 
 
-def _profile_id(body_id: object, header_id: str | None) -> str:
+def _user_id(body_id: object, header_id: str | None) -> str:
     """The user the record belongs to: the body's ``externalId``, else the ``X-External-Id`` header."""
     if body_id is not None and (not isinstance(body_id, str) or not body_id.strip()):
         raise Rejected(400, "invalid_external_id", "externalId must be a non-empty string")
     body_value = body_id.strip() if isinstance(body_id, str) else None
     if body_value and header_id and body_value != header_id:
         raise Rejected(400, "external_id_mismatch", "externalId and X-External-Id name different users")
-    profile_id = body_value or header_id
-    if not profile_id:
+    user_id = body_value or header_id
+    if not user_id:
         raise Rejected(400, "missing_external_id", "neither externalId nor X-External-Id is present")
-    return profile_id
+    return user_id

@@ -29,7 +29,7 @@ from sahha_sync.application.ports.event_store import (
     RecordedEvent,
 )
 from sahha_sync.application.ports.health_archive import (
-    RECORD_KINDS,
+    ARCHIVED_KINDS,
     ArchiveError,
     ArchiveIntegrityError,
     ArchiveUnavailableError,
@@ -68,7 +68,7 @@ from sahha_sync.application.ports.tracking_store import TrackingStore, TrackingS
 from sahha_sync.application.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 __all__ = [
-    "RECORD_KINDS",
+    "ARCHIVED_KINDS",
     "AnalysisResultStore",
     "AnalysisResultStoreError",
     "AnalysisResultStoreUnavailableError",

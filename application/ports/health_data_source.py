@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from abc import abstractmethod
-from typing import ClassVar, Protocol, runtime_checkable
+from collections.abc import Mapping
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from sahha_sync.domain.errors import SahhaSyncError
 from sahha_sync.domain.health import FetchMetrics, HealthRecords
@@ -54,11 +55,11 @@ class HealthDataSource(Protocol):
     """Biomarkers, scores and (when asked) Sahha archetypes of one user over a window."""
 
     @abstractmethod
-    async def fetch(self, profile_id: str, window: FetchWindow, *, include_archetypes: bool = False) -> HealthRecords:
+    async def fetch(self, user_id: str, window: FetchWindow, *, include_archetypes: bool = False) -> HealthRecords:
         """Every record whose span meets ``window`` (``window.overlaps(*record.period)``: biomarkers and
         archetypes by ``[start, end]``, scores by the day they describe, from their score time).
 
-        ``profile_id`` is the host's user id (Sahha's external id); any string round-trips. Records that
+        ``user_id`` is the host's user id (Sahha knows it as the external id); any string round-trips. Records that
         cannot be parsed are returned in ``quarantined`` with a reason, and the rest still come back. An
         unknown user yields empty records. Failures raise ``HealthDataSourceError`` subclasses only.
 
@@ -66,3 +67,8 @@ class HealthDataSource(Protocol):
         failures by kind, retries, 429s, token refreshes — caused by this call alone, not by concurrent ones) in
         ``HealthRecords.api``, and on failure in the error's ``api``; other sources leave both None.
         """
+
+    def client_stats(self) -> Mapping[str, Any] | None:
+        """This process's running counters of the source's client (requests, retries, 429s, cache hits …) as a
+        JSON-ready mapping, for monitoring; None (the default) for a source that keeps none."""
+        return None

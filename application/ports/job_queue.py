@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import abstractmethod
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
@@ -60,7 +60,11 @@ class SubmitResult:
 
 @dataclass(frozen=True, slots=True)
 class DeadJob:
-    """A job that used up its attempts or failed for good; ``retry_dead`` queues it again."""
+    """A job that used up its attempts or failed for good (a dead letter); ``retry_dead`` queues it again.
+
+    ``payload`` is the job's payload without the keys a queue drops when a job ends (the durable queue's
+    health data), ``error_kind`` the class name of the last error and ``error`` its message.
+    """
 
     job_id: str
     job_type: str
@@ -90,16 +94,14 @@ class QueueStats:
         return asdict(self)
 
 
+USER_KEY = "user_id"
+
+
 def payload_user(payload: Mapping[str, Any]) -> str | None:
-    """The user a job's payload concerns: ``user_id`` (the archival job) or ``record.profile_id`` (a webhook
-    delivery). Queues use it to purge a forgotten user's jobs."""
-    user = payload.get("user_id")
-    if isinstance(user, str):
-        return user
-    record = payload.get("record")
-    if isinstance(record, Mapping) and isinstance(record.get("profile_id"), str):
-        return str(record["profile_id"])
-    return None
+    """The user a job's payload concerns: every job that concerns one carries it under ``USER_KEY``. Queues use
+    it to purge a forgotten user's jobs."""
+    user = payload.get(USER_KEY)
+    return user if isinstance(user, str) else None
 
 
 @runtime_checkable
@@ -149,3 +151,22 @@ class JobQueue(Protocol):
     @abstractmethod
     async def stop(self, *, drain: bool = True, timeout: float | None = None) -> None:
         """Stop taking jobs; with ``drain``, finish the queued ones (within ``timeout``) first."""
+
+    @abstractmethod
+    async def worker_finished(self) -> None:
+        """Return once this queue's workers have ended: after ``stop``, or by themselves (a durable queue whose
+        database went away). Returns at once when no worker runs here. A worker process waits on it beside
+        its stop signal."""
+
+    # -- dead letters: jobs that failed for good stay until retried or purged
+
+    @abstractmethod
+    async def dead_jobs(self) -> list[DeadJob]:
+        """The jobs that failed for good, oldest first."""
+
+    @abstractmethod
+    async def retry_dead(self, job_ids: Sequence[str] | None = None) -> list[str]:
+        """Queue dead jobs again with fresh attempts (all of them, or those of ``job_ids``; unknown ids are
+        passed over) and return the ids they run under: the same ids, or new ones on a queue that submits them
+        as new jobs. A dead job whose dedup key a pending job holds gives way to it. Raises
+        ``QueueClosedError`` once ``stop`` began."""

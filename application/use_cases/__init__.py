@@ -1,13 +1,9 @@
 """The use cases: what a host asks sahha-sync to do, written against the ports only."""
 
-from sahha_sync.application.use_cases.agents import (
-    BehaviorAnalysisAgent,
-    CircadianAnalysisAgent,
-    OnDemandAnalysisService,
-)
 from sahha_sync.application.use_cases.archetype_tracker import ArchetypeTracker
 from sahha_sync.application.use_cases.archival_job import ArchivalJob
 from sahha_sync.application.use_cases.archive_health_data import ArchiveHealthData
+from sahha_sync.application.use_cases.archive_recorded_run import ArchiveRecordedRun
 from sahha_sync.application.use_cases.collect_stats import CollectStats, OperationsStats
 from sahha_sync.application.use_cases.fetch_health_data import FetchHealthData
 from sahha_sync.application.use_cases.forget_user import ErasureReport, ForgetUser
@@ -15,6 +11,7 @@ from sahha_sync.application.use_cases.ingest_webhook import IngestWebhookRecords
 from sahha_sync.application.use_cases.rebuild_projections import RebuildProjections
 from sahha_sync.application.use_cases.recover_pending_archivals import RecoverPendingArchivals
 from sahha_sync.application.use_cases.run_analysis import AnalysisOutcome, AnalysisUnavailableError, RunAnalysis
+from sahha_sync.application.use_cases.stored_analyses import ReadStoredAnalyses
 
 __all__ = [
     "AnalysisOutcome",
@@ -22,15 +19,14 @@ __all__ = [
     "ArchetypeTracker",
     "ArchivalJob",
     "ArchiveHealthData",
-    "BehaviorAnalysisAgent",
-    "CircadianAnalysisAgent",
+    "ArchiveRecordedRun",
     "CollectStats",
     "ErasureReport",
     "FetchHealthData",
     "ForgetUser",
     "IngestWebhookRecords",
-    "OnDemandAnalysisService",
     "OperationsStats",
+    "ReadStoredAnalyses",
     "RebuildProjections",
     "RecoverPendingArchivals",
     "RunAnalysis",

@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-import structlog
-
+from sahha_sync.application.logs import get_logger
 from sahha_sync.application.ports.clock import Clock
 from sahha_sync.application.ports.health_data_source import HealthDataSource, HealthDataSourceError
 from sahha_sync.application.use_cases._support import describe_error, fetch_in_chunks, newest_record_time
@@ -15,7 +14,7 @@ from sahha_sync.domain.health import FetchMetrics, HealthRecords
 from sahha_sync.domain.snapshot import HealthSnapshot
 from sahha_sync.domain.windows import FetchWindow, WindowPlan
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 SAHHA = "sahha"
 ARCHIVE = "archive"

@@ -9,8 +9,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import TypeVar
 
-import structlog
-
+from sahha_sync.application.logs import get_logger
 from sahha_sync.application.ports.event_store import ConcurrencyError
 from sahha_sync.application.ports.health_data_source import HealthDataSource, HealthDataSourceError
 from sahha_sync.application.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
@@ -23,7 +22,7 @@ from sahha_sync.domain.tracking import TrackingRecord
 from sahha_sync.domain.windows import FetchWindow
 
 T = TypeVar("T")
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 MAX_ERROR_TEXT = 300
 
@@ -68,14 +67,14 @@ def is_retryable(exc: BaseException) -> bool:
 
 
 async def fetch_in_chunks(
-    source: HealthDataSource, profile_id: str, window: FetchWindow, *, include_archetypes: bool
+    source: HealthDataSource, user_id: str, window: FetchWindow, *, include_archetypes: bool
 ) -> HealthRecords:
     """Every record of ``window``, asked for in chunks of at most 30 days and put together in order; ``api``
     (and a failure's ``api``) sums what every chunk's fetch cost, when the source counts it."""
     parts: list[HealthRecords] = []
     for chunk in window.chunks():
         try:
-            parts.append(await source.fetch(profile_id, chunk, include_archetypes=include_archetypes))
+            parts.append(await source.fetch(user_id, chunk, include_archetypes=include_archetypes))
         except HealthDataSourceError as exc:
             if parts and exc.api is not None:
                 exc.api = _api_sum([*parts, HealthRecords(api=exc.api)])

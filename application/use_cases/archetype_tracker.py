@@ -10,8 +10,7 @@ from datetime import datetime, timedelta
 from typing import Literal
 from uuid import uuid4
 
-import structlog
-
+from sahha_sync.application.logs import get_logger
 from sahha_sync.application.ports.clock import Clock
 from sahha_sync.application.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from sahha_sync.application.use_cases._support import append_and_project, in_transaction, require_aware, require_run_key
@@ -21,7 +20,7 @@ from sahha_sync.domain.events import AnalysisCompleted, AnalysisRequested, Domai
 from sahha_sync.domain.tracking import TrackingRecord
 from sahha_sync.domain.windows import FetchWindow
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 WatermarkSource = Literal["archetype", "analysis_type", "none"]
 HOST_SOURCE = "host"

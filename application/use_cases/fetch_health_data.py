@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-import structlog
-
+from sahha_sync.application.logs import get_logger
 from sahha_sync.application.ports.clock import Clock
 from sahha_sync.application.ports.health_data_source import HealthDataSource
 from sahha_sync.application.use_cases._support import fetch_in_chunks, require_aware, require_text
@@ -13,11 +12,11 @@ from sahha_sync.domain.errors import InvalidInputError
 from sahha_sync.domain.snapshot import HealthSnapshot
 from sahha_sync.domain.windows import DEFAULT_INITIAL_DAYS, DEFAULT_LOOKBACK, plan_fetch_window
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 
 class FetchHealthData:
-    """``await fetch_health_data(external_id, since_timestamp=None, days=None) -> HealthSnapshot``.
+    """``await fetch_health_data(user_id, since_timestamp=None, days=None) -> HealthSnapshot``.
 
     With ``since_timestamp`` (a watermark) the window runs from ``since_timestamp - lookback`` to now
     (incremental); without, it is the last ``days`` days (default ``initial_days``). Windows longer than 30 days
@@ -40,23 +39,21 @@ class FetchHealthData:
         self._include_archetypes = include_archetypes
 
     async def __call__(
-        self, external_id: str, since_timestamp: datetime | None = None, days: int | None = None
+        self, user_id: str, since_timestamp: datetime | None = None, days: int | None = None
     ) -> HealthSnapshot:
-        return await self.fetch_health_data(external_id, since_timestamp, days)
+        return await self.fetch_health_data(user_id, since_timestamp, days)
 
     async def fetch_health_data(
-        self, external_id: str, since_timestamp: datetime | None = None, days: int | None = None
+        self, user_id: str, since_timestamp: datetime | None = None, days: int | None = None
     ) -> HealthSnapshot:
-        profile_id = require_text(external_id, "external_id")
+        user_id = require_text(user_id, "user_id")
         watermark = None if since_timestamp is None else require_aware(since_timestamp, "since_timestamp")
         initial_days = self._initial_days if days is None else days
         if isinstance(initial_days, bool) or not isinstance(initial_days, int) or initial_days <= 0:
             raise InvalidInputError("days must be a positive whole number", field="days")
         now = self._clock.now()
         plan = plan_fetch_window(now, watermark, lookback=self._lookback, initial_days=initial_days)
-        records = await fetch_in_chunks(
-            self._source, profile_id, plan.window, include_archetypes=self._include_archetypes
-        )
+        records = await fetch_in_chunks(self._source, user_id, plan.window, include_archetypes=self._include_archetypes)
         snapshot = HealthSnapshot.from_records(
             records,
             fetched_at=self._clock.now(),
@@ -66,7 +63,7 @@ class FetchHealthData:
         )
         log.info(
             "fetch_health_data.fetched",
-            user_id=profile_id,
+            user_id=user_id,
             is_incremental=plan.is_incremental,
             total_items=snapshot.total_items,
             quarantined=len(snapshot.quarantined),

@@ -1,6 +1,6 @@
 """``ForgetUser``: erase everything sahha-sync holds about one user, in one unit of work.
 
-It deletes the user's biomarkers, scores, archetypes and quarantined records (``HealthArchive.delete_profile``),
+It deletes the user's biomarkers, scores, archetypes and quarantined records (``HealthArchive.delete_user``),
 their tracking rows (``TrackingStore.delete_user``) and stored analyses (``AnalysisResultStore.delete_user``),
 and replaces every event of each of their runs by one tombstone (``EventStore.tombstone_streams``).
 
@@ -21,15 +21,14 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-import structlog
-
+from sahha_sync.application.logs import get_logger
 from sahha_sync.application.ports.clock import Clock
 from sahha_sync.application.ports.job_queue import JobQueue
 from sahha_sync.application.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from sahha_sync.domain.errors import InvalidInputError
 from sahha_sync.domain.events import AnalysisRequested, UserForgotten, stream_id_for
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 PAGE_SIZE = 1000
 
@@ -87,7 +86,7 @@ class ForgetUser:
             now = self._clock.now()
             tombstones = {stream_id_for(r): UserForgotten(run_id=r, occurred_at=now) for r in sorted(run_ids)}
             removed = await uow.events.tombstone_streams(tombstones)
-            archive = await uow.archive.delete_profile(user_id)
+            archive = await uow.archive.delete_user(user_id)
             tracking_rows = await uow.tracking.delete_user(user_id)
             analyses = await uow.analysis_results.delete_user(user_id)
             await uow.commit()

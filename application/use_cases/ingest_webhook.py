@@ -3,14 +3,17 @@
 A webhook delivery carries one biomarker, score or archetype. The receiver checks its signature, parses it
 into a domain record and submits a job (``WebhookDelivery.to_payload()``)::
 
-    {"kind": "biomarker" | "score" | "archetype", "record": <record>.to_dict(), "received_at": ISO-8601}
+    {"kind": "biomarker" | "score" | "archetype", "user_id": <record>.user_id, "record": <record>.to_dict(),
+     "received_at": ISO-8601}
+
+(a payload queued before ``user_id`` was carried beside the record decodes as well: the record names its user).
 
 The job upserts the record through the same ``HealthArchive`` upsert as the polling path, so a redelivered
 webhook — or a record the next poll fetches again — changes nothing.
 
 Events: webhooks are not part of an analysis run, yet the figures of storage growth come from the event store.
-When an upsert wrote a row (inserted or updated), the job appends ``BiomarkersArchived`` / ``ScoresArchived``
-/ ``ArchetypesArchived`` with the counts — metadata only, no user id, no value — in the same unit of work as
+When an upsert wrote a row (inserted or updated), the job appends ``RecordsArchived`` of the record's kind with
+the counts — metadata only, no user id, no value — in the same unit of work as
 the upsert. The streams are per delivery day (UTC), split into 16 shards so that workers ingesting a burst in
 parallel seldom append to the same stream: run id ``webhook-<YYYY-MM-DD>-<shard 00..15>``, stream
 ``run-webhook-<YYYY-MM-DD>-<shard>``; an append that meets another writer is retried with a short random pause.
@@ -29,37 +32,19 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, ClassVar
 
-import structlog
-
+from sahha_sync.application.logs import get_logger
 from sahha_sync.application.ports.clock import Clock
 from sahha_sync.application.ports.event_store import ConcurrencyError
-from sahha_sync.application.ports.job_queue import JobContext
+from sahha_sync.application.ports.job_queue import USER_KEY, JobContext
 from sahha_sync.application.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from sahha_sync.domain.errors import InvalidInputError
-from sahha_sync.domain.events import ArchetypesArchived, BiomarkersArchived, ScoresArchived, stream_id_for
-from sahha_sync.domain.health import Archetype, Biomarker, Score, UpsertCounts
+from sahha_sync.domain.events import RecordsArchived, stream_id_for
+from sahha_sync.domain.health import UpsertCounts
+from sahha_sync.domain.record_kinds import HealthRecord, kind_named, kind_of
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
-WebhookRecord = Biomarker | Score | Archetype
-RECORD_TYPES: dict[str, type[Biomarker] | type[Score] | type[Archetype]] = {
-    "biomarker": Biomarker,
-    "score": Score,
-    "archetype": Archetype,
-}
-_EVENTS: dict[str, type[BiomarkersArchived | ScoresArchived | ArchetypesArchived]] = {
-    "biomarker": BiomarkersArchived,
-    "score": ScoresArchived,
-    "archetype": ArchetypesArchived,
-}
-
-
-def kind_of(record: WebhookRecord) -> str:
-    if isinstance(record, Biomarker):
-        return "biomarker"
-    if isinstance(record, Score):
-        return "score"
-    return "archetype"
+WebhookRecord = HealthRecord
 
 
 STREAM_SHARDS = 16
@@ -80,7 +65,7 @@ class WebhookDelivery:
 
     @property
     def kind(self) -> str:
-        return kind_of(self.record)
+        return kind_of(self.record).name
 
     @property
     def dedup_key(self) -> str:
@@ -95,28 +80,32 @@ class WebhookDelivery:
         return webhook_run_id(self.received_at.astimezone(UTC).date(), shard)
 
     def to_payload(self) -> dict[str, Any]:
-        return {"kind": self.kind, "record": self.record.to_dict(), "received_at": self.received_at.isoformat()}
+        return {
+            "kind": self.kind,
+            USER_KEY: self.record.user_id,
+            "record": self.record.to_dict(),
+            "received_at": self.received_at.isoformat(),
+        }
 
     @classmethod
     def from_payload(cls, payload: Mapping[str, Any]) -> WebhookDelivery:
         """The delivery a payload describes; ``InvalidInputError`` naming the field when it is malformed."""
         if not isinstance(payload, Mapping):
             raise InvalidInputError("webhook payload must be a mapping", field="payload")
-        kind = payload.get("kind")
-        record_type = RECORD_TYPES.get(kind) if isinstance(kind, str) else None
-        if record_type is None:
-            raise InvalidInputError("kind must be biomarker, score or archetype", field="kind")
+        kind = kind_named(payload.get("kind"))
         data = payload.get("record")
         if not isinstance(data, Mapping):
             raise InvalidInputError("record must be a mapping", field="record")
         try:
-            record = record_type.from_dict(dict(data))
+            record = kind.record_type.from_dict(dict(data))
         except InvalidInputError:
             raise
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise InvalidInputError(
-                f"record is not a {kind} ({type(exc).__name__}: {_field_of(exc)})", field="record"
+                f"record is not a {kind.name} ({type(exc).__name__}: {_field_of(exc)})", field="record"
             ) from exc
+        if payload.get(USER_KEY, record.user_id) != record.user_id:
+            raise InvalidInputError(f"{USER_KEY} and the record name different users", field=USER_KEY)
         return cls(record=record, received_at=_received_at(payload.get("received_at")))
 
 
@@ -132,14 +121,6 @@ def _received_at(value: object) -> datetime:
     if moment is None or moment.utcoffset() is None:
         raise InvalidInputError("received_at must be a timezone-aware ISO-8601 datetime", field="received_at")
     return moment
-
-
-async def _upsert(uow: UnitOfWork, record: WebhookRecord) -> UpsertCounts:
-    if isinstance(record, Biomarker):
-        return await uow.archive.upsert_biomarkers([record])
-    if isinstance(record, Score):
-        return await uow.archive.upsert_scores([record])
-    return await uow.archive.upsert_archetypes([record])
 
 
 class IngestWebhookRecords:
@@ -192,17 +173,11 @@ class IngestWebhookRecords:
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def _store(self, uow: UnitOfWork, delivery: WebhookDelivery) -> UpsertCounts:
-        counts = await _upsert(uow, delivery.record)
+        counts = await uow.archive.upsert(kind_of(delivery.record), [delivery.record])
         if counts.written == 0:  # a redelivery: nothing new, no event
             return counts
         run_id = delivery.run_id
-        event = _EVENTS[delivery.kind](
-            run_id=run_id,
-            occurred_at=self._clock.now(),
-            inserted=counts.inserted,
-            updated=counts.updated,
-            unchanged=counts.unchanged,
-        )
+        event = RecordsArchived.counted(run_id, self._clock.now(), delivery.kind, counts)
         stream_id = stream_id_for(run_id)
         await uow.events.append(stream_id, [event], expected_version=await uow.events.stream_version(stream_id))
         return counts

@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import dataclasses
 
-import structlog
-
+from sahha_sync.application.logs import get_logger
 from sahha_sync.application.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from sahha_sync.domain.events import AnalysisRequested, DomainEvent, UserForgotten
 from sahha_sync.domain.tracking import TrackingRecord
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 PAGE_SIZE = 1000
 WEBHOOK_STREAMS = "run-webhook-"

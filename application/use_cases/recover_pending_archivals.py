@@ -15,8 +15,7 @@ turns "jobs lost on restart" into "jobs re-done after restart") and on demand (`
 
 from __future__ import annotations
 
-import structlog
-
+from sahha_sync.application.logs import get_logger
 from sahha_sync.application.ports.job_queue import JobQueue
 from sahha_sync.application.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from sahha_sync.application.use_cases.archival_job import ArchivalJob
@@ -31,7 +30,7 @@ from sahha_sync.domain.events import (
 )
 from sahha_sync.domain.tracking import TrackingRecord
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 PAGE_SIZE = 1000
 

@@ -26,8 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import uuid4
 
-import structlog
-
+from sahha_sync.application.logs import get_logger
 from sahha_sync.application.ports.analysis_results import StoredAnalysis
 from sahha_sync.application.ports.analyst import Analyst
 from sahha_sync.application.ports.clock import Clock
@@ -56,7 +55,7 @@ from sahha_sync.domain.windows import (
     plan_fetch_window,
 )
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

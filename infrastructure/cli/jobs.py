@@ -46,7 +46,7 @@ def list_jobs(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", 
 async def _list(settings: Settings) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     async with _ops.opened(settings) as container, _ops.submit_only_queue(container) as queue:
         figures = (await queue.get_stats()).as_dict()
-        dead = await queue.dead_jobs()  # type: ignore[attr-defined]
+        dead = await queue.dead_jobs()
     return figures, [
         {
             "job_id": job.job_id,
@@ -84,5 +84,5 @@ def retry_dead(
 
 async def _retry(settings: Settings, job_ids: list[str] | None) -> list[str]:
     async with _ops.opened(settings) as container, _ops.submit_only_queue(container) as queue:
-        retried: list[str] = await queue.retry_dead(job_ids)  # type: ignore[attr-defined]
+        retried = await queue.retry_dead(job_ids)
     return retried

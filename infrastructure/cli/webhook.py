@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
-from typing import Any
+from collections.abc import AsyncIterator
 
 import typer
 
 from sahha_sync.adapters.webhook import DEFAULT_MAX_BODY_BYTES, serve_async
+from sahha_sync.application.ports.job_queue import JobQueue
 from sahha_sync.infrastructure.cli import _ops
 from sahha_sync.infrastructure.cli._common import out, run_sync, state
-from sahha_sync.infrastructure.container import resolve
+from sahha_sync.infrastructure.container import Container, resolve
 from sahha_sync.infrastructure.settings import Settings
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -44,6 +46,7 @@ def serve(
 ) -> None:
     settings = state(ctx).settings
     _ops.require_webhook_secret(settings)
+    _ops.require_free_port(host, port)
     where = "archived here" if settings.queue == "memory" else "queued for the workers"
     out.print(f"Sahha webhooks on http://{host}:{port}/ ({where}); Ctrl-C stops")
     run_sync(_serve(settings, host, port, max_body_bytes))
@@ -57,20 +60,21 @@ async def _serve(settings: Settings, host: str, port: int, max_body_bytes: int) 
     for sig in STOP_SIGNALS:
         loop.add_signal_handler(sig, stop.set)
     try:
-        async with _ops.opened(settings) as container:
-            clock = await resolve(container.clock)
-            options: dict[str, Any] = {
-                "secret": settings.webhook_secret,
-                "clock": clock,
-                "max_body_bytes": max_body_bytes,
-                "stop": stop,
-            }
-            if settings.queue == "memory":
-                await serve_async(host, port, unit_of_work=await resolve(container.unit_of_work), **options)
-                return
-            async with _ops.submit_only_queue(container) as queue:
-                await queue.start()
-                await serve_async(host, port, queue=queue, **options)
+        async with _ops.opened(settings) as container, _receiving_queue(settings, container) as queue:
+            await queue.start()
+            receiver = container.webhook_receiver(queue=queue, max_body_bytes=max_body_bytes)
+            await serve_async(receiver, host, port, stop=stop)
     finally:
         for sig in STOP_SIGNALS:
             loop.remove_signal_handler(sig)
+
+
+@contextlib.asynccontextmanager
+async def _receiving_queue(settings: Settings, container: Container) -> AsyncIterator[JobQueue]:
+    """The in-memory queue, whose workers archive here (drained when the container closes), or the durable
+    queue without a worker (the workers run elsewhere)."""
+    if settings.queue == "memory":
+        yield await resolve(container.job_queue)
+        return
+    async with _ops.submit_only_queue(container) as queue:
+        yield queue

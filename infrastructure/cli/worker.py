@@ -6,11 +6,7 @@ import typer
 
 from sahha_sync.adapters.queue import run_worker
 from sahha_sync.application.ports.job_queue import JobQueue
-from sahha_sync.application.use_cases import (
-    ArchiveHealthData,
-    IngestWebhookRecords,
-    RecoverPendingArchivals,
-)
+from sahha_sync.application.use_cases import RecoverPendingArchivals
 from sahha_sync.infrastructure.cli import _ops
 from sahha_sync.infrastructure.cli._common import out, print_json, run_sync, state
 from sahha_sync.infrastructure.container import Container, resolve
@@ -57,11 +53,8 @@ def worker(
 async def _work(settings: Settings, concurrency: int, shutdown_timeout: float) -> None:
     async with _ops.opened(settings) as container:
         queue: JobQueue = container.durable_queue_factory(concurrency=concurrency)
-        handlers = {
-            ArchiveHealthData.JOB_TYPE: await resolve(container.archive_health_data),
-            IngestWebhookRecords.JOB_TYPE: await resolve(container.ingest_webhook_records),
-        }
-        recovery = RecoverPendingArchivals(unit_of_work=await resolve(container.unit_of_work), queue=queue)
+        handlers = await resolve(container.job_handlers)
+        recovery: RecoverPendingArchivals = await resolve(container.recover_pending_archivals, queue=queue)
         await run_worker(queue, handlers, on_start=recovery.recover, shutdown_timeout=shutdown_timeout)
 
 
@@ -87,5 +80,5 @@ async def _recover(settings: Settings) -> tuple[int, bool]:
 
 
 async def _recover_on(container: Container, queue: JobQueue) -> int:
-    use_case = RecoverPendingArchivals(unit_of_work=await resolve(container.unit_of_work), queue=queue)
+    use_case: RecoverPendingArchivals = await resolve(container.recover_pending_archivals, queue=queue)
     return await use_case.recover()

@@ -4,7 +4,6 @@ of every table's rows as text."""
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,61 +15,16 @@ from sahha_sync.adapters.clock import SystemClock
 from sahha_sync.adapters.llm import OfflineAnalyst
 from sahha_sync.adapters.memory import InMemoryHealthDataSource
 from sahha_sync.adapters.sahha import SahhaHealthDataSource, SahhaStats
-from sahha_sync.application.ports import (
-    JobContext,
-    JobHandler,
-    JobQueue,
-    QueueStats,
-    SahhaUnavailableError,
-    SubmitResult,
-)
-from sahha_sync.application.ports.job_queue import payload_user
+from sahha_sync.application.ports import JobContext, SahhaUnavailableError
 from sahha_sync.application.use_cases import ArchiveHealthData, IngestWebhookRecords, RunAnalysis
 from sahha_sync.application.use_cases.ingest_webhook import WebhookDelivery
 from sahha_sync.domain import Biomarker, InvalidInputError
 from sahha_sync.infrastructure import SahhaSync, Settings
 from sahha_sync.infrastructure.container import resolve
+from tests.unit.application.conftest import RecordingQueue
 
 FORGOTTEN, KEPT = "user-0011", "user-0012"
 WEBHOOK_VALUE = "734519"
-
-
-class HoldingQueue(JobQueue):
-    """Keeps submitted jobs without running them (an archival that is still pending, or run by hand)."""
-
-    def __init__(self) -> None:
-        self.jobs: list[dict[str, Any]] = []
-
-    def register(self, job_type: str, handler: JobHandler) -> None:
-        return None
-
-    async def start(self) -> None:
-        return None
-
-    async def submit_job(
-        self,
-        job_type: str,
-        payload: Mapping[str, Any],
-        *,
-        dedup_key: str | None = None,
-        recoverable: bool = False,
-    ) -> SubmitResult:
-        self.jobs.append(dict(payload))
-        return SubmitResult(job_id=f"held-{len(self.jobs)}")
-
-    async def get_stats(self) -> QueueStats:
-        return QueueStats(queued=len(self.jobs))
-
-    async def purge_user(self, user_id: str) -> int:
-        kept = [job for job in self.jobs if payload_user(job) != user_id]
-        purged, self.jobs = len(self.jobs) - len(kept), kept
-        return purged
-
-    async def wait_idle(self, timeout: float | None = None) -> bool:
-        return True
-
-    async def stop(self, *, drain: bool = True, timeout: float | None = None) -> None:
-        return None
 
 
 async def run_scenario(database_url: str) -> SahhaStats:
@@ -89,14 +43,14 @@ async def run_scenario(database_url: str) -> SahhaStats:
         await _webhook(unit_of_work, clock)
         failing = InMemoryHealthDataSource()
         failing.fail_with(SahhaUnavailableError("503 from /biomarkers"))
-        held = HoldingQueue()
+        held = RecordingQueue()  # keeps the jobs without running them: eve's archival stays pending
         emulator = await resolve(sync.container.emulator)
         emulator.faults.add(429, 500)  # dan's fetch gets through on retries
         for user, from_source in (("cat", failing), ("dan", source), ("eve", source)):
             run = RunAnalysis(source=from_source, analyst=OfflineAnalyst(), unit_of_work=unit_of_work, queue=held,
                               clock=clock)  # fmt: skip
             await run.run_analysis(user, "Peak Performer", "behavior_analysis")
-        dan = next(job for job in held.jobs if job["user_id"] == "dan")
+        dan = next(payload for _, payload, _ in held.submitted if payload["user_id"] == "dan")
         dan.pop("sahha_data")  # and no source to fetch it again: the job fails for good
         archiver = ArchiveHealthData(unit_of_work=unit_of_work, clock=clock, source=None)
         with pytest.raises(InvalidInputError):
@@ -108,7 +62,7 @@ async def run_scenario(database_url: str) -> SahhaStats:
 async def _webhook(unit_of_work: Any, clock: SystemClock) -> None:
     start = datetime(2026, 1, 5, tzinfo=UTC)
     record = Biomarker(
-        profile_id=FORGOTTEN, category="activity", type="steps", value=WEBHOOK_VALUE, unit="count",
+        user_id=FORGOTTEN, category="activity", type="steps", value=WEBHOOK_VALUE, unit="count",
         value_type="long", start_date_time=start, end_date_time=start.replace(hour=23), aggregation="total",
     )  # fmt: skip
     delivery = WebhookDelivery(record=record, received_at=clock.now())

@@ -56,11 +56,20 @@ class Recorder:
         return [attempt for job, attempt in self.attempts if job == n]
 
 
+async def eventually(check: Callable[[], Awaitable[bool]]) -> None:
+    """Wait until ``check()`` holds (polling; at most ``WAIT`` seconds)."""
+    for _ in range(int(WAIT / 0.01)):
+        if await check():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the queue never reached the state the test waits for")
+
+
 class JobQueueContract:
     """Override ``make_queue``: a callable ``make_queue(*, max_attempts, backoff_base)`` → a new ``JobQueue``.
 
     The suite registers its handler, starts the queue and stops it (without draining) after each test.
-    ``backoff_base`` is small (milliseconds), so retries happen quickly.
+    ``backoff_base`` is small (milliseconds), so retries happen quickly, unless a test asks for a long one.
     """
 
     backoff_base = 0.001
@@ -73,8 +82,15 @@ class JobQueueContract:
     async def new_queue(self, make_queue: QueueMaker) -> AsyncIterator[NewQueue]:
         made: list[JobQueue] = []
 
-        async def new(*, max_attempts: int = 3, start: bool = True, handler: Recorder | None = None) -> JobQueue:
-            queue = make_queue(max_attempts=max_attempts, backoff_base=self.backoff_base)
+        async def new(
+            *,
+            max_attempts: int = 3,
+            start: bool = True,
+            handler: Recorder | None = None,
+            backoff_base: float | None = None,
+        ) -> JobQueue:
+            backoff = self.backoff_base if backoff_base is None else backoff_base
+            queue = make_queue(max_attempts=max_attempts, backoff_base=backoff)
             if inspect.isawaitable(queue):
                 queue = await queue
             made.append(queue)
@@ -202,8 +218,8 @@ class JobQueueContract:
             if handler.attempts_of(5):
                 break
             await asyncio.sleep(0.01)
-        gone = {3: {"user_id": "gone"}, 4: {"record": {"profile_id": "gone"}}, 6: {"user_id": "gone"}}
-        gone |= {7: {"record": {"profile_id": "gone"}}, 8: {"user_id": "gone"}}
+        gone = {3: {"user_id": "gone"}, 4: {"user_id": "gone", "record": {}}, 6: {"user_id": "gone"}}
+        gone |= {7: {"user_id": "gone", "record": {}}, 8: {"user_id": "gone"}}
         for n, who in gone.items():
             await queue.submit_job(JOB, {"n": n, **who})
         purged = await queue.purge_user("gone")
@@ -294,7 +310,7 @@ class JobQueueContract:
         handler = Recorder()
         queue = await new_queue(handler=handler, start=False)
         await queue.submit_job(JOB, {"n": 1, "user_id": "gone"}, recoverable=True)
-        await queue.submit_job(JOB, {"n": 2, "record": {"profile_id": "gone"}}, recoverable=True)
+        await queue.submit_job(JOB, {"n": 2, "user_id": "gone", "record": {}}, recoverable=True)
         await queue.submit_job(JOB, {"n": 3, "user_id": "kept"}, recoverable=True)
         assert (await queue.get_stats()).queued == 3
         assert await queue.purge_user("gone") == 2
@@ -310,3 +326,77 @@ class JobQueueContract:
             await queue.submit_job(JOB, {"n": n}, recoverable=True)
         await queue.stop(drain=True, timeout=WAIT)
         assert sorted(n for n, _ in handler.attempts) == list(range(20))
+
+    # -- a worker process waits on worker_finished beside its stop signal
+
+    async def test_worker_finished_returns_once_the_queue_is_stopped(self, new_queue: NewQueue) -> None:
+        idle = await new_queue(handler=Recorder(), start=False)
+        await asyncio.wait_for(idle.worker_finished(), WAIT)  # no worker runs: at once
+        queue = await new_queue(handler=Recorder())
+        waiter = asyncio.ensure_future(queue.worker_finished())
+        await queue.submit_job(JOB, {"n": 1})
+        assert await queue.wait_idle(WAIT)
+        assert not waiter.done()  # the workers run until stopped
+        await queue.stop(drain=True, timeout=WAIT)
+        await asyncio.wait_for(waiter, WAIT)
+
+    # -- dead letters: a job that failed for good stays, says why, and can be queued again
+
+    async def test_a_job_that_failed_for_good_is_listed_as_dead(self, new_queue: NewQueue) -> None:
+        handler = Recorder({1: (Permanent("bad data"), 99), 2: (Transient("still down"), 99)})
+        queue = await new_queue(max_attempts=2, handler=handler)
+        first = await queue.submit_job(JOB, {"n": 1, "user_id": "u-1"}, dedup_key="run-1")
+        second = await queue.submit_job(JOB, {"n": 2})
+        await queue.submit_job(JOB, {"n": 3})
+        assert await queue.wait_idle(WAIT)
+        dead = {job.job_id: job for job in await queue.dead_jobs()}
+        assert set(dead) == {first.job_id, second.job_id}
+        one, two = dead[first.job_id], dead[second.job_id]
+        assert (one.job_type, one.payload, one.attempts, one.dedup_key) == (JOB, {"n": 1, "user_id": "u-1"}, 1, "run-1")
+        assert (two.payload, two.attempts, two.dedup_key) == ({"n": 2}, 2, None)
+        assert (one.error_kind, two.error_kind) == ("Permanent", "Transient")
+
+    async def test_retried_dead_jobs_run_again_with_fresh_attempts(self, new_queue: NewQueue) -> None:
+        handler = Recorder({1: (Permanent("bad data"), 99), 2: (Permanent("bad data"), 99)})
+        queue = await new_queue(handler=handler)
+        await queue.submit_job(JOB, {"n": 1}, dedup_key="run-1")
+        await queue.submit_job(JOB, {"n": 2})
+        assert await queue.wait_idle(WAIT)
+        dead = {job.payload["n"]: job.job_id for job in await queue.dead_jobs()}
+        handler.failures.clear()  # the cause is fixed
+
+        retried = await queue.retry_dead([dead[1]])
+        assert len(retried) == 1
+        assert await queue.wait_idle(WAIT)
+        assert [job.job_id for job in await queue.dead_jobs()] == [dead[2]]
+        retried += await queue.retry_dead()
+        assert await queue.wait_idle(WAIT)
+
+        assert (handler.attempts_of(1), handler.attempts_of(2)) == ([1, 1], [1, 1])
+        assert [c.job_id for c in handler.contexts[2:]] == retried  # the ids they run under
+        assert await queue.dead_jobs() == []
+        stats = await queue.get_stats()
+        assert (stats.dead, stats.completed) == (0, 2)
+
+    async def test_a_dead_job_gives_way_to_a_pending_job_with_its_dedup_key(self, new_queue: NewQueue) -> None:
+        handler = Recorder({1: (Permanent("bad data"), 99), 2: (Transient("try later"), 1)})
+        queue = await new_queue(handler=handler, backoff_base=WAIT * 10)  # job 2's retry waits beyond the test
+        await queue.submit_job(JOB, {"n": 1}, dedup_key="run-1")
+        assert await queue.wait_idle(WAIT)
+        pending = await queue.submit_job(JOB, {"n": 2}, dedup_key="run-1")
+
+        async def waiting_for_its_retry() -> bool:
+            stats = await queue.get_stats()
+            return bool(handler.attempts_of(2)) and (stats.queued, stats.running) == (1, 0)
+
+        await eventually(waiting_for_its_retry)
+        assert await queue.retry_dead() == []
+        assert await queue.dead_jobs() == []
+        assert (await queue.submit_job(JOB, {"n": 3}, dedup_key="run-1")).job_id == pending.job_id
+        assert handler.attempts_of(1) == [1]
+
+    async def test_a_stopped_queue_refuses_to_retry_dead_jobs(self, new_queue: NewQueue) -> None:
+        queue = await new_queue(handler=Recorder())
+        await queue.stop()
+        with pytest.raises(QueueClosedError):
+            await queue.retry_dead()

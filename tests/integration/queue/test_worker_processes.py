@@ -55,6 +55,9 @@ class Worker:
     def completed_job_ids(self) -> list[str]:
         return [e["job_id"] for e in self.events() if e.get("event") == "queue.job_completed"]
 
+    def has_started(self) -> bool:
+        return any(e.get("event") == "queue.started" for e in self.events())
+
     def events(self) -> list[dict[str, Any]]:
         lines = self.log.read_text().splitlines()
         return [json.loads(line) for line in lines if line.startswith("{")]
@@ -96,8 +99,9 @@ def scalar(url: str, query: str) -> Any:
     return helpers.rows(url, query)[0][0]
 
 
-def events_per_run(url: str, event_type: str) -> Counter[str]:
-    found = helpers.rows(url, "SELECT stream_id FROM sync_events WHERE type = %s", event_type)
+def events_per_run(url: str, event_type: str, kind: str | None = None) -> Counter[str]:
+    query = "SELECT stream_id FROM sync_events WHERE type = %s AND (%s::text IS NULL OR payload->>'kind' = %s)"
+    found = helpers.rows(url, query, event_type, kind, kind)
     return Counter(stream_id for (stream_id,) in found)
 
 
@@ -118,9 +122,14 @@ def assert_archived_exactly_once(url: str, streams: list[str]) -> None:
     truth = archival.ground_truth(len(streams))
     assert scalar(url, "SELECT count(*) FROM biomarkers") == truth["biomarkers"]
     assert scalar(url, "SELECT count(*) FROM scores") == truth["scores"]
-    for event_type in ("sync.completed", "biomarkers.archived", "scores.archived"):
-        assert events_per_run(url, event_type) == Counter(streams), event_type
-    inserted = scalar(url, "SELECT sum((payload->>'inserted')::int) FROM sync_events WHERE type='biomarkers.archived'")
+    assert events_per_run(url, "sync.completed") == Counter(streams)
+    for kind in ("biomarker", "score"):
+        assert events_per_run(url, "records.archived", kind) == Counter(streams), kind
+    inserted = scalar(
+        url,
+        "SELECT sum((payload->>'inserted')::int) FROM sync_events "
+        "WHERE type = 'records.archived' AND payload->>'kind' = 'biomarker'",
+    )
     assert inserted == truth["biomarkers"]
     assert scalar(url, "SELECT count(*) FROM sync_events WHERE type = 'archival.failed'") == 0
 
@@ -155,6 +164,8 @@ async def test_two_workers_share_the_jobs_and_none_is_done_twice(
     postgres_url: str, workers: list[Worker], tmp_path: Path
 ) -> None:
     pair = [start(workers, postgres_url, tmp_path, "--job-delay", "0.01") for _ in range(2)]
+    # both must be polling before the jobs arrive, or on a busy machine the first one up takes them all
+    wait_for(lambda: all(worker.has_started() for worker in pair), "both workers to start")
     streams = await submit_runs(postgres_url, JOBS)
     wait_for(lambda: queue_is_empty(postgres_url), "every job to finish")
     assert [worker.terminate() for worker in pair] == [0, 0]

@@ -13,11 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sahha_sync.adapters.clock import ManualClock
 from sahha_sync.adapters.memory import InMemoryJobQueue
+from sahha_sync.adapters.sahha.dto import parse_records
 from sahha_sync.adapters.sql import SqlEventStore, SqlHealthArchive, sql_unit_of_work_factory
 from sahha_sync.adapters.sql.tables import archetypes, biomarkers, scores
 from sahha_sync.adapters.webhook import SahhaWebhookReceiver
 from sahha_sync.application.use_cases.ingest_webhook import IngestWebhookRecords
-from sahha_sync.domain import BiomarkersArchived, FetchWindow
+from sahha_sync.domain import FetchWindow, RecordsArchived
 from tests.unit.webhook.deliveries import (
     ARCHETYPE_EVENT,
     BIOMARKER_EVENT,
@@ -61,7 +62,7 @@ async def sql_hooks(sql_engine: AsyncEngine) -> AsyncIterator[SqlHooks]:
         IngestWebhookRecords.JOB_TYPE,
         IngestWebhookRecords(unit_of_work=sql_unit_of_work_factory(sql_engine), clock=clock),
     )
-    receiver = SahhaWebhookReceiver(secret=SECRET, queue=queue, clock=clock)
+    receiver = SahhaWebhookReceiver(secret=SECRET, queue=queue, clock=clock, parse=parse_records)
     await queue.start()
     try:
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=receiver), base_url="http://h") as client:
@@ -95,7 +96,10 @@ async def test_a_changed_redelivery_updates_the_sql_row(sql_hooks: SqlHooks) -> 
     (row,) = (await SqlHealthArchive(sql_hooks.engine).read_window(USER, NOVEMBER)).biomarkers
     assert (row.value, row.value_numeric) == ("250", 250.0)
     events = [r.event for r in await SqlEventStore(sql_hooks.engine).read_all()]
-    assert [(e.inserted, e.updated) for e in events if isinstance(e, BiomarkersArchived)] == [(1, 0), (0, 1)]
+    assert [(e.inserted, e.updated) for e in events if isinstance(e, RecordsArchived) and e.kind == "biomarker"] == [
+        (1, 0),
+        (0, 1),
+    ]
 
 
 async def test_a_refused_delivery_leaves_the_sql_tables_empty(sql_hooks: SqlHooks) -> None:
@@ -112,7 +116,7 @@ async def test_parallel_workers_ingest_a_burst_into_sql_without_a_dead_job(sql_e
         IngestWebhookRecords.JOB_TYPE,
         IngestWebhookRecords(unit_of_work=sql_unit_of_work_factory(sql_engine), clock=ManualClock(NOW)),
     )
-    receiver = SahhaWebhookReceiver(secret=SECRET, queue=queue, clock=ManualClock(NOW))
+    receiver = SahhaWebhookReceiver(secret=SECRET, queue=queue, clock=ManualClock(NOW), parse=parse_records)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=receiver), base_url="http://h") as client:
         for n in range(120):
             user = f"user-{n % 6}"
@@ -128,4 +132,7 @@ async def test_parallel_workers_ingest_a_burst_into_sql_without_a_dead_job(sql_e
     async with sql_engine.connect() as connection:
         assert (await connection.execute(select(func.count()).select_from(biomarkers))).scalar_one() == 120
     events = await SqlEventStore(sql_engine).read_all()
-    assert sum(e.event.inserted for e in events if isinstance(e.event, BiomarkersArchived)) == 120
+    assert (
+        sum(e.event.inserted for e in events if isinstance(e.event, RecordsArchived) and e.event.kind == "biomarker")
+        == 120
+    )

@@ -25,7 +25,7 @@ from sahha_sync.application.ports import (
     QueueStats,
     SubmitResult,
 )
-from sahha_sync.application.ports.job_queue import payload_user
+from sahha_sync.application.ports.job_queue import DeadJob, payload_user
 from sahha_sync.application.use_cases import ArchiveHealthData, RunAnalysis
 from sahha_sync.domain import (
     Analysis,
@@ -33,6 +33,8 @@ from sahha_sync.domain import (
     Biomarker,
     DomainEvent,
     HealthRecords,
+    RecordKind,
+    RecordsArchived,
     Score,
     SyncStatus,
     TrackingRecord,
@@ -50,7 +52,7 @@ def steps(user: str, day_start: datetime, value: int = 8000) -> Biomarker:
     """A daily steps biomarker starting at ``day_start`` (in the user's local offset)."""
     start = day_start.astimezone(LOCAL)
     return Biomarker(
-        profile_id=user,
+        user_id=user,
         category="activity",
         type="steps",
         value=str(value),
@@ -63,7 +65,7 @@ def steps(user: str, day_start: datetime, value: int = 8000) -> Biomarker:
 
 
 def sleep_score(user: str, day_start: datetime, value: float = 0.7) -> Score:
-    return Score(profile_id=user, type="sleep", score_date_time=day_start + timedelta(hours=8), score=value)
+    return Score(user_id=user, type="sleep", score_date_time=day_start + timedelta(hours=8), score=value)
 
 
 def days_of_data(user: str, first: datetime, days: int, *, base: int = 8000) -> HealthRecords:
@@ -139,6 +141,15 @@ class RecordingQueue(JobQueue):
     async def stop(self, *, drain: bool = True, timeout: float | None = None) -> None:
         return None
 
+    async def worker_finished(self) -> None:
+        return None
+
+    async def dead_jobs(self) -> list[DeadJob]:
+        return []
+
+    async def retry_dead(self, job_ids: Sequence[str] | None = None) -> list[str]:
+        return []
+
 
 def context(attempt: int = 1, max_attempts: int = 3, job_id: str = "job-1") -> JobContext:
     return JobContext(job_id=job_id, job_type=ArchiveHealthData.JOB_TYPE, attempt=attempt, max_attempts=max_attempts)
@@ -185,6 +196,10 @@ class Harness:
 
     async def events_of(self, run_id: str, kind: type[DomainEvent]) -> Sequence[Any]:
         return [e for e in await self.events(run_id) if isinstance(e, kind)]
+
+    async def archived(self, run_id: str, kind: RecordKind[Any]) -> list[RecordsArchived]:
+        """The run's ``RecordsArchived`` events of ``kind``."""
+        return [e for e in await self.events_of(run_id, RecordsArchived) if e.kind == kind.name]
 
     async def drain(self) -> None:
         assert await self.queue.wait_idle(timeout=10), "the queue did not become idle"

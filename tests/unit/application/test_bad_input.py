@@ -45,7 +45,7 @@ CASES: list[tuple[str, Call, str]] = [
         lambda h: tracker(h).update_last_analysis_date(USER, ARCHETYPE, BEHAVIOR, analysis_timestamp=NAIVE),
         "analysis_timestamp",
     ),
-    ("fetch: empty external id", lambda h: fetcher(h).fetch_health_data(""), "external_id"),
+    ("fetch: empty user id", lambda h: fetcher(h).fetch_health_data(""), "user_id"),
     ("fetch: naive watermark", lambda h: fetcher(h).fetch_health_data(USER, since_timestamp=NAIVE), "since_timestamp"),
     ("fetch: no days", lambda h: fetcher(h).fetch_health_data(USER, days=0), "days"),
 ]

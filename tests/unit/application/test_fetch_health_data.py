@@ -17,7 +17,7 @@ async def test_it_returns_the_seeds_dict_shape() -> None:
     harness = Harness(queue=RecordingQueue())
     harness.source.add(days_of_data(USER, START - timedelta(days=7), 7))
 
-    data = (await fetcher(harness).fetch_health_data(external_id=USER, days=7)).to_dict()
+    data = (await fetcher(harness).fetch_health_data(user_id=USER, days=7)).to_dict()
 
     assert set(data) == {"biomarkers", "scores", "fetched_at", "is_incremental", "watermark", "total_items"}
     assert data["total_items"] == 14

@@ -6,8 +6,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
+from sahha_sync.adapters.webhook import MissingWebhookSecretError
 from sahha_sync.application.ports import JobContext
 from sahha_sync.application.use_cases import ArchetypeTracker, ArchiveHealthData
 from sahha_sync.domain import HealthSnapshot, InvalidInputError
@@ -23,6 +25,7 @@ from sahha_sync.infrastructure import (
     run_analysis,
 )
 from sahha_sync.infrastructure.settings import Settings
+from tests.unit.webhook.deliveries import SECRET, biomarker_body, encode, signed_headers
 
 USER = "user-0001"
 ARCHETYPE = "Peak Performer"
@@ -187,3 +190,23 @@ async def test_a_run_whose_archival_was_lost_with_the_last_process_is_archived_w
     assert record is not None
     state = record.status.state
     assert state == ("synced" if recover_on_start else "pending")
+
+
+async def test_the_runtimes_webhook_receiver_queues_a_signed_delivery_on_the_runtimes_queue() -> None:
+    async with SahhaSync.from_env(database_url="memory://", webhook_secret=SECRET) as sync:
+        receiver = await sync.webhook_receiver(max_body_bytes=64 * 1024)
+        raw = encode(biomarker_body())
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=receiver), base_url="http://host.test") as http:
+            accepted = await http.post("/", content=raw, headers=signed_headers(raw))
+            unsigned = await http.post("/", content=raw, headers={"X-Event-Type": "BiomarkerCreatedIntegrationEvent"})
+        assert await sync.wait_for_archival(30)
+        figures = await sync.stats()
+    assert (accepted.status_code, unsigned.status_code) == (202, 401)
+    assert receiver.max_body_bytes == 64 * 1024
+    assert figures.webhook_inserted["biomarkers"] == 1
+
+
+async def test_the_runtime_refuses_a_webhook_receiver_without_a_secret(memory_environment: None) -> None:
+    async with SahhaSync.from_env() as sync:
+        with pytest.raises(MissingWebhookSecretError):
+            await sync.webhook_receiver()

@@ -14,6 +14,7 @@ import httpx
 
 from sahha_sync.adapters.clock import ManualClock
 from sahha_sync.adapters.memory import InMemoryJobQueue, InMemoryStores
+from sahha_sync.adapters.sahha.dto import parse_records
 from sahha_sync.adapters.webhook import SahhaWebhookReceiver, sign
 from sahha_sync.application.ports import UnitOfWorkFactory
 from sahha_sync.application.use_cases.ingest_webhook import IngestWebhookRecords
@@ -142,7 +143,9 @@ async def harness(*, max_body_bytes: int = 256 * 1024, stores: InMemoryStores | 
     stores = stores if stores is not None else InMemoryStores()
     queue = InMemoryJobQueue(backoff_base=0.001)
     queue.register(IngestWebhookRecords.JOB_TYPE, ingest_handler(stores.unit_of_work, clock))
-    receiver = SahhaWebhookReceiver(secret=SECRET, queue=queue, clock=clock, max_body_bytes=max_body_bytes)
+    receiver = SahhaWebhookReceiver(
+        secret=SECRET, queue=queue, clock=clock, max_body_bytes=max_body_bytes, parse=parse_records
+    )
     await queue.start()
     transport = httpx.ASGITransport(app=receiver)
     try:

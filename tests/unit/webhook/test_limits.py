@@ -11,6 +11,7 @@ import pytest
 
 from sahha_sync.adapters.clock import ManualClock
 from sahha_sync.adapters.memory import InMemoryJobQueue
+from sahha_sync.adapters.sahha.dto import parse_records
 from sahha_sync.adapters.webhook import SahhaWebhookReceiver
 from tests.unit.webhook.deliveries import NOW, SECRET, Harness, biomarker_body, encode, harness, signed_headers
 
@@ -54,9 +55,8 @@ def http_scope(headers: list[tuple[bytes, bytes]], method: str = "POST") -> dict
 
 
 def receiver(queue: InMemoryJobQueue | None = None, **options: Any) -> SahhaWebhookReceiver:
-    return SahhaWebhookReceiver(
-        secret=SECRET, queue=queue or InMemoryJobQueue(), clock=ManualClock(NOW), max_body_bytes=LIMIT, **options
-    )
+    options = {"max_body_bytes": LIMIT, "parse": parse_records, **options}
+    return SahhaWebhookReceiver(secret=SECRET, queue=queue or InMemoryJobQueue(), clock=ManualClock(NOW), **options)
 
 
 async def test_a_declared_length_over_the_limit_is_refused_with_413_before_reading(small: Harness) -> None:

@@ -14,6 +14,7 @@ from pydantic import SecretStr
 
 from sahha_sync.adapters.clock import ManualClock
 from sahha_sync.adapters.memory import InMemoryJobQueue
+from sahha_sync.adapters.sahha.dto import parse_records
 from sahha_sync.adapters.webhook import MissingWebhookSecretError, SahhaWebhookReceiver, sign, sign_base64
 from sahha_sync.domain import FetchWindow
 from tests.unit.webhook.deliveries import (
@@ -44,7 +45,7 @@ async def test_a_signed_biomarker_is_accepted_at_once_and_archived_by_the_queue(
     archived = await hooks.stores.archive.read_window(USER, NOVEMBER)
     assert len(archived.biomarkers) == 1
     row = archived.biomarkers[0]
-    assert (row.profile_id, row.type, row.value, row.value_numeric) == (USER, "steps", STEPS_VALUE, 734519.0)
+    assert (row.user_id, row.type, row.value, row.value_numeric) == (USER, "steps", STEPS_VALUE, 734519.0)
     assert row.start_date_time.utcoffset() == timedelta(hours=13)
     assert row.sahha_id == "0f6e2a52-8c1e-4b5e-9a0e-3f9d2d7c1a01"
 
@@ -93,7 +94,7 @@ async def test_the_same_delivery_twice_leaves_one_row(hooks: Harness) -> None:
 async def test_a_burst_of_equal_deliveries_queues_one_job(hooks: Harness) -> None:
     await hooks.queue.stop(drain=True)
     queue = InMemoryJobQueue()  # not started: the jobs stay pending
-    receiver = SahhaWebhookReceiver(secret=SECRET, queue=queue, clock=hooks.clock)
+    receiver = SahhaWebhookReceiver(secret=SECRET, queue=queue, clock=hooks.clock, parse=parse_records)
     raw = encode(biomarker_body())
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=receiver), base_url="http://h") as client:
         answers = [(await client.post("/", content=raw, headers=signed_headers(raw))).json() for _ in range(3)]
@@ -349,11 +350,11 @@ async def test_stats_count_every_request_once_by_outcome(hooks: Harness) -> None
 @pytest.mark.parametrize("secret", [None, "", "   ", SecretStr("")])
 def test_the_receiver_refuses_to_start_without_a_secret(secret: Any) -> None:
     with pytest.raises(MissingWebhookSecretError, match="SAHHA_SYNC_WEBHOOK_SECRET"):
-        SahhaWebhookReceiver(secret=secret, queue=InMemoryJobQueue(), clock=ManualClock(NOW))
+        SahhaWebhookReceiver(secret=secret, queue=InMemoryJobQueue(), clock=ManualClock(NOW), parse=parse_records)
 
 
 async def test_a_pydantic_secret_works_like_the_plain_string(hooks: Harness) -> None:
-    receiver = SahhaWebhookReceiver(secret=SecretStr(SECRET), queue=hooks.queue, clock=hooks.clock)
+    receiver = SahhaWebhookReceiver(secret=SecretStr(SECRET), queue=hooks.queue, clock=hooks.clock, parse=parse_records)
     raw = encode(biomarker_body())
 
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=receiver), base_url="http://h") as client:
@@ -366,7 +367,9 @@ async def test_a_pydantic_secret_works_like_the_plain_string(hooks: Harness) -> 
 @pytest.mark.parametrize("size", [0, -1])
 def test_the_body_limit_must_be_positive(size: int) -> None:
     with pytest.raises(ValueError, match="max_body_bytes"):
-        SahhaWebhookReceiver(secret=SECRET, queue=InMemoryJobQueue(), clock=ManualClock(NOW), max_body_bytes=size)
+        SahhaWebhookReceiver(
+            secret=SECRET, queue=InMemoryJobQueue(), clock=ManualClock(NOW), max_body_bytes=size, parse=parse_records
+        )
 
 
 async def test_the_answer_is_json_and_never_echoes_the_body(hooks: Harness) -> None:
