@@ -24,7 +24,7 @@ from sahha_sync.domain.events import (
     SyncCompleted,
 )
 from sahha_sync.domain.record_kinds import ARCHETYPE, BIOMARKER, RECORD_KINDS, SCORE, RecordKind
-from sahha_sync.domain.windows import FetchWindow
+from sahha_sync.domain.windows import FetchWindow, Watermark
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -143,6 +143,11 @@ class TrackingRecord:
     @property
     def is_synced(self) -> bool:
         return self.status.sahha_data_synced
+
+    @property
+    def watermark(self) -> Watermark | None:
+        """The run's mark: how far it analysed the user's data (None until its analysis completed)."""
+        return None if self.analysis_timestamp is None else Watermark(self.analysis_timestamp)
 
 
 def earliest_unsynced_start(runs: Iterable[TrackingRecord]) -> datetime | None:

@@ -58,7 +58,6 @@ from sahha_sync.application.ports.job_queue import JobHandler, JobQueue
 from sahha_sync.application.ports.rate_budget import RateBudget
 from sahha_sync.application.ports.unit_of_work import UnitOfWorkFactory
 from sahha_sync.application.use_cases import (
-    ArchetypeTracker,
     ArchiveHealthData,
     ArchiveRecordedRun,
     CollectStats,
@@ -69,6 +68,7 @@ from sahha_sync.application.use_cases import (
     RebuildProjections,
     RecoverPendingArchivals,
     RunAnalysis,
+    Watermarks,
 )
 from sahha_sync.infrastructure.settings import Settings, SettingsError
 
@@ -308,7 +308,7 @@ class Container(containers.DeclarativeContainer):
     archive_recorded_run = providers.Factory(
         ArchiveRecordedRun, archiver=archive_health_data, unit_of_work=unit_of_work
     )
-    archetype_tracker = providers.Factory(ArchetypeTracker, unit_of_work=unit_of_work, clock=clock)
+    archetype_tracker = providers.Factory(Watermarks, unit_of_work=unit_of_work, clock=clock)
     read_stored_analyses = providers.Factory(ReadStoredAnalyses, unit_of_work=unit_of_work)
     rebuild_projections = providers.Factory(RebuildProjections, unit_of_work=unit_of_work)
 

@@ -18,7 +18,6 @@ from sahha_sync.adapters.webhook import SahhaWebhookReceiver
 from sahha_sync.application.ports.health_data_source import HealthDataSource
 from sahha_sync.application.ports.job_queue import JobHandler, JobQueue, QueueStats
 from sahha_sync.application.use_cases import (
-    ArchetypeTracker,
     ArchiveRecordedRun,
     CollectStats,
     ErasureReport,
@@ -27,6 +26,7 @@ from sahha_sync.application.use_cases import (
     OperationsStats,
     ReadStoredAnalyses,
     RunAnalysis,
+    Watermarks,
 )
 from sahha_sync.domain.tracking import TrackingRecord
 from sahha_sync.infrastructure.container import Container, build_container, resolve, shutdown
@@ -164,8 +164,8 @@ class SahhaSync:
         "system of their own (``ArchiveRecordedRun``).",
     )
 
-    async def archetype_tracker(self) -> ArchetypeTracker:
-        tracker: ArchetypeTracker = await resolve(self.container.archetype_tracker)
+    async def archetype_tracker(self) -> Watermarks:
+        tracker: Watermarks = await resolve(self.container.archetype_tracker)
         return tracker
 
     async def stored_analyses(self) -> ReadStoredAnalyses:

@@ -32,6 +32,7 @@ from sahha_sync.application.ports.job_queue import (
     QueueUnavailableError,
     SubmitResult,
 )
+from sahha_sync.application.retry import Backoff
 from sahha_sync.domain.errors import InvalidInputError
 
 logger = get_logger(__name__)
@@ -68,8 +69,8 @@ class JobWriter:
 
     At most ``max_buffered`` jobs, ``max_buffered_bytes`` of payload, wait to be written; past that a submit
     fails with ``QueueUnavailableError`` (the database is not keeping up or not reachable). A batch that fails is
-    tried again with a backoff up to ``max_backoff`` seconds; the submits waiting for it fail at once, and only
-    recoverable jobs stay buffered.
+    tried again after a ``Backoff`` from 50 ms up to ``max_backoff`` seconds; the submits waiting for it fail at
+    once, and only recoverable jobs stay buffered.
     """
 
     def __init__(
@@ -85,7 +86,7 @@ class JobWriter:
     ) -> None:
         self._connector, self._queue = connector, queue_name
         self.batch_size, self.max_buffered, self.id_reserve = batch_size, max_buffered, id_reserve
-        self.max_backoff, self.max_buffered_bytes = max_backoff, max_buffered_bytes
+        self.backoff, self.max_buffered_bytes = Backoff(0.05, cap=max_backoff), max_buffered_bytes
         self._bytes = 0  # of the buffered payloads
         self._buffer: dict[int, _Pending] = {}  # by job id, in submit order
         self._by_lock: dict[str, _Pending] = {}
@@ -187,7 +188,7 @@ class JobWriter:
                         continue
                     error = translate(exc, "write submitted jobs") if isinstance(exc, QUEUE_ERRORS) else None
                     self._failed(error or QueueUnavailableError("cannot write submitted jobs"), type(cause).__name__)
-                    await asyncio.sleep(min(0.05 * 2 ** (failures - 1), self.max_backoff))
+                    await asyncio.sleep(self.backoff.delay(failures))
             if len(self._ids) < self.id_reserve // 2:
                 with contextlib.suppress(*QUEUE_ERRORS):
                     async with self._reserving:

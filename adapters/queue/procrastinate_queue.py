@@ -48,6 +48,7 @@ from sahha_sync.application.ports.job_queue import (
     SubmitResult,
     payload_user,
 )
+from sahha_sync.application.retry import Backoff
 from sahha_sync.domain.errors import InvalidInputError
 
 logger = get_logger(__name__)
@@ -56,8 +57,9 @@ __all__ = ["DeadJob", "ProcrastinateJobQueue"]
 
 
 class ProcrastinateJobQueue(JobQueue):
-    """A job runs up to ``max_attempts`` times; after a retryable error the next attempt waits
-    ``backoff_base * 2**(attempt-1)`` seconds plus up to ``jitter`` (2 s, 4 s, 8 s by default).
+    """A job runs up to ``max_attempts`` times; after a retryable error the next attempt waits up to
+    ``backoff_base * 2**(attempt-1)`` seconds (2 s, 4 s, 8 s by default): a random part of it with ``jitter``,
+    all of it without (``Backoff``).
 
     ``run_worker=False`` makes a queue that only submits (a host whose jobs run in ``sahha-sync worker``
     processes). ``heartbeat`` is how often the worker says it is alive; a running job whose worker has been
@@ -81,7 +83,7 @@ class ProcrastinateJobQueue(JobQueue):
         queue_name: str = "sahha_sync",
         max_attempts: int = 3,
         backoff_base: float = 2.0,
-        jitter: float = 1.0,
+        jitter: bool = True,
         concurrency: int = 1,
         run_worker: bool = True,
         heartbeat: float = 5.0,
@@ -98,7 +100,7 @@ class ProcrastinateJobQueue(JobQueue):
     ) -> None:
         _check(concurrency >= 1, "concurrency must be at least 1", "concurrency")
         _check(max_attempts >= 1, "max_attempts must be at least 1", "max_attempts")
-        _check(backoff_base >= 0 and jitter >= 0, "backoff_base and jitter must not be negative", "backoff_base")
+        _check(backoff_base >= 0, "backoff_base must not be negative", "backoff_base")
         _check(heartbeat > 0, "heartbeat must be positive", "heartbeat")
         _check(stalled_after >= 3 * heartbeat - 1e-9, "stalled_after must be at least 3 heartbeats", "stalled_after")
         self.queue_name, self.max_attempts, self.concurrency = queue_name, max_attempts, concurrency
@@ -126,7 +128,7 @@ class ProcrastinateJobQueue(JobQueue):
         )
         self._app = procrastinate.App(connector=self._connector)
         self._app.job_manager = JobManager(connector=self._connector)  # see JobManager: twins give way
-        self._retry = RetryPolicy(max_attempts=max_attempts, backoff_base=backoff_base, jitter=jitter)
+        self._retry = RetryPolicy(max_attempts=max_attempts, backoff=Backoff(backoff_base, jitter=jitter))
         self._handlers: dict[str, JobHandler] = {}
         self._dead = DeadLetters(self._connector, self._app, queue_name)
         self._writer = JobWriter(self._connector, queue_name)

@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 import httpx
 
-from sahha_sync.adapters.sahha.api import RetryPolicy, SahhaApi, format_query_datetime
+from sahha_sync.adapters.sahha.api import SahhaApi, format_query_datetime
 from sahha_sync.adapters.sahha.cache import FetchCache
 from sahha_sync.adapters.sahha.catalog import BIOMARKER_CATEGORIES, BIOMARKER_TYPES, SCORE_TYPES
 from sahha_sync.adapters.sahha.dto import parse_records
@@ -23,6 +23,7 @@ from sahha_sync.adapters.sahha.token import DEFAULT_MAX_AGE
 from sahha_sync.application.logs import get_logger
 from sahha_sync.application.ports.health_data_source import HealthDataSource, HealthDataSourceError, SahhaRequestError
 from sahha_sync.application.ports.rate_budget import RateBudget
+from sahha_sync.application.retry import Backoff
 from sahha_sync.domain import FetchMetrics, FetchWindow, HealthRecords, QuarantinedRecord, dedupe_by_key
 from sahha_sync.domain.health import SCORE_SPAN
 from sahha_sync.domain.windows import MAX_CHUNK
@@ -93,7 +94,9 @@ class SahhaHealthDataSource(HealthDataSource):
             client_id=client_id,
             client_secret=secret,
             limiter=self._limiter,
-            retry=RetryPolicy(max_retries, backoff_base, backoff_cap, max_retry_after),
+            backoff=Backoff(backoff_base, cap=backoff_cap),
+            max_retries=max_retries,
+            max_retry_after=max_retry_after,
             timeout=request_timeout,
             metrics=self._metrics,
             sleep=sleep,

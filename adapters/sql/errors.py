@@ -20,7 +20,6 @@ _KEYWORD_PASSWORD = re.compile(r"(?P<head>password\s*=\s*)(?P<secret>'[^']*'|\S+
 # SQLSTATE classes after which trying again may succeed: connection, transaction rollback (serialization,
 # deadlock), insufficient resources, operator intervention (shutdown), lock not available.
 _RETRYABLE_SQLSTATE_PREFIXES = ("08", "40", "53", "57", "55P03")
-_SQLITE_RETRYABLE = ("database is locked", "disk i/o error", "unable to open database")
 
 
 def redact(text: str) -> str:

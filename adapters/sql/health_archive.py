@@ -31,7 +31,7 @@ ARCHIVE_ERRORS = ErrorKinds(ArchiveError, ArchiveUnavailableError, ArchiveIntegr
 
 
 class SqlHealthArchive(HealthArchive):
-    """The archive on an ``AsyncEngine`` (each call one transaction) or on a unit of work's connection.
+    """The archive on a unit of work's connection (``SqlUnitOfWork.archive``).
 
     Every call is all or nothing: a record that cannot be stored (a naive datetime, a NaN) raises
     ``InvalidInputError`` naming its key and field, and no row of that call is written.

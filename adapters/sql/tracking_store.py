@@ -82,7 +82,7 @@ async def _id_is_free(connection: AsyncConnection, row_id: int, run_id: str) -> 
 
 
 class SqlTrackingStore(TrackingStore):
-    """The tracking projection on an ``AsyncEngine`` or on a unit of work's connection."""
+    """The tracking projection on a unit of work's connection (``SqlUnitOfWork.tracking``)."""
 
     def __init__(self, bind: Bind) -> None:
         self._bind = bind

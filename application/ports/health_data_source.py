@@ -12,10 +12,15 @@ from sahha_sync.domain.windows import FetchWindow
 
 
 class HealthDataSourceError(SahhaSyncError):
-    """The source could not deliver the data. ``api``: what the failed fetch cost at the source's API, when the
-    source counts it (None otherwise)."""
+    """The source could not deliver the data. ``status_code`` and ``endpoint``: the answer that failed, when there
+    was one; ``api``: what the failed fetch cost at the source's API, when the source counts it (None otherwise)."""
 
     api: FetchMetrics | None = None
+
+    def __init__(self, message: str, *, status_code: int | None = None, endpoint: str | None = None) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.endpoint = endpoint
 
 
 class SahhaUnavailableError(HealthDataSourceError):
@@ -31,11 +36,6 @@ class SahhaAuthError(HealthDataSourceError):
 class SahhaRequestError(HealthDataSourceError):
     """Sahha refused the request as malformed (400, 403, 404, 409); retrying the same request will not help."""
 
-    def __init__(self, message: str, *, status_code: int | None = None, endpoint: str | None = None) -> None:
-        super().__init__(message)
-        self.status_code = status_code
-        self.endpoint = endpoint
-
 
 class SahhaAccountRemovedError(HealthDataSourceError):
     """410: the Sahha account was removed. Stop; do not retry."""
@@ -43,11 +43,6 @@ class SahhaAccountRemovedError(HealthDataSourceError):
 
 class SahhaResponseError(HealthDataSourceError):
     """Sahha answered with something that is not the documented shape (e.g. a body that is not JSON)."""
-
-    def __init__(self, message: str, *, status_code: int | None = None, endpoint: str | None = None) -> None:
-        super().__init__(message)
-        self.status_code = status_code
-        self.endpoint = endpoint
 
 
 @runtime_checkable

@@ -5,12 +5,12 @@ Private to the use cases; nothing here is part of the public API.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import TypeVar
 
 from sahha_sync.application.logs import get_logger
-from sahha_sync.application.ports.event_store import ConcurrencyError
+from sahha_sync.application.ports.event_store import ConcurrencyError, RecordedEvent
 from sahha_sync.application.ports.health_data_source import HealthDataSource, HealthDataSourceError
 from sahha_sync.application.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from sahha_sync.domain.analysis import AnalysisType
@@ -25,6 +25,7 @@ T = TypeVar("T")
 log = get_logger(__name__)
 
 MAX_ERROR_TEXT = 300
+PAGE_SIZE = 1000  # events read at a time by a use case that walks the whole store
 
 
 def require_text(value: object, field: str) -> str:
@@ -60,10 +61,6 @@ def describe_error(exc: BaseException) -> tuple[str, str]:
     kind = type(exc).__name__
     text = (str(exc) or kind) if isinstance(exc, SahhaSyncError) else f"unexpected {kind}"
     return kind, text[:MAX_ERROR_TEXT]
-
-
-def is_retryable(exc: BaseException) -> bool:
-    return isinstance(exc, SahhaSyncError) and exc.retryable
 
 
 async def fetch_in_chunks(
@@ -118,6 +115,18 @@ def within(records: HealthRecords, window: FetchWindow) -> HealthRecords:
 
 async def read_history(uow: UnitOfWork, run_id: str) -> list[DomainEvent]:
     return [recorded.event for recorded in await uow.events.read_stream(stream_id_for(run_id))]
+
+
+async def every_event(uow: UnitOfWork, page_size: int = PAGE_SIZE) -> AsyncIterator[RecordedEvent]:
+    """Every recorded event of the store in position order, read ``page_size`` at a time."""
+    after = 0
+    while True:
+        page = await uow.events.read_all(after=after, limit=page_size)
+        for recorded in page:
+            yield recorded
+        if len(page) < page_size:
+            return
+        after = page[-1].position
 
 
 async def append_and_project(

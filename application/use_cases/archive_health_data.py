@@ -26,12 +26,12 @@ from sahha_sync.application.ports.health_archive import HealthArchive
 from sahha_sync.application.ports.health_data_source import HealthDataSource
 from sahha_sync.application.ports.job_queue import JobContext
 from sahha_sync.application.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from sahha_sync.application.retry import is_retryable
 from sahha_sync.application.use_cases._support import (
     append_and_project,
     describe_error,
     fetch_in_chunks,
     in_transaction,
-    is_retryable,
     read_history,
 )
 from sahha_sync.application.use_cases.archival_job import ArchivalJob

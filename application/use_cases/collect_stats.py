@@ -27,6 +27,7 @@ from sahha_sync.application.ports.job_queue import JobQueue
 from sahha_sync.application.ports.rate_budget import RateBudget
 from sahha_sync.application.ports.unit_of_work import UnitOfWorkFactory
 from sahha_sync.application.use_cases._fetching import SAHHA
+from sahha_sync.application.use_cases._support import PAGE_SIZE, every_event
 from sahha_sync.domain.events import (
     AnalysisCompleted,
     AnalysisFailed,
@@ -45,7 +46,6 @@ from sahha_sync.domain.events import (
 from sahha_sync.domain.record_kinds import RECORD_KINDS
 from sahha_sync.domain.tracking import TrackingRecord
 
-PAGE_SIZE = 1000
 TABLES = tuple(kind.plural for kind in RECORD_KINDS)
 _TABLE_OF = {kind.name: kind.plural for kind in RECORD_KINDS}
 WEBHOOK_STREAM_PREFIX = "run-webhook-"
@@ -147,6 +147,7 @@ def _iso(moment: datetime | None) -> str | None:
     return None if moment is None else moment.isoformat()
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CollectStats:
     """``await collect(since=None) -> OperationsStats``.
 
@@ -155,52 +156,36 @@ class CollectStats:
     ``rate_budget`` adds the account's figures, every process together.
     """
 
-    def __init__(
-        self,
-        *,
-        unit_of_work: UnitOfWorkFactory,
-        clock: Clock,
-        queue: JobQueue | None = None,
-        sahha_stats: Callable[[], Mapping[str, Any] | None] | None = None,
-        rate_budget: RateBudget | None = None,
-        page_size: int = PAGE_SIZE,
-    ) -> None:
-        self._unit_of_work = unit_of_work
-        self._clock = clock
-        self._queue = queue
-        self._sahha_stats = sahha_stats
-        self._rate_budget = rate_budget
-        self._page_size = page_size
+    unit_of_work: UnitOfWorkFactory
+    clock: Clock
+    queue: JobQueue | None = None
+    sahha_stats: Callable[[], Mapping[str, Any] | None] | None = None
+    rate_budget: RateBudget | None = None
+    page_size: int = PAGE_SIZE
 
     async def __call__(self, since: datetime | None = None) -> OperationsStats:
         return await self.collect(since)
 
     async def collect(self, since: datetime | None = None) -> OperationsStats:
-        now = self._clock.now()
+        now = self.clock.now()
         stats = OperationsStats(generated_at=now, since=since)
         streams_with_data: set[str] = set()
-        async with self._unit_of_work() as uow:
-            after = 0
-            while True:
-                page = await uow.events.read_all(after=after, limit=self._page_size)
-                for recorded in page:
-                    if _brought_data(recorded.event):
-                        streams_with_data.add(recorded.stream_id)
-                    if since is None or recorded.event.occurred_at >= since:
-                        _count(stats, recorded.stream_id, recorded.event)
-                if len(page) < self._page_size:
-                    break
-                after = page[-1].position
+        async with self.unit_of_work() as uow:
+            async for recorded in every_event(uow, self.page_size):
+                if _brought_data(recorded.event):
+                    streams_with_data.add(recorded.stream_id)
+                if since is None or recorded.event.occurred_at >= since:
+                    _count(stats, recorded.stream_id, recorded.event)
             rows = await uow.tracking.list_all()
         stats.sync_states.update(row.status.state for row in rows)
         stats.freshness = freshness(rows, now, lambda row: stream_id_for(row.run_id) in streams_with_data)
-        if self._queue is not None:
-            stats.queue = (await self._queue.get_stats()).as_dict()
-        client = None if self._sahha_stats is None else self._sahha_stats()
+        if self.queue is not None:
+            stats.queue = (await self.queue.get_stats()).as_dict()
+        client = None if self.sahha_stats is None else self.sahha_stats()
         if client is not None:
             stats.sahha_client = dict(client)
-        if self._rate_budget is not None:
-            stats.sahha_account = (await self._rate_budget.figures()).as_dict()
+        if self.rate_budget is not None:
+            stats.sahha_account = (await self.rate_budget.figures()).as_dict()
         return stats
 
 

@@ -25,12 +25,11 @@ from sahha_sync.application.logs import get_logger
 from sahha_sync.application.ports.clock import Clock
 from sahha_sync.application.ports.job_queue import JobQueue
 from sahha_sync.application.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from sahha_sync.application.use_cases._support import PAGE_SIZE, every_event
 from sahha_sync.domain.errors import InvalidInputError
 from sahha_sync.domain.events import AnalysisRequested, UserForgotten, stream_id_for
 
 log = get_logger(__name__)
-
-PAGE_SIZE = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,29 +46,18 @@ class ErasureReport:
     events_removed: int = 0
     queued_jobs: int = 0
 
-    @property
-    def total(self) -> int:
-        return sum(asdict(self).values())
-
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ForgetUser:
     """``await forget(user_id) -> ErasureReport``; also callable as ``await forget_user(user_id)``."""
 
-    def __init__(
-        self,
-        *,
-        unit_of_work: UnitOfWorkFactory,
-        clock: Clock,
-        queue: JobQueue | None = None,
-        page_size: int = PAGE_SIZE,
-    ) -> None:
-        self._unit_of_work = unit_of_work
-        self._clock = clock
-        self._queue = queue
-        self._page_size = page_size
+    unit_of_work: UnitOfWorkFactory
+    clock: Clock
+    queue: JobQueue | None = None
+    page_size: int = PAGE_SIZE
 
     async def __call__(self, user_id: str) -> ErasureReport:
         return await self.forget(user_id)
@@ -81,9 +69,9 @@ class ForgetUser:
         # running meanwhile finds its run tombstoned (archival refuses an unknown run), and a second purge after
         # the commit removes whatever failed in between.
         jobs = await self._purge_jobs(user_id)
-        async with self._unit_of_work() as uow:
+        async with self.unit_of_work() as uow:
             run_ids = await self._run_ids(uow, user_id)
-            now = self._clock.now()
+            now = self.clock.now()
             tombstones = {stream_id_for(r): UserForgotten(run_id=r, occurred_at=now) for r in sorted(run_ids)}
             removed = await uow.events.tombstone_streams(tombstones)
             archive = await uow.archive.delete_user(user_id)
@@ -106,17 +94,12 @@ class ForgetUser:
         return report
 
     async def _purge_jobs(self, user_id: str) -> int:
-        return 0 if self._queue is None else await self._queue.purge_user(user_id)
+        return 0 if self.queue is None else await self.queue.purge_user(user_id)
 
     async def _run_ids(self, uow: UnitOfWork, user_id: str) -> set[str]:
         run_ids = {row.run_id for row in await uow.tracking.runs_for_user(user_id)}
-        after = 0
-        while True:
-            page = await uow.events.read_all(after=after, limit=self._page_size)
-            for recorded in page:
-                event = recorded.event
-                if isinstance(event, AnalysisRequested) and event.user_id == user_id:
-                    run_ids.add(event.run_id)
-            if len(page) < self._page_size:
-                return run_ids
-            after = page[-1].position
+        async for recorded in every_event(uow, self.page_size):
+            event = recorded.event
+            if isinstance(event, AnalysisRequested) and event.user_id == user_id:
+                run_ids.add(event.run_id)
+        return run_ids

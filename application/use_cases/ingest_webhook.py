@@ -26,7 +26,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import random
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -37,6 +36,7 @@ from sahha_sync.application.ports.clock import Clock
 from sahha_sync.application.ports.event_store import ConcurrencyError
 from sahha_sync.application.ports.job_queue import USER_KEY, JobContext
 from sahha_sync.application.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from sahha_sync.application.retry import Backoff
 from sahha_sync.domain.errors import InvalidInputError
 from sahha_sync.domain.events import RecordsArchived, stream_id_for
 from sahha_sync.domain.health import UpsertCounts
@@ -49,6 +49,7 @@ WebhookRecord = HealthRecord
 
 STREAM_SHARDS = 16
 APPEND_ATTEMPTS = 8
+APPEND_BACKOFF = Backoff(0.005, cap=0.05)  # a conflict is another worker's append, over within milliseconds
 
 
 def webhook_run_id(day: date, shard: int) -> str:
@@ -169,7 +170,7 @@ class IngestWebhookRecords:
                 if attempt == APPEND_ATTEMPTS:
                     raise
                 log.debug("webhook.append_conflict_retried", attempt=attempt)
-                await asyncio.sleep(random.uniform(0, 0.005 * attempt))
+                await asyncio.sleep(APPEND_BACKOFF.delay(attempt))
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def _store(self, uow: UnitOfWork, delivery: WebhookDelivery) -> UpsertCounts:

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from sahha_sync.application.use_cases import ArchetypeTracker, FetchHealthData
+from sahha_sync.application.use_cases import FetchHealthData, Watermarks
 from sahha_sync.domain import InvalidInputError, SahhaSyncError
 from tests.unit.application.conftest import ARCHETYPE, BEHAVIOR, USER, Harness, RecordingQueue
 
@@ -16,8 +16,8 @@ NAIVE = datetime(2026, 3, 9, 12, 0)  # no tzinfo
 Call = Callable[[Harness], Awaitable[object]]
 
 
-def tracker(h: Harness) -> ArchetypeTracker:
-    return ArchetypeTracker(unit_of_work=h.stores.unit_of_work, clock=h.clock)
+def tracker(h: Harness) -> Watermarks:
+    return Watermarks(unit_of_work=h.stores.unit_of_work, clock=h.clock)
 
 
 def fetcher(h: Harness) -> FetchHealthData:

@@ -51,7 +51,7 @@ async def test_a_90_day_window_is_fetched_in_30_day_chunks_and_put_together() ->
     snapshot = await fetcher(harness).fetch_health_data(USER, days=90)
 
     windows = [call.window for call in harness.source.calls]
-    assert [w.duration for w in windows] == [timedelta(days=30)] * 3
+    assert [w.end - w.start for w in windows] == [timedelta(days=30)] * 3
     assert windows[0].start == START - timedelta(days=90)
     assert windows[-1].end == START
     assert all(a.end == b.start for a, b in itertools.pairwise(windows))

@@ -104,7 +104,6 @@ def test_a_quarantined_record_with_a_naive_time_is_refused() -> None:
 
 def test_a_watermark_must_be_aware() -> None:
     _refused(lambda: Watermark(NAIVE), "watermark")
-    _refused(lambda: Watermark(T).advanced_to(NAIVE), "watermark")
 
 
 def test_a_snapshot_with_a_naive_fetch_time_is_refused() -> None:

@@ -73,7 +73,7 @@ async def test_forgetting_twice_erases_nothing_more(pipeline: Pipeline) -> None:
     await pipeline.forget(ALICE)
     rows = pipeline.stores.events.rows
     again = await pipeline.forget(ALICE)
-    assert again.total == 0
+    assert set(again.as_dict().values()) == {0}
     assert pipeline.stores.events.rows == rows
 
 
