@@ -180,17 +180,22 @@ async def main(args: argparse.Namespace) -> None:
     report(args, client, serial, len(sample))
 
 
-def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--users", type=int, default=500)
+def add_server_options(parser: argparse.ArgumentParser, *, users: int) -> None:
+    """The options ``emulator_server`` reads: the population, the days served, latency and the rate limit."""
+    parser.add_argument("--users", type=int, default=users)
     parser.add_argument("--latency-ms", type=float, default=50.0)
     parser.add_argument("--server-rps", type=float, default=40.0)
     parser.add_argument("--server-burst", type=float, default=10.0)
     parser.add_argument("--days", type=int, default=7)
+    parser.add_argument("--seed", type=int, default=0)
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_server_options(parser, users=500)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--headroom", type=float, default=0.97, help="client rate as a fraction of the server's limit")
     parser.add_argument("--serial-sample", type=int, default=10)
-    parser.add_argument("--seed", type=int, default=0)
     return parser.parse_args()
 
 

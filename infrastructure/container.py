@@ -7,7 +7,9 @@
 - database: ``sqlite://`` or ``postgresql://`` → the SQL adapters (SQLite is migrated on first use; a Postgres
   database must be at the newest revision: ``sahha-sync db upgrade``); ``memory://`` → the in-memory stores;
 - queue: ``memory`` → ``InMemoryJobQueue``; ``postgres`` → ``ProcrastinateJobQueue``;
-- analyst: ``offline`` → ``OfflineAnalyst``; ``openai`` → ``OpenAIAnalyst``, with the offline analyst as fallback.
+- analyst: ``offline`` → ``OfflineAnalyst``; ``openai`` → ``OpenAIAnalyst``, with the offline analyst as fallback;
+- Sahha rate budget: on a Postgres database the real API's client draws from the account's ``PostgresRateBudget``,
+  shared by every process; otherwise each process's client limits itself.
 
 The container alone says which handler runs which job (``job_handlers``: every queue a worker or ``SahhaSync``
 starts gets them) and how lost archivals are recovered (``recover_pending_archivals``, and ``recovery``: that
@@ -47,12 +49,13 @@ from sahha_sync.adapters.sahha.emulator import (
     SyntheticPopulation,
     emulator_transport,
 )
-from sahha_sync.adapters.sql import create_engine, sql_unit_of_work_factory
+from sahha_sync.adapters.sql import PostgresRateBudget, create_engine, sql_unit_of_work_factory
 from sahha_sync.adapters.sql.errors import connection_problem
 from sahha_sync.adapters.webhook import SahhaWebhookReceiver
 from sahha_sync.application.logs import get_logger
 from sahha_sync.application.ports.analyst import Analyst
 from sahha_sync.application.ports.job_queue import JobHandler, JobQueue
+from sahha_sync.application.ports.rate_budget import RateBudget
 from sahha_sync.application.ports.unit_of_work import UnitOfWorkFactory
 from sahha_sync.application.use_cases import (
     ArchiveHealthData,
@@ -159,7 +162,18 @@ async def _recover(use_case: RecoverPendingArchivals) -> None:
         log.warning("archival.recovery_failed", error_kind=type(exc).__name__)
 
 
-def sahha_source(settings: Settings, http: httpx.AsyncClient) -> SahhaHealthDataSource:
+def rate_budget_kind(settings: Settings) -> str:
+    """``shared`` when the real API's processes can meet in a Postgres database, else ``local``."""
+    return "shared" if settings.uses_postgres and settings.source == "sahha" else "local"
+
+
+def shared_rate_budget(settings: Settings, engine: AsyncEngine) -> RateBudget:
+    return PostgresRateBudget(engine, account=settings.sahha_client_id or "")
+
+
+def sahha_source(
+    settings: Settings, http: httpx.AsyncClient, rate_budget: RateBudget | None = None
+) -> SahhaHealthDataSource:
     secret = settings.sahha_client_secret
     return SahhaHealthDataSource(
         http,
@@ -169,6 +183,7 @@ def sahha_source(settings: Settings, http: httpx.AsyncClient) -> SahhaHealthData
         rate_limit_delay=settings.sahha_rate_limit_delay,
         max_retries=settings.sahha_max_retries,
         request_timeout=settings.sahha_request_timeout,
+        rate_budget=rate_budget,
     )
 
 
@@ -224,14 +239,19 @@ class Container(containers.DeclarativeContainer):
     )
     sahha_http = providers.Resource(sahha_http_client, config)
     emulator_http = providers.Resource(emulator_http_client, emulator)
+    engine = providers.Resource(database_engine, config)
+    rate_budget: providers.Provider[RateBudget | None] = providers.Selector(
+        providers.Callable(rate_budget_kind, config),
+        shared=providers.Singleton(shared_rate_budget, config, engine),
+        local=providers.Object(None),
+    )
     source = providers.Selector(
         config.provided.source,
-        sahha=providers.Singleton(sahha_source, config, sahha_http),
+        sahha=providers.Singleton(sahha_source, config, sahha_http, rate_budget),
         emulator=providers.Singleton(emulated_source, config, emulator, emulator_http),
     )
 
     # stores: one unit of work per transaction over archive, events and tracking
-    engine = providers.Resource(database_engine, config)
     memory_stores = providers.Singleton(InMemoryStores)
     unit_of_work: providers.Provider[UnitOfWorkFactory] = providers.Selector(
         providers.Callable(store_kind, config),
@@ -294,7 +314,7 @@ class Container(containers.DeclarativeContainer):
 
     # operations: erasure, monitoring, and the durable queue as worker processes and the CLI use it
     forget_user = providers.Factory(ForgetUser, unit_of_work=unit_of_work, clock=clock, queue=job_queue)
-    collect_stats = providers.Factory(CollectStats, unit_of_work=unit_of_work, clock=clock)
+    collect_stats = providers.Factory(CollectStats, unit_of_work=unit_of_work, clock=clock, rate_budget=rate_budget)
     durable_queue_factory = providers.Factory(durable_queue_for, config)
 
     # Sahha's webhooks, on the queue the caller gives: ``container.webhook_receiver(queue=queue)``

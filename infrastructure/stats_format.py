@@ -79,6 +79,7 @@ def to_prometheus(figures: Mapping[str, Any]) -> str:
     )
     _api(out, api)
     _client(out, api.get("client"))
+    _account(out, api.get("account"))
     out.metric(
         "archival_total",
         "counter",
@@ -154,6 +155,24 @@ def _client(out: _Exposition, client: Mapping[str, Any] | None) -> None:
         ("token_refreshes", "sahha_process_token_refreshes_total", "Sahha account tokens fetched by this process."),
     ):
         out.metric(name, "counter", help_text, [(client.get(key), {})])
+
+
+ACCOUNT_METRICS = (
+    ("requests", "sahha_account_requests_total", "counter", "Requests to Sahha by every process of the account."),
+    ("rate_limited", "sahha_account_rate_limited_total", "counter", "429 answers to every process of the account."),
+    ("request_rate", "sahha_account_request_rate", "gauge", "Requests to Sahha per second, every process."),
+    ("rate_limited_rate", "sahha_account_rate_limited_rate", "gauge", "429 answers per second, every process."),
+    ("paused_for", "sahha_account_paused_seconds", "gauge", "Seconds every process still waits for a Retry-After."),
+    ("processes", "sahha_account_processes", "gauge", "Processes that drew from the shared budget, last minute."),
+)
+
+
+def _account(out: _Exposition, account: Mapping[str, Any] | None) -> None:
+    """The account's shared rate budget (on a Postgres database): every process together."""
+    if not account:
+        return
+    for key, name, kind, help_text in ACCOUNT_METRICS:
+        out.metric(name, kind, help_text, [(account.get(key), {})])
 
 
 def _freshness(out: _Exposition, rows: list[Mapping[str, Any]]) -> None:
@@ -262,6 +281,7 @@ def to_tables(figures: Mapping[str, Any], *, max_freshness_rows: int = 50) -> Gr
         for k in ("requests", "success_rate", "retries", "rate_limited", "token_refreshes")
         if k in client
     ]
+    sahha_rows += _account_rows(api.get("account"))
     parts: list[Any] = [
         _figures_table("runs", figures["runs"].items()),
         _figures_table("Sahha API", sahha_rows),
@@ -273,6 +293,19 @@ def to_tables(figures: Mapping[str, Any], *, max_freshness_rows: int = 50) -> Gr
     if figures.get("queue") is not None:
         parts.append(_figures_table("queue", figures["queue"].items()))
     return Group(*parts)
+
+
+def _account_rows(account: Mapping[str, Any] | None) -> list[tuple[str, Any]]:
+    if not account:
+        return []
+    return [
+        ("all processes: requests/s (last minute)", f"{account['request_rate']:.2f}"),
+        ("all processes: requests", account["requests"]),
+        ("all processes: 429s", account["rate_limited"]),
+        ("all processes: 429s/s (last minute)", f"{account['rate_limited_rate']:.3f}"),
+        ("all processes: paused for", f"{account['paused_for']:.1f} s"),
+        ("all processes: processes (last minute)", account["processes"]),
+    ]
 
 
 def _storage_table(storage: Mapping[str, Any]) -> Table:

@@ -5,7 +5,8 @@
 - ``InMemoryUnitOfWork`` (one per transaction) and ``InMemoryStores`` (one of each store, with
   ``unit_of_work()`` as a ``UnitOfWorkFactory``);
 - ``InMemoryHealthDataSource``: serves given records, can be made to fail or stall;
-- ``InMemoryJobQueue``: the seed's ``SimpleJobQueue``.
+- ``InMemoryJobQueue``: the seed's ``SimpleJobQueue``;
+- ``InMemoryRateBudget``: the Sahha account's request schedule, shared by the handles of one ``RateLedger``.
 
 Nothing here survives the process.
 """
@@ -16,6 +17,7 @@ from sahha_sync.adapters.memory.event_store import InMemoryEventStore, StoredEve
 from sahha_sync.adapters.memory.health_archive import InMemoryHealthArchive
 from sahha_sync.adapters.memory.health_data_source import FetchCall, InMemoryHealthDataSource
 from sahha_sync.adapters.memory.job_queue import InMemoryJobQueue
+from sahha_sync.adapters.memory.rate_budget import InMemoryRateBudget, RateLedger
 from sahha_sync.adapters.memory.tracking_store import InMemoryTrackingStore
 from sahha_sync.adapters.memory.unit_of_work import InMemoryStores, InMemoryUnitOfWork
 from sahha_sync.application.ports.job_queue import DeadJob
@@ -29,9 +31,11 @@ __all__ = [
     "InMemoryHealthArchive",
     "InMemoryHealthDataSource",
     "InMemoryJobQueue",
+    "InMemoryRateBudget",
     "InMemoryStores",
     "InMemoryTrackingStore",
     "InMemoryUnitOfWork",
+    "RateLedger",
     "StoredAnalysisRow",
     "StoredEvent",
 ]

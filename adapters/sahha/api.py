@@ -149,6 +149,7 @@ class SahhaApi:
                 return await self._attempt(method, url, params=params, json_body=json_body, headers=headers)
             except _Transient as transient:
                 self._metrics.failure(transient.kind)
+                self._limiter.report_failure(transient.kind)  # 429s count in the account's shared figures
                 if transient.kind == "rate_limited" and self._limiter.min_interval > 0:
                     spacing = self._limiter.slow_down()
                     logger.warning("sahha.rate_reduced", spacing_ms=round(spacing * 1000, 2))

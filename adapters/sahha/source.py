@@ -22,6 +22,7 @@ from sahha_sync.adapters.sahha.stats import Metrics, SahhaStats, counting_call
 from sahha_sync.adapters.sahha.token import DEFAULT_MAX_AGE
 from sahha_sync.application.logs import get_logger
 from sahha_sync.application.ports.health_data_source import HealthDataSource, HealthDataSourceError, SahhaRequestError
+from sahha_sync.application.ports.rate_budget import RateBudget
 from sahha_sync.application.retry import Backoff
 from sahha_sync.domain import FetchMetrics, FetchWindow, HealthRecords, QuarantinedRecord, dedupe_by_key
 from sahha_sync.domain.health import SCORE_SPAN
@@ -43,7 +44,8 @@ class SahhaHealthDataSource(HealthDataSource):
     before ``n * rate_limit_delay`` after the first, and no two start less than half of it apart;
     ``max_concurrency`` caps requests in flight. Both are shared by every call of this client. A 429
     widens the spacing by 10 % (the server's limit is tighter than configured) and its ``Retry-After``
-    pauses every request of the client.
+    pauses every request of the client. With a ``rate_budget`` (the account's, shared by every process), the
+    spacing holds for all its processes together and a ``Retry-After`` pauses all of them.
     ``cache_ttl`` (seconds, 0 = off) keeps a fetch's result for identical fetches. ``sleep``,
     ``monotonic``, ``wall_clock``, ``now`` and ``rng`` are injectable so tests never wait real seconds.
     """
@@ -75,6 +77,7 @@ class SahhaHealthDataSource(HealthDataSource):
         wall_clock: Callable[[], float] = time.time,
         now: Callable[[], datetime] | None = None,
         rng: random.Random | None = None,
+        rate_budget: RateBudget | None = None,
     ) -> None:
         if not client_id or not client_secret:
             raise ValueError("client_id and client_secret are required")
@@ -82,7 +85,9 @@ class SahhaHealthDataSource(HealthDataSource):
             raise ValueError("request_timeout must be positive; max_retries and cache_ttl must not be negative")
         secret = client_secret if isinstance(client_secret, str) else client_secret.get_secret_value()
         self._metrics = Metrics()
-        self._limiter = RequestLimiter(rate_limit_delay, max_concurrency, sleep=sleep, monotonic=monotonic)
+        self._limiter = RequestLimiter(
+            rate_limit_delay, max_concurrency, sleep=sleep, monotonic=monotonic, budget=rate_budget
+        )
         self._api = SahhaApi(
             http,
             base_url=base_url,

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     Float,
@@ -189,6 +190,23 @@ analysis_results = Table(
     Index("ix_analysis_results_user_id_archetype_analysis_type", "user_id", "archetype", "analysis_type"),
 )
 
+# 0007_sahha_rate_budgets: one row per Sahha account, the request schedule every process draws from: where the
+# reserved starts end, the pause a server's Retry-After asked for, what every process reported, and who reserved
+# when (a JSON object of holder -> epoch seconds, kept to the last minute's).
+sahha_rate_budgets = Table(
+    "sahha_rate_budgets",
+    metadata,
+    Column("account", Text, primary_key=True),
+    Column("next_slot_at", UtcDateTime, nullable=False),
+    Column("paused_until", UtcDateTime, nullable=False),
+    Column("requests", BigInteger, nullable=False, server_default="0"),
+    Column("rate_limited", BigInteger, nullable=False, server_default="0"),
+    Column("request_rate", Float, nullable=False, server_default="0"),
+    Column("rate_limited_rate", Float, nullable=False, server_default="0"),
+    Column("rates_at", UtcDateTime, nullable=False),
+    Column("holders", JsonColumn, nullable=False),
+)
+
 TABLES_WITH_ROW_LEVEL_SECURITY = (
     biomarkers,
     scores,
@@ -197,4 +215,5 @@ TABLES_WITH_ROW_LEVEL_SECURITY = (
     archetype_analysis_tracking,
     sync_events,
     analysis_results,
+    sahha_rate_budgets,
 )

@@ -56,6 +56,14 @@ from sahha_sync.application.ports.job_queue import (
     SubmitResult,
     UnknownJobTypeError,
 )
+from sahha_sync.application.ports.rate_budget import (
+    RateBudget,
+    RateBudgetError,
+    RateBudgetFigures,
+    RateBudgetUnavailableError,
+    SlotGrant,
+    Usage,
+)
 from sahha_sync.application.ports.tracking_store import TrackingStore, TrackingStoreError
 from sahha_sync.application.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
@@ -89,12 +97,17 @@ __all__ = [
     "QueueClosedError",
     "QueueStats",
     "QueueUnavailableError",
+    "RateBudget",
+    "RateBudgetError",
+    "RateBudgetFigures",
+    "RateBudgetUnavailableError",
     "RecordedEvent",
     "SahhaAccountRemovedError",
     "SahhaAuthError",
     "SahhaRequestError",
     "SahhaResponseError",
     "SahhaUnavailableError",
+    "SlotGrant",
     "StoredAnalysis",
     "SubmitResult",
     "TrackingStore",
@@ -102,6 +115,7 @@ __all__ = [
     "UnitOfWork",
     "UnitOfWorkFactory",
     "UnknownJobTypeError",
+    "Usage",
     "decode_analysis",
     "encode_analysis",
 ]

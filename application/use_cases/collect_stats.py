@@ -5,8 +5,9 @@ server asks: the events (runs, Sahha fetches and their failures, archival attemp
 left unchanged per table and per day — the webhook streams ``run-webhook-…`` included) and the tracking rows
 (each run's sync state, and per user and analysis type how old the newest archived data is). Sahha's API
 figures — requests, success rate, retries, 429s and token refreshes — are summed from the fetch events, which
-carry what each fetch cost. Two live counters are added when given: the queue's ``get_stats()`` (on the durable
-queue they are in the database too) and the Sahha client's ``stats()`` (this process only, cache hits included).
+carry what each fetch cost. Live figures are added when given: the queue's ``get_stats()`` (on the durable queue
+they are in the database too), the Sahha client's ``stats()`` (this process only, cache hits included), and the
+account's shared rate budget (every process together: requests per second, 429s, a pause in force).
 
 ``since`` narrows the event figures to events that occurred at or after it; the tracking figures are the
 current state. A forgotten user's runs hold only a tombstone, so they count as ``runs.forgotten`` and nowhere
@@ -23,6 +24,7 @@ from typing import Any
 
 from sahha_sync.application.ports.clock import Clock
 from sahha_sync.application.ports.job_queue import JobQueue
+from sahha_sync.application.ports.rate_budget import RateBudget
 from sahha_sync.application.ports.unit_of_work import UnitOfWorkFactory
 from sahha_sync.application.use_cases._fetching import SAHHA
 from sahha_sync.application.use_cases._support import PAGE_SIZE, every_event
@@ -85,6 +87,7 @@ class OperationsStats:
     freshness: list[Freshness] = field(default_factory=list)
     queue: dict[str, Any] | None = None
     sahha_client: dict[str, Any] | None = None
+    sahha_account: dict[str, Any] | None = None
 
     @property
     def archival_success_rate(self) -> float | None:
@@ -114,6 +117,7 @@ class OperationsStats:
                 **_plain(self.api, API_FIGURES),
                 "success_rate": self.sahha_request_success_rate,
                 "client": self.sahha_client,
+                "account": self.sahha_account,
             },
             "archival": {
                 **_plain(self.archival, ("requested", "synced", "failed_attempts", "failed_for_good")),
@@ -148,13 +152,15 @@ class CollectStats:
     """``await collect(since=None) -> OperationsStats``.
 
     ``queue`` adds its ``get_stats()``; ``sahha_stats`` (a callable returning the client's counters as a
-    mapping, or None when it keeps none: ``source.client_stats``) adds the in-process Sahha figures.
+    mapping, or None when it keeps none: ``source.client_stats``) adds the in-process Sahha figures;
+    ``rate_budget`` adds the account's figures, every process together.
     """
 
     unit_of_work: UnitOfWorkFactory
     clock: Clock
     queue: JobQueue | None = None
     sahha_stats: Callable[[], Mapping[str, Any] | None] | None = None
+    rate_budget: RateBudget | None = None
     page_size: int = PAGE_SIZE
 
     async def __call__(self, since: datetime | None = None) -> OperationsStats:
@@ -178,6 +184,8 @@ class CollectStats:
         client = None if self.sahha_stats is None else self.sahha_stats()
         if client is not None:
             stats.sahha_client = dict(client)
+        if self.rate_budget is not None:
+            stats.sahha_account = (await self.rate_budget.figures()).as_dict()
         return stats
 
 

@@ -19,7 +19,9 @@ HELP = (
     "reason and dead jobs; rows inserted per day by table, updated and left unchanged; freshness per user and "
     "analysis type, with runs still pending or failed; and, on the durable queue, the queue's figures. Sahha's "
     "API figures (requests, success rate, retries, 429s, token refreshes) are summed from the fetch events, "
-    "each of which records what its own fetch cost.\n\n"
+    "each of which records what its own fetch cost. On a Postgres database with the real API, the account's "
+    "shared rate budget adds the figures of every process together: requests per second and 429s over the last "
+    "minute, a Retry-After pause in force, and the processes drawing from it.\n\n"
     "--since narrows the event figures to events from then on.\n\n"
     "Examples:\n\n"
     "  sahha-sync stats\n\n"
@@ -56,8 +58,10 @@ async def _collect(settings: Settings, since: datetime | None) -> dict[str, Any]
     async with _ops.opened(settings) as container:
         unit_of_work = await _ops.use_case(container.unit_of_work)
         clock = await _ops.use_case(container.clock)
+        rate_budget = await _ops.use_case(container.rate_budget)
         if settings.queue != "postgres":
-            return (await CollectStats(unit_of_work=unit_of_work, clock=clock).collect(since)).to_dict()
+            use_case = CollectStats(unit_of_work=unit_of_work, clock=clock, rate_budget=rate_budget)
+            return (await use_case.collect(since)).to_dict()
         async with _ops.submit_only_queue(container) as queue:
-            use_case = CollectStats(unit_of_work=unit_of_work, clock=clock, queue=queue)
+            use_case = CollectStats(unit_of_work=unit_of_work, clock=clock, queue=queue, rate_budget=rate_budget)
             return (await use_case.collect(since)).to_dict()

@@ -28,6 +28,8 @@ module                     fixture(s)
 ``health_data_source``     ``make_source`` → a callable ``make_source(records: HealthRecords)`` returning a
                            ``HealthDataSource`` (or an awaitable of one) that serves exactly ``records``
 ``clock``                  ``clock`` → a ``Clock``
+``rate_budget``            ``make_budget`` → a callable ``make_budget(holder, account="primary")`` returning one
+                           process's ``RateBudget`` handle on a fresh account of the test
 =========================  ==============================================================================
 
 The suites use pytest-asyncio (``asyncio_mode = "auto"``) and write records under fresh random user ids, so

@@ -16,8 +16,8 @@ from sahha_sync.adapters.memory import InMemoryHealthDataSource, InMemoryJobQueu
 from sahha_sync.adapters.queue import ProcrastinateJobQueue
 from sahha_sync.adapters.sahha import SahhaHealthDataSource
 from sahha_sync.adapters.sahha.emulator import SahhaEmulator, SyntheticPopulation, emulator_transport
-from sahha_sync.adapters.sql import SqlUnitOfWork
-from sahha_sync.application.ports import SahhaAuthError
+from sahha_sync.adapters.sql import PostgresRateBudget, SqlUnitOfWork
+from sahha_sync.application.ports import SahhaAuthError, Usage
 from sahha_sync.application.use_cases import ArchiveHealthData, IngestWebhookRecords, RunAnalysis
 from sahha_sync.domain import FetchWindow
 from sahha_sync.infrastructure.container import Container, build_container, resolve, shutdown
@@ -188,3 +188,28 @@ async def test_a_migrated_postgres_database_gets_the_sql_stores(postgres_url: st
             assert await uow.tracking.list_all() == []
     finally:
         await shutdown(container)
+
+
+async def test_each_process_limits_itself_on_sqlite_or_with_the_emulator(sqlite_settings: Settings) -> None:
+    with_credentials = Settings(
+        database_url=sqlite_settings.database_url, sahha_client_id="id", sahha_client_secret="s"
+    )
+    for settings in (sqlite_settings, with_credentials):
+        assert build_container(settings).rate_budget() is None
+
+
+@pytest.mark.postgres
+async def test_on_postgres_the_real_apis_processes_share_the_accounts_rate_budget(postgres_url: str) -> None:
+    settings = Settings(database_url=postgres_url, sahha_client_id="account-1", sahha_client_secret="s")
+    container = build_container(settings)
+    try:
+        budget = await resolve(container.rate_budget)
+        assert isinstance(budget, PostgresRateBudget)
+        assert budget.account == "account-1"
+        await budget.reserve(1, 0.5, Usage(requests=3))
+        stats = await resolve(container.collect_stats)
+        assert (await stats.collect()).to_dict()["sahha_api"]["account"]["requests"] == 3
+    finally:
+        await shutdown(container)
+    emulated = build_container(Settings(database_url=postgres_url))
+    assert emulated.rate_budget() is None

@@ -9,7 +9,9 @@ from datetime import timedelta
 
 import httpx
 import pytest
+from rich.console import Console
 
+from sahha_sync.adapters.memory import InMemoryRateBudget
 from sahha_sync.adapters.sahha import SahhaHealthDataSource
 from sahha_sync.adapters.sahha.emulator import (
     EMULATOR_BASE_URL,
@@ -19,8 +21,9 @@ from sahha_sync.adapters.sahha.emulator import (
     SyntheticPopulation,
     emulator_transport,
 )
-from sahha_sync.application.ports import ArchiveIntegrityError, ArchiveUnavailableError, SahhaUnavailableError
+from sahha_sync.application.ports import ArchiveIntegrityError, ArchiveUnavailableError, SahhaUnavailableError, Usage
 from sahha_sync.application.use_cases import CollectStats
+from sahha_sync.infrastructure.stats_format import to_prometheus, to_tables
 from tests.unit.operations.pipeline import START, Pipeline, days_of_data
 
 USERS = ("ann", "ben", "cat", "dan")
@@ -125,6 +128,26 @@ async def test_the_sahha_clients_counters_are_added_when_given(pipeline: Pipelin
     assert figures["sahha_api"]["client"] == {"rate_limited": 3}
     assert figures["queue"] is None
     assert figures["archival"]["success_rate"] is None
+
+
+async def test_the_accounts_shared_figures_are_added_when_a_rate_budget_is_given(pipeline: Pipeline) -> None:
+    budget = InMemoryRateBudget(holder="host")
+    await budget.reserve(2, 0.5, Usage(requests=40, rate_limited=2))
+    await budget.peer("worker").pause(30.0, Usage(requests=20))
+    stats = CollectStats(unit_of_work=pipeline.stores.unit_of_work, clock=pipeline.clock, rate_budget=budget)
+    figures = (await stats.collect()).to_dict()
+    account = figures["sahha_api"]["account"]
+    assert (account["requests"], account["rate_limited"], account["processes"]) == (60, 2, 2)
+    assert account["request_rate"] == pytest.approx(1.0, rel=0.01)  # 60 requests over the last minute
+    assert 29 < account["paused_for"] <= 30
+    prometheus = to_prometheus(figures)
+    assert "sahha_sync_sahha_account_requests_total 60" in prometheus
+    assert "# TYPE sahha_sync_sahha_account_request_rate gauge" in prometheus
+    console = Console(record=True, width=160)
+    console.print(to_tables(figures))
+    table = console.export_text()
+    assert "all processes: requests/s (last minute)" in table
+    assert "all processes: 429s" in table
 
 
 async def _nap(seconds: float) -> None:
