@@ -38,6 +38,7 @@ NAMING_CONVENTION = {
 
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
 USER_COLUMN = "profile_id"  # the seed's name of the column that holds the host's user id in the record tables
+OBSERVED_COLUMN = "observed_at"  # how new a record's stored version is (0007_observed_at)
 
 
 def _id() -> Column[int]:
@@ -56,7 +57,9 @@ def _record_table(
 ) -> Table:
     """The table of one record kind, named by its plural: an id, the user (the seed's column ``profile_id``) and
     Sahha's ids, the kind's own ``columns``, the archive's stamps, the UTC offset (seconds) of each datetime
-    named in ``offsets`` (``<name>_utc_offset``), and the natural key (the user and ``key``) as a constraint."""
+    named in ``offsets`` (``<name>_utc_offset``), how new the stored version is (``observed_at``: Sahha's
+    ``created_at_utc``, else when it was fetched or delivered), and the natural key (the user and ``key``) as a
+    constraint."""
     return Table(
         kind.plural,
         metadata,
@@ -67,6 +70,7 @@ def _record_table(
         *columns,
         *_stamps(),
         *(Column(f"{name}_utc_offset", Integer) for name in offsets),
+        Column(OBSERVED_COLUMN, UtcDateTime, nullable=False),
         UniqueConstraint(USER_COLUMN, *key, name=f"uq_{kind.plural}_natural_key"),
     )
 
