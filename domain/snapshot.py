@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import Field, dataclass, replace
 from datetime import datetime
+from itertools import chain
 from operator import attrgetter
 from typing import Any, ClassVar, Protocol, TypeVar
 
@@ -41,16 +42,14 @@ def observed_by_default(record: R, at: datetime) -> R:
 
 def merge_by_key(archived: Iterable[R], fresh: Iterable[R], key: Callable[[R], Hashable] | None = None) -> list[R]:
     """Records of both inputs, one per natural key: the newest (``newer_or_same``), and of equally new ones the
-    fresh one, and within ``fresh`` the last one.
+    fresh one over the archived one, and the later one in either input.
 
     Order: archived records first (in their order), then fresh records with new keys. Idempotent:
     ``merge_by_key(merge_by_key(a, f), f) == merge_by_key(a, f)``.
     """
     key_of: Callable[[R], Hashable] = key if key is not None else attrgetter("key")
     merged: dict[Hashable, R] = {}
-    for record in archived:
-        merged[key_of(record)] = record
-    for record in fresh:
+    for record in chain(archived, fresh):
         k = key_of(record)
         kept = merged.get(k)
         if kept is None or newer_or_same(record, kept):
