@@ -83,8 +83,10 @@ async def test_stored_rows_are_as_new_as_their_creation_else_their_last_write(
         await engine.dispose()
 
 
-def test_the_migration_prints_its_sql_for_psql_users() -> None:
+def test_the_migration_prints_its_sql_for_postgres_and_for_sqlite() -> None:
     script = migrations.sql(SUPABASE, BEFORE, REVISION)
     assert "ADD COLUMN observed_at" in script
     assert "coalesce(created_at_utc, updated_at, archived_at)" in script
     assert "ALTER COLUMN observed_at SET NOT NULL" in script
+    on_sqlite = migrations.sql("sqlite:///never-opened.db", "0003_event_store", "head")  # copies no table
+    assert on_sqlite.count("ADD COLUMN observed_at") == 3
