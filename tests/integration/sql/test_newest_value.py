@@ -4,9 +4,11 @@ serves them: biomarkers without ``createdAtUtc``, ordered by when their fetch wa
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sahha_sync.adapters.clock import ManualClock
@@ -66,54 +68,58 @@ async def stored_value(engine: AsyncEngine, user: str) -> str:
     return row.value
 
 
-async def test_an_old_job_retried_after_a_newer_one_leaves_the_newer_value(sql_engine: AsyncEngine) -> None:
+@dataclass
+class TwoRuns:
+    """Two recorded runs of one user whose fetches were answered an hour apart, their jobs not run yet."""
+
+    unit_of_work: UnitOfWorkFactory
+    archival: ArchiveHealthData
+    user: str
+    day: Biomarker
+    early: TrackingRecord
+    late: TrackingRecord
+
+
+@pytest.fixture
+async def runs(sql_engine: AsyncEngine) -> TwoRuns:
     unit_of_work = sql_unit_of_work_factory(sql_engine)
     archival = ArchiveHealthData(unit_of_work=unit_of_work, clock=ManualClock(T0 + timedelta(hours=3)))
     user = unique_id()
-    day = biomarker(user)
     early = await record_run(unit_of_work, user, T0 + timedelta(hours=1))
     late = await record_run(unit_of_work, user, T0 + timedelta(hours=2))
+    return TwoRuns(unit_of_work, archival, user, biomarker(user), early, late)
 
-    await archival.archive(queued(late, fetched(day, "455", T0 + timedelta(hours=2))), attempt(1))
-    status = await archival.archive(queued(early, fetched(day, "400", T0 + timedelta(hours=1))), attempt(2))
 
-    assert await stored_value(sql_engine, user) == "455"
+async def test_an_old_job_retried_after_a_newer_one_leaves_the_newer_value(
+    runs: TwoRuns, sql_engine: AsyncEngine
+) -> None:
+    await runs.archival.archive(queued(runs.late, fetched(runs.day, "455", T0 + timedelta(hours=2))), attempt(1))
+    old = queued(runs.early, fetched(runs.day, "400", T0 + timedelta(hours=1)))
+    status = await runs.archival.archive(old, attempt(2))
+
+    assert await stored_value(sql_engine, runs.user) == "455"
     assert status.state == "synced"  # the older job's rows were archived already: left alone, not lost
 
 
 async def test_a_job_queued_before_records_said_when_they_were_observed_counts_from_its_fetch(
-    sql_engine: AsyncEngine,
+    runs: TwoRuns, sql_engine: AsyncEngine
 ) -> None:
-    unit_of_work = sql_unit_of_work_factory(sql_engine)
-    archival = ArchiveHealthData(unit_of_work=unit_of_work, clock=ManualClock(T0 + timedelta(hours=3)))
-    user = unique_id()
-    day = biomarker(user)
-    early = await record_run(unit_of_work, user, T0 + timedelta(hours=1))
-    late = await record_run(unit_of_work, user, T0 + timedelta(hours=2))
-    old_payload = queued(early, fetched(day, "400", T0 + timedelta(hours=1)))
-    for record in old_payload["sahha_data"]["biomarkers"]:
+    old = queued(runs.early, fetched(runs.day, "400", T0 + timedelta(hours=1)))
+    for record in old["sahha_data"]["biomarkers"]:
         del record["observed_at"]
 
-    await archival.archive(queued(late, fetched(day, "455", T0 + timedelta(hours=2))), attempt(1))
-    await archival.archive(old_payload, attempt(2))
+    await runs.archival.archive(queued(runs.late, fetched(runs.day, "455", T0 + timedelta(hours=2))), attempt(1))
+    await runs.archival.archive(old, attempt(2))
 
-    assert await stored_value(sql_engine, user) == "455"
+    assert await stored_value(sql_engine, runs.user) == "455"
 
 
-async def test_the_seeds_archive_call_with_older_data_leaves_the_newer_value(sql_engine: AsyncEngine) -> None:
-    unit_of_work = sql_unit_of_work_factory(sql_engine)
-    archival = ArchiveHealthData(unit_of_work=unit_of_work, clock=ManualClock(T0 + timedelta(hours=3)))
-    seed = ArchiveRecordedRun(archiver=archival, unit_of_work=unit_of_work)
-    user = unique_id()
-    day = biomarker(user)
-    early = await record_run(unit_of_work, user, T0 + timedelta(hours=1))
-    late = await record_run(unit_of_work, user, T0 + timedelta(hours=2))
+async def test_the_seeds_archive_call_with_older_data_leaves_the_newer_value(
+    runs: TwoRuns, sql_engine: AsyncEngine
+) -> None:
+    seed = ArchiveRecordedRun(archiver=runs.archival, unit_of_work=runs.unit_of_work)
+    for run, value, hours in ((runs.late, "455", 2), (runs.early, "400", 1)):
+        data = fetched(runs.day, value, T0 + timedelta(hours=hours)).to_dict()
+        await seed.archive_sahha_data(runs.user, ARCHETYPE, ANALYSIS, data, run_id=run.run_id)
 
-    await seed.archive_sahha_data(
-        user, ARCHETYPE, ANALYSIS, fetched(day, "455", T0 + timedelta(hours=2)).to_dict(), run_id=late.run_id
-    )
-    await seed.archive_sahha_data(
-        user, ARCHETYPE, ANALYSIS, fetched(day, "400", T0 + timedelta(hours=1)).to_dict(), run_id=early.run_id
-    )
-
-    assert await stored_value(sql_engine, user) == "455"
+    assert await stored_value(sql_engine, runs.user) == "455"
