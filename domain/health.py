@@ -4,6 +4,11 @@ Every record is identified by a natural key (see DESIGN.md, "Data"); two records
 same fact, and the newer one wins. All datetimes are timezone-aware: Sahha sends them with the user's local
 offset, and that offset is kept (a biomarker's local day depends on it). The raw ``value`` string of a
 biomarker is kept as sent; ``value_numeric`` is derived from it by ``value_type``.
+
+``observed_at`` says how new a record's version is: Sahha's ``created_at_utc`` when it gives one (then always
+that), else the time the fetch was answered or the delivery received, as the adapter that read it stamps it;
+None when nobody knows (the archive then stamps the time it writes it). It is not part of the record's value:
+two observations of one value are equal records.
 """
 
 from __future__ import annotations
@@ -66,6 +71,13 @@ def numeric_value(value: str, value_type: str) -> float | None:
         return None
 
 
+def _settle_observed_at(record: Biomarker | Score | Archetype, where: str) -> None:
+    """Sets ``observed_at``: Sahha's ``created_at_utc`` when it gives one, else what the record was built with."""
+    require_optional_aware(record.observed_at, "observed_at", where=where)
+    if record.created_at_utc is not None:
+        object.__setattr__(record, "observed_at", record.created_at_utc)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Biomarker:
     """One biomarker reading for one user over ``[start_date_time, end_date_time]``."""
@@ -83,6 +95,7 @@ class Biomarker:
     sahha_profile_id: str | None = None
     sahha_id: str | None = None
     created_at_utc: datetime | None = None
+    observed_at: datetime | None = field(default=None, compare=False)  # see the module's docstring
 
     def __post_init__(self) -> None:
         where = f"biomarker {self.type or '?'} of {self.user_id or '?'}"
@@ -91,6 +104,7 @@ class Biomarker:
         require_aware(self.start_date_time, "start_date_time", where=where)
         require_aware(self.end_date_time, "end_date_time", where=where)
         require_optional_aware(self.created_at_utc, "created_at_utc", where=where)
+        _settle_observed_at(self, where)
         if self.end_date_time < self.start_date_time:
             raise InvalidInputError(f"{where}: end_date_time is before start_date_time", field="end_date_time")
         if not isinstance(self.value, str):
@@ -128,6 +142,7 @@ class Biomarker:
             "start_date_time": _iso(self.start_date_time),
             "end_date_time": _iso(self.end_date_time),
             "created_at_utc": _iso(self.created_at_utc),
+            "observed_at": _iso(self.observed_at),
         }
 
     @classmethod
@@ -146,6 +161,7 @@ class Biomarker:
             start_date_time=_required_dt(data["start_date_time"], "start_date_time"),
             end_date_time=_required_dt(data["end_date_time"], "end_date_time"),
             created_at_utc=_parse_dt(data.get("created_at_utc"), "created_at_utc"),
+            observed_at=_parse_dt(data.get("observed_at"), "observed_at"),
         )
 
 
@@ -206,6 +222,7 @@ class Score:
     sahha_profile_id: str | None = None
     sahha_id: str | None = None
     version: str | None = None
+    observed_at: datetime | None = field(default=None, compare=False)  # see the module's docstring
 
     def __post_init__(self) -> None:
         where = f"score {self.type or '?'} of {self.user_id or '?'}"
@@ -213,6 +230,7 @@ class Score:
         require_text(self.type, "type", where=where)
         require_aware(self.score_date_time, "score_date_time", where=where)
         require_optional_aware(self.created_at_utc, "created_at_utc", where=where)
+        _settle_observed_at(self, where)
         require_finite(self.score, "score", where=where)
         if self.score is not None and not 0.0 <= self.score <= 1.0:
             raise InvalidInputError(f"{where}: score must lie in 0.0-1.0", field="score")
@@ -245,6 +263,7 @@ class Score:
             "score_date_time": _iso(self.score_date_time),
             "created_at_utc": _iso(self.created_at_utc),
             "version": self.version,
+            "observed_at": _iso(self.observed_at),
         }
 
     @classmethod
@@ -260,6 +279,7 @@ class Score:
             data_sources=tuple(data.get("data_sources") or ()),
             score_date_time=_required_dt(data["score_date_time"], "score_date_time"),
             created_at_utc=_parse_dt(data.get("created_at_utc"), "created_at_utc"),
+            observed_at=_parse_dt(data.get("observed_at"), "observed_at"),
             version=data.get("version"),
         )
 
@@ -283,6 +303,7 @@ class Archetype:
     sahha_profile_id: str | None = None
     sahha_id: str | None = None
     version: str | None = None
+    observed_at: datetime | None = field(default=None, compare=False)  # see the module's docstring
 
     def __post_init__(self) -> None:
         where = f"archetype {self.name or '?'} of {self.user_id or '?'}"
@@ -291,6 +312,7 @@ class Archetype:
         require_aware(self.start_date_time, "start_date_time", where=where)
         require_aware(self.end_date_time, "end_date_time", where=where)
         require_optional_aware(self.created_at_utc, "created_at_utc", where=where)
+        _settle_observed_at(self, where)
 
     @property
     def period(self) -> tuple[datetime, datetime]:
@@ -314,6 +336,7 @@ class Archetype:
             "end_date_time": _iso(self.end_date_time),
             "created_at_utc": _iso(self.created_at_utc),
             "version": self.version,
+            "observed_at": _iso(self.observed_at),
         }
 
     @classmethod
@@ -330,6 +353,7 @@ class Archetype:
             start_date_time=_required_dt(data["start_date_time"], "start_date_time"),
             end_date_time=_required_dt(data["end_date_time"], "end_date_time"),
             created_at_utc=_parse_dt(data.get("created_at_utc"), "created_at_utc"),
+            observed_at=_parse_dt(data.get("observed_at"), "observed_at"),
             version=data.get("version"),
         )
 

@@ -36,6 +36,9 @@ class HealthRecord(Protocol):
     @property
     def created_at_utc(self) -> datetime | None: ...
 
+    @property
+    def observed_at(self) -> datetime | None: ...
+
     def to_dict(self) -> dict[str, Any]: ...
 
     @classmethod

@@ -3,35 +3,63 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable
-from dataclasses import dataclass
+from dataclasses import Field, dataclass, replace
 from datetime import datetime
+from itertools import chain
 from operator import attrgetter
-from typing import Any, TypeVar
+from typing import Any, ClassVar, Protocol, TypeVar
 
 from sahha_sync.domain._checks import require_aware, require_optional_aware
 from sahha_sync.domain.health import Archetype, Biomarker, HealthRecords, QuarantinedRecord, Score
 from sahha_sync.domain.windows import FetchWindow
 
-R = TypeVar("R")
+
+class Observed(Protocol):
+    """A record that says how new its version is (every kind of health record: a dataclass)."""
+
+    __dataclass_fields__: ClassVar[dict[str, Field[Any]]]
+
+    @property
+    def observed_at(self) -> datetime | None: ...
+
+
+R = TypeVar("R", bound=Observed)
+
+
+def newer_or_same(candidate: Observed, stored: Observed) -> bool:
+    """Whether ``candidate`` may replace ``stored``, a record of the same key: its version is at least as new
+    (``observed_at``). A record whose ``observed_at`` is unknown (None) counts as observed now, so it is newer
+    than any record whose time is known, and no record with a known time replaces it."""
+    if candidate.observed_at is None:
+        return True
+    return stored.observed_at is not None and candidate.observed_at >= stored.observed_at
+
+
+def observed_by_default(record: R, at: datetime) -> R:
+    """``record``, observed ``at`` when nobody knows when it was (its ``observed_at`` is None)."""
+    return record if record.observed_at is not None else replace(record, observed_at=at)
 
 
 def merge_by_key(archived: Iterable[R], fresh: Iterable[R], key: Callable[[R], Hashable] | None = None) -> list[R]:
-    """Records of both inputs, one per natural key; a fresh record replaces an archived one of the same key.
+    """Records of both inputs, one per natural key: the newest (``newer_or_same``), and of equally new ones the
+    fresh one over the archived one, and the later one in either input.
 
-    Order: archived records first (in their order), then fresh records with new keys. Within ``fresh`` the
-    last record of a key wins. Idempotent: ``merge_by_key(merge_by_key(a, f), f) == merge_by_key(a, f)``.
+    Order: archived records first (in their order), then fresh records with new keys. Idempotent:
+    ``merge_by_key(merge_by_key(a, f), f) == merge_by_key(a, f)``.
     """
     key_of: Callable[[R], Hashable] = key if key is not None else attrgetter("key")
     merged: dict[Hashable, R] = {}
-    for record in archived:
-        merged[key_of(record)] = record
-    for record in fresh:
-        merged[key_of(record)] = record
+    for record in chain(archived, fresh):
+        k = key_of(record)
+        kept = merged.get(k)
+        if kept is None or newer_or_same(record, kept):
+            merged[k] = record
     return list(merged.values())
 
 
 def dedupe_by_key(records: Iterable[R], key: Callable[[R], Hashable] | None = None) -> list[R]:
-    """One record per natural key, the last one winning (a batch ready for a single upsert statement)."""
+    """One record per natural key, the newest (``newer_or_same``), of equally new ones the last: a batch ready
+    for a single upsert statement."""
     return merge_by_key((), records, key)
 
 
@@ -103,12 +131,19 @@ class HealthSnapshot:
 
     @classmethod
     def from_payload(cls, data: dict[str, Any]) -> HealthSnapshot:
+        """The snapshot of ``to_payload()`` (or of the seed's ``to_dict()`` with a window); a record that does not
+        say when it was observed (written before records said it) was observed when the snapshot was fetched."""
         watermark = data.get("watermark")
+        fetched_at = datetime.fromisoformat(data["fetched_at"])
         return cls(
-            biomarkers=tuple(Biomarker.from_dict(b) for b in data.get("biomarkers") or ()),
-            scores=tuple(Score.from_dict(s) for s in data.get("scores") or ()),
-            archetypes=tuple(Archetype.from_dict(a) for a in data.get("archetypes") or ()),
-            fetched_at=datetime.fromisoformat(data["fetched_at"]),
+            biomarkers=tuple(
+                observed_by_default(Biomarker.from_dict(b), fetched_at) for b in data.get("biomarkers") or ()
+            ),
+            scores=tuple(observed_by_default(Score.from_dict(s), fetched_at) for s in data.get("scores") or ()),
+            archetypes=tuple(
+                observed_by_default(Archetype.from_dict(a), fetched_at) for a in data.get("archetypes") or ()
+            ),
+            fetched_at=fetched_at,
             window=FetchWindow.from_dict(data["window"]),
             is_incremental=bool(data["is_incremental"]),
             watermark=None if watermark is None else datetime.fromisoformat(watermark),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Collection, Hashable, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from sahha_sync.adapters.memory._faults import FaultInjector
@@ -12,7 +13,7 @@ from sahha_sync.application.ports.health_archive import ARCHIVED_KINDS, HealthAr
 from sahha_sync.domain.errors import InvalidInputError
 from sahha_sync.domain.health import HealthRecords, QuarantinedRecord, UpsertCounts
 from sahha_sync.domain.record_kinds import RECORD_KINDS, RecordKind, health_records
-from sahha_sync.domain.snapshot import dedupe_by_key
+from sahha_sync.domain.snapshot import dedupe_by_key, newer_or_same, observed_by_default
 from sahha_sync.domain.windows import FetchWindow
 
 logger = get_logger(__name__)
@@ -22,12 +23,14 @@ ArchiveState = tuple[dict[str, Table], list[QuarantinedRecord]]
 
 
 def _upsert(table: Table, rows: Sequence[Any]) -> UpsertCounts:
+    """The database's rule: a row replaces the stored one when it is at least as new and its value differs."""
     inserted = updated = unchanged = 0
-    for row in dedupe_by_key(rows):
+    now = datetime.now(UTC)
+    for row in dedupe_by_key(observed_by_default(r, now) for r in rows):
         stored = table.get(row.key)
         if stored is None:
             inserted += 1
-        elif stored == row:
+        elif stored == row or not newer_or_same(row, stored):
             unchanged += 1
             continue
         else:
@@ -44,9 +47,11 @@ def _in_window(table: Table, user_id: str, window: FetchWindow) -> tuple[Any, ..
 class InMemoryHealthArchive(HealthArchive):
     """Records of every kind in dicts keyed by natural key, one per kind; quarantined records in a list.
 
-    A row equal to the stored one counts as unchanged; rows sharing a key within one batch are merged first
-    (the last one wins). ``faults`` makes writes fail or wait (operations ``upsert_<kind plural>`` such as
-    ``upsert_scores``, ``quarantine``, ``read_window``, ``delete_user``).
+    A row replaces the stored one of its key only when it is at least as new (``observed_at``) and differs; an
+    older row and a row equal to the stored one count as unchanged. Rows sharing a key within one batch are
+    merged first (the newest wins; of equally new ones the last). A row that does not say when it was observed
+    is stamped with the time of the call. ``faults`` makes writes fail or wait (operations
+    ``upsert_<kind plural>`` such as ``upsert_scores``, ``quarantine``, ``read_window``, ``delete_user``).
     """
 
     def __init__(self) -> None:

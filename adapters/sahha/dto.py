@@ -64,7 +64,7 @@ class BiomarkerDto(_Dto):
 
     _local_times = field_validator("start_date_time", "end_date_time")(_local)
 
-    def to_domain(self, user_id: str) -> Biomarker:
+    def to_domain(self, user_id: str, observed_at: datetime) -> Biomarker:
         return Biomarker(
             user_id=user_id,
             sahha_profile_id=self.sahha_profile_id,
@@ -79,6 +79,7 @@ class BiomarkerDto(_Dto):
             start_date_time=self.start_date_time,
             end_date_time=self.end_date_time,
             created_at_utc=self.created_at_utc,
+            observed_at=observed_at,
         )
 
 
@@ -113,7 +114,7 @@ class ScoreDto(_Dto):
     _lists = field_validator("factors", "data_sources", mode="before")(_list_or_empty)
     _local_time = field_validator("score_date_time")(_local)
 
-    def to_domain(self, user_id: str) -> Score:
+    def to_domain(self, user_id: str, observed_at: datetime) -> Score:
         return Score(
             user_id=user_id,
             sahha_profile_id=self.sahha_profile_id,
@@ -125,6 +126,7 @@ class ScoreDto(_Dto):
             data_sources=tuple(self.data_sources),
             score_date_time=self.score_date_time,
             created_at_utc=self.created_at_utc,
+            observed_at=observed_at,
             version=self.version,
         )
 
@@ -141,7 +143,7 @@ class ArchetypeDto(_Dto):
 
     _local_times = field_validator("start_date_time", "end_date_time")(_local)
 
-    def to_domain(self, user_id: str) -> Archetype:
+    def to_domain(self, user_id: str, observed_at: datetime) -> Archetype:
         return Archetype(
             user_id=user_id,
             sahha_profile_id=self.sahha_profile_id,
@@ -154,6 +156,7 @@ class ArchetypeDto(_Dto):
             start_date_time=self.start_date_time,
             end_date_time=self.end_date_time,
             created_at_utc=self.created_at_utc,
+            observed_at=observed_at,
             version=self.version,
         )
 
@@ -180,20 +183,22 @@ def parse_records(
     kind: str, items: Iterable[Any], user_id: str, received_at: Callable[[], datetime]
 ) -> tuple[list[Any], list[QuarantinedRecord]]:
     """Domain records of ``kind`` for the host's ``user_id`` (the ``externalId`` they were asked for or
-    delivered with), and the items that could not be parsed. Sahha's own ``profileId`` is ``sahha_profile_id``."""
+    delivered with), and the items that could not be parsed. Sahha's own ``profileId`` is ``sahha_profile_id``.
+
+    ``received_at`` is read once, when the items are parsed: the time their answer or delivery came, which is
+    each record's ``observed_at`` unless Sahha says when it created it (``createdAtUtc``)."""
     dto = DTOS[kind]
+    answered = received_at()
     good: list[Any] = []
     bad: list[QuarantinedRecord] = []
     for item in items:
         try:
             if not isinstance(item, dict):
                 raise TypeError(kind)
-            good.append(dto.model_validate(item).to_domain(user_id))
+            good.append(dto.model_validate(item).to_domain(user_id, answered))
         except (ValidationError, InvalidInputError, TypeError) as exc:
             raw = json.dumps(item, ensure_ascii=False, separators=(",", ":"))
             bad.append(
-                QuarantinedRecord(
-                    user_id=user_id, kind=kind, reason=_reason(kind, exc), raw=raw, received_at=received_at()
-                )
+                QuarantinedRecord(user_id=user_id, kind=kind, reason=_reason(kind, exc), raw=raw, received_at=answered)
             )
     return good, bad

@@ -14,7 +14,7 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import Table
 
 from sahha_sync.adapters.sql.column_types import with_offset
-from sahha_sync.adapters.sql.tables import RECORD_TABLES
+from sahha_sync.adapters.sql.tables import OBSERVED_COLUMN, RECORD_TABLES
 from sahha_sync.domain.errors import InvalidInputError
 from sahha_sync.domain.health import Archetype, Biomarker, Score, ScoreFactor
 from sahha_sync.domain.record_kinds import ARCHETYPE, BIOMARKER, RECORD_KINDS, SCORE, HealthRecord, RecordKind
@@ -43,6 +43,15 @@ def _check_optional(value: Any, field: str, record: Any) -> None:
         _offset(value, field, record)
 
 
+def _observed(record: HealthRecord) -> datetime:
+    """When the record's version was observed; the upsert stamps records that do not say (``observed_by_default``)."""
+    moment = record.observed_at
+    if moment is None:
+        raise InvalidInputError(f"{_where(record)}: observed_at must be set before it is stored", field="observed_at")
+    _offset(moment, "observed_at", record)
+    return moment
+
+
 def _finite(value: float | None, field: str, record: Any) -> float | None:
     if value is not None and not math.isfinite(value):
         raise InvalidInputError(f"{_where(record)}: {field} must be a finite number", field=field)
@@ -52,7 +61,7 @@ def _finite(value: float | None, field: str, record: Any) -> float | None:
 BIOMARKER_COLUMNS = (
     "profile_id", "sahha_profile_id", "sahha_id", "category", "type", "periodicity", "aggregation", "value",
     "value_numeric", "unit", "value_type", "start_date_time", "end_date_time", "created_at_utc",
-    "start_utc_offset", "end_utc_offset",
+    "start_utc_offset", "end_utc_offset", OBSERVED_COLUMN,
 )  # fmt: skip
 
 
@@ -64,7 +73,7 @@ def biomarker_values(b: Biomarker) -> Values:
     return (
         b.user_id, b.sahha_profile_id, b.sahha_id, b.category, b.type, b.periodicity, b.aggregation, b.value,
         _finite(b.value_numeric, "value", b), b.unit, b.value_type, b.start_date_time, b.end_date_time,
-        b.created_at_utc, start_offset, end_offset,
+        b.created_at_utc, start_offset, end_offset, _observed(b),
     )  # fmt: skip
 
 
@@ -83,12 +92,13 @@ def biomarker_from(row: Any) -> Biomarker:
         start_date_time=with_offset(row.start_date_time, row.start_utc_offset),
         end_date_time=with_offset(row.end_date_time, row.end_utc_offset),
         created_at_utc=row.created_at_utc,
+        observed_at=row.observed_at,
     )
 
 
 SCORE_COLUMNS = (
     "profile_id", "sahha_profile_id", "sahha_id", "type", "state", "score", "factors", "data_sources",
-    "score_date_time", "created_at_utc", "version", "score_utc_offset",
+    "score_date_time", "created_at_utc", "version", "score_utc_offset", OBSERVED_COLUMN,
 )  # fmt: skip
 
 
@@ -101,7 +111,7 @@ def score_values(s: Score) -> Values:
     return (
         s.user_id, s.sahha_profile_id, s.sahha_id, s.type, s.state, _finite(s.score, "score", s),
         [f.to_dict() for f in s.factors], list(s.data_sources), s.score_date_time, s.created_at_utc, s.version,
-        moment_offset,
+        moment_offset, _observed(s),
     )  # fmt: skip
 
 
@@ -118,12 +128,14 @@ def score_from(row: Any) -> Score:
         score_date_time=with_offset(row.score_date_time, row.score_utc_offset),
         created_at_utc=row.created_at_utc,
         version=row.version,
+        observed_at=row.observed_at,
     )
 
 
 ARCHETYPE_COLUMNS = (
     "profile_id", "sahha_profile_id", "sahha_id", "name", "value", "data_type", "ordinality", "periodicity",
     "start_date_time", "end_date_time", "created_at_utc", "version", "start_utc_offset", "end_utc_offset",
+    OBSERVED_COLUMN,
 )  # fmt: skip
 
 
@@ -133,7 +145,7 @@ def archetype_values(a: Archetype) -> Values:
     _check_optional(a.created_at_utc, "created_at_utc", a)
     return (
         a.user_id, a.sahha_profile_id, a.sahha_id, a.name, a.value, a.data_type, a.ordinality, a.periodicity,
-        a.start_date_time, a.end_date_time, a.created_at_utc, a.version, start_offset, end_offset,
+        a.start_date_time, a.end_date_time, a.created_at_utc, a.version, start_offset, end_offset, _observed(a),
     )  # fmt: skip
 
 
@@ -151,6 +163,7 @@ def archetype_from(row: Any) -> Archetype:
         end_date_time=with_offset(row.end_date_time, row.end_utc_offset),
         created_at_utc=row.created_at_utc,
         version=row.version,
+        observed_at=row.observed_at,
     )
 
 
@@ -182,9 +195,15 @@ class KindTable(Generic[R]):
         return self.kind.plural
 
     @property
-    def compared(self) -> tuple[str, ...]:
-        """The columns an update may change (all but the key): a row equal in these is left alone."""
+    def updated(self) -> tuple[str, ...]:
+        """The columns an update changes: all but the key."""
         return tuple(c for c in self.columns if c not in self.key)
+
+    @property
+    def compared(self) -> tuple[str, ...]:
+        """The columns of the record's value (all but the key and ``observed_at``): a row equal in these is left
+        alone, however newly it was observed."""
+        return tuple(c for c in self.updated if c != OBSERVED_COLUMN)
 
     @property
     def constraint(self) -> str:

@@ -1,10 +1,13 @@
 """Bulk UPSERT on a natural key, in chunks, counting what was inserted, updated and left alone.
 
-A row equal to the stored one is not written at all (``DO UPDATE ... WHERE (stored) IS DISTINCT FROM (new)``),
-so re-archiving the same data creates no dead tuples. Input is taken in chunks of ``MERGE_ROWS``: within a
-chunk, rows sharing a key are merged before the statement (the last one wins) and sorted by key; a key
-repeated more than ``MERGE_ROWS`` rows apart is written by each chunk (the last one still wins, but it is
-counted once per chunk). Memory is bounded by two chunks (the one written, the next one being converted),
+The newest value wins: a row replaces the stored one only when it is at least as new (``observed_at``) and its
+value differs (``DO UPDATE ... WHERE new.observed_at >= stored.observed_at AND (stored) IS DISTINCT FROM
+(new)``); an older row is left alone, as is a row equal to the stored one, so re-archiving the same data creates
+no dead tuples. Both count as unchanged. A record that does not say when it was observed is stamped with the
+time of the call. Input is taken in chunks of ``MERGE_ROWS``: within a chunk, rows sharing a key are merged
+before the statement (the newest wins; of equally new ones the last) and sorted by key; a key repeated more
+than ``MERGE_ROWS`` rows apart is written by each chunk (the newest still wins, but it is counted once per
+chunk). Memory is bounded by two chunks (the one written, the next one being converted),
 whatever the input's size. One call is one transaction (or savepoint): all of it is written, or none.
 
 Postgres, large chunks: binary COPY into a temporary staging table, then one ``INSERT ... SELECT ... ON
@@ -19,18 +22,21 @@ from __future__ import annotations
 import asyncio
 import operator
 from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, datetime
 from functools import cache
 from itertools import islice
 from typing import Any
 
 from psycopg.types.json import Jsonb
-from sqlalchemy import JSON, Float, Integer, func, literal_column, or_, select, tuple_
+from sqlalchemy import JSON, Float, Integer, and_, func, literal_column, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sahha_sync.adapters.sql._bind import insert_for
 from sahha_sync.adapters.sql._records import KindTable, Values
 from sahha_sync.adapters.sql.column_types import UtcDateTime
+from sahha_sync.adapters.sql.tables import OBSERVED_COLUMN
 from sahha_sync.domain.health import UpsertCounts
+from sahha_sync.domain.snapshot import dedupe_by_key, observed_by_default
 
 MERGE_ROWS = 20_000  # rows merged and written together; bounds the memory of one call
 COPY_THRESHOLD_ROWS = 1_000
@@ -44,17 +50,16 @@ def batches(records: Sequence[Any], size: int) -> Iterator[list[Any]]:
         yield batch
 
 
-def merged_rows(kind: KindTable[Any], records: list[Any]) -> list[Values]:
-    """The rows of ``records``, one per natural key (the last record of a key wins), in key order.
+def merged_rows(kind: KindTable[Any], records: list[Any], now: datetime) -> list[Values]:
+    """The rows of ``records``, one per natural key (the newest record of a key wins, ``dedupe_by_key``), in key
+    order; a record that does not say when it was observed was observed ``now``.
 
     Key order makes concurrent upserts of overlapping batches take their row locks in the same order,
     so they wait for each other instead of deadlocking.
     """
-    by_key: dict[tuple[Any, ...], Any] = {}
-    for record in records:
-        by_key[kind.check(record).key] = record
+    newest = dedupe_by_key(observed_by_default(kind.check(record), now) for record in records)
     to_values = kind.to_values
-    rows = [(key, to_values(record)) for key, record in by_key.items()]  # refuses bad records before sorting
+    rows = [(record.key, to_values(record)) for record in newest]  # refuses bad records before sorting
     rows.sort(key=operator.itemgetter(0))
     return [row for _, row in rows]
 
@@ -62,9 +67,10 @@ def merged_rows(kind: KindTable[Any], records: list[Any]) -> list[Values]:
 async def upsert(connection: AsyncConnection, kind: KindTable[Any], records: Sequence[Any]) -> UpsertCounts:
     """Upsert ``records`` in chunks of ``MERGE_ROWS``. While the database applies one chunk, the next is
     converted in a thread, so the database and Python work at the same time."""
+    now = datetime.now(UTC)
     if len(records) <= MERGE_ROWS:
-        return await _write(connection, kind, merged_rows(kind, list(records)))
-    converter = _Converter(kind, records)
+        return await _write(connection, kind, merged_rows(kind, list(records), now))
+    converter = _Converter(kind, records, now)
     counts = UpsertCounts()
     try:
         while (rows := await converter.next_rows()) is not None:
@@ -77,8 +83,9 @@ async def upsert(connection: AsyncConnection, kind: KindTable[Any], records: Seq
 class _Converter:
     """Turns the chunks of the input into rows, one chunk ahead, in a worker thread."""
 
-    def __init__(self, kind: KindTable[Any], records: Sequence[Any]) -> None:
+    def __init__(self, kind: KindTable[Any], records: Sequence[Any], now: datetime) -> None:
         self._kind = kind
+        self._now = now
         self._chunks = batches(records, MERGE_ROWS)
         self._pending: asyncio.Future[list[Values] | None] | None = None
 
@@ -94,7 +101,7 @@ class _Converter:
         return await pending
 
     def _convert(self, chunk: list[Any] | None) -> list[Values] | None:
-        return None if chunk is None else merged_rows(self._kind, chunk)
+        return None if chunk is None else merged_rows(self._kind, chunk, self._now)
 
     def close(self) -> None:
         """Forget a chunk converted ahead that will not be written (after an error)."""
@@ -142,11 +149,14 @@ def _statement(connection: AsyncConnection, kind: KindTable[Any], rows: list[Val
     table = kind.table
     stmt = insert_for(connection)(table).values([dict(zip(kind.columns, row, strict=True)) for row in rows])
     excluded = stmt.excluded
-    changes = {c: excluded[c] for c in kind.compared}
+    changes = {c: excluded[c] for c in kind.updated}
     return stmt.on_conflict_do_update(
         index_elements=[table.c[c] for c in kind.key],
         set_={**changes, "updated_at": func.now()},
-        where=or_(*(table.c[c].is_distinct_from(excluded[c]) for c in kind.compared)),
+        where=and_(
+            excluded[OBSERVED_COLUMN] >= table.c[OBSERVED_COLUMN],
+            or_(*(table.c[c].is_distinct_from(excluded[c]) for c in kind.compared)),
+        ),
     )
 
 
@@ -193,16 +203,18 @@ def _copy_sql(kind: KindTable[Any], stage: str) -> tuple[str, str, str]:
 
 
 def _upsert_from(kind: KindTable[Any], source: str) -> str:
-    """``INSERT ... SELECT`` from ``source`` (rows in key order) that writes only what changed, and counts."""
+    """``INSERT ... SELECT`` from ``source`` (rows in key order) that writes only what is newer and changed, and
+    counts."""
     table = kind.table.name
     columns = ", ".join(kind.columns)
     stored = ", ".join(f"{table}.{c}" for c in kind.compared)
     incoming = ", ".join(f"EXCLUDED.{c}" for c in kind.compared)
-    assignments = ", ".join(f"{c} = EXCLUDED.{c}" for c in kind.compared)
+    assignments = ", ".join(f"{c} = EXCLUDED.{c}" for c in kind.updated)
+    newer = f"EXCLUDED.{OBSERVED_COLUMN} >= {table}.{OBSERVED_COLUMN}"
     return (
         f"WITH written AS (INSERT INTO {table} ({columns}) SELECT {columns} FROM {source} "
         f"ON CONFLICT ON CONSTRAINT {kind.constraint} DO UPDATE SET {assignments}, updated_at = now() "
-        f"WHERE ({stored}) IS DISTINCT FROM ({incoming}) RETURNING (xmax = 0) AS inserted) "
+        f"WHERE {newer} AND ({stored}) IS DISTINCT FROM ({incoming}) RETURNING (xmax = 0) AS inserted) "
         f"SELECT count(*) FILTER (WHERE inserted), count(*) FROM written"
     )
 

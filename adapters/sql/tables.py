@@ -39,6 +39,7 @@ NAMING_CONVENTION = {
 
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
 USER_COLUMN = "profile_id"  # the seed's name of the column that holds the host's user id in the record tables
+OBSERVED_COLUMN = "observed_at"  # how new a record's stored version is (0007_observed_at)
 
 
 def _id() -> Column[int]:
@@ -57,7 +58,9 @@ def _record_table(
 ) -> Table:
     """The table of one record kind, named by its plural: an id, the user (the seed's column ``profile_id``) and
     Sahha's ids, the kind's own ``columns``, the archive's stamps, the UTC offset (seconds) of each datetime
-    named in ``offsets`` (``<name>_utc_offset``), and the natural key (the user and ``key``) as a constraint."""
+    named in ``offsets`` (``<name>_utc_offset``), how new the stored version is (``observed_at``: Sahha's
+    ``created_at_utc``, else when it was fetched or delivered), and the natural key (the user and ``key``) as a
+    constraint."""
     return Table(
         kind.plural,
         metadata,
@@ -68,6 +71,7 @@ def _record_table(
         *columns,
         *_stamps(),
         *(Column(f"{name}_utc_offset", Integer) for name in offsets),
+        Column(OBSERVED_COLUMN, UtcDateTime, nullable=False),
         UniqueConstraint(USER_COLUMN, *key, name=f"uq_{kind.plural}_natural_key"),
     )
 
@@ -190,7 +194,7 @@ analysis_results = Table(
     Index("ix_analysis_results_user_id_archetype_analysis_type", "user_id", "archetype", "analysis_type"),
 )
 
-# 0007_sahha_rate_budgets: one row per Sahha account, the request schedule every process draws from: where the
+# 0008_sahha_rate_budgets: one row per Sahha account, the request schedule every process draws from: where the
 # reserved starts end, the pause a server's Retry-After asked for, what every process reported, and who reserved
 # when (a JSON object of holder -> epoch seconds, kept to the last minute's).
 sahha_rate_budgets = Table(

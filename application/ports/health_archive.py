@@ -44,8 +44,12 @@ class HealthArchive(Protocol):
     async def upsert(self, kind: RecordKind[R], rows: Sequence[R]) -> UpsertCounts:
         """Insert new rows of ``kind``, update changed ones, leave equal ones alone; idempotent.
 
-        Rows sharing a natural key (``record.key``) within ``rows`` are merged first (the last one wins). A record
-        that is not of ``kind`` raises ``InvalidInputError``, and nothing of the call is written.
+        The newest value wins: a row replaces the stored row of its natural key only when it is at least as new
+        (``observed_at`` not earlier than the stored one's); an older row is left alone and counts as unchanged,
+        whatever order the writes come in. A row that does not say when it was observed (``observed_at`` None)
+        is stamped with the time of the call. Rows sharing a natural key (``record.key``) within ``rows`` are
+        merged first (the newest wins; of equally new ones the last). A record that is not of ``kind`` raises
+        ``InvalidInputError``, and nothing of the call is written.
         """
 
     async def upsert_biomarkers(self, rows: Sequence[Biomarker]) -> UpsertCounts:

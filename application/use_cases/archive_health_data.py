@@ -8,21 +8,19 @@ retryable errors are retried). When every part is archived, ``SyncCompleted``.
 
 Every attempt upserts every part (upserts are idempotent, so a retry cannot lose rows that a previous attempt
 skipped); a part event is recorded when the part was not archived yet or the upsert wrote something. Running a
-job twice therefore changes nothing — no row, no event — and a synced run stays synced. A row whose stored
-version Sahha created later (``created_at_utc``) is left alone: a retried job's older value never replaces the
-revised one a later run archived. A synced run whose job
-carries no data (re-submitted by recovery after it succeeded) is left alone without fetching.
+job twice therefore changes nothing — no row, no event — and a synced run stays synced. The archive keeps the
+newest version of each row (``HealthArchive.upsert``): a retried job's older value never replaces the revised one
+a later run archived. A synced run whose job carries no data (re-submitted by recovery after it succeeded) is
+left alone without fetching.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from datetime import timedelta
-from typing import Any, ClassVar, TypeVar
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 from sahha_sync.application.logs import get_logger
 from sahha_sync.application.ports.clock import Clock
-from sahha_sync.application.ports.health_archive import HealthArchive
 from sahha_sync.application.ports.health_data_source import HealthDataSource
 from sahha_sync.application.ports.job_queue import JobContext
 from sahha_sync.application.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
@@ -37,44 +35,11 @@ from sahha_sync.application.use_cases._support import (
 from sahha_sync.application.use_cases.archival_job import ArchivalJob
 from sahha_sync.domain.errors import InvalidInputError
 from sahha_sync.domain.events import AnalysisRequested, ArchivalFailed, RecordsArchived, SyncCompleted
-from sahha_sync.domain.health import HealthRecords, UpsertCounts
-from sahha_sync.domain.record_kinds import RECORD_KINDS, HealthRecord, RecordKind
+from sahha_sync.domain.health import HealthRecords
+from sahha_sync.domain.record_kinds import RECORD_KINDS, RecordKind
 from sahha_sync.domain.tracking import SyncStatus, TrackingRecord
-from sahha_sync.domain.windows import FetchWindow
 
 log = get_logger(__name__)
-
-R = TypeVar("R", bound=HealthRecord)
-
-
-async def _upsert(archive: HealthArchive, kind: RecordKind[R], records: HealthRecords) -> UpsertCounts:
-    rows, superseded = await _not_superseded(archive, kind, kind.records_in(records))
-    return await archive.upsert(kind, rows) + UpsertCounts(unchanged=superseded)
-
-
-async def _not_superseded(archive: HealthArchive, kind: RecordKind[R], rows: Sequence[R]) -> tuple[list[R], int]:
-    """``rows`` without those whose stored row Sahha created later (``created_at_utc``), and how many were left out.
-
-    A job retried after a later run's job archived a revised value carries the older value; upserting it would
-    put the older value back for good once the record's span lies behind every later window.
-    """
-    dated = [r for r in rows if r.created_at_utc is not None]
-    if not dated:
-        return list(rows), 0
-    starts = [r.period[0] for r in dated]
-    stored: dict[object, R] = {}
-    for user_id in {r.user_id for r in dated}:
-        window = FetchWindow(min(starts), max(starts) + timedelta(milliseconds=1))
-        found = await archive.read_window(user_id, window, kinds=(kind.plural,))
-        stored.update((r.key, r) for r in kind.records_in(found))
-    kept = [r for r in rows if not _older(r, stored.get(r.key))]
-    return kept, len(rows) - len(kept)
-
-
-def _older(row: R, stored: R | None) -> bool:
-    if stored is None or row.created_at_utc is None or stored.created_at_utc is None:
-        return False
-    return row.created_at_utc < stored.created_at_utc
 
 
 class ArchiveHealthData:
@@ -162,7 +127,7 @@ class ArchiveHealthData:
         async def work(uow: UnitOfWork) -> SyncStatus:
             history = await read_history(uow, run_id)
             status = SyncStatus.fold(history)
-            counts = await _upsert(uow.archive, kind, records)
+            counts = await uow.archive.upsert(kind, kind.records_in(records))
             if status.is_synced(kind) and counts.written == 0:  # archived before, nothing new: no event
                 return status
             event = RecordsArchived.counted(run_id, self._clock.now(), kind.name, counts)

@@ -1,4 +1,5 @@
-"""``HealthArchiveContract``: idempotent upserts on the natural keys, honest counts, window reads."""
+"""``HealthArchiveContract``: idempotent upserts on the natural keys, the newest value kept whatever order writes
+come in, honest counts, window reads."""
 
 from __future__ import annotations
 
@@ -16,6 +17,17 @@ from sahha_sync.domain.windows import FetchWindow
 from sahha_sync.testing.records import T0, archetype, biomarker, score, unique_id
 
 WEEK = FetchWindow(T0 - timedelta(days=1), T0 + timedelta(days=8))
+BUILDERS = {"biomarker": biomarker, "score": score, "archetype": archetype}
+
+
+def fetched(record: Biomarker, value: str, *, at: timedelta) -> Biomarker:
+    """``record`` as a real API answer carries it (no ``created_at_utc``), with ``value``, fetched ``at`` after T0."""
+    return dataclasses.replace(record, value=value, created_at_utc=None, observed_at=T0 + at)
+
+
+async def stored_values(archive: HealthArchive, user: str) -> list[str]:
+    found = await archive.read_window(user, WEEK)
+    return [b.value for b in sorted(found.biomarkers, key=lambda b: b.start_date_time)]
 
 
 class HealthArchiveContract:
@@ -189,3 +201,94 @@ class HealthArchiveContract:
     async def test_deleting_an_unknown_user_erases_nothing(self, archive: HealthArchive) -> None:
         counts = await archive.delete_user(unique_id())
         assert counts == {"biomarkers": 0, "scores": 0, "archetypes": 0, "quarantined_records": 0}
+
+    # -- the newest value wins -------------------------------------------------------------------------------
+
+    async def test_a_newer_version_replaces_the_stored_value(self, archive: HealthArchive) -> None:
+        user = unique_id()
+        await archive.upsert_biomarkers([biomarker(user, value="400", created_at_utc=T0)])
+        newer = biomarker(user, value="455", created_at_utc=T0 + timedelta(hours=1))
+        assert await archive.upsert_biomarkers([newer]) == UpsertCounts(updated=1)
+        (stored,) = (await archive.read_window(user, WEEK)).biomarkers
+        assert (stored.value, stored.observed_at) == ("455", T0 + timedelta(hours=1))
+
+    @pytest.mark.parametrize("kind", RECORD_KINDS, ids=lambda kind: kind.name)
+    async def test_an_older_version_written_later_is_left_alone_and_counted_unchanged(
+        self, archive: HealthArchive, kind: RecordKind[Any]
+    ) -> None:
+        user = unique_id()
+        first = BUILDERS[kind.name](user, created_at_utc=T0)
+        changed = {"biomarker": {"value": "455"}, "score": {"score": 0.91}, "archetype": {"value": "late_sleeper"}}
+        newer = dataclasses.replace(first, created_at_utc=T0 + timedelta(hours=1), **changed[kind.name])
+        assert await archive.upsert(kind, [first]) == UpsertCounts(inserted=1)
+        assert await archive.upsert(kind, [newer]) == UpsertCounts(updated=1)
+        assert await archive.upsert(kind, [first]) == UpsertCounts(unchanged=1)  # a late retry of the first
+        assert kind.records_in(await archive.read_window(user, WEEK)) == (newer,)
+
+    async def test_an_equally_new_version_with_another_value_replaces_the_stored_one(
+        self, archive: HealthArchive
+    ) -> None:
+        user = unique_id()
+        day = biomarker(user)
+        await archive.upsert_biomarkers([fetched(day, "400", at=timedelta(hours=1))])
+        counts = await archive.upsert_biomarkers([fetched(day, "455", at=timedelta(hours=1))])
+        assert counts == UpsertCounts(updated=1)
+        assert await stored_values(archive, user) == ["455"]
+
+    async def test_an_equal_value_observed_later_is_left_alone(self, archive: HealthArchive) -> None:
+        user = unique_id()
+        day = biomarker(user)
+        await archive.upsert_biomarkers([fetched(day, "400", at=timedelta(hours=1))])
+        counts = await archive.upsert_biomarkers([fetched(day, "400", at=timedelta(hours=5))])
+        assert counts == UpsertCounts(unchanged=1)
+        (stored,) = (await archive.read_window(user, WEEK)).biomarkers
+        assert stored.observed_at == T0 + timedelta(hours=1)
+
+    async def test_records_without_created_at_are_ordered_by_when_they_were_fetched(
+        self, archive: HealthArchive
+    ) -> None:
+        user = unique_id()
+        day = biomarker(user)
+        early, late = fetched(day, "400", at=timedelta(hours=1)), fetched(day, "455", at=timedelta(hours=2))
+        assert await archive.upsert_biomarkers([late]) == UpsertCounts(inserted=1)
+        assert await archive.upsert_biomarkers([early]) == UpsertCounts(unchanged=1)
+        assert await stored_values(archive, user) == ["455"]
+
+    async def test_intraday_revisions_ending_in_the_daily_value_keep_the_final_one(
+        self, archive: HealthArchive
+    ) -> None:
+        user = unique_id()
+        day = biomarker(user, periodicity="intraday")
+        revisions = [
+            fetched(day, "3263", at=timedelta(hours=9)),
+            fetched(day, "6120", at=timedelta(hours=14)),
+            fetched(day, "9874", at=timedelta(hours=20)),
+            dataclasses.replace(fetched(day, "10412", at=timedelta(days=1, hours=2)), periodicity="daily"),
+        ]
+        for revision in (revisions[1], revisions[3], revisions[0], revisions[2]):  # as a queue may run them
+            await archive.upsert_biomarkers([revision])
+        (stored,) = (await archive.read_window(user, WEEK)).biomarkers
+        assert (stored.value, stored.periodicity) == ("10412", "daily")
+
+    async def test_duplicates_within_one_batch_keep_the_newest_whatever_their_order(
+        self, archive: HealthArchive
+    ) -> None:
+        user = unique_id()
+        day = biomarker(user)
+        rows = [fetched(day, str(hour), at=timedelta(hours=hour)) for hour in (2, 5, 1, 3)]
+        counts = await archive.upsert_biomarkers(rows)
+        assert counts == UpsertCounts(inserted=1)
+        assert await stored_values(archive, user) == ["5"]
+
+    async def test_a_record_that_does_not_say_when_it_was_observed_counts_as_observed_when_written(
+        self, archive: HealthArchive
+    ) -> None:
+        user = unique_id()
+        day = biomarker(user)
+        await archive.upsert_biomarkers([fetched(day, "400", at=timedelta(hours=1))])
+        unstamped = dataclasses.replace(day, value="455", created_at_utc=None, observed_at=None)
+        assert await archive.upsert_biomarkers([unstamped]) == UpsertCounts(updated=1)
+        (stored,) = (await archive.read_window(user, WEEK)).biomarkers
+        assert stored.value == "455"
+        assert stored.observed_at is not None
+        assert stored.observed_at > T0 + timedelta(hours=1)

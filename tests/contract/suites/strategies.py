@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta, timezone
 
 from hypothesis import strategies as st
@@ -50,3 +51,9 @@ def scores() -> st.SearchStrategy[Score]:
         st.integers(min_value=0, max_value=3),
         st.floats(min_value=0.0, max_value=1.0),
     )
+
+
+def observed(records: st.SearchStrategy[Biomarker]) -> st.SearchStrategy[Biomarker]:
+    """``records`` observed at one of a few hours (so that records of one key are often equally new)."""
+    hours = st.integers(min_value=0, max_value=3).map(lambda h: _DAY0 + timedelta(days=10, hours=h))
+    return st.builds(lambda record, at: dataclasses.replace(record, observed_at=at), records, hours)

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sahha_sync.adapters.sql import SqlUnitOfWork, _upsert
 from sahha_sync.domain.errors import InvalidInputError
-from sahha_sync.domain.health import UpsertCounts
+from sahha_sync.domain.health import Biomarker, UpsertCounts
 from sahha_sync.domain.windows import FetchWindow
 from sahha_sync.testing.records import T0, archetype, biomarker, score, unique_id
 from tests.sql_stores import Committed
@@ -67,3 +67,33 @@ async def test_an_input_of_many_chunks_is_counted_whole_and_refused_whole(
     with pytest.raises(InvalidInputError):
         await archive.upsert_biomarkers(bad)
     assert (await archive.read_window(other, ALL)).total_items == 0
+
+
+def observed(rows: list[Biomarker], value: str, hours: int) -> list[Biomarker]:
+    """``rows`` as fetched ``hours`` after T0 (no ``created_at_utc``, as the real API sends them) with ``value``."""
+    at = T0 + timedelta(hours=hours)
+    return [dataclasses.replace(b, value=value, created_at_utc=None, observed_at=at) for b in rows]
+
+
+async def test_a_large_batch_older_than_the_stored_rows_changes_none_of_them(sql_engine: AsyncEngine) -> None:
+    user = unique_id()
+    days = [biomarker(user, day=d) for d in range(DAYS)]
+    archive = SqlHealthArchive(sql_engine)
+    assert await archive.upsert_biomarkers(observed(days, "455", hours=2)) == UpsertCounts(inserted=DAYS)
+    assert await archive.upsert_biomarkers(observed(days, "400", hours=1)) == UpsertCounts(unchanged=DAYS)
+    assert await archive.upsert_biomarkers(observed(days, "470", hours=3)) == UpsertCounts(updated=DAYS)
+    stored = await archive.read_window(user, ALL)
+    assert {b.value for b in stored.biomarkers} == {"470"}
+
+
+async def test_a_key_met_again_in_a_later_chunk_keeps_its_newest_value(
+    sql_engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_upsert, "MERGE_ROWS", 1200)  # the older copies come in later chunks
+    user = unique_id()
+    days = [biomarker(user, day=d) for d in range(DAYS)]
+    rows = observed(days, "455", hours=2) + observed(days, "400", hours=1)
+    counts = await SqlHealthArchive(sql_engine).upsert_biomarkers(rows)
+    assert counts == UpsertCounts(inserted=DAYS, unchanged=DAYS)
+    stored = await SqlHealthArchive(sql_engine).read_window(user, ALL)
+    assert {b.value for b in stored.biomarkers} == {"455"}

@@ -43,8 +43,8 @@ def test_the_api_roles_read_no_health_data_while_the_service_connection_does(new
     with psycopg.connect(libpq(new_postgres_database), autocommit=True) as conn:
         create_supabase_roles(conn)
         conn.execute(
-            "INSERT INTO biomarkers (profile_id, type, start_date_time, end_date_time) "
-            "VALUES ('u1', 'steps', now(), now())"
+            "INSERT INTO biomarkers (profile_id, type, start_date_time, end_date_time, observed_at) "
+            "VALUES ('u1', 'steps', now(), now(), now())"
         )
         conn.execute(
             "INSERT INTO sync_events (stream_id, version, type, schema_version, payload) "

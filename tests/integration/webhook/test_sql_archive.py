@@ -103,6 +103,30 @@ async def test_a_changed_redelivery_updates_the_sql_row(sql_hooks: SqlHooks) -> 
     ]
 
 
+async def test_an_older_delivery_arriving_last_leaves_the_newer_value(sql_hooks: SqlHooks) -> None:
+    first = biomarker_body(value="400", createdAtUtc="2026-11-28T11:05:00Z")
+    later = biomarker_body(value="455", createdAtUtc="2026-11-28T12:05:00Z")
+    for body in (first, later, first):  # Sahha redelivering the first after the second
+        response = await sql_hooks.deliver(body, BIOMARKER_EVENT)
+        assert (response.status_code, response.json()["duplicate"]) == (202, False)
+
+    (row,) = (await SqlHealthArchive(sql_hooks.engine).read_window(USER, NOVEMBER)).biomarkers
+    assert row.value == "455"
+    events = [r.event for r in await SqlEventStore(sql_hooks.engine).read_all()]
+    assert [(e.inserted, e.updated) for e in events if isinstance(e, RecordsArchived)] == [(1, 0), (0, 1)]
+    assert (await sql_hooks.queue.get_stats()).completed == 3
+
+
+async def test_a_delivery_without_created_at_counts_as_new_as_when_it_was_received(sql_hooks: SqlHooks) -> None:
+    undated = biomarker_body(value="455")
+    del undated["createdAtUtc"]
+    await sql_hooks.deliver(undated, BIOMARKER_EVENT)
+    await sql_hooks.deliver(biomarker_body(value="400"), BIOMARKER_EVENT)  # created before NOW
+
+    (row,) = (await SqlHealthArchive(sql_hooks.engine).read_window(USER, NOVEMBER)).biomarkers
+    assert (row.value, row.observed_at) == ("455", NOW)
+
+
 async def test_a_refused_delivery_leaves_the_sql_tables_empty(sql_hooks: SqlHooks) -> None:
     response = await sql_hooks.deliver(biomarker_body(), BIOMARKER_EVENT, **{"X-Signature": "f" * 64})
 

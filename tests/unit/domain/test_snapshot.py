@@ -25,7 +25,7 @@ def test_merging_twice_gives_the_same_as_merging_once(archived: list[Biomarker],
 
 
 @given(archived=st.lists(biomarkers()), fresh=st.lists(biomarkers()))
-def test_a_merge_keeps_one_record_per_key_and_the_fresh_one_wins(
+def test_a_merge_keeps_one_record_per_key_and_of_records_not_saying_when_observed_the_fresh_one_wins(
     archived: list[Biomarker], fresh: list[Biomarker]
 ) -> None:
     merged = merge_by_key(archived, fresh)
@@ -45,7 +45,7 @@ def test_scores_merge_on_their_own_key(archived: list[Score], fresh: list[Score]
 
 
 @given(records=st.lists(biomarkers()))
-def test_dedupe_keeps_the_last_record_of_each_key(records: list[Biomarker]) -> None:
+def test_dedupe_keeps_the_last_record_of_each_key_when_none_says_when_it_was_observed(records: list[Biomarker]) -> None:
     deduped = dedupe_by_key(records)
     assert {b.key: b for b in deduped} == {b.key: b for b in records}
     assert len(deduped) == len({b.key for b in records})

@@ -1,8 +1,8 @@
 """The Sahha account's shared request budget (``sahha_rate_budgets``, one row per account): every process that
 talks to Sahha reserves its request starts from it, so the account's rate holds across processes.
 
-Revision ID: 0007_sahha_rate_budgets
-Revises: 0006_analysis_results
+Revision ID: 0008_sahha_rate_budgets
+Revises: 0007_observed_at
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from alembic import op
 
 from sahha_sync.migrations._helpers import enable_row_level_security, json_type, utc
 
-revision: str = "0007_sahha_rate_budgets"
-down_revision: str | Sequence[str] | None = "0006_analysis_results"
+revision: str = "0008_sahha_rate_budgets"
+down_revision: str | Sequence[str] | None = "0007_observed_at"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
