@@ -78,7 +78,7 @@ def observed(rows: list[Biomarker], value: str, hours: int) -> list[Biomarker]:
 async def test_a_large_batch_older_than_the_stored_rows_changes_none_of_them(sql_engine: AsyncEngine) -> None:
     user = unique_id()
     days = [biomarker(user, day=d) for d in range(DAYS)]
-    archive = SqlHealthArchive(sql_engine)
+    archive = Committed(sql_engine, "archive")
     assert await archive.upsert_biomarkers(observed(days, "455", hours=2)) == UpsertCounts(inserted=DAYS)
     assert await archive.upsert_biomarkers(observed(days, "400", hours=1)) == UpsertCounts(unchanged=DAYS)
     assert await archive.upsert_biomarkers(observed(days, "470", hours=3)) == UpsertCounts(updated=DAYS)
@@ -93,7 +93,7 @@ async def test_a_key_met_again_in_a_later_chunk_keeps_its_newest_value(
     user = unique_id()
     days = [biomarker(user, day=d) for d in range(DAYS)]
     rows = observed(days, "455", hours=2) + observed(days, "400", hours=1)
-    counts = await SqlHealthArchive(sql_engine).upsert_biomarkers(rows)
+    counts = await Committed(sql_engine, "archive").upsert_biomarkers(rows)
     assert counts == UpsertCounts(inserted=DAYS, unchanged=DAYS)
-    stored = await SqlHealthArchive(sql_engine).read_window(user, ALL)
+    stored = await Committed(sql_engine, "archive").read_window(user, ALL)
     assert {b.value for b in stored.biomarkers} == {"455"}

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sahha_sync.adapters.clock import ManualClock
-from sahha_sync.adapters.sql import SqlHealthArchive, sql_unit_of_work_factory
+from sahha_sync.adapters.sql import sql_unit_of_work_factory
 from sahha_sync.application.ports import JobContext, UnitOfWorkFactory
 from sahha_sync.application.use_cases.archival_job import ArchivalJob
 from sahha_sync.application.use_cases.archive_health_data import ArchiveHealthData
@@ -23,6 +23,7 @@ from sahha_sync.domain.snapshot import HealthSnapshot
 from sahha_sync.domain.tracking import TrackingRecord
 from sahha_sync.domain.windows import FetchWindow
 from sahha_sync.testing.records import T0, biomarker, unique_id
+from tests.sql_stores import Committed
 
 WINDOW = FetchWindow(T0 - timedelta(days=1), T0 + timedelta(days=2))
 ARCHETYPE, ANALYSIS = "Peak Performer", "behavior_analysis"
@@ -64,7 +65,7 @@ def attempt(n: int) -> JobContext:
 
 
 async def stored_value(engine: AsyncEngine, user: str) -> str:
-    (row,) = (await SqlHealthArchive(engine).read_window(user, WINDOW)).biomarkers
+    (row,) = (await Committed(engine, "archive").read_window(user, WINDOW)).biomarkers
     return row.value
 
 

@@ -15,11 +15,11 @@ from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.pool import NullPool
 
 from sahha_sync import migrations
-from sahha_sync.adapters.sql import SqlHealthArchive
 from sahha_sync.adapters.sql.engine import create_engine, sync_url
 from sahha_sync.adapters.sql.tables import archetypes, biomarkers, scores
 from sahha_sync.domain.health import UpsertCounts
 from sahha_sync.domain.windows import FetchWindow
+from tests.sql_stores import Committed
 
 KINDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 REVISION, BEFORE = "0007_observed_at", "0006_analysis_results"
@@ -72,7 +72,7 @@ async def test_stored_rows_are_as_new_as_their_creation_else_their_last_write(
     await asyncio.to_thread(stored_before_the_migration, url)
     engine = create_engine(url)
     try:
-        archive = SqlHealthArchive(engine)
+        archive = Committed(engine, "archive")
         (_, undated) = (await archive.read_window("u", FetchWindow(T0, hours(48)))).biomarkers
         assert (undated.value, undated.observed_at) == ("455", hours(50))
         older = dataclasses.replace(undated, value="430", observed_at=hours(49))

@@ -110,9 +110,9 @@ async def test_an_older_delivery_arriving_last_leaves_the_newer_value(sql_hooks:
         response = await sql_hooks.deliver(body, BIOMARKER_EVENT)
         assert (response.status_code, response.json()["duplicate"]) == (202, False)
 
-    (row,) = (await SqlHealthArchive(sql_hooks.engine).read_window(USER, NOVEMBER)).biomarkers
+    (row,) = (await Committed(sql_hooks.engine, "archive").read_window(USER, NOVEMBER)).biomarkers
     assert row.value == "455"
-    events = [r.event for r in await SqlEventStore(sql_hooks.engine).read_all()]
+    events = [r.event for r in await Committed(sql_hooks.engine, "events").read_all()]
     assert [(e.inserted, e.updated) for e in events if isinstance(e, RecordsArchived)] == [(1, 0), (0, 1)]
     assert (await sql_hooks.queue.get_stats()).completed == 3
 
@@ -123,7 +123,7 @@ async def test_a_delivery_without_created_at_counts_as_new_as_when_it_was_receiv
     await sql_hooks.deliver(undated, BIOMARKER_EVENT)
     await sql_hooks.deliver(biomarker_body(value="400"), BIOMARKER_EVENT)  # created before NOW
 
-    (row,) = (await SqlHealthArchive(sql_hooks.engine).read_window(USER, NOVEMBER)).biomarkers
+    (row,) = (await Committed(sql_hooks.engine, "archive").read_window(USER, NOVEMBER)).biomarkers
     assert (row.value, row.observed_at) == ("455", NOW)
 
 
