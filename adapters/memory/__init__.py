@@ -5,7 +5,8 @@
 - ``InMemoryUnitOfWork`` (one per transaction) and ``InMemoryStores`` (one of each store, with
   ``unit_of_work()`` as a ``UnitOfWorkFactory``);
 - ``InMemoryHealthDataSource``: serves given records, can be made to fail or stall;
-- ``InMemoryJobQueue``: the seed's ``SimpleJobQueue``.
+- ``InMemoryJobQueue``: the seed's ``SimpleJobQueue``;
+- ``InMemoryWebhookInbox``: webhook deliveries held until archived.
 
 Nothing here survives the process.
 """
@@ -18,6 +19,7 @@ from sahha_sync.adapters.memory.health_data_source import FetchCall, InMemoryHea
 from sahha_sync.adapters.memory.job_queue import InMemoryJobQueue
 from sahha_sync.adapters.memory.tracking_store import InMemoryTrackingStore
 from sahha_sync.adapters.memory.unit_of_work import InMemoryStores, InMemoryUnitOfWork
+from sahha_sync.adapters.memory.webhook_inbox import InMemoryWebhookInbox
 from sahha_sync.application.ports.job_queue import DeadJob
 
 __all__ = [
@@ -32,6 +34,7 @@ __all__ = [
     "InMemoryStores",
     "InMemoryTrackingStore",
     "InMemoryUnitOfWork",
+    "InMemoryWebhookInbox",
     "StoredAnalysisRow",
     "StoredEvent",
 ]

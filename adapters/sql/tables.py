@@ -192,6 +192,21 @@ analysis_results = Table(
     Index("ix_analysis_results_user_id_archetype_analysis_type", "user_id", "archetype", "analysis_type"),
 )
 
+# 0007_webhook_inbox: deliveries acknowledged with the in-memory queue, held until archived (their records, as
+# job payloads: health values, so row level security as everywhere).
+webhook_inbox = Table(
+    "webhook_inbox",
+    metadata,
+    _id(),
+    Column("dedup_key", Text, nullable=False),
+    Column("user_id", Text, nullable=False),
+    Column("payload", JsonColumn, nullable=False),
+    Column("stored_at", UtcDateTime, nullable=False, server_default=func.now()),
+    UniqueConstraint("dedup_key", name="uq_webhook_inbox_dedup_key"),
+    Index("ix_webhook_inbox_user_id", "user_id"),
+    sqlite_autoincrement=True,  # an id is never given twice, not even after the newest entry was removed
+)
+
 TABLES_WITH_ROW_LEVEL_SECURITY = (
     biomarkers,
     scores,
@@ -200,4 +215,5 @@ TABLES_WITH_ROW_LEVEL_SECURITY = (
     archetype_analysis_tracking,
     sync_events,
     analysis_results,
+    webhook_inbox,
 )

@@ -58,6 +58,13 @@ from sahha_sync.application.ports.job_queue import (
 )
 from sahha_sync.application.ports.tracking_store import TrackingStore, TrackingStoreError
 from sahha_sync.application.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from sahha_sync.application.ports.webhook_inbox import (
+    InboxEntry,
+    InboxReceipt,
+    WebhookInbox,
+    WebhookInboxError,
+    WebhookInboxUnavailableError,
+)
 
 __all__ = [
     "RECORD_KINDS",
@@ -82,6 +89,8 @@ __all__ = [
     "HealthArchive",
     "HealthDataSource",
     "HealthDataSourceError",
+    "InboxEntry",
+    "InboxReceipt",
     "JobContext",
     "JobHandler",
     "JobQueue",
@@ -102,6 +111,9 @@ __all__ = [
     "UnitOfWork",
     "UnitOfWorkFactory",
     "UnknownJobTypeError",
+    "WebhookInbox",
+    "WebhookInboxError",
+    "WebhookInboxUnavailableError",
     "decode_analysis",
     "encode_analysis",
 ]

@@ -9,7 +9,9 @@ from sahha_sync.application.use_cases.fetch_health_data import FetchHealthData
 from sahha_sync.application.use_cases.forget_user import ErasureReport, ForgetUser
 from sahha_sync.application.use_cases.ingest_webhook import IngestWebhookRecords
 from sahha_sync.application.use_cases.rebuild_projections import RebuildProjections
+from sahha_sync.application.use_cases.receive_webhook import ReceiveWebhookDelivery, WebhookReceipt
 from sahha_sync.application.use_cases.recover_pending_archivals import RecoverPendingArchivals
+from sahha_sync.application.use_cases.recover_webhook_inbox import RecoverWebhookInbox
 from sahha_sync.application.use_cases.run_analysis import AnalysisOutcome, AnalysisUnavailableError, RunAnalysis
 from sahha_sync.application.use_cases.stored_analyses import ReadStoredAnalyses
 
@@ -28,6 +30,9 @@ __all__ = [
     "OperationsStats",
     "ReadStoredAnalyses",
     "RebuildProjections",
+    "ReceiveWebhookDelivery",
     "RecoverPendingArchivals",
+    "RecoverWebhookInbox",
     "RunAnalysis",
+    "WebhookReceipt",
 ]

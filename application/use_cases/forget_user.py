@@ -2,6 +2,7 @@
 
 It deletes the user's biomarkers, scores, archetypes and quarantined records (``HealthArchive.delete_profile``),
 their tracking rows (``TrackingStore.delete_user``) and stored analyses (``AnalysisResultStore.delete_user``),
+their queued jobs and the webhook deliveries held for them in the inbox (counted as ``queued_jobs``),
 and replaces every event of each of their runs by one tombstone (``EventStore.tombstone_streams``).
 
 The tombstone is a ``user.forgotten`` event (``UserForgotten``) carrying only the run id (a random UUID, not
@@ -26,6 +27,7 @@ import structlog
 from sahha_sync.application.ports.clock import Clock
 from sahha_sync.application.ports.job_queue import JobQueue
 from sahha_sync.application.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from sahha_sync.application.ports.webhook_inbox import WebhookInbox
 from sahha_sync.domain.errors import InvalidInputError
 from sahha_sync.domain.events import AnalysisRequested, UserForgotten, stream_id_for
 
@@ -65,11 +67,13 @@ class ForgetUser:
         unit_of_work: UnitOfWorkFactory,
         clock: Clock,
         queue: JobQueue | None = None,
+        inbox: WebhookInbox | None = None,
         page_size: int = PAGE_SIZE,
     ) -> None:
         self._unit_of_work = unit_of_work
         self._clock = clock
         self._queue = queue
+        self._inbox = inbox
         self._page_size = page_size
 
     async def __call__(self, user_id: str) -> ErasureReport:
@@ -107,7 +111,9 @@ class ForgetUser:
         return report
 
     async def _purge_jobs(self, user_id: str) -> int:
-        return 0 if self._queue is None else await self._queue.purge_user(user_id)
+        """The user's queued jobs and the webhook deliveries waiting for them in the inbox."""
+        queued = 0 if self._queue is None else await self._queue.purge_user(user_id)
+        return queued + (0 if self._inbox is None else await self._inbox.purge_user(user_id))
 
     async def _run_ids(self, uow: UnitOfWork, user_id: str) -> set[str]:
         run_ids = {row.run_id for row in await uow.tracking.runs_for_user(user_id)}

@@ -28,6 +28,7 @@ module                     fixture(s)
 ``health_data_source``     ``make_source`` → a callable ``make_source(records: HealthRecords)`` returning a
                            ``HealthDataSource`` (or an awaitable of one) that serves exactly ``records``
 ``clock``                  ``clock`` → a ``Clock``
+``webhook_inbox``          ``inbox`` → a ``WebhookInbox``
 =========================  ==============================================================================
 
 The suites use pytest-asyncio (``asyncio_mode = "auto"``) and write records under fresh random profile ids, so
