@@ -95,8 +95,8 @@ class QueueStats:
 
 
 def payload_user(payload: Mapping[str, Any]) -> str | None:
-    """The user a job's payload concerns: ``user_id`` (the archival job) or ``record.profile_id`` (a webhook
-    delivery). Queues use it to purge a forgotten user's jobs."""
+    """The user a job's payload concerns: ``user_id`` (the archival and the webhook job) or ``record.profile_id``
+    (a webhook job of the older form). Queues use it to purge a forgotten user's jobs."""
     user = payload.get("user_id")
     if isinstance(user, str):
         return user
