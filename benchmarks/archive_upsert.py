@@ -37,9 +37,10 @@ from typing import Any
 import psycopg
 from psycopg import sql as pgsql
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sahha_sync import migrations
-from sahha_sync.adapters.sql import SqlHealthArchive, create_engine
+from sahha_sync.adapters.sql import SqlUnitOfWork, create_engine
 from sahha_sync.adapters.sql._records import BIOMARKERS
 from sahha_sync.adapters.sql._upsert import copy_types
 from sahha_sync.domain.health import Biomarker, UpsertCounts
@@ -59,7 +60,7 @@ def synthetic_biomarkers(count: int) -> list[Biomarker]:
         start = (T0 + timedelta(days=day)).astimezone(LOCAL)
         rows.append(
             Biomarker(
-                profile_id=f"user-{user:05d}",
+                user_id=f"user-{user:05d}",
                 category="activity",
                 type=TYPES[kind],
                 value=str(1000 + i % 9000),
@@ -149,18 +150,25 @@ def report(label: str, rate: float, reference: float, added: int, counts: Upsert
 PHASES = ("plain COPY", "first load", "reload, half changed", "reload, unchanged")
 
 
+async def upsert(engine: AsyncEngine, batch: list[Biomarker]) -> UpsertCounts:
+    """One archival's upsert: its own unit of work, committed."""
+    async with SqlUnitOfWork(engine) as uow:
+        counts = await uow.archive.upsert_biomarkers(batch)
+        await uow.commit()
+    return counts
+
+
 async def run_once(database: str, rows: list[Biomarker], changed: list[Biomarker]) -> dict[str, Any]:
     """One pass over the four phases on empty tables: ``{phase: (rows/s, counts, added RSS)}``."""
     async with await psycopg.AsyncConnection.connect(database, autocommit=True) as conn:
         await conn.execute("DROP TABLE IF EXISTS copy_reference")
         await conn.execute("TRUNCATE biomarkers RESTART IDENTITY")
     engine = create_engine(database)
-    archive = SqlHealthArchive(engine)
     results: dict[str, Any] = {}
     try:
         results["plain COPY"] = await timed(len(rows), partial(copy_reference, database, rows))
         for label, batch in zip(PHASES[1:], (rows, changed, changed), strict=True):
-            results[label] = await timed(len(rows), partial(archive.upsert_biomarkers, batch))
+            results[label] = await timed(len(rows), partial(upsert, engine, batch))
     finally:
         await engine.dispose()
     return results

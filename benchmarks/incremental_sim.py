@@ -55,17 +55,15 @@ from sahha_sync.adapters.sahha.emulator import (
     SyntheticPopulation,
     emulator_transport,
 )
-from sahha_sync.adapters.sql import SqlEventStore, create_engine, sql_unit_of_work_factory
+from sahha_sync.adapters.sql import SqlUnitOfWork, create_engine, sql_unit_of_work_factory
 from sahha_sync.application.ports import Analyst
 from sahha_sync.application.use_cases import ArchiveHealthData, RunAnalysis
 from sahha_sync.domain import (
     Analysis,
     AnalysisInput,
-    ArchetypesArchived,
-    BiomarkersArchived,
     FetchWindow,
     HealthRecords,
-    ScoresArchived,
+    RecordsArchived,
 )
 
 START = datetime(2026, 11, 2, tzinfo=UTC)
@@ -253,9 +251,11 @@ def _drop_database(url: str) -> None:
 async def _archive_figures(engine: Any) -> tuple[int, int]:
     """Rows written (inserted + updated, from the archival events) and rows stored (the three tables)."""
     written = 0
-    for recorded in await SqlEventStore(engine).read_all():
+    async with SqlUnitOfWork(engine) as uow:
+        recorded_events = await uow.events.read_all()
+    for recorded in recorded_events:
         event = recorded.event
-        if isinstance(event, BiomarkersArchived | ScoresArchived | ArchetypesArchived):
+        if isinstance(event, RecordsArchived):
             written += event.inserted + event.updated
     async with engine.connect() as connection:
         stored = 0

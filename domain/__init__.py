@@ -1,4 +1,4 @@
-"""The pure core of sahha-sync: health records, windows, watermarks, events and sync status.
+"""The pure core of sahha-sync: health records and their kinds, windows, watermarks, events and sync status.
 
 Standard library only: no I/O, no clock reads, no third-party types.
 """
@@ -9,15 +9,13 @@ from sahha_sync.domain.events import (
     AnalysisCompleted,
     AnalysisFailed,
     AnalysisRequested,
-    ArchetypesArchived,
     ArchivalFailed,
     ArchivalRequested,
-    BiomarkersArchived,
     DomainEvent,
     HealthDataFetched,
     HealthDataFetchFailed,
+    RecordsArchived,
     RecordsQuarantined,
-    ScoresArchived,
     SyncCompleted,
     UserForgotten,
     decode_event,
@@ -34,11 +32,25 @@ from sahha_sync.domain.health import (
     ScoreFactor,
     UpsertCounts,
 )
+from sahha_sync.domain.record_kinds import (
+    ARCHETYPE,
+    BIOMARKER,
+    RECORD_KINDS,
+    SCORE,
+    HealthRecord,
+    RecordKind,
+    kind_named,
+    kind_of,
+)
 from sahha_sync.domain.snapshot import HealthSnapshot, dedupe_by_key, merge_by_key
 from sahha_sync.domain.tracking import SyncStatus, TrackingRecord, earliest_unsynced_start
 from sahha_sync.domain.windows import FetchWindow, Watermark, WindowPlan, plan_fetch_window
 
 __all__ = [
+    "ARCHETYPE",
+    "BIOMARKER",
+    "RECORD_KINDS",
+    "SCORE",
     "Analysis",
     "AnalysisCompleted",
     "AnalysisFailed",
@@ -46,26 +58,26 @@ __all__ = [
     "AnalysisRequested",
     "AnalysisType",
     "Archetype",
-    "ArchetypesArchived",
     "ArchivalFailed",
     "ArchivalRequested",
     "Biomarker",
-    "BiomarkersArchived",
     "DomainEvent",
     "FetchMetrics",
     "FetchWindow",
     "HealthDataFetchFailed",
     "HealthDataFetched",
+    "HealthRecord",
     "HealthRecords",
     "HealthSnapshot",
     "Insight",
     "InvalidInputError",
     "QuarantinedRecord",
+    "RecordKind",
+    "RecordsArchived",
     "RecordsQuarantined",
     "SahhaSyncError",
     "Score",
     "ScoreFactor",
-    "ScoresArchived",
     "SyncCompleted",
     "SyncStatus",
     "TrackingRecord",
@@ -77,6 +89,8 @@ __all__ = [
     "dedupe_by_key",
     "earliest_unsynced_start",
     "encode_event",
+    "kind_named",
+    "kind_of",
     "merge_by_key",
     "plan_fetch_window",
     "stream_id_for",

@@ -2,21 +2,20 @@
 
 Events carry metadata (windows, counts, error kinds), never health values. Each has a dotted wire ``TYPE``
 and a schema ``VERSION``; ``encode_event``/``decode_event`` turn them into JSON-ready dicts and back,
-upcasting payloads written by older versions (register an upcaster with ``upcaster``).
+upcasting payloads written by older versions with the upcasters each class carries (``event_codec``).
 """
 
 from __future__ import annotations
 
-import dataclasses
-import types
-import typing
-from collections.abc import Callable
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, ClassVar, TypeVar
+from typing import ClassVar
 
 from sahha_sync.domain._checks import require_aware, require_text
 from sahha_sync.domain.errors import InvalidInputError
+from sahha_sync.domain.event_codec import EventCodec, Payload
+from sahha_sync.domain.health import UpsertCounts
 
 
 def stream_id_for(run_id: str) -> str:
@@ -25,8 +24,16 @@ def stream_id_for(run_id: str) -> str:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DomainEvent:
+    """An event's wire ``TYPE``, its schema ``VERSION`` and how it reads payloads of older versions.
+
+    A class at ``VERSION`` n > 1 carries static methods ``upcast_v1_v2``, ..., ``upcast_v<n-1>_v<n>``, each
+    turning a payload of one version into the next one's. ``FORMER_TYPES`` names the wire types the event was
+    stored under before, each with the fields that the old type implied (added to its payloads on read).
+    """
+
     TYPE: ClassVar[str] = ""
     VERSION: ClassVar[int] = 1
+    FORMER_TYPES: ClassVar[Mapping[str, Payload]] = {}
 
     run_id: str
     occurred_at: datetime
@@ -38,6 +45,19 @@ class DomainEvent:
     @property
     def stream_id(self) -> str:
         return stream_id_for(self.run_id)
+
+    @classmethod
+    def upcast(cls, payload: Payload, from_version: int) -> Payload:
+        """``payload``, stored at ``from_version``, as this version reads it: through each upcast method in turn."""
+        data = dict(payload)
+        for version in range(from_version, cls.VERSION):
+            step = getattr(cls, f"upcast_v{version}_v{version + 1}", None)
+            if step is None:
+                raise InvalidInputError(
+                    f"no upcaster for {cls.TYPE} from version {version} to {cls.VERSION}", field="schema_version"
+                )
+            data = step(data)
+        return data
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -122,27 +142,37 @@ class ArchivalRequested(DomainEvent):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class BiomarkersArchived(DomainEvent):
-    TYPE: ClassVar[str] = "biomarkers.archived"
+class RecordsArchived(DomainEvent):
+    """Records of one ``kind`` (a ``RecordKind`` name: ``biomarker``, ``score``, ``archetype``) were upserted.
+
+    Each kind had an event type of its own before; stores hold them still, and they read as this one."""
+
+    TYPE: ClassVar[str] = "records.archived"
+    FORMER_TYPES: ClassVar[Mapping[str, Payload]] = {
+        "biomarkers.archived": {"kind": "biomarker"},
+        "scores.archived": {"kind": "score"},
+        "archetypes.archived": {"kind": "archetype"},
+    }
+    kind: str
     inserted: int
     updated: int
     unchanged: int
 
+    def __post_init__(self) -> None:
+        DomainEvent.__post_init__(self)
+        require_text(self.kind, "kind", where=self.TYPE)
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ScoresArchived(DomainEvent):
-    TYPE: ClassVar[str] = "scores.archived"
-    inserted: int
-    updated: int
-    unchanged: int
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ArchetypesArchived(DomainEvent):
-    TYPE: ClassVar[str] = "archetypes.archived"
-    inserted: int
-    updated: int
-    unchanged: int
+    @classmethod
+    def counted(cls, run_id: str, occurred_at: datetime, kind: str, counts: UpsertCounts) -> RecordsArchived:
+        """The event of an upsert of ``kind`` records that ``counts`` tells about."""
+        return cls(
+            run_id=run_id,
+            occurred_at=occurred_at,
+            kind=kind,
+            inserted=counts.inserted,
+            updated=counts.updated,
+            unchanged=counts.unchanged,
+        )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -152,7 +182,7 @@ class ArchivalFailed(DomainEvent):
     error_kind: str
     error: str
     will_retry: bool
-    part: str | None = None  # "biomarkers", "scores", "archetypes", or None for the whole job
+    part: str | None = None  # a record kind's plural ("biomarkers", "scores", ...), or None for the whole job
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -168,9 +198,8 @@ class UserForgotten(DomainEvent):
     TYPE: ClassVar[str] = "user.forgotten"
 
 
-EVENT_TYPES: dict[str, type[DomainEvent]] = {
-    cls.TYPE: cls
-    for cls in (
+LIBRARY_EVENTS = EventCodec(
+    (
         AnalysisRequested,
         HealthDataFetched,
         HealthDataFetchFailed,
@@ -178,101 +207,20 @@ EVENT_TYPES: dict[str, type[DomainEvent]] = {
         AnalysisCompleted,
         AnalysisFailed,
         ArchivalRequested,
-        BiomarkersArchived,
-        ScoresArchived,
-        ArchetypesArchived,
+        RecordsArchived,
         ArchivalFailed,
         SyncCompleted,
         UserForgotten,
     )
-}
-
-Payload = dict[str, Any]
-Upcaster = Callable[[Payload], Payload]
-_UPCASTERS: dict[tuple[str, int], Upcaster] = {}
-E = TypeVar("E", bound=DomainEvent)
-
-
-def register_event_type(cls: type[E]) -> type[E]:
-    """Add an event class to the codec (for events defined outside this module)."""
-    EVENT_TYPES[cls.TYPE] = cls
-    return cls
-
-
-def upcaster(event_type: str, from_version: int) -> Callable[[Upcaster], Upcaster]:
-    """Register a function that turns a ``from_version`` payload of ``event_type`` into the next version's."""
-
-    def register(func: Upcaster) -> Upcaster:
-        _UPCASTERS[(event_type, from_version)] = func
-        return func
-
-    return register
-
-
-def _encode_value(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, tuple):
-        return [_encode_value(v) for v in value]
-    return value
+)
+EVENT_TYPES = LIBRARY_EVENTS.types
 
 
 def encode_event(event: DomainEvent) -> tuple[str, int, Payload]:
     """``(type, schema_version, payload)`` with a JSON-ready payload."""
-    payload = {f.name: _encode_value(getattr(event, f.name)) for f in dataclasses.fields(event)}
-    return event.TYPE, event.VERSION, payload
-
-
-def _is_datetime_hint(hint: Any) -> bool:
-    if hint is datetime:
-        return True
-    origin = typing.get_origin(hint)
-    if origin in (typing.Union, types.UnionType):
-        return datetime in typing.get_args(hint)
-    return False
-
-
-_FIELDS: dict[type[DomainEvent], tuple[tuple[str, bool], ...]] = {}
-
-
-def _fields_of(cls: type[DomainEvent]) -> tuple[tuple[str, bool], ...]:
-    """Each field's name and whether it holds a datetime (resolving the hints took a third of a decode)."""
-    fields = _FIELDS.get(cls)
-    if fields is None:
-        hints = typing.get_type_hints(cls)
-        fields = _FIELDS[cls] = tuple((f.name, _is_datetime_hint(hints[f.name])) for f in dataclasses.fields(cls))
-    return fields
+    return LIBRARY_EVENTS.encode(event)
 
 
 def decode_event(event_type: str, schema_version: int, payload: Payload) -> DomainEvent:
-    """The event a stored record stands for, upcast to the current version of its class."""
-    cls = EVENT_TYPES.get(event_type)
-    if cls is None:
-        raise InvalidInputError(f"unknown event type {event_type!r}", field="type")
-    data = dict(payload)
-    version = schema_version
-    while version < cls.VERSION:
-        step = _UPCASTERS.get((event_type, version))
-        if step is None:
-            raise InvalidInputError(
-                f"no upcaster for {event_type} from version {version} to {cls.VERSION}",
-                field="schema_version",
-            )
-        data = step(data)
-        version += 1
-    if version > cls.VERSION:
-        raise InvalidInputError(
-            f"{event_type} version {version} is newer than this library knows ({cls.VERSION})",
-            field="schema_version",
-        )
-    kwargs: dict[str, Any] = {}
-    for name, is_datetime in _fields_of(cls):
-        if name not in data:
-            continue
-        value = data[name]
-        if value is not None and is_datetime:
-            value = datetime.fromisoformat(value)
-        elif isinstance(value, list):
-            value = tuple(value)
-        kwargs[name] = value
-    return cls(**kwargs)
+    """The library event a stored record stands for, upcast to the current version of its class."""
+    return LIBRARY_EVENTS.decode(event_type, schema_version, payload)

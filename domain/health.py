@@ -53,6 +53,11 @@ def _required_dt(value: Any, field_name: str) -> datetime:
     return parsed
 
 
+def _user_of(data: dict[str, Any]) -> Any:
+    """The record's user: ``user_id``, or ``profile_id`` as payloads written before the rename carried it."""
+    return data["user_id"] if "user_id" in data else data["profile_id"]
+
+
 def numeric_value(value: str, value_type: str) -> float | None:
     """The number a biomarker's raw ``value`` stands for, or None when it is not numeric (a datetime)."""
     if value_type.lower() not in NUMERIC_VALUE_TYPES:
@@ -67,7 +72,7 @@ def numeric_value(value: str, value_type: str) -> float | None:
 class Biomarker:
     """One biomarker reading for one user over ``[start_date_time, end_date_time]``."""
 
-    profile_id: str
+    user_id: str
     category: str
     type: str
     value: str
@@ -82,8 +87,8 @@ class Biomarker:
     created_at_utc: datetime | None = None
 
     def __post_init__(self) -> None:
-        where = f"biomarker {self.type or '?'} of {self.profile_id or '?'}"
-        require_text(self.profile_id, "profile_id", where=where)
+        where = f"biomarker {self.type or '?'} of {self.user_id or '?'}"
+        require_text(self.user_id, "user_id", where=where)
         require_text(self.type, "type", where=where)
         require_aware(self.start_date_time, "start_date_time", where=where)
         require_aware(self.end_date_time, "end_date_time", where=where)
@@ -110,7 +115,7 @@ class Biomarker:
 
     @property
     def key(self) -> BiomarkerKey:
-        return (self.profile_id, self.type, self.start_date_time, self.end_date_time)
+        return (self.user_id, self.type, self.start_date_time, self.end_date_time)
 
     @property
     def value_numeric(self) -> float | None:
@@ -118,7 +123,7 @@ class Biomarker:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "profile_id": self.profile_id,
+            "user_id": self.user_id,
             "sahha_profile_id": self.sahha_profile_id,
             "sahha_id": self.sahha_id,
             "category": self.category,
@@ -136,7 +141,7 @@ class Biomarker:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Biomarker:
         return cls(
-            profile_id=data["profile_id"],
+            user_id=_user_of(data),
             sahha_profile_id=data.get("sahha_profile_id"),
             sahha_id=data.get("sahha_id"),
             category=data["category"],
@@ -198,7 +203,7 @@ class ScoreFactor:
 class Score:
     """One Sahha score (sleep, activity, readiness, wellbeing, mental_wellbeing) for one day of one user."""
 
-    profile_id: str
+    user_id: str
     type: str
     score_date_time: datetime
     score: float | None = None
@@ -211,8 +216,8 @@ class Score:
     version: str | None = None
 
     def __post_init__(self) -> None:
-        where = f"score {self.type or '?'} of {self.profile_id or '?'}"
-        require_text(self.profile_id, "profile_id", where=where)
+        where = f"score {self.type or '?'} of {self.user_id or '?'}"
+        require_text(self.user_id, "user_id", where=where)
         require_text(self.type, "type", where=where)
         require_aware(self.score_date_time, "score_date_time", where=where)
         require_optional_aware(self.created_at_utc, "created_at_utc", where=where)
@@ -234,11 +239,11 @@ class Score:
 
     @property
     def key(self) -> ScoreKey:
-        return (self.profile_id, self.type, self.score_date_time)
+        return (self.user_id, self.type, self.score_date_time)
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "profile_id": self.profile_id,
+            "user_id": self.user_id,
             "sahha_profile_id": self.sahha_profile_id,
             "sahha_id": self.sahha_id,
             "type": self.type,
@@ -254,7 +259,7 @@ class Score:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Score:
         return cls(
-            profile_id=data["profile_id"],
+            user_id=_user_of(data),
             sahha_profile_id=data.get("sahha_profile_id"),
             sahha_id=data.get("sahha_id"),
             type=data["type"],
@@ -275,7 +280,7 @@ class Archetype:
     Not to be confused with the host's archetype (e.g. "Peak Performer") that names an analysis run.
     """
 
-    profile_id: str
+    user_id: str
     name: str
     value: str
     periodicity: str
@@ -289,8 +294,8 @@ class Archetype:
     version: str | None = None
 
     def __post_init__(self) -> None:
-        where = f"archetype {self.name or '?'} of {self.profile_id or '?'}"
-        require_text(self.profile_id, "profile_id", where=where)
+        where = f"archetype {self.name or '?'} of {self.user_id or '?'}"
+        require_text(self.user_id, "user_id", where=where)
         require_text(self.name, "name", where=where)
         require_aware(self.start_date_time, "start_date_time", where=where)
         require_aware(self.end_date_time, "end_date_time", where=where)
@@ -309,11 +314,11 @@ class Archetype:
 
     @property
     def key(self) -> ArchetypeKey:
-        return (self.profile_id, self.name, self.periodicity, self.start_date_time, self.end_date_time)
+        return (self.user_id, self.name, self.periodicity, self.start_date_time, self.end_date_time)
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "profile_id": self.profile_id,
+            "user_id": self.user_id,
             "sahha_profile_id": self.sahha_profile_id,
             "sahha_id": self.sahha_id,
             "name": self.name,
@@ -330,7 +335,7 @@ class Archetype:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Archetype:
         return cls(
-            profile_id=data["profile_id"],
+            user_id=_user_of(data),
             sahha_profile_id=data.get("sahha_profile_id"),
             sahha_id=data.get("sahha_id"),
             name=data["name"],
@@ -353,7 +358,7 @@ class QuarantinedRecord:
     ever written to the archive's quarantine.
     """
 
-    profile_id: str
+    user_id: str
     kind: str
     reason: str
     raw: str

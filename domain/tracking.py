@@ -10,34 +10,59 @@ import dataclasses
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sahha_sync.domain.events import (
     AnalysisCompleted,
     AnalysisRequested,
-    ArchetypesArchived,
     ArchivalFailed,
     ArchivalRequested,
-    BiomarkersArchived,
     DomainEvent,
     HealthDataFetched,
     HealthDataFetchFailed,
-    ScoresArchived,
+    RecordsArchived,
     SyncCompleted,
 )
-from sahha_sync.domain.windows import FetchWindow
+from sahha_sync.domain.record_kinds import ARCHETYPE, BIOMARKER, RECORD_KINDS, SCORE, RecordKind
+from sahha_sync.domain.windows import FetchWindow, Watermark
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class SyncStatus:
-    """The archival state of one run, as the seed's six tracking columns show it."""
+    """The archival state of one run, as the seed's six tracking columns show it.
+
+    ``synced_kinds`` names the record kinds (``RecordKind.name``) whose part of the run is archived; the seed's
+    flags ``biomarkers_synced``, ``scores_synced`` and ``archetypes_synced`` read it (``is_synced`` for any kind).
+    """
 
     sahha_data_synced: bool = False
-    biomarkers_synced: bool = False
-    scores_synced: bool = False
-    archetypes_synced: bool = False
+    synced_kinds: frozenset[str] = frozenset()
     sync_completed_at: datetime | None = None
     sync_error: str | None = None
     archival_requested: bool = False
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "synced_kinds", frozenset(self.synced_kinds))
+
+    def is_synced(self, kind: RecordKind[Any]) -> bool:
+        return kind.name in self.synced_kinds
+
+    @property
+    def all_kinds_synced(self) -> bool:
+        """Every kind of ``RECORD_KINDS`` is archived (what a run's archival must reach before it completes)."""
+        return all(self.is_synced(kind) for kind in RECORD_KINDS)
+
+    @property
+    def biomarkers_synced(self) -> bool:
+        return self.is_synced(BIOMARKER)
+
+    @property
+    def scores_synced(self) -> bool:
+        return self.is_synced(SCORE)
+
+    @property
+    def archetypes_synced(self) -> bool:
+        return self.is_synced(ARCHETYPE)
 
     @property
     def state(self) -> str:
@@ -52,12 +77,8 @@ class SyncStatus:
         replace = dataclasses.replace
         if isinstance(event, ArchivalRequested):
             return replace(self, archival_requested=True)
-        if isinstance(event, BiomarkersArchived):
-            return replace(self, biomarkers_synced=True)
-        if isinstance(event, ScoresArchived):
-            return replace(self, scores_synced=True)
-        if isinstance(event, ArchetypesArchived):
-            return replace(self, archetypes_synced=True)
+        if isinstance(event, RecordsArchived):
+            return replace(self, synced_kinds=self.synced_kinds | {event.kind})
         if isinstance(event, ArchivalFailed):
             return replace(self, sync_error=f"{event.error_kind}: {event.error}")
         if isinstance(event, HealthDataFetchFailed):
@@ -122,6 +143,11 @@ class TrackingRecord:
     @property
     def is_synced(self) -> bool:
         return self.status.sahha_data_synced
+
+    @property
+    def watermark(self) -> Watermark | None:
+        """The run's mark: how far it analysed the user's data (None until its analysis completed)."""
+        return None if self.analysis_timestamp is None else Watermark(self.analysis_timestamp)
 
 
 def earliest_unsynced_start(runs: Iterable[TrackingRecord]) -> datetime | None:

@@ -5,7 +5,7 @@ Rules (DESIGN.md promise 1):
 - a watermark: from ``watermark - lookback`` up to now, because wearables deliver data late;
 - the start never skips a window whose archival has not succeeded (``not_after``);
 - a window longer than ``MAX_CHUNK`` is fetched in chunks of at most 30 days;
-- a watermark never moves backwards.
+- a watermark never moves backwards (it is the latest of the runs' marks).
 """
 
 from __future__ import annotations
@@ -40,10 +40,6 @@ class FetchWindow:
         if days <= 0:
             raise InvalidInputError(f"days must be positive, got {days}", field="days")
         return cls(now - timedelta(days=days), now)
-
-    @property
-    def duration(self) -> timedelta:
-        return self.end - self.start
 
     def contains(self, moment: datetime) -> bool:
         return self.start <= moment < self.end
@@ -82,17 +78,19 @@ class FetchWindow:
 
 @dataclass(frozen=True, slots=True)
 class Watermark:
-    """How far a user's data has been analysed: the end of the last analysed window."""
+    """How far a user's data has been analysed: the end of the last analysed window (a run's
+    ``analysis_timestamp``). Each run's mark is kept; the latest of them is the watermark, so it never moves
+    backwards."""
 
     value: datetime
 
     def __post_init__(self) -> None:
         require_aware(self.value, "watermark")
 
-    def advanced_to(self, moment: datetime) -> Watermark:
-        """The watermark after a run that reached ``moment``: never earlier than this one."""
-        require_aware(moment, "watermark")
-        return self if moment <= self.value else Watermark(moment)
+    def fetch_start(self, now: datetime, lookback: timedelta) -> datetime:
+        """Where an incremental fetch starts: ``lookback`` before the watermark, because wearables deliver data
+        late (a watermark later than ``now`` counts as ``now``)."""
+        return min(self.value, now) - lookback
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +101,7 @@ class WindowPlan:
 
 def plan_fetch_window(
     now: datetime,
-    watermark: datetime | None,
+    watermark: Watermark | None,
     *,
     lookback: timedelta = DEFAULT_LOOKBACK,
     initial_days: int = DEFAULT_INITIAL_DAYS,
@@ -123,8 +121,7 @@ def plan_fetch_window(
         start = now - timedelta(days=initial_days)
         incremental = False
     else:
-        require_aware(watermark, "watermark")
-        start = min(watermark, now) - lookback
+        start = watermark.fetch_start(now, lookback)
         incremental = True
     if not_after is not None:
         require_aware(not_after, "not_after")

@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sahha_sync.application.ports.job_queue import DeadJob, JobHandler, JobQueue, QueueStats, SubmitResult
-from sahha_sync.application.use_cases import ArchetypeTracker
+from sahha_sync.application.use_cases import Watermarks
 from sahha_sync.infrastructure.delegation import delegate
 from sahha_sync.infrastructure.runtime import SahhaSync
 
@@ -134,7 +134,7 @@ def get_archival_service() -> SharedArchivalService:
     return SharedArchivalService()
 
 
-async def get_archetype_tracker() -> ArchetypeTracker:
+async def get_archetype_tracker() -> Watermarks:
     """The seed awaits this one: ``tracker = await get_archetype_tracker()``."""
     return await shared().archetype_tracker()
 

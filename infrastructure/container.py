@@ -31,7 +31,6 @@ from typing import Any, Protocol
 
 import httpx
 import openai
-import structlog
 from dependency_injector import containers, providers
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -51,13 +50,14 @@ from sahha_sync.adapters.sahha.emulator import (
     emulator_transport,
 )
 from sahha_sync.adapters.sql import SqlWebhookInbox, create_engine, sql_unit_of_work_factory
+from sahha_sync.adapters.sql.errors import connection_problem
 from sahha_sync.adapters.webhook import SahhaWebhookReceiver
+from sahha_sync.application.logs import get_logger
 from sahha_sync.application.ports.analyst import Analyst
 from sahha_sync.application.ports.job_queue import JobHandler, JobQueue
 from sahha_sync.application.ports.unit_of_work import UnitOfWorkFactory
 from sahha_sync.application.ports.webhook_inbox import WebhookInbox
 from sahha_sync.application.use_cases import (
-    ArchetypeTracker,
     ArchiveHealthData,
     ArchiveRecordedRun,
     CollectStats,
@@ -70,10 +70,11 @@ from sahha_sync.application.use_cases import (
     RecoverPendingArchivals,
     RecoverWebhookInbox,
     RunAnalysis,
+    Watermarks,
 )
 from sahha_sync.infrastructure.settings import Settings, SettingsError
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 QUEUE_STOP_TIMEOUT = 60.0
 
@@ -109,7 +110,8 @@ async def _require_current_schema(settings: Settings) -> None:
         revision = await asyncio.to_thread(migrations.current, url)
     except Exception as exc:  # the driver's message may quote the URL: name the database without its password
         raise SettingsError(
-            f"SAHHA_SYNC_DATABASE_URL: cannot open {shown} ({type(exc).__name__})", variable="SAHHA_SYNC_DATABASE_URL"
+            f"SAHHA_SYNC_DATABASE_URL: cannot open {shown}: {connection_problem(exc)}",
+            variable="SAHHA_SYNC_DATABASE_URL",
         ) from None
     if revision != migrations.head():
         state = "has no sahha-sync schema" if revision is None else f"is at schema revision {revision}"
@@ -309,7 +311,7 @@ class Container(containers.DeclarativeContainer):
     archive_recorded_run = providers.Factory(
         ArchiveRecordedRun, archiver=archive_health_data, unit_of_work=unit_of_work
     )
-    archetype_tracker = providers.Factory(ArchetypeTracker, unit_of_work=unit_of_work, clock=clock)
+    archetype_tracker = providers.Factory(Watermarks, unit_of_work=unit_of_work, clock=clock)
     read_stored_analyses = providers.Factory(ReadStoredAnalyses, unit_of_work=unit_of_work)
     rebuild_projections = providers.Factory(RebuildProjections, unit_of_work=unit_of_work)
 

@@ -111,14 +111,17 @@ async def run_demo(settings: Settings, *, users: int = 3, advance: timedelta = t
             drained = await sync.wait_for_archival(DRAIN_TIMEOUT) and drained
             for key, outcome in zip(plan, outcomes, strict=True):
                 record = await sync.tracking_record(outcome.run_id)
-                runs.append(_run(round_name, key, outcome, record.status if record else SyncStatus()))
+                status = record.status if record else SyncStatus()
+                runs.append(_run(round_name, key, outcome, status, settings.data_source_name(outcome.data_source)))
             clock.advance(advance)
         stats = await sync.queue_stats()
     hours = advance.total_seconds() / 3600
     return DemoReport(settings.database_url_for_display, tuple(runs), stats.as_dict(), drained, hours)
 
 
-def _run(round_name: str, key: tuple[str, str, str], outcome: AnalysisOutcome, status: SyncStatus) -> DemoRun:
+def _run(
+    round_name: str, key: tuple[str, str, str], outcome: AnalysisOutcome, status: SyncStatus, data_source: str
+) -> DemoRun:
     snapshot = outcome.snapshot
     user_id, archetype, analysis_type = key
     return DemoRun(
@@ -133,7 +136,7 @@ def _run(round_name: str, key: tuple[str, str, str], outcome: AnalysisOutcome, s
         biomarkers=len(snapshot.biomarkers),
         scores=len(snapshot.scores),
         archetypes=len(snapshot.archetypes),
-        data_source=outcome.data_source,
+        data_source=data_source,
         analyst=outcome.analysis.analyst,
         summary=outcome.analysis.summary,
         sync_status=status.state,

@@ -18,7 +18,6 @@ from sahha_sync.adapters.webhook import SahhaWebhookReceiver
 from sahha_sync.application.ports.health_data_source import HealthDataSource
 from sahha_sync.application.ports.job_queue import JobHandler, JobQueue, QueueStats
 from sahha_sync.application.use_cases import (
-    ArchetypeTracker,
     ArchiveRecordedRun,
     CollectStats,
     ErasureReport,
@@ -27,6 +26,7 @@ from sahha_sync.application.use_cases import (
     OperationsStats,
     ReadStoredAnalyses,
     RunAnalysis,
+    Watermarks,
 )
 from sahha_sync.domain.tracking import TrackingRecord
 from sahha_sync.infrastructure.container import Container, build_container, resolve, shutdown
@@ -154,7 +154,7 @@ class SahhaSync:
     fetch_health_data = delegate(
         _fetch_health_data,
         FetchHealthData.fetch_health_data,
-        doc="The seed's ``fetch_health_data(external_id, since_timestamp=None, days=None) -> HealthSnapshot``: the "
+        doc="The seed's ``fetch_health_data(user_id, since_timestamp=None, days=None) -> HealthSnapshot``: the "
         "user's data since the watermark (minus the lookback), or of the last ``days`` days (``FetchHealthData``).",
     )
     archive_sahha_data = delegate(
@@ -165,8 +165,8 @@ class SahhaSync:
         "system of their own (``ArchiveRecordedRun``).",
     )
 
-    async def archetype_tracker(self) -> ArchetypeTracker:
-        tracker: ArchetypeTracker = await resolve(self.container.archetype_tracker)
+    async def archetype_tracker(self) -> Watermarks:
+        tracker: Watermarks = await resolve(self.container.archetype_tracker)
         return tracker
 
     async def stored_analyses(self) -> ReadStoredAnalyses:

@@ -112,7 +112,8 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _database_url(cls, value: str) -> str:
-        if value.strip() == MEMORY_DATABASE_URL:
+        value = normalised_database_url(value)
+        if value == MEMORY_DATABASE_URL:
             return MEMORY_DATABASE_URL
         try:
             url = make_url(value)
@@ -141,12 +142,24 @@ class Settings(BaseSettings):
     def uses_memory_stores(self) -> bool:
         return self.database_url == MEMORY_DATABASE_URL
 
+    def data_source_name(self, data_source: str) -> str:
+        """Where a run's data came from, named as configured: ``sahha`` or ``emulator`` for a live fetch (the use
+        cases call any live source ``sahha``), ``archive`` when archived data stood in for a failed fetch."""
+        return self.source if data_source == "sahha" else data_source
+
     @property
     def database_url_for_display(self) -> str:
         """The database URL with its password hidden, for messages and logs."""
         if self.uses_memory_stores:
             return self.database_url
         return make_url(self.database_url).render_as_string(hide_password=True)
+
+
+def normalised_database_url(url: str) -> str:
+    """``url`` trimmed, with the ``postgres://`` scheme many providers show (Heroku, Render, Fly, some Supabase
+    pages) spelt ``postgresql://``, as SQLAlchemy requires."""
+    url = url.strip()
+    return "postgresql" + url.removeprefix("postgres") if url.startswith(("postgres://", "postgres+")) else url
 
 
 class _Inconsistent(ValueError):

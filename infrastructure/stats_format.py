@@ -168,7 +168,7 @@ def _freshness(out: _Exposition, rows: list[Mapping[str, Any]]) -> None:
     out.metric(
         "freshness_never_archived_users",
         "gauge",
-        "Users with runs but no archived window yet.",
+        "Users with runs but no archived data yet (none synced, or Sahha had no record for them).",
         ((sum(r["age_seconds"] is None for r in by_type[t]), {"analysis_type": t}) for t in types),
     )
     ages = {t: [r["age_seconds"] for r in by_type[t] if r["age_seconds"] is not None] for t in types}
@@ -232,7 +232,9 @@ def _shown(value: Any) -> str:
     return str(value)
 
 
-def _age(seconds: float | None) -> str:
+def _age(seconds: float | None, *, no_data: bool = False) -> str:
+    if no_data:
+        return "no data"
     if seconds is None:
         return "never archived"
     hours = seconds / 3600
@@ -298,7 +300,7 @@ def _freshness_table(rows: list[Mapping[str, Any]], limit: int) -> Table:
             row["user_id"],
             row["analysis_type"].removesuffix("_analysis"),
             "-" if through is None else through[:16].replace("T", " "),
-            _age(row["age_seconds"]),
+            _age(row["age_seconds"], no_data=row.get("no_data", False)),
             str(row["runs"]),
             str(row["pending"]),
             str(row["failed"]),

@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-import structlog
 from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
 
-logger = structlog.get_logger(__name__)
+from sahha_sync.application.logs import get_logger
+
+logger = get_logger(__name__)
 
 
 def is_postgres() -> bool:

@@ -6,14 +6,13 @@ figure the code computed, and every insight names the metric it rests on.
 
 from __future__ import annotations
 
-import structlog
-
 from sahha_sync.adapters.llm.findings import BEHAVIOR_RULES, CIRCADIAN_RULES, Finding, findings
+from sahha_sync.application.logs import get_logger
 from sahha_sync.application.ports.analyst import AnalystError, HashingAnalyst
 from sahha_sync.domain.analysis import Analysis, AnalysisInput, AnalysisType
 from sahha_sync.domain.metrics import AnalysisFacts, MetricSet, compute_facts, data_quality_notes
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 OFFLINE_MODEL = "offline-rules"
 OFFLINE_VERSION = "offline-1"

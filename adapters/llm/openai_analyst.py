@@ -13,11 +13,11 @@ from dataclasses import replace
 
 import openai
 import pydantic
-import structlog
 from openai.types.chat import ChatCompletionMessageParam, ParsedChatCompletion
 from pydantic import BaseModel, ConfigDict, Field
 
 from sahha_sync.adapters.llm.prompt import DEFAULT_TOKEN_BUDGET, PROMPT_VERSION, Prompt, build_prompt
+from sahha_sync.application.logs import get_logger
 from sahha_sync.application.ports.analyst import (
     AnalystError,
     AnalystRefusedError,
@@ -28,7 +28,7 @@ from sahha_sync.application.ports.analyst import (
 from sahha_sync.domain.analysis import Analysis, AnalysisInput, Insight
 from sahha_sync.domain.metrics import AnalysisFacts, compute_facts, data_quality_notes
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 DEFAULT_MODEL = "gpt-4o"
 DEFAULT_MAX_RETRIES = 2

@@ -43,10 +43,6 @@ class FaultInjector:
     def release(self) -> None:
         self._gate.set()
 
-    @property
-    def blocked(self) -> bool:
-        return not self._gate.is_set()
-
     async def pass_gate(self, operation: str) -> None:
         """Wait at the gate and for the delay, then raise the injected error if it applies to ``operation``."""
         if not self._gate.is_set():

@@ -3,34 +3,25 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Collection, Hashable, Sequence
-from datetime import datetime
-from typing import Any, TypeVar
-
-import structlog
+from collections.abc import Collection, Hashable, Sequence
+from typing import Any
 
 from sahha_sync.adapters.memory._faults import FaultInjector
-from sahha_sync.application.ports.health_archive import RECORD_KINDS, HealthArchive
-from sahha_sync.domain.health import (
-    Archetype,
-    Biomarker,
-    HealthRecords,
-    QuarantinedRecord,
-    Score,
-    UpsertCounts,
-)
+from sahha_sync.application.logs import get_logger
+from sahha_sync.application.ports.health_archive import ARCHIVED_KINDS, HealthArchive, R
+from sahha_sync.domain.errors import InvalidInputError
+from sahha_sync.domain.health import HealthRecords, QuarantinedRecord, UpsertCounts
+from sahha_sync.domain.record_kinds import RECORD_KINDS, RecordKind, health_records
 from sahha_sync.domain.snapshot import dedupe_by_key
 from sahha_sync.domain.windows import FetchWindow
 
-logger = structlog.get_logger(__name__)
+logger = get_logger(__name__)
 
-R = TypeVar("R", Biomarker, Score, Archetype)
-ArchiveState = tuple[
-    dict[Hashable, Biomarker], dict[Hashable, Score], dict[Hashable, Archetype], list[QuarantinedRecord]
-]
+Table = dict[Hashable, Any]
+ArchiveState = tuple[dict[str, Table], list[QuarantinedRecord]]
 
 
-def _upsert(table: dict[Hashable, Any], rows: Sequence[R]) -> UpsertCounts:
+def _upsert(table: Table, rows: Sequence[Any]) -> UpsertCounts:
     inserted = updated = unchanged = 0
     for row in dedupe_by_key(rows):
         stored = table.get(row.key)
@@ -45,57 +36,40 @@ def _upsert(table: dict[Hashable, Any], rows: Sequence[R]) -> UpsertCounts:
     return UpsertCounts(inserted, updated, unchanged)
 
 
-def _in_window(rows: Sequence[R], profile_id: str, window: FetchWindow, when: Callable[[R], datetime]) -> list[R]:
-    found = [r for r in rows if r.profile_id == profile_id and window.contains(when(r))]
-    return sorted(found, key=when)
+def _in_window(table: Table, user_id: str, window: FetchWindow) -> tuple[Any, ...]:
+    found = [r for r in table.values() if r.user_id == user_id and window.contains(r.period[0])]
+    return tuple(sorted(found, key=lambda r: r.period[0]))
 
 
 class InMemoryHealthArchive(HealthArchive):
-    """Biomarkers, scores and archetypes in dicts keyed by natural key; quarantined records in a list.
+    """Records of every kind in dicts keyed by natural key, one per kind; quarantined records in a list.
 
     A row equal to the stored one counts as unchanged; rows sharing a key within one batch are merged first
-    (the last one wins). ``faults`` makes writes fail or wait (operations ``upsert_biomarkers``,
-    ``upsert_scores``, ``upsert_archetypes``, ``quarantine``, ``read_window``).
+    (the last one wins). ``faults`` makes writes fail or wait (operations ``upsert_<kind plural>`` such as
+    ``upsert_scores``, ``quarantine``, ``read_window``, ``delete_user``).
     """
 
     def __init__(self) -> None:
-        self._biomarkers: dict[Hashable, Biomarker] = {}
-        self._scores: dict[Hashable, Score] = {}
-        self._archetypes: dict[Hashable, Archetype] = {}
+        self._tables: dict[str, Table] = {kind.plural: {} for kind in RECORD_KINDS}
         self._quarantined: list[QuarantinedRecord] = []
         self.faults = FaultInjector()
         self.transaction_lock = asyncio.Lock()
 
-    async def upsert_biomarkers(self, rows: Sequence[Biomarker]) -> UpsertCounts:
-        await self.faults.pass_gate("upsert_biomarkers")
-        return self._logged("biomarkers", _upsert(self._biomarkers, rows))
-
-    async def upsert_scores(self, rows: Sequence[Score]) -> UpsertCounts:
-        await self.faults.pass_gate("upsert_scores")
-        return self._logged("scores", _upsert(self._scores, rows))
-
-    async def upsert_archetypes(self, rows: Sequence[Archetype]) -> UpsertCounts:
-        await self.faults.pass_gate("upsert_archetypes")
-        return self._logged("archetypes", _upsert(self._archetypes, rows))
+    async def upsert(self, kind: RecordKind[R], rows: Sequence[R]) -> UpsertCounts:
+        await self.faults.pass_gate(f"upsert_{kind.plural}")
+        for row in rows:
+            if not isinstance(row, kind.record_type):
+                raise InvalidInputError(
+                    f"expected {kind.record_type.__name__} records, got {type(row).__name__}", field=kind.plural
+                )
+        return self._logged(kind.plural, _upsert(self._tables[kind.plural], rows))
 
     async def read_window(
-        self, profile_id: str, window: FetchWindow, *, kinds: Collection[str] = RECORD_KINDS
+        self, user_id: str, window: FetchWindow, *, kinds: Collection[str] = ARCHIVED_KINDS
     ) -> HealthRecords:
         await self.faults.pass_gate("read_window")
-        stores: dict[str, tuple[dict[Any, Any], Callable[[Any], datetime]]] = {
-            "biomarkers": (self._biomarkers, _start),
-            "scores": (self._scores, _score_time),
-            "archetypes": (self._archetypes, _start),
-        }
-        found = {
-            name: tuple(_in_window(list(rows.values()), profile_id, window, moment))
-            for name, (rows, moment) in stores.items()
-            if name in kinds
-        }
-        return HealthRecords(
-            biomarkers=found.get("biomarkers", ()),
-            scores=found.get("scores", ()),
-            archetypes=found.get("archetypes", ()),
+        return health_records(
+            {name: _in_window(table, user_id, window) for name, table in self._tables.items() if name in kinds}
         )
 
     async def quarantine(self, records: Sequence[QuarantinedRecord]) -> int:
@@ -103,19 +77,15 @@ class InMemoryHealthArchive(HealthArchive):
         self._quarantined.extend(records)
         return len(records)
 
-    async def delete_profile(self, profile_id: str) -> dict[str, int]:
-        await self.faults.pass_gate("delete_profile")
+    async def delete_user(self, user_id: str) -> dict[str, int]:
+        await self.faults.pass_gate("delete_user")
         counts = {}
-        for name, table in (
-            ("biomarkers", self._biomarkers),
-            ("scores", self._scores),
-            ("archetypes", self._archetypes),
-        ):
-            keys = [key for key, row in table.items() if row.profile_id == profile_id]
+        for name, table in self._tables.items():
+            keys = [key for key, row in table.items() if row.user_id == user_id]
             for key in keys:
                 del table[key]
             counts[name] = len(keys)
-        kept = [r for r in self._quarantined if r.profile_id != profile_id]
+        kept = [r for r in self._quarantined if r.user_id != user_id]
         counts["quarantined_records"] = len(self._quarantined) - len(kept)
         self._quarantined = kept
         return counts
@@ -127,20 +97,18 @@ class InMemoryHealthArchive(HealthArchive):
     def counts(self) -> dict[str, int]:
         """How many rows each table holds."""
         return {
-            "biomarkers": len(self._biomarkers),
-            "scores": len(self._scores),
-            "archetypes": len(self._archetypes),
+            **{name: len(table) for name, table in self._tables.items()},
             "quarantined_records": len(self._quarantined),
         }
 
     def snapshot(self) -> ArchiveState:
         """The archive's state, for ``restore`` (used by ``InMemoryUnitOfWork``)."""
-        return (dict(self._biomarkers), dict(self._scores), dict(self._archetypes), list(self._quarantined))
+        return ({name: dict(table) for name, table in self._tables.items()}, list(self._quarantined))
 
     def restore(self, state: ArchiveState) -> None:
-        biomarkers, scores, archetypes, quarantined = state
-        self._biomarkers, self._scores = dict(biomarkers), dict(scores)
-        self._archetypes, self._quarantined = dict(archetypes), list(quarantined)
+        tables, quarantined = state
+        self._tables = {name: dict(table) for name, table in tables.items()}
+        self._quarantined = list(quarantined)
 
     @staticmethod
     def _logged(table: str, counts: UpsertCounts) -> UpsertCounts:
@@ -152,11 +120,3 @@ class InMemoryHealthArchive(HealthArchive):
             unchanged=counts.unchanged,
         )
         return counts
-
-
-def _start(row: Biomarker | Archetype) -> datetime:
-    return row.start_date_time
-
-
-def _score_time(row: Score) -> datetime:
-    return row.score_date_time

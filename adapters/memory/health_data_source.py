@@ -21,7 +21,7 @@ T = TypeVar("T", Biomarker, Score, Archetype, QuarantinedRecord)
 class FetchCall:
     """One call of ``fetch``, as the source saw it."""
 
-    profile_id: str
+    user_id: str
     window: FetchWindow
     include_archetypes: bool
 
@@ -79,24 +79,22 @@ class InMemoryHealthDataSource(HealthDataSource):
     def delay(self, seconds: float) -> None:
         self._faults.delay = seconds
 
-    async def fetch(self, profile_id: str, window: FetchWindow, *, include_archetypes: bool = False) -> HealthRecords:
-        if not isinstance(profile_id, str) or not profile_id:
-            raise InvalidInputError("profile_id must be a non-empty string", field="profile_id")
-        self.calls.append(FetchCall(profile_id, window, include_archetypes))
+    async def fetch(self, user_id: str, window: FetchWindow, *, include_archetypes: bool = False) -> HealthRecords:
+        if not isinstance(user_id, str) or not user_id:
+            raise InvalidInputError("user_id must be a non-empty string", field="user_id")
+        self.calls.append(FetchCall(user_id, window, include_archetypes))
         await self._faults.pass_gate("fetch")
         return HealthRecords(
-            biomarkers=_select(self._biomarkers, profile_id, window, lambda b: b.period),
-            scores=_select(self._scores, profile_id, window, lambda s: s.period),
-            archetypes=(
-                _select(self._archetypes, profile_id, window, lambda a: a.period) if include_archetypes else ()
-            ),
-            quarantined=_select(self._quarantined, profile_id, window, lambda q: (q.received_at, q.received_at)),
+            biomarkers=_select(self._biomarkers, user_id, window, lambda b: b.period),
+            scores=_select(self._scores, user_id, window, lambda s: s.period),
+            archetypes=(_select(self._archetypes, user_id, window, lambda a: a.period) if include_archetypes else ()),
+            quarantined=_select(self._quarantined, user_id, window, lambda q: (q.received_at, q.received_at)),
         )
 
 
 def _select(
-    rows: Collection[T], profile_id: str, window: FetchWindow, period: Callable[[T], tuple[datetime, datetime]]
+    rows: Collection[T], user_id: str, window: FetchWindow, period: Callable[[T], tuple[datetime, datetime]]
 ) -> tuple[T, ...]:
     """The rows whose span meets the window (the port's rule), in order of their start."""
-    chosen = (r for r in rows if r.profile_id == profile_id and window.overlaps(*period(r)))
+    chosen = (r for r in rows if r.user_id == user_id and window.overlaps(*period(r)))
     return tuple(sorted(chosen, key=lambda r: period(r)[0]))

@@ -10,16 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import random
 import time
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import structlog
-
 from sahha_sync.adapters._json import dumps_payload, loads
+from sahha_sync.application.logs import get_logger
 from sahha_sync.application.ports.job_queue import (
     DeadJob,
     JobContext,
@@ -31,9 +29,10 @@ from sahha_sync.application.ports.job_queue import (
     UnknownJobTypeError,
     payload_user,
 )
+from sahha_sync.application.retry import Backoff, is_retryable
 from sahha_sync.domain.errors import InvalidInputError
 
-logger = structlog.get_logger(__name__)
+logger = get_logger(__name__)
 
 QUEUED, WAITING, RUNNING, COMPLETED, DEAD = "queued", "waiting_retry", "running", "completed", "dead"
 PURGED = "purged"
@@ -57,23 +56,24 @@ class InMemoryJobQueue(JobQueue):
     """An asyncio job queue with ``concurrency`` workers.
 
     A job runs up to ``max_attempts`` times. When an attempt raises an error whose ``retryable`` attribute is
-    true, the next attempt starts after ``backoff_base * 2**(attempt-1)`` seconds plus up to ``jitter`` seconds
-    at random (2 s, 4 s, 8 s... by default); any other error, or the last attempt failing, makes the job dead.
+    true, the next attempt starts after ``backoff_base * 2**(attempt-1)`` seconds (2 s, 4 s, 8 s... by default),
+    or a random part of that with ``jitter`` (``Backoff``); any other error, or the last attempt failing, makes
+    the job dead.
     ``dedup_key``: at most one job per key is queued or waiting for a retry at a time (a running job no longer
     holds its key, as with the durable queue's queueing lock).
     """
 
     def __init__(
-        self, *, concurrency: int = 1, max_attempts: int = 3, backoff_base: float = 2.0, jitter: float = 0.0
+        self, *, concurrency: int = 1, max_attempts: int = 3, backoff_base: float = 2.0, jitter: bool = False
     ) -> None:
         if concurrency < 1:
             raise InvalidInputError("concurrency must be at least 1", field="concurrency")
         if max_attempts < 1:
             raise InvalidInputError("max_attempts must be at least 1", field="max_attempts")
-        if backoff_base < 0 or jitter < 0:
-            raise InvalidInputError("backoff_base and jitter must not be negative", field="backoff_base")
+        if backoff_base < 0:
+            raise InvalidInputError("backoff_base must not be negative", field="backoff_base")
         self.concurrency, self.max_attempts = concurrency, max_attempts
-        self.backoff_base, self.jitter = backoff_base, jitter
+        self.backoff = Backoff(backoff_base, jitter=jitter)
         self._handlers: dict[str, JobHandler] = {}
         self._jobs: dict[str, _Job] = {}  # every job not yet completed (dead ones stay, for retry_dead)
         self._active: dict[str, _Job] = {}  # queued, waiting for a retry, or running
@@ -252,8 +252,8 @@ class InMemoryJobQueue(JobQueue):
     def _failed(self, job: _Job, exc: Exception, log: Any) -> None:
         self._counts["failed"] += 1
         job.error_kind, job.error = type(exc).__name__, str(exc)[:500]
-        if getattr(exc, "retryable", False) is True and job.attempts < self.max_attempts:
-            delay = self.backoff_base * 2 ** (job.attempts - 1) + random.uniform(0, self.jitter)
+        if is_retryable(exc) and job.attempts < self.max_attempts:
+            delay = self.backoff.delay(job.attempts)
             self._counts["retries"] += 1
             job.state = WAITING
             if job.dedup_key is not None:
@@ -264,7 +264,7 @@ class InMemoryJobQueue(JobQueue):
         job.state = DEAD
         self._counts["dead"] += 1
         del self._active[job.id]
-        reason = "attempts exhausted" if getattr(exc, "retryable", False) is True else "not retryable"
+        reason = "attempts exhausted" if is_retryable(exc) else "not retryable"
         log.error("queue.job_dead", reason=reason, error_kind=job.error_kind, error=job.error)
 
     def _update_idle(self) -> None:

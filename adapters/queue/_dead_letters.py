@@ -7,17 +7,17 @@ from collections.abc import Sequence
 from typing import Any
 
 import procrastinate
-import structlog
 from procrastinate import exceptions as procrastinate_errors
 from procrastinate.jobs import Job
 
 from sahha_sync.adapters.queue import _sql
 from sahha_sync.adapters.queue._codec import PAYLOAD, decode_args
 from sahha_sync.adapters.queue._connection import guard
+from sahha_sync.application.logs import get_logger
 from sahha_sync.application.ports.job_queue import DeadJob
 from sahha_sync.domain.errors import InvalidInputError
 
-logger = structlog.get_logger(__name__)
+logger = get_logger(__name__)
 
 
 def _ids(job_ids: Sequence[str] | None) -> list[int] | None:

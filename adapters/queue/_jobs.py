@@ -7,7 +7,6 @@ from datetime import datetime
 from typing import Any
 
 import procrastinate
-import structlog
 from procrastinate import exceptions as procrastinate_errors
 from procrastinate import manager
 from procrastinate.jobs import Job
@@ -15,10 +14,11 @@ from procrastinate.jobs import Job
 from sahha_sync.adapters.queue import _sql
 from sahha_sync.adapters.queue._codec import decode_args
 from sahha_sync.adapters.queue._connection import QUEUE_ERRORS
+from sahha_sync.application.logs import get_logger
 from sahha_sync.application.ports.job_queue import JobContext, JobHandler, UnknownJobTypeError
 from sahha_sync.domain.errors import SahhaSyncError
 
-logger = structlog.get_logger(__name__)
+logger = get_logger(__name__)
 
 MAX_ERROR_TEXT = 500
 

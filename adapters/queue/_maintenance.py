@@ -12,14 +12,14 @@ import time
 from datetime import UTC, datetime
 
 import procrastinate
-import structlog
 from procrastinate.jobs import Status
 
 from sahha_sync.adapters.queue import _sql
 from sahha_sync.adapters.queue._connection import QUEUE_ERRORS
 from sahha_sync.adapters.queue._jobs import JobManager
+from sahha_sync.application.logs import get_logger
 
-logger = structlog.get_logger(__name__)
+logger = get_logger(__name__)
 
 CLEANUP_EVERY_SECONDS = 3600.0
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from sahha_sync.application.ports.job_queue import USER_KEY
+
 STATS = """
 WITH live AS (
     SELECT
@@ -70,9 +72,9 @@ DELETE_JOB = "DELETE FROM procrastinate_jobs WHERE id = %(id)s"
 
 TRY_XACT_LOCK = "SELECT pg_try_advisory_xact_lock(hashtext(%(key)s)) AS locked"
 
-PURGE_USER = """
+PURGE_USER = f"""
 DELETE FROM procrastinate_jobs
 WHERE queue_name = %(queue)s AND status IN ('todo', 'failed', 'cancelled', 'aborted')
-  AND (args->'payload'->>'user_id' = %(user)s OR args->'payload'->'record'->>'profile_id' = %(user)s)
+  AND args->'payload'->>'{USER_KEY}' = %(user)s
 RETURNING id
 """

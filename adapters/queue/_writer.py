@@ -22,20 +22,21 @@ from dataclasses import dataclass, field
 
 import procrastinate
 import psycopg
-import structlog
 
 from sahha_sync.adapters.queue import _sql
 from sahha_sync.adapters.queue._codec import FrozenArgs, args_json
 from sahha_sync.adapters.queue._connection import QUEUE_ERRORS, translate
+from sahha_sync.application.logs import get_logger
 from sahha_sync.application.ports.job_queue import (
     JobQueueError,
     QueueClosedError,
     QueueUnavailableError,
     SubmitResult,
 )
+from sahha_sync.application.retry import Backoff
 from sahha_sync.domain.errors import InvalidInputError
 
-logger = structlog.get_logger(__name__)
+logger = get_logger(__name__)
 
 
 def _refused_data(exc: BaseException) -> bool:
@@ -74,8 +75,8 @@ class JobWriter:
 
     At most ``max_buffered`` jobs, ``max_buffered_bytes`` of payload, wait to be written; past that a submit
     fails with ``QueueUnavailableError`` (the database is not keeping up or not reachable). A batch that fails is
-    tried again with a backoff up to ``max_backoff`` seconds; the submits waiting for it fail at once, and only
-    recoverable jobs stay buffered.
+    tried again after a ``Backoff`` from 50 ms up to ``max_backoff`` seconds; the submits waiting for it fail at
+    once, and only recoverable jobs stay buffered.
     """
 
     def __init__(
@@ -91,7 +92,7 @@ class JobWriter:
     ) -> None:
         self._connector, self._queue = connector, queue_name
         self.batch_size, self.max_buffered, self.id_reserve = batch_size, max_buffered, id_reserve
-        self.max_backoff, self.max_buffered_bytes = max_backoff, max_buffered_bytes
+        self.backoff, self.max_buffered_bytes = Backoff(0.05, cap=max_backoff), max_buffered_bytes
         self._bytes = 0  # of the buffered payloads
         self._buffer: dict[int, _Pending] = {}  # by job id, in submit order
         self._by_lock: dict[str, _Pending] = {}
@@ -193,7 +194,7 @@ class JobWriter:
                         continue
                     error = translate(exc, "write submitted jobs") if isinstance(exc, QUEUE_ERRORS) else None
                     self._failed(error or QueueUnavailableError("cannot write submitted jobs"), type(cause).__name__)
-                    await asyncio.sleep(min(0.05 * 2 ** (failures - 1), self.max_backoff))
+                    await asyncio.sleep(self.backoff.delay(failures))
             if len(self._ids) < self.id_reserve // 2:
                 with contextlib.suppress(*QUEUE_ERRORS):
                     async with self._reserving:

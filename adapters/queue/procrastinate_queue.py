@@ -19,7 +19,6 @@ from collections.abc import Collection, Coroutine, Mapping, Sequence
 from typing import Any
 
 import procrastinate
-import structlog
 from procrastinate.worker import Worker
 
 from sahha_sync.adapters.queue import _sql
@@ -38,6 +37,7 @@ from sahha_sync.adapters.queue._jobs import JobManager, job_task
 from sahha_sync.adapters.queue._maintenance import Maintenance
 from sahha_sync.adapters.queue._retry import RetryPolicy
 from sahha_sync.adapters.queue._writer import JobWriter
+from sahha_sync.application.logs import get_logger
 from sahha_sync.application.ports.job_queue import (
     DeadJob,
     JobHandler,
@@ -48,16 +48,18 @@ from sahha_sync.application.ports.job_queue import (
     SubmitResult,
     payload_user,
 )
+from sahha_sync.application.retry import Backoff
 from sahha_sync.domain.errors import InvalidInputError
 
-logger = structlog.get_logger(__name__)
+logger = get_logger(__name__)
 
 __all__ = ["DeadJob", "ProcrastinateJobQueue"]
 
 
 class ProcrastinateJobQueue(JobQueue):
-    """A job runs up to ``max_attempts`` times; after a retryable error the next attempt waits
-    ``backoff_base * 2**(attempt-1)`` seconds plus up to ``jitter`` (2 s, 4 s, 8 s by default).
+    """A job runs up to ``max_attempts`` times; after a retryable error the next attempt waits up to
+    ``backoff_base * 2**(attempt-1)`` seconds (2 s, 4 s, 8 s by default): a random part of it with ``jitter``,
+    all of it without (``Backoff``).
 
     ``run_worker=False`` makes a queue that only submits (a host whose jobs run in ``sahha-sync worker``
     processes). ``heartbeat`` is how often the worker says it is alive; a running job whose worker has been
@@ -82,7 +84,7 @@ class ProcrastinateJobQueue(JobQueue):
         queue_name: str = "sahha_sync",
         max_attempts: int = 3,
         backoff_base: float = 2.0,
-        jitter: float = 1.0,
+        jitter: bool = True,
         concurrency: int = 1,
         run_worker: bool = True,
         heartbeat: float = 5.0,
@@ -99,7 +101,7 @@ class ProcrastinateJobQueue(JobQueue):
     ) -> None:
         _check(concurrency >= 1, "concurrency must be at least 1", "concurrency")
         _check(max_attempts >= 1, "max_attempts must be at least 1", "max_attempts")
-        _check(backoff_base >= 0 and jitter >= 0, "backoff_base and jitter must not be negative", "backoff_base")
+        _check(backoff_base >= 0, "backoff_base must not be negative", "backoff_base")
         _check(heartbeat > 0, "heartbeat must be positive", "heartbeat")
         _check(stalled_after >= 3 * heartbeat - 1e-9, "stalled_after must be at least 3 heartbeats", "stalled_after")
         self.queue_name, self.max_attempts, self.concurrency = queue_name, max_attempts, concurrency
@@ -127,7 +129,7 @@ class ProcrastinateJobQueue(JobQueue):
         )
         self._app = procrastinate.App(connector=self._connector)
         self._app.job_manager = JobManager(connector=self._connector)  # see JobManager: twins give way
-        self._retry = RetryPolicy(max_attempts=max_attempts, backoff_base=backoff_base, jitter=jitter)
+        self._retry = RetryPolicy(max_attempts=max_attempts, backoff=Backoff(backoff_base, jitter=jitter))
         self._handlers: dict[str, JobHandler] = {}
         self._dead = DeadLetters(self._connector, self._app, queue_name)
         self._writer = JobWriter(self._connector, queue_name)
@@ -262,7 +264,7 @@ class ProcrastinateJobQueue(JobQueue):
         return await self._dead.dead_jobs()
 
     async def purge_user(self, user_id: str) -> int:
-        """Delete the user's queued and dead jobs (``payload_user``'s two places); a job running now finishes."""
+        """Delete the user's queued and dead jobs (by ``payload_user``'s key); a job running now finishes."""
         await self._open()
         buffered = await self._writer.purge_user(user_id)
         async with guard("purge a user's jobs"):

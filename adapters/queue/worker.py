@@ -11,11 +11,10 @@ import asyncio
 import signal
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 
-import structlog
-
+from sahha_sync.application.logs import get_logger
 from sahha_sync.application.ports.job_queue import JobHandler, JobQueue
 
-logger = structlog.get_logger(__name__)
+logger = get_logger(__name__)
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 

@@ -6,40 +6,25 @@ import asyncio
 import json
 import random
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import quote
 
 import httpx
-import structlog
 
 from sahha_sync.adapters.sahha.limiter import RequestLimiter
 from sahha_sync.adapters.sahha.problems import error_for, not_json
 from sahha_sync.adapters.sahha.stats import Metrics
 from sahha_sync.adapters.sahha.token import IssuedToken, TokenCache
+from sahha_sync.application.logs import get_logger
 from sahha_sync.application.ports.health_data_source import SahhaResponseError, SahhaUnavailableError
+from sahha_sync.application.retry import Backoff
 
-logger = structlog.get_logger(__name__)
+logger = get_logger(__name__)
 
 TOKEN_ENDPOINT = "/api/v1/oauth/account/token"
 Params = Sequence[tuple[str, str]]
-
-
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
-    """Up to ``max_retries`` more attempts; waits ``base * 2**n`` capped at ``cap``, with jitter; a
-    ``Retry-After`` longer than ``max_retry_after`` is not waited for (the call fails as unavailable)."""
-
-    max_retries: int = 3
-    base: float = 0.5
-    cap: float = 30.0
-    max_retry_after: float = 120.0
-
-    def backoff(self, retry: int, rng: random.Random) -> float:
-        ceiling = min(self.cap, self.base * 2.0**retry)
-        return ceiling / 2 + rng.uniform(0, ceiling / 2)
 
 
 class _Transient(Exception):
@@ -71,7 +56,9 @@ class SahhaApi:
         client_id: str,
         client_secret: str,
         limiter: RequestLimiter,
-        retry: RetryPolicy,
+        backoff: Backoff,
+        max_retries: int,
+        max_retry_after: float,
         timeout: float,
         metrics: Metrics,
         sleep: Callable[[float], Awaitable[None]],
@@ -84,7 +71,7 @@ class SahhaApi:
         self._base_url = base_url.rstrip("/")
         self._credentials = {"clientId": client_id, "clientSecret": client_secret}
         self._limiter = limiter
-        self._retry = retry
+        self._backoff, self._max_retries, self._max_retry_after = backoff, max_retries, max_retry_after
         self._timeout = timeout
         self._metrics = metrics
         self._sleep = sleep
@@ -176,18 +163,20 @@ class SahhaApi:
                 await self._sleep(delay)
 
     def _delay_before_retry(self, endpoint: str, retry: int, transient: _Transient) -> float:
-        if retry >= self._retry.max_retries:
+        """The wait before retry ``retry + 1``, or the final error. A server's ``Retry-After`` is held on the
+        limiter, so every caller of this client waits, not only this one; a longer one than
+        ``max_retry_after`` is not waited for."""
+        if retry >= self._max_retries:
             logger.error("sahha.retries_exhausted", endpoint=endpoint, attempts=retry + 1, reason=str(transient))
             raise SahhaUnavailableError(
                 f"Sahha {endpoint} is unavailable after {retry + 1} attempts (last: {transient})"
             )
+        delay = self._backoff.delay(retry + 1, retry_after=transient.retry_after, rng=self._rng)
         if transient.retry_after is None:
-            return self._retry.backoff(retry, self._rng)
-        if transient.retry_after > self._retry.max_retry_after:
-            raise SahhaUnavailableError(
-                f"Sahha {endpoint} asked to wait {transient.retry_after:.0f} s, longer than the client waits"
-            )
-        self._limiter.hold(transient.retry_after)  # every caller of this client waits, not only this one
+            return delay
+        if delay > self._max_retry_after:
+            raise SahhaUnavailableError(f"Sahha {endpoint} asked to wait {delay:.0f} s, longer than the client waits")
+        self._limiter.hold(delay)
         return 0.0
 
     async def _attempt(

@@ -49,13 +49,13 @@ class FetchCache:
         return await asyncio.shield(task)
 
     def _cached(self, key: FetchKey) -> HealthRecords | None:
-        profile_id, window, with_archetypes = key
+        user_id, window, with_archetypes = key
         now = self._monotonic()
         entry = self._done.get(key)
         if entry is not None and entry.expires > now:
             return entry.records
         if not with_archetypes:  # a fetch with archetypes answers one without them
-            wider = self._done.get((profile_id, window, True))
+            wider = self._done.get((user_id, window, True))
             if wider is not None and wider.expires > now:
                 return replace(wider.records, archetypes=())
         return None

@@ -45,7 +45,7 @@ class _Dto(BaseModel):
     model_config = ConfigDict(extra="ignore", populate_by_name=True, coerce_numbers_to_str=True, frozen=True)
 
     id: str | None = None
-    profile_id: str | None = Field(default=None, alias="profileId")
+    sahha_profile_id: str | None = Field(default=None, alias="profileId")
     created_at_utc: datetime | None = Field(default=None, alias="createdAtUtc")
 
     _utc_created = field_validator("created_at_utc")(_utc)
@@ -64,10 +64,10 @@ class BiomarkerDto(_Dto):
 
     _local_times = field_validator("start_date_time", "end_date_time")(_local)
 
-    def to_domain(self, profile_id: str) -> Biomarker:
+    def to_domain(self, user_id: str) -> Biomarker:
         return Biomarker(
-            profile_id=profile_id,
-            sahha_profile_id=self.profile_id,
+            user_id=user_id,
+            sahha_profile_id=self.sahha_profile_id,
             sahha_id=self.id,
             category=self.category,
             type=self.type,
@@ -113,10 +113,10 @@ class ScoreDto(_Dto):
     _lists = field_validator("factors", "data_sources", mode="before")(_list_or_empty)
     _local_time = field_validator("score_date_time")(_local)
 
-    def to_domain(self, profile_id: str) -> Score:
+    def to_domain(self, user_id: str) -> Score:
         return Score(
-            profile_id=profile_id,
-            sahha_profile_id=self.profile_id,
+            user_id=user_id,
+            sahha_profile_id=self.sahha_profile_id,
             sahha_id=self.id,
             type=self.type,
             score=self.score,
@@ -141,10 +141,10 @@ class ArchetypeDto(_Dto):
 
     _local_times = field_validator("start_date_time", "end_date_time")(_local)
 
-    def to_domain(self, profile_id: str) -> Archetype:
+    def to_domain(self, user_id: str) -> Archetype:
         return Archetype(
-            profile_id=profile_id,
-            sahha_profile_id=self.profile_id,
+            user_id=user_id,
+            sahha_profile_id=self.sahha_profile_id,
             sahha_id=self.id,
             name=self.name,
             value=self.value,
@@ -177,9 +177,10 @@ def _reason(kind: str, exc: Exception) -> str:
 
 
 def parse_records(
-    kind: str, items: Iterable[Any], profile_id: str, received_at: Callable[[], datetime]
+    kind: str, items: Iterable[Any], user_id: str, received_at: Callable[[], datetime]
 ) -> tuple[list[Any], list[QuarantinedRecord]]:
-    """Domain records of ``kind`` for ``profile_id``, and the items that could not be parsed."""
+    """Domain records of ``kind`` for the host's ``user_id`` (the ``externalId`` they were asked for or
+    delivered with), and the items that could not be parsed. Sahha's own ``profileId`` is ``sahha_profile_id``."""
     dto = DTOS[kind]
     good: list[Any] = []
     bad: list[QuarantinedRecord] = []
@@ -187,12 +188,12 @@ def parse_records(
         try:
             if not isinstance(item, dict):
                 raise TypeError(kind)
-            good.append(dto.model_validate(item).to_domain(profile_id))
+            good.append(dto.model_validate(item).to_domain(user_id))
         except (ValidationError, InvalidInputError, TypeError) as exc:
             raw = json.dumps(item, ensure_ascii=False, separators=(",", ":"))
             bad.append(
                 QuarantinedRecord(
-                    profile_id=profile_id, kind=kind, reason=_reason(kind, exc), raw=raw, received_at=received_at()
+                    user_id=user_id, kind=kind, reason=_reason(kind, exc), raw=raw, received_at=received_at()
                 )
             )
     return good, bad

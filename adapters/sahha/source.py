@@ -12,21 +12,22 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 import httpx
-import structlog
 
-from sahha_sync.adapters.sahha.api import RetryPolicy, SahhaApi, format_query_datetime
+from sahha_sync.adapters.sahha.api import SahhaApi, format_query_datetime
 from sahha_sync.adapters.sahha.cache import FetchCache
 from sahha_sync.adapters.sahha.catalog import BIOMARKER_CATEGORIES, BIOMARKER_TYPES, SCORE_TYPES
 from sahha_sync.adapters.sahha.dto import parse_records
 from sahha_sync.adapters.sahha.limiter import RequestLimiter
 from sahha_sync.adapters.sahha.stats import Metrics, SahhaStats, counting_call
 from sahha_sync.adapters.sahha.token import DEFAULT_MAX_AGE
+from sahha_sync.application.logs import get_logger
 from sahha_sync.application.ports.health_data_source import HealthDataSource, HealthDataSourceError, SahhaRequestError
+from sahha_sync.application.retry import Backoff
 from sahha_sync.domain import FetchMetrics, FetchWindow, HealthRecords, QuarantinedRecord, dedupe_by_key
 from sahha_sync.domain.health import SCORE_SPAN
 from sahha_sync.domain.windows import MAX_CHUNK
 
-logger = structlog.get_logger(__name__)
+logger = get_logger(__name__)
 
 DEFAULT_BASE_URL = "https://api.sahha.ai"
 
@@ -88,7 +89,9 @@ class SahhaHealthDataSource(HealthDataSource):
             client_id=client_id,
             client_secret=secret,
             limiter=self._limiter,
-            retry=RetryPolicy(max_retries, backoff_base, backoff_cap, max_retry_after),
+            backoff=Backoff(backoff_base, cap=backoff_cap),
+            max_retries=max_retries,
+            max_retry_after=max_retry_after,
             timeout=request_timeout,
             metrics=self._metrics,
             sleep=sleep,
@@ -113,15 +116,15 @@ class SahhaHealthDataSource(HealthDataSource):
     def client_stats(self) -> dict[str, Any]:
         return self.stats().to_dict()
 
-    async def fetch(self, profile_id: str, window: FetchWindow, *, include_archetypes: bool = False) -> HealthRecords:
-        if not isinstance(profile_id, str) or not profile_id:
-            raise SahhaRequestError("profile_id must be a non-empty string", endpoint="/api/v1/profile")
+    async def fetch(self, user_id: str, window: FetchWindow, *, include_archetypes: bool = False) -> HealthRecords:
+        if not isinstance(user_id, str) or not user_id:
+            raise SahhaRequestError("user_id must be a non-empty string", endpoint="/api/v1/profile")
         self._metrics.fetches += 1
         with counting_call() as call:
             try:
                 records = await self._cache.get(
-                    (profile_id, window, include_archetypes),
-                    lambda: self._fetch(profile_id, window, include_archetypes),
+                    (user_id, window, include_archetypes),
+                    lambda: self._fetch(user_id, window, include_archetypes),
                 )
             except HealthDataSourceError as exc:
                 self._metrics.failed_fetches += 1
@@ -132,17 +135,15 @@ class SahhaHealthDataSource(HealthDataSource):
         # a cached or shared result carries the figures of the call that fetched it: replace them with this call's
         return replace(records, api=call.snapshot())
 
-    async def _fetch(self, profile_id: str, window: FetchWindow, include_archetypes: bool) -> HealthRecords:
+    async def _fetch(self, user_id: str, window: FetchWindow, include_archetypes: bool) -> HealthRecords:
         routes = ["biomarker", "score"] + (["archetypes"] if include_archetypes else [])
         calls = [(route, chunk) for chunk in window.chunks(self._chunk) for route in routes]
-        answers = await _all(
-            self._api.get_list(route, profile_id, self._params(route, chunk)) for route, chunk in calls
-        )
+        answers = await _all(self._api.get_list(route, user_id, self._params(route, chunk)) for route, chunk in calls)
         found: dict[str, list[Any]] = {"biomarker": [], "score": [], "archetype": []}
         quarantined: list[QuarantinedRecord] = []
         for (route, _), items in zip(calls, answers, strict=True):
             kind = route.removesuffix("s")
-            good, bad = parse_records(kind, items, profile_id, self._now)
+            good, bad = parse_records(kind, items, user_id, self._now)
             found[kind] += good
             quarantined += bad
         if quarantined:

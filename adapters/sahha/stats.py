@@ -11,18 +11,6 @@ from typing import Any
 
 from sahha_sync.domain import FetchMetrics
 
-FAILURE_KINDS = (
-    "timeout",
-    "connection",
-    "rate_limited",
-    "server_error",
-    "unauthorized",
-    "auth",
-    "request",
-    "account_removed",
-    "response",
-)
-
 
 @dataclass(frozen=True, slots=True)
 class SahhaStats:

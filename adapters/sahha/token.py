@@ -8,9 +8,9 @@ import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-import structlog
+from sahha_sync.application.logs import get_logger
 
-logger = structlog.get_logger(__name__)
+logger = get_logger(__name__)
 
 DEFAULT_MAX_AGE = 23 * 3600.0  # the seed's figure: a 24 h token is renewed an hour early
 

@@ -1,7 +1,7 @@
 """SQL adapters (SQLAlchemy 2, async): Postgres/Supabase through psycopg 3, SQLite through aiosqlite.
 
-Each store takes an ``AsyncEngine`` (every call its own transaction) or, inside ``SqlUnitOfWork``, the
-unit's connection. The schema is managed by ``sahha_sync.migrations``.
+The stores run inside ``SqlUnitOfWork``, on the unit's connection, each writing call a savepoint of its
+transaction. The schema is managed by ``sahha_sync.migrations``.
 """
 
 from sahha_sync.adapters.sql.analysis_results import SqlAnalysisResultStore

@@ -1,5 +1,5 @@
-"""What the SQL stores run on: an ``AsyncEngine`` (each call its own transaction) or the ``AsyncConnection``
-of a unit of work (each call a savepoint inside the unit's transaction, so a failed call leaves nothing)."""
+"""What the SQL stores run on: the ``AsyncConnection`` of a unit of work, each writing call a savepoint inside
+the unit's transaction, so a failed call leaves nothing."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ from typing import Any
 
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sahha_sync.adapters.sql.errors import ErrorKinds, translate
 
-Bind = AsyncEngine | AsyncConnection
+Bind = AsyncConnection
 
 
 def dialect_name(bind: Bind) -> str:
@@ -22,12 +22,8 @@ def dialect_name(bind: Bind) -> str:
 
 @asynccontextmanager
 async def transaction(bind: Bind, *, write: bool = True) -> AsyncIterator[AsyncConnection]:
-    """A connection inside a transaction that commits (engine) or releases its savepoint (connection) on
-    success, and rolls back on error."""
-    if isinstance(bind, AsyncEngine):
-        async with bind.begin() as connection:
-            yield connection
-    elif write:
+    """The connection; for a write, inside a savepoint released on success and rolled back on error."""
+    if write:
         async with bind.begin_nested():
             yield bind
     else:
@@ -43,7 +39,7 @@ async def translated(kinds: ErrorKinds, operation: str) -> AsyncIterator[None]:
         raise translate(exc, kinds, operation) from exc
 
 
-def insert_for(bind: Bind | AsyncConnection) -> Callable[..., Any]:
+def insert_for(bind: Bind) -> Callable[..., Any]:
     """The dialect's ``insert`` (with ``on_conflict_do_update``)."""
     name = dialect_name(bind)
     if name == "postgresql":

@@ -1,26 +1,30 @@
-"""Domain records ↔ table rows. Datetimes are stored as instants plus the UTC offset they were sent with."""
+"""Domain records ↔ table rows, a ``KindTable`` per record kind (``KIND_TABLES``, by ``RecordKind.name``).
+
+Datetimes are stored as instants plus the UTC offset they were sent with. A record's ``user_id`` (the host's
+user) is stored in the seed's column ``profile_id``."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Table
 
 from sahha_sync.adapters.sql.column_types import with_offset
-from sahha_sync.adapters.sql.tables import archetypes, biomarkers, scores
+from sahha_sync.adapters.sql.tables import RECORD_TABLES
 from sahha_sync.domain.errors import InvalidInputError
 from sahha_sync.domain.health import Archetype, Biomarker, Score, ScoreFactor
+from sahha_sync.domain.record_kinds import ARCHETYPE, BIOMARKER, RECORD_KINDS, SCORE, HealthRecord, RecordKind
 
-R = TypeVar("R", Biomarker, Score, Archetype)
+R = TypeVar("R", bound=HealthRecord)
 Row = dict[str, Any]
 Values = tuple[Any, ...]
 
 
-def _where(record: Biomarker | Score | Archetype) -> str:
+def _where(record: HealthRecord) -> str:
     """The record's kind and natural key, for error messages (a key holds no health value)."""
     key = ", ".join(v.isoformat() if isinstance(v, datetime) else str(v) for v in record.key)
     return f"{type(record).__name__.lower()} ({key})"
@@ -58,7 +62,7 @@ def biomarker_values(b: Biomarker) -> Values:
     end_offset = _offset(b.end_date_time, "end_date_time", b)
     _check_optional(b.created_at_utc, "created_at_utc", b)
     return (
-        b.profile_id, b.sahha_profile_id, b.sahha_id, b.category, b.type, b.periodicity, b.aggregation, b.value,
+        b.user_id, b.sahha_profile_id, b.sahha_id, b.category, b.type, b.periodicity, b.aggregation, b.value,
         _finite(b.value_numeric, "value", b), b.unit, b.value_type, b.start_date_time, b.end_date_time,
         b.created_at_utc, start_offset, end_offset,
     )  # fmt: skip
@@ -66,7 +70,7 @@ def biomarker_values(b: Biomarker) -> Values:
 
 def biomarker_from(row: Any) -> Biomarker:
     return Biomarker(
-        profile_id=row.profile_id,
+        user_id=row.profile_id,
         sahha_profile_id=row.sahha_profile_id,
         sahha_id=row.sahha_id,
         category=row.category or "",
@@ -95,7 +99,7 @@ def score_values(s: Score) -> Values:
         for name in ("value", "goal", "score"):
             _finite(getattr(factor, name), f"factors.{name}", s)
     return (
-        s.profile_id, s.sahha_profile_id, s.sahha_id, s.type, s.state, _finite(s.score, "score", s),
+        s.user_id, s.sahha_profile_id, s.sahha_id, s.type, s.state, _finite(s.score, "score", s),
         [f.to_dict() for f in s.factors], list(s.data_sources), s.score_date_time, s.created_at_utc, s.version,
         moment_offset,
     )  # fmt: skip
@@ -103,7 +107,7 @@ def score_values(s: Score) -> Values:
 
 def score_from(row: Any) -> Score:
     return Score(
-        profile_id=row.profile_id,
+        user_id=row.profile_id,
         sahha_profile_id=row.sahha_profile_id,
         sahha_id=row.sahha_id,
         type=row.type,
@@ -128,14 +132,14 @@ def archetype_values(a: Archetype) -> Values:
     end_offset = _offset(a.end_date_time, "end_date_time", a)
     _check_optional(a.created_at_utc, "created_at_utc", a)
     return (
-        a.profile_id, a.sahha_profile_id, a.sahha_id, a.name, a.value, a.data_type, a.ordinality, a.periodicity,
+        a.user_id, a.sahha_profile_id, a.sahha_id, a.name, a.value, a.data_type, a.ordinality, a.periodicity,
         a.start_date_time, a.end_date_time, a.created_at_utc, a.version, start_offset, end_offset,
     )  # fmt: skip
 
 
 def archetype_from(row: Any) -> Archetype:
     return Archetype(
-        profile_id=row.profile_id,
+        user_id=row.profile_id,
         sahha_profile_id=row.sahha_profile_id,
         sahha_id=row.sahha_id,
         name=row.name,
@@ -151,21 +155,31 @@ def archetype_from(row: Any) -> Archetype:
 
 
 @dataclass(frozen=True, slots=True)
-class RecordKind(Generic[R]):
-    """How one kind of record is stored: its table, natural key, columns and conversions."""
+class KindTable(Generic[R]):
+    """How one record kind is stored: its table (named by the kind's plural, natural key as its constraint), its
+    columns in the order ``to_values`` gives them, the column a window is read by (``moment``, the record's
+    ``period[0]``) and the conversions between records and rows."""
 
-    name: str
-    table: Table
-    key: tuple[str, ...]
+    kind: RecordKind[R]
     columns: tuple[str, ...]
-    record_type: type[R]
+    moment: str
     to_values: Callable[[R], Values]
     from_row: Callable[[Any], R]
+    table: Table = field(init=False)
+    key: tuple[str, ...] = field(init=False)
 
     def __post_init__(self) -> None:
-        expected = tuple(c.name for c in self.table.columns if c.name not in {"id", "archived_at", "updated_at"})
+        table = RECORD_TABLES[self.kind.plural]
+        (constraint,) = (c for c in table.constraints if c.name == self.constraint)
+        object.__setattr__(self, "table", table)
+        object.__setattr__(self, "key", tuple(c.name for c in constraint.columns))  # type: ignore[attr-defined]
+        expected = tuple(c.name for c in table.columns if c.name not in {"id", "archived_at", "updated_at"})
         if self.columns != expected:
             raise RuntimeError(f"the {self.name} columns of the adapter and of the table differ")
+
+    @property
+    def name(self) -> str:
+        return self.kind.plural
 
     @property
     def compared(self) -> tuple[str, ...]:
@@ -174,43 +188,29 @@ class RecordKind(Generic[R]):
 
     @property
     def constraint(self) -> str:
-        return f"uq_{self.table.name}_natural_key"
+        return f"uq_{self.name}_natural_key"
 
     def to_row(self, record: R) -> Row:
         return dict(zip(self.columns, self.to_values(record), strict=True))
 
     def check(self, record: object) -> R:
-        if not isinstance(record, self.record_type):
+        record_type = self.kind.record_type
+        if not isinstance(record, record_type):
             raise InvalidInputError(
-                f"expected {self.record_type.__name__} records, got {type(record).__name__}", field=self.name
+                f"expected {record_type.__name__} records, got {type(record).__name__}", field=self.name
             )
         return record
 
 
-BIOMARKERS = RecordKind(
-    "biomarkers",
-    biomarkers,
-    ("profile_id", "type", "start_date_time", "end_date_time"),
-    BIOMARKER_COLUMNS,
-    Biomarker,
-    biomarker_values,
-    biomarker_from,
-)
-SCORES = RecordKind(
-    "scores",
-    scores,
-    ("profile_id", "type", "score_date_time"),
-    SCORE_COLUMNS,
-    Score,
-    score_values,
-    score_from,
-)
-ARCHETYPES = RecordKind(
-    "archetypes",
-    archetypes,
-    ("profile_id", "name", "periodicity", "start_date_time", "end_date_time"),
-    ARCHETYPE_COLUMNS,
-    Archetype,
-    archetype_values,
-    archetype_from,
-)
+BIOMARKERS = KindTable(BIOMARKER, BIOMARKER_COLUMNS, "start_date_time", biomarker_values, biomarker_from)
+SCORES = KindTable(SCORE, SCORE_COLUMNS, "score_date_time", score_values, score_from)
+ARCHETYPES = KindTable(ARCHETYPE, ARCHETYPE_COLUMNS, "start_date_time", archetype_values, archetype_from)
+KIND_TABLES: dict[str, KindTable[Any]] = {table.kind.name: table for table in (BIOMARKERS, SCORES, ARCHETYPES)}
+if set(KIND_TABLES) != {kind.name for kind in RECORD_KINDS}:
+    raise RuntimeError("every record kind needs its KindTable here")
+
+
+def kind_table(kind: RecordKind[R]) -> KindTable[R]:
+    """How records of ``kind`` are stored."""
+    table: KindTable[R] = KIND_TABLES[kind.name]
+    return table

@@ -28,7 +28,7 @@ from sqlalchemy import JSON, Float, Integer, func, literal_column, or_, select, 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sahha_sync.adapters.sql._bind import insert_for
-from sahha_sync.adapters.sql._records import RecordKind, Values
+from sahha_sync.adapters.sql._records import KindTable, Values
 from sahha_sync.adapters.sql.column_types import UtcDateTime
 from sahha_sync.domain.health import UpsertCounts
 
@@ -44,7 +44,7 @@ def batches(records: Sequence[Any], size: int) -> Iterator[list[Any]]:
         yield batch
 
 
-def merged_rows(kind: RecordKind[Any], records: list[Any]) -> list[Values]:
+def merged_rows(kind: KindTable[Any], records: list[Any]) -> list[Values]:
     """The rows of ``records``, one per natural key (the last record of a key wins), in key order.
 
     Key order makes concurrent upserts of overlapping batches take their row locks in the same order,
@@ -59,7 +59,7 @@ def merged_rows(kind: RecordKind[Any], records: list[Any]) -> list[Values]:
     return [row for _, row in rows]
 
 
-async def upsert(connection: AsyncConnection, kind: RecordKind[Any], records: Sequence[Any]) -> UpsertCounts:
+async def upsert(connection: AsyncConnection, kind: KindTable[Any], records: Sequence[Any]) -> UpsertCounts:
     """Upsert ``records`` in chunks of ``MERGE_ROWS``. While the database applies one chunk, the next is
     converted in a thread, so the database and Python work at the same time."""
     if len(records) <= MERGE_ROWS:
@@ -77,7 +77,7 @@ async def upsert(connection: AsyncConnection, kind: RecordKind[Any], records: Se
 class _Converter:
     """Turns the chunks of the input into rows, one chunk ahead, in a worker thread."""
 
-    def __init__(self, kind: RecordKind[Any], records: Sequence[Any]) -> None:
+    def __init__(self, kind: KindTable[Any], records: Sequence[Any]) -> None:
         self._kind = kind
         self._chunks = batches(records, MERGE_ROWS)
         self._pending: asyncio.Future[list[Values] | None] | None = None
@@ -120,7 +120,7 @@ def _nothing() -> None:
 
 async def _write(
     connection: AsyncConnection,
-    kind: RecordKind[Any],
+    kind: KindTable[Any],
     rows: list[Values],
     *,
     before_apply: Callable[[], None] = _nothing,
@@ -138,7 +138,7 @@ async def _write(
     return counts
 
 
-def _statement(connection: AsyncConnection, kind: RecordKind[Any], rows: list[Values]) -> Any:
+def _statement(connection: AsyncConnection, kind: KindTable[Any], rows: list[Values]) -> Any:
     table = kind.table
     stmt = insert_for(connection)(table).values([dict(zip(kind.columns, row, strict=True)) for row in rows])
     excluded = stmt.excluded
@@ -151,7 +151,7 @@ def _statement(connection: AsyncConnection, kind: RecordKind[Any], rows: list[Va
 
 
 async def _postgres_statement_upsert(
-    connection: AsyncConnection, kind: RecordKind[Any], rows: list[Values]
+    connection: AsyncConnection, kind: KindTable[Any], rows: list[Values]
 ) -> UpsertCounts:
     """One statement whose parameters are one array per column: its text never changes with the number of
     rows, so it is neither compiled again nor planned again (a multi-row VALUES cost ~9 ms to compile)."""
@@ -168,7 +168,7 @@ async def _postgres_statement_upsert(
 
 
 async def _sqlite_statement_upsert(
-    connection: AsyncConnection, kind: RecordKind[Any], rows: list[Values]
+    connection: AsyncConnection, kind: KindTable[Any], rows: list[Values]
 ) -> UpsertCounts:
     table = kind.table
     key_of = operator.itemgetter(*(kind.columns.index(c) for c in kind.key))
@@ -181,7 +181,7 @@ async def _sqlite_statement_upsert(
     return UpsertCounts(inserted, written - inserted, len(rows) - written)
 
 
-def _copy_sql(kind: RecordKind[Any], stage: str) -> tuple[str, str, str]:
+def _copy_sql(kind: KindTable[Any], stage: str) -> tuple[str, str, str]:
     table = kind.table.name
     columns = ", ".join(kind.columns)
     create = f"CREATE TEMP TABLE IF NOT EXISTS {stage} ON COMMIT DROP AS SELECT {columns} FROM {table} WITH NO DATA"
@@ -192,7 +192,7 @@ def _copy_sql(kind: RecordKind[Any], stage: str) -> tuple[str, str, str]:
     return create, copy, _upsert_from(kind, stage)
 
 
-def _upsert_from(kind: RecordKind[Any], source: str) -> str:
+def _upsert_from(kind: KindTable[Any], source: str) -> str:
     """``INSERT ... SELECT`` from ``source`` (rows in key order) that writes only what changed, and counts."""
     table = kind.table.name
     columns = ", ".join(kind.columns)
@@ -208,13 +208,13 @@ def _upsert_from(kind: RecordKind[Any], source: str) -> str:
 
 
 @cache
-def _unnest_upsert_sql(kind: RecordKind[Any]) -> str:
+def _unnest_upsert_sql(kind: KindTable[Any]) -> str:
     arrays = ", ".join(f"%s::{name}[]" for name in copy_types(kind))
     return _upsert_from(kind, f"unnest({arrays}) AS incoming ({', '.join(kind.columns)})")
 
 
 @cache
-def copy_types(kind: RecordKind[Any]) -> list[str]:
+def copy_types(kind: KindTable[Any]) -> list[str]:
     """The Postgres type name of each of ``kind.columns``, for a binary COPY."""
     return [_postgres_type(kind.table.c[column].type) for column in kind.columns]
 
@@ -226,13 +226,13 @@ def _postgres_type(column_type: Any) -> str:
     return "text"
 
 
-def _with_json(kind: RecordKind[Any], row: Values) -> Values:
+def _with_json(kind: KindTable[Any], row: Values) -> Values:
     """``row`` with its JSON values wrapped for psycopg."""
     return tuple(Jsonb(v) if c in JSON_COLUMNS else v for c, v in zip(kind.columns, row, strict=True))
 
 
 async def _copy_upsert(
-    connection: AsyncConnection, kind: RecordKind[Any], rows: list[Values], before_apply: Callable[[], None]
+    connection: AsyncConnection, kind: KindTable[Any], rows: list[Values], before_apply: Callable[[], None]
 ) -> UpsertCounts:
     stage = f"sahha_sync_stage_{kind.name}"
     create, copy_sql, upsert_sql = _copy_sql(kind, stage)

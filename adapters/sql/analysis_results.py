@@ -51,7 +51,7 @@ def _stored(row: Any) -> StoredAnalysis:
 
 
 class SqlAnalysisResultStore(AnalysisResultStore):
-    """The stored analyses on an ``AsyncEngine`` or on a unit of work's connection."""
+    """The stored analyses on a unit of work's connection (``SqlUnitOfWork.analysis_results``)."""
 
     def __init__(self, bind: Bind) -> None:
         self._bind = bind

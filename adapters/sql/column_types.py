@@ -39,14 +39,6 @@ class UtcDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def offset_seconds(value: datetime | None) -> int | None:
-    """The UTC offset of an aware datetime in whole seconds (None for None)."""
-    if value is None:
-        return None
-    offset = value.utcoffset()
-    return None if offset is None else int(offset.total_seconds())
-
-
 @overload
 def with_offset(value: datetime, seconds: int | None) -> datetime: ...
 @overload

@@ -24,21 +24,21 @@ _SQLITE_NAMES = {"sqlite", "sqlite+aiosqlite", "sqlite+pysqlite"}
 
 def async_url(url: str | URL) -> URL:
     """The URL with the async driver this library uses (``postgresql+psycopg``, ``sqlite+aiosqlite``)."""
-    parsed = make_url(url)
-    if parsed.drivername in _POSTGRES_NAMES:
-        return parsed.set(drivername="postgresql+psycopg")
-    if parsed.drivername in _SQLITE_NAMES:
-        return parsed.set(drivername="sqlite+aiosqlite")
-    return parsed
+    return _with_driver(url, sqlite="sqlite+aiosqlite")
 
 
 def sync_url(url: str | URL) -> URL:
     """The URL with a blocking driver of the same database (for migrations)."""
+    return _with_driver(url, sqlite="sqlite+pysqlite")
+
+
+def _with_driver(url: str | URL, *, sqlite: str) -> URL:
+    """psycopg 3 drives Postgres both ways; SQLite takes ``sqlite``; any other database is left as given."""
     parsed = make_url(url)
     if parsed.drivername in _POSTGRES_NAMES:
         return parsed.set(drivername="postgresql+psycopg")
     if parsed.drivername in _SQLITE_NAMES:
-        return parsed.set(drivername="sqlite+pysqlite")
+        return parsed.set(drivername=sqlite)
     return parsed
 
 

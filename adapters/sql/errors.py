@@ -20,7 +20,6 @@ _KEYWORD_PASSWORD = re.compile(r"(?P<head>password\s*=\s*)(?P<secret>'[^']*'|\S+
 # SQLSTATE classes after which trying again may succeed: connection, transaction rollback (serialization,
 # deadlock), insufficient resources, operator intervention (shutdown), lock not available.
 _RETRYABLE_SQLSTATE_PREFIXES = ("08", "40", "53", "57", "55P03")
-_SQLITE_RETRYABLE = ("database is locked", "disk i/o error", "unable to open database")
 
 
 def redact(text: str) -> str:
@@ -58,6 +57,38 @@ def is_retryable(error: BaseException) -> bool:
     if isinstance(error, sa_exc.OperationalError | sa_exc.InterfaceError):
         return True
     return isinstance(error, OSError | ConnectionError)
+
+
+# What stopped a connection, read from the driver's message (psycopg, sqlite3), in the words an operator needs.
+_CONNECTION_PROBLEMS = (
+    (r"connection refused", "connection refused (is the server running, on that host and port?)"),
+    (r'database "[^"]*" does not exist', "database does not exist"),
+    (r'role "[^"]*" does not exist', "authentication failed: no such user"),
+    (
+        r"password authentication failed|authentication failed|no password supplied|password is required",
+        "authentication failed (check the user name and password)",
+    ),
+    (r"failed to resolve host|could not translate host name|name or service not known", "unknown host"),
+    (r"timeout expired|timed out", "connection timed out"),
+    (r"unable to open database file", "cannot open the SQLite file (does its folder exist, and is it writable?)"),
+)
+
+
+def connection_problem(error: BaseException) -> str:
+    """Why a connection failed, in one short phrase (``connection refused``, ``database does not exist``,
+    ``authentication failed ...``); otherwise the driver error's class and first line. Never a password."""
+    chain: list[BaseException] = []
+    current: BaseException | None = error
+    while current is not None and current not in chain:
+        chain.append(current)
+        current = getattr(current, "orig", None) or current.__cause__ or current.__context__
+    for exc in chain:
+        for pattern, meaning in _CONNECTION_PROBLEMS:
+            if re.search(pattern, str(exc), re.IGNORECASE):
+                return meaning
+    orig = chain[-1]
+    detail = str(orig).splitlines()[0] if str(orig) else ""
+    return f"{type(orig).__name__}" + (f": {redact(detail)[:200]}" if detail and "[SQL:" not in detail else "")
 
 
 def describe(error: BaseException, operation: str) -> str:

@@ -34,7 +34,7 @@ APPEND_LOCK_KEY = int.from_bytes(b"sahhaevt", "big") & 0x7FFF_FFFF_FFFF_FFFF
 
 
 class SqlEventStore(EventStore):
-    """The event store on an ``AsyncEngine`` (each call one transaction) or on a unit of work's connection."""
+    """The event store on a unit of work's connection (``SqlUnitOfWork.events``)."""
 
     def __init__(self, bind: Bind) -> None:
         self._bind = bind

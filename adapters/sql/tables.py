@@ -8,6 +8,8 @@ was requested on the tracking row; Sahha's archetypes and the quarantine.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     Boolean,
     Column,
@@ -24,6 +26,7 @@ from sqlalchemy import (
 )
 
 from sahha_sync.adapters.sql.column_types import BigId, JsonColumn, UtcDateTime
+from sahha_sync.domain.record_kinds import ARCHETYPE, BIOMARKER, RECORD_KINDS, SCORE, RecordKind
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -34,6 +37,7 @@ NAMING_CONVENTION = {
 }
 
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
+USER_COLUMN = "profile_id"  # the seed's name of the column that holds the host's user id in the record tables
 
 
 def _id() -> Column[int]:
@@ -47,13 +51,28 @@ def _stamps() -> list[Column[object]]:
     ]
 
 
-biomarkers = Table(
-    "biomarkers",
-    metadata,
-    _id(),
-    Column("profile_id", Text, nullable=False),
-    Column("sahha_profile_id", Text),
-    Column("sahha_id", Text),
+def _record_table(
+    kind: RecordKind[Any], *columns: Column[Any], key: tuple[str, ...], offsets: tuple[str, ...]
+) -> Table:
+    """The table of one record kind, named by its plural: an id, the user (the seed's column ``profile_id``) and
+    Sahha's ids, the kind's own ``columns``, the archive's stamps, the UTC offset (seconds) of each datetime
+    named in ``offsets`` (``<name>_utc_offset``), and the natural key (the user and ``key``) as a constraint."""
+    return Table(
+        kind.plural,
+        metadata,
+        _id(),
+        Column(USER_COLUMN, Text, nullable=False),
+        Column("sahha_profile_id", Text),
+        Column("sahha_id", Text),
+        *columns,
+        *_stamps(),
+        *(Column(f"{name}_utc_offset", Integer) for name in offsets),
+        UniqueConstraint(USER_COLUMN, *key, name=f"uq_{kind.plural}_natural_key"),
+    )
+
+
+biomarkers = _record_table(
+    BIOMARKER,
     Column("category", Text),
     Column("type", Text, nullable=False),
     Column("periodicity", Text),
@@ -65,19 +84,12 @@ biomarkers = Table(
     Column("start_date_time", UtcDateTime, nullable=False),
     Column("end_date_time", UtcDateTime, nullable=False),
     Column("created_at_utc", UtcDateTime),
-    *_stamps(),
-    Column("start_utc_offset", Integer),
-    Column("end_utc_offset", Integer),
-    UniqueConstraint("profile_id", "type", "start_date_time", "end_date_time", name="uq_biomarkers_natural_key"),
+    key=("type", "start_date_time", "end_date_time"),
+    offsets=("start", "end"),
 )
 
-scores = Table(
-    "scores",
-    metadata,
-    _id(),
-    Column("profile_id", Text, nullable=False),
-    Column("sahha_profile_id", Text),
-    Column("sahha_id", Text),
+scores = _record_table(
+    SCORE,
     Column("type", Text, nullable=False),
     Column("state", Text),
     Column("score", Float),
@@ -86,18 +98,12 @@ scores = Table(
     Column("score_date_time", UtcDateTime, nullable=False),
     Column("created_at_utc", UtcDateTime),
     Column("version", Text),
-    *_stamps(),
-    Column("score_utc_offset", Integer),
-    UniqueConstraint("profile_id", "type", "score_date_time", name="uq_scores_natural_key"),
+    key=("type", "score_date_time"),
+    offsets=("score",),
 )
 
-archetypes = Table(
-    "archetypes",
-    metadata,
-    _id(),
-    Column("profile_id", Text, nullable=False),
-    Column("sahha_profile_id", Text),
-    Column("sahha_id", Text),
+archetypes = _record_table(
+    ARCHETYPE,
     Column("name", Text, nullable=False),
     Column("value", Text),
     Column("data_type", Text),
@@ -107,24 +113,17 @@ archetypes = Table(
     Column("end_date_time", UtcDateTime, nullable=False),
     Column("created_at_utc", UtcDateTime),
     Column("version", Text),
-    *_stamps(),
-    Column("start_utc_offset", Integer),
-    Column("end_utc_offset", Integer),
-    UniqueConstraint(
-        "profile_id",
-        "name",
-        "periodicity",
-        "start_date_time",
-        "end_date_time",
-        name="uq_archetypes_natural_key",
-    ),
+    key=("name", "periodicity", "start_date_time", "end_date_time"),
+    offsets=("start", "end"),
 )
+
+RECORD_TABLES: dict[str, Table] = {kind.plural: metadata.tables[kind.plural] for kind in RECORD_KINDS}
 
 quarantined_records = Table(
     "quarantined_records",
     metadata,
     _id(),
-    Column("profile_id", Text, nullable=False),
+    Column(USER_COLUMN, Text, nullable=False),
     Column("kind", Text, nullable=False),
     Column("reason", Text, nullable=False),
     Column("raw", Text, nullable=False),
@@ -143,11 +142,9 @@ archetype_analysis_tracking = Table(
     Column("analysis_timestamp", UtcDateTime),
     Column("created_at", UtcDateTime, nullable=False, server_default=func.now()),
     Column("updated_at", UtcDateTime, nullable=False, server_default=func.now()),
-    # 0002_add_sahha_sync_tracking: the seed's six sync columns.
+    # 0002_add_sahha_sync_tracking: the seed's six sync columns (a flag per record kind).
     Column("sahha_data_synced", Boolean, nullable=False, server_default=false()),
-    Column("biomarkers_synced", Boolean, nullable=False, server_default=false()),
-    Column("scores_synced", Boolean, nullable=False, server_default=false()),
-    Column("archetypes_synced", Boolean, nullable=False, server_default=false()),
+    *(Column(kind.sync_flag, Boolean, nullable=False, server_default=false()) for kind in RECORD_KINDS),
     Column("sync_completed_at", UtcDateTime),
     Column("sync_error", Text),
     # 0003_event_store: the projection's own columns.

@@ -12,6 +12,7 @@ from sahha_sync.adapters.sql._bind import Bind, insert_for, transaction, transla
 from sahha_sync.adapters.sql.errors import ErrorKinds
 from sahha_sync.adapters.sql.tables import archetype_analysis_tracking as tracking
 from sahha_sync.application.ports.tracking_store import TrackingStore, TrackingStoreError
+from sahha_sync.domain.record_kinds import RECORD_KINDS
 from sahha_sync.domain.tracking import SyncStatus, TrackingRecord
 from sahha_sync.domain.windows import FetchWindow
 
@@ -37,9 +38,7 @@ def _row(record: TrackingRecord) -> dict[str, Any]:
         "window_end": None if record.window is None else record.window.end,
         "data_source": record.data_source,
         "sahha_data_synced": status.sahha_data_synced,
-        "biomarkers_synced": status.biomarkers_synced,
-        "scores_synced": status.scores_synced,
-        "archetypes_synced": status.archetypes_synced,
+        **{kind.sync_flag: status.is_synced(kind) for kind in RECORD_KINDS},
         "sync_completed_at": status.sync_completed_at,
         "sync_error": status.sync_error,
         "archival_requested": status.archival_requested,
@@ -61,9 +60,7 @@ def _record(row: Any) -> TrackingRecord:
         data_source=row.data_source,
         status=SyncStatus(
             sahha_data_synced=row.sahha_data_synced,
-            biomarkers_synced=row.biomarkers_synced,
-            scores_synced=row.scores_synced,
-            archetypes_synced=row.archetypes_synced,
+            synced_kinds=frozenset(kind.name for kind in RECORD_KINDS if row._mapping[kind.sync_flag]),
             sync_completed_at=row.sync_completed_at,
             sync_error=row.sync_error,
             archival_requested=row.archival_requested,
@@ -85,7 +82,7 @@ async def _id_is_free(connection: AsyncConnection, row_id: int, run_id: str) -> 
 
 
 class SqlTrackingStore(TrackingStore):
-    """The tracking projection on an ``AsyncEngine`` or on a unit of work's connection."""
+    """The tracking projection on a unit of work's connection (``SqlUnitOfWork.tracking``)."""
 
     def __init__(self, bind: Bind) -> None:
         self._bind = bind

@@ -13,7 +13,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sahha_sync.adapters._json import dumps_payload, loads
-from sahha_sync.adapters.sql._bind import insert_for, transaction, translated
+from sahha_sync.adapters.sql._bind import insert_for, translated
 from sahha_sync.adapters.sql.errors import ErrorKinds
 from sahha_sync.adapters.sql.tables import webhook_inbox as inbox
 from sahha_sync.application.ports.webhook_inbox import (
@@ -38,7 +38,8 @@ def _entry(row: Any) -> InboxEntry:
 
 
 class SqlWebhookInbox(WebhookInbox):
-    """The inbox on an ``AsyncEngine`` (Postgres or SQLite)."""
+    """The inbox on an ``AsyncEngine`` (Postgres or SQLite). Unlike the stores of a unit of work, each call is a
+    transaction of its own: a delivery must be committed the moment ``put`` returns, whatever else runs."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
@@ -48,12 +49,13 @@ class SqlWebhookInbox(WebhookInbox):
             raise InvalidInputError("an inbox entry needs a dedup key and a user id", field="dedup_key")
         copied = loads(dumps_payload("webhook inbox", payload))
         values = {"dedup_key": dedup_key, "user_id": user_id, "payload": copied}
-        insert = insert_for(self._engine)(inbox).values(values).on_conflict_do_nothing(index_elements=["dedup_key"])
         held = select(inbox.c.id).where(inbox.c.dedup_key == dedup_key)
         async with translated(INBOX_ERRORS, "put into the webhook inbox"):
             for _ in range(_PUT_TRIES):
-                async with transaction(self._engine) as connection:
-                    new_id = (await connection.execute(insert.returning(inbox.c.id))).scalar_one_or_none()
+                async with self._engine.begin() as connection:
+                    insert = insert_for(connection)(inbox).values(values)
+                    insert = insert.on_conflict_do_nothing(index_elements=["dedup_key"]).returning(inbox.c.id)
+                    new_id = (await connection.execute(insert)).scalar_one_or_none()
                     if new_id is not None:
                         return InboxReceipt(str(new_id))
                     found = (await connection.execute(held)).scalar_one_or_none()
@@ -84,12 +86,9 @@ class SqlWebhookInbox(WebhookInbox):
         return await self._delete(delete(inbox).where(inbox.c.user_id == user_id), "purge")
 
     async def _rows(self, query: Any, doing: str) -> list[Any]:
-        async with (
-            translated(INBOX_ERRORS, f"{doing} of the webhook inbox"),
-            transaction(self._engine, write=False) as connection,
-        ):
+        async with translated(INBOX_ERRORS, f"{doing} of the webhook inbox"), self._engine.begin() as connection:
             return list((await connection.execute(query)).all())
 
     async def _delete(self, statement: Any, doing: str) -> int:
-        async with translated(INBOX_ERRORS, f"{doing} of the webhook inbox"), transaction(self._engine) as connection:
+        async with translated(INBOX_ERRORS, f"{doing} of the webhook inbox"), self._engine.begin() as connection:
             return int((await connection.execute(statement)).rowcount)

@@ -22,8 +22,6 @@ from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime
 from typing import Any
 
-import structlog
-
 from sahha_sync.adapters.webhook._asgi import (
     Disconnected,
     Headers,
@@ -44,6 +42,7 @@ from sahha_sync.adapters.webhook.signature import (
     signature_matches,
 )
 from sahha_sync.adapters.webhook.stats import WebhookCounters, WebhookStats
+from sahha_sync.application.logs import get_logger
 from sahha_sync.application.ports.clock import Clock
 from sahha_sync.application.ports.job_queue import JobQueueError
 from sahha_sync.application.use_cases.receive_webhook import ReceiveWebhookDelivery, WebhookReceipt
@@ -51,7 +50,7 @@ from sahha_sync.application.use_cases.webhook_delivery import WebhookDelivery, W
 from sahha_sync.domain.errors import InvalidInputError, SahhaSyncError
 from sahha_sync.domain.health import QuarantinedRecord
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 DEFAULT_MAX_BODY_BYTES = 256 * 1024
 DEFAULT_READ_TIMEOUT = 10.0
@@ -201,7 +200,7 @@ class SahhaWebhookReceiver:
         """A record the parser neither returned nor refused (a parser of the host's): kept as such."""
         raw = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
         return QuarantinedRecord(
-            profile_id=user_id, kind=kind, reason=f"not a {kind}", raw=raw, received_at=self._clock.now()
+            user_id=user_id, kind=kind, reason=f"not a {kind}", raw=raw, received_at=self._clock.now()
         )
 
     async def _accept(self, event_type: str, record: WebhookRecord) -> tuple[int, dict[str, Any]]:

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import asyncio
 
-import structlog
 import uvicorn
 
 from sahha_sync.adapters.webhook.receiver import SahhaWebhookReceiver
+from sahha_sync.application.logs import get_logger
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 
 def uvicorn_server(receiver: SahhaWebhookReceiver, host: str, port: int) -> uvicorn.Server:

@@ -29,7 +29,7 @@ from sahha_sync.application.ports.event_store import (
     RecordedEvent,
 )
 from sahha_sync.application.ports.health_archive import (
-    RECORD_KINDS,
+    ARCHIVED_KINDS,
     ArchiveError,
     ArchiveIntegrityError,
     ArchiveUnavailableError,
@@ -67,7 +67,7 @@ from sahha_sync.application.ports.webhook_inbox import (
 )
 
 __all__ = [
-    "RECORD_KINDS",
+    "ARCHIVED_KINDS",
     "AnalysisResultStore",
     "AnalysisResultStoreError",
     "AnalysisResultStoreUnavailableError",

@@ -1,10 +1,10 @@
-"""Where health data is archived: biomarkers, scores and archetypes, deduplicated on their natural keys."""
+"""Where health data is archived: records of every kind (``RECORD_KINDS``), deduplicated on their natural keys."""
 
 from __future__ import annotations
 
 from abc import abstractmethod
 from collections.abc import Collection, Sequence
-from typing import ClassVar, Protocol, runtime_checkable
+from typing import ClassVar, Protocol, TypeVar, runtime_checkable
 
 from sahha_sync.domain.errors import SahhaSyncError
 from sahha_sync.domain.health import (
@@ -15,9 +15,11 @@ from sahha_sync.domain.health import (
     Score,
     UpsertCounts,
 )
+from sahha_sync.domain.record_kinds import ARCHETYPE, BIOMARKER, RECORD_KINDS, SCORE, HealthRecord, RecordKind
 from sahha_sync.domain.windows import FetchWindow
 
-RECORD_KINDS: tuple[str, ...] = ("biomarkers", "scores", "archetypes")
+ARCHIVED_KINDS: tuple[str, ...] = tuple(kind.plural for kind in RECORD_KINDS)  # what ``read_window`` reads
+R = TypeVar("R", bound=HealthRecord)
 
 
 class ArchiveError(SahhaSyncError):
@@ -36,35 +38,40 @@ class ArchiveIntegrityError(ArchiveError):
 
 @runtime_checkable
 class HealthArchive(Protocol):
-    """Biomarkers, scores and archetypes, deduplicated on their natural keys."""
+    """Records of every kind (``RECORD_KINDS``), deduplicated on their natural keys."""
 
     @abstractmethod
-    async def upsert_biomarkers(self, rows: Sequence[Biomarker]) -> UpsertCounts:
-        """Insert new rows, update changed ones, leave equal ones alone; idempotent.
+    async def upsert(self, kind: RecordKind[R], rows: Sequence[R]) -> UpsertCounts:
+        """Insert new rows of ``kind``, update changed ones, leave equal ones alone; idempotent.
 
-        Rows sharing a natural key within ``rows`` are merged first (the last one wins).
+        Rows sharing a natural key (``record.key``) within ``rows`` are merged first (the last one wins). A record
+        that is not of ``kind`` raises ``InvalidInputError``, and nothing of the call is written.
         """
 
-    @abstractmethod
-    async def upsert_scores(self, rows: Sequence[Score]) -> UpsertCounts:
-        """As ``upsert_biomarkers``, on ``(profile_id, type, score_date_time)``."""
+    async def upsert_biomarkers(self, rows: Sequence[Biomarker]) -> UpsertCounts:
+        """``upsert`` of biomarkers, on ``(user_id, type, start_date_time, end_date_time)``."""
+        return await self.upsert(BIOMARKER, rows)
 
-    @abstractmethod
+    async def upsert_scores(self, rows: Sequence[Score]) -> UpsertCounts:
+        """``upsert`` of scores, on ``(user_id, type, score_date_time)``."""
+        return await self.upsert(SCORE, rows)
+
     async def upsert_archetypes(self, rows: Sequence[Archetype]) -> UpsertCounts:
-        """As ``upsert_biomarkers``, on ``(profile_id, name, periodicity, start_date_time, end_date_time)``."""
+        """``upsert`` of archetypes, on ``(user_id, name, periodicity, start_date_time, end_date_time)``."""
+        return await self.upsert(ARCHETYPE, rows)
 
     @abstractmethod
     async def read_window(
-        self, profile_id: str, window: FetchWindow, *, kinds: Collection[str] = RECORD_KINDS
+        self, user_id: str, window: FetchWindow, *, kinds: Collection[str] = ARCHIVED_KINDS
     ) -> HealthRecords:
-        """The archived records of ``profile_id`` whose start (scores: score time) lies in ``window``; only those
-        of ``kinds`` (of ``RECORD_KINDS``: "biomarkers", "scores", "archetypes"), the others left empty."""
+        """The archived records of ``user_id`` whose start (``period[0]``: a score's score time) lies in
+        ``window``; only those of ``kinds`` (plurals of ``RECORD_KINDS``: "biomarkers", ...), the others empty."""
 
     @abstractmethod
     async def quarantine(self, records: Sequence[QuarantinedRecord]) -> int:
         """Keep records that could not be parsed, with their reasons; returns how many were kept."""
 
     @abstractmethod
-    async def delete_profile(self, profile_id: str) -> dict[str, int]:
-        """Erase every biomarker, score, archetype and quarantined record of ``profile_id``; returns how many
-        rows went, by table (``biomarkers``, ``scores``, ``archetypes``, ``quarantined_records``)."""
+    async def delete_user(self, user_id: str) -> dict[str, int]:
+        """Erase every record and quarantined record of ``user_id``; returns how many rows went, by table (each
+        kind's plural: ``biomarkers``, ``scores``, ``archetypes``; and ``quarantined_records``)."""

@@ -12,10 +12,15 @@ from sahha_sync.domain.windows import FetchWindow
 
 
 class HealthDataSourceError(SahhaSyncError):
-    """The source could not deliver the data. ``api``: what the failed fetch cost at the source's API, when the
-    source counts it (None otherwise)."""
+    """The source could not deliver the data. ``status_code`` and ``endpoint``: the answer that failed, when there
+    was one; ``api``: what the failed fetch cost at the source's API, when the source counts it (None otherwise)."""
 
     api: FetchMetrics | None = None
+
+    def __init__(self, message: str, *, status_code: int | None = None, endpoint: str | None = None) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.endpoint = endpoint
 
 
 class SahhaUnavailableError(HealthDataSourceError):
@@ -31,11 +36,6 @@ class SahhaAuthError(HealthDataSourceError):
 class SahhaRequestError(HealthDataSourceError):
     """Sahha refused the request as malformed (400, 403, 404, 409); retrying the same request will not help."""
 
-    def __init__(self, message: str, *, status_code: int | None = None, endpoint: str | None = None) -> None:
-        super().__init__(message)
-        self.status_code = status_code
-        self.endpoint = endpoint
-
 
 class SahhaAccountRemovedError(HealthDataSourceError):
     """410: the Sahha account was removed. Stop; do not retry."""
@@ -44,22 +44,17 @@ class SahhaAccountRemovedError(HealthDataSourceError):
 class SahhaResponseError(HealthDataSourceError):
     """Sahha answered with something that is not the documented shape (e.g. a body that is not JSON)."""
 
-    def __init__(self, message: str, *, status_code: int | None = None, endpoint: str | None = None) -> None:
-        super().__init__(message)
-        self.status_code = status_code
-        self.endpoint = endpoint
-
 
 @runtime_checkable
 class HealthDataSource(Protocol):
     """Biomarkers, scores and (when asked) Sahha archetypes of one user over a window."""
 
     @abstractmethod
-    async def fetch(self, profile_id: str, window: FetchWindow, *, include_archetypes: bool = False) -> HealthRecords:
+    async def fetch(self, user_id: str, window: FetchWindow, *, include_archetypes: bool = False) -> HealthRecords:
         """Every record whose span meets ``window`` (``window.overlaps(*record.period)``: biomarkers and
         archetypes by ``[start, end]``, scores by the day they describe, from their score time).
 
-        ``profile_id`` is the host's user id (Sahha's external id); any string round-trips. Records that
+        ``user_id`` is the host's user id (Sahha knows it as the external id); any string round-trips. Records that
         cannot be parsed are returned in ``quarantined`` with a reason, and the rest still come back. An
         unknown user yields empty records. Failures raise ``HealthDataSourceError`` subclasses only.
 

@@ -94,16 +94,14 @@ class QueueStats:
         return asdict(self)
 
 
+USER_KEY = "user_id"
+
+
 def payload_user(payload: Mapping[str, Any]) -> str | None:
-    """The user a job's payload concerns: ``user_id`` (the archival and the webhook job) or ``record.profile_id``
-    (a webhook job of the older form). Queues use it to purge a forgotten user's jobs."""
-    user = payload.get("user_id")
-    if isinstance(user, str):
-        return user
-    record = payload.get("record")
-    if isinstance(record, Mapping) and isinstance(record.get("profile_id"), str):
-        return str(record["profile_id"])
-    return None
+    """The user a job's payload concerns: every job that concerns one carries it under ``USER_KEY``. Queues use
+    it to purge a forgotten user's jobs."""
+    user = payload.get(USER_KEY)
+    return user if isinstance(user, str) else None
 
 
 @runtime_checkable

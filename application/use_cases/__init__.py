@@ -1,6 +1,5 @@
 """The use cases: what a host asks sahha-sync to do, written against the ports only."""
 
-from sahha_sync.application.use_cases.archetype_tracker import ArchetypeTracker
 from sahha_sync.application.use_cases.archival_job import ArchivalJob
 from sahha_sync.application.use_cases.archive_health_data import ArchiveHealthData
 from sahha_sync.application.use_cases.archive_recorded_run import ArchiveRecordedRun
@@ -14,6 +13,7 @@ from sahha_sync.application.use_cases.recover_pending_archivals import RecoverPe
 from sahha_sync.application.use_cases.recover_webhook_inbox import RecoverWebhookInbox
 from sahha_sync.application.use_cases.run_analysis import AnalysisOutcome, AnalysisUnavailableError, RunAnalysis
 from sahha_sync.application.use_cases.stored_analyses import ReadStoredAnalyses
+from sahha_sync.application.use_cases.watermarks import ArchetypeTracker, Watermarks
 
 __all__ = [
     "AnalysisOutcome",
@@ -34,5 +34,6 @@ __all__ = [
     "RecoverPendingArchivals",
     "RecoverWebhookInbox",
     "RunAnalysis",
+    "Watermarks",
     "WebhookReceipt",
 ]

@@ -5,15 +5,14 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-import structlog
-
+from sahha_sync.application.logs import get_logger
 from sahha_sync.application.ports.analyst import Analyst, AnalystError
 from sahha_sync.application.ports.clock import Clock
 from sahha_sync.application.use_cases._support import describe_error
 from sahha_sync.domain.analysis import Analysis, AnalysisInput
 from sahha_sync.domain.events import AnalysisFailed, DomainEvent
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,8 +14,7 @@ import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
 
-import structlog
-
+from sahha_sync.application.logs import get_logger
 from sahha_sync.application.ports.analysis_results import StoredAnalysis
 from sahha_sync.application.ports.analyst import Analyst, AnalystError, AnalystUnavailableError, HashingAnalyst
 from sahha_sync.application.ports.clock import Clock
@@ -24,7 +23,7 @@ from sahha_sync.domain.analysis import Analysis, AnalysisInput
 from sahha_sync.domain.events import AnalysisCompleted, DomainEvent, HealthDataFetchFailed
 from sahha_sync.domain.metrics import stale_data_note
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 
 class AnalysisUnavailableError(AnalystUnavailableError):

@@ -5,17 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-import structlog
-
+from sahha_sync.application.logs import get_logger
 from sahha_sync.application.ports.clock import Clock
 from sahha_sync.application.ports.health_data_source import HealthDataSource, HealthDataSourceError
 from sahha_sync.application.use_cases._support import describe_error, fetch_in_chunks, newest_record_time
 from sahha_sync.domain.events import DomainEvent, HealthDataFetched, HealthDataFetchFailed, RecordsQuarantined
 from sahha_sync.domain.health import FetchMetrics, HealthRecords
 from sahha_sync.domain.snapshot import HealthSnapshot
-from sahha_sync.domain.windows import FetchWindow, WindowPlan
+from sahha_sync.domain.windows import FetchWindow, Watermark, WindowPlan
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 SAHHA = "sahha"
 ARCHIVE = "archive"
@@ -25,10 +24,14 @@ ARCHIVE = "archive"
 class RunContext:
     """What a run reads before fetching: its watermark, the earliest unarchived window, the archived period."""
 
-    watermark: datetime | None
+    watermark: Watermark | None
     watermark_source: str
     not_after: datetime | None
     archived: HealthRecords
+
+    @property
+    def watermark_time(self) -> datetime | None:
+        return None if self.watermark is None else self.watermark.value
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +59,11 @@ class RunFetcher:
             return self._archive_fallback(run_id, plan, context, period, exc)
         now = self._clock.now()
         snapshot = HealthSnapshot.from_records(
-            records, fetched_at=now, window=plan.window, is_incremental=plan.is_incremental, watermark=context.watermark
+            records,
+            fetched_at=now,
+            window=plan.window,
+            is_incremental=plan.is_incremental,
+            watermark=context.watermark_time,
         )
         events: list[DomainEvent] = [fetched_event(run_id, now, snapshot, SAHHA, plan, api=records.api)]
         if snapshot.quarantined:
@@ -84,7 +91,7 @@ class RunFetcher:
             **api_fields(exc.api),
         )
         snapshot = HealthSnapshot.from_records(
-            context.archived, fetched_at=now, window=period, is_incremental=False, watermark=context.watermark
+            context.archived, fetched_at=now, window=period, is_incremental=False, watermark=context.watermark_time
         )
         # The event names the planned window (not the period): the run's tracking row keeps it as not archived,
         # so the next run fetches it again. The API figures are on the failure; the archive cost no request.

@@ -5,13 +5,12 @@ Private to the use cases; nothing here is part of the public API.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import TypeVar
 
-import structlog
-
-from sahha_sync.application.ports.event_store import ConcurrencyError
+from sahha_sync.application.logs import get_logger
+from sahha_sync.application.ports.event_store import ConcurrencyError, RecordedEvent
 from sahha_sync.application.ports.health_data_source import HealthDataSource, HealthDataSourceError
 from sahha_sync.application.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from sahha_sync.domain.analysis import AnalysisType
@@ -23,9 +22,10 @@ from sahha_sync.domain.tracking import TrackingRecord
 from sahha_sync.domain.windows import FetchWindow
 
 T = TypeVar("T")
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 MAX_ERROR_TEXT = 300
+PAGE_SIZE = 1000  # events read at a time by a use case that walks the whole store
 
 
 def require_text(value: object, field: str) -> str:
@@ -63,19 +63,15 @@ def describe_error(exc: BaseException) -> tuple[str, str]:
     return kind, text[:MAX_ERROR_TEXT]
 
 
-def is_retryable(exc: BaseException) -> bool:
-    return isinstance(exc, SahhaSyncError) and exc.retryable
-
-
 async def fetch_in_chunks(
-    source: HealthDataSource, profile_id: str, window: FetchWindow, *, include_archetypes: bool
+    source: HealthDataSource, user_id: str, window: FetchWindow, *, include_archetypes: bool
 ) -> HealthRecords:
     """Every record of ``window``, asked for in chunks of at most 30 days and put together in order; ``api``
     (and a failure's ``api``) sums what every chunk's fetch cost, when the source counts it."""
     parts: list[HealthRecords] = []
     for chunk in window.chunks():
         try:
-            parts.append(await source.fetch(profile_id, chunk, include_archetypes=include_archetypes))
+            parts.append(await source.fetch(user_id, chunk, include_archetypes=include_archetypes))
         except HealthDataSourceError as exc:
             if parts and exc.api is not None:
                 exc.api = _api_sum([*parts, HealthRecords(api=exc.api)])
@@ -119,6 +115,18 @@ def within(records: HealthRecords, window: FetchWindow) -> HealthRecords:
 
 async def read_history(uow: UnitOfWork, run_id: str) -> list[DomainEvent]:
     return [recorded.event for recorded in await uow.events.read_stream(stream_id_for(run_id))]
+
+
+async def every_event(uow: UnitOfWork, page_size: int = PAGE_SIZE) -> AsyncIterator[RecordedEvent]:
+    """Every recorded event of the store in position order, read ``page_size`` at a time."""
+    after = 0
+    while True:
+        page = await uow.events.read_all(after=after, limit=page_size)
+        for recorded in page:
+            yield recorded
+        if len(page) < page_size:
+            return
+        after = page[-1].position
 
 
 async def append_and_project(

@@ -5,8 +5,10 @@ Shape (JSON-ready)::
     {"run_id", "user_id", "archetype", "analysis_type", "tracking_record_id",
      "window": {"start", "end"}, "sahha_data": HealthSnapshot.to_payload()}   # sahha_data may be absent
 
-A job without ``sahha_data`` (one re-submitted from the event store after a restart) fetches the run's window
-again from the source.
+``user_id`` is the one key under which a job names its user (``USER_KEY``: a forgotten user's jobs are purged
+by it). A job without ``sahha_data`` (one re-submitted from the event store after a restart) fetches the run's
+window again from the source. Records in ``sahha_data`` queued by earlier versions name their user
+``profile_id``; they decode as well.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from sahha_sync.application.ports.job_queue import USER_KEY
 from sahha_sync.application.use_cases._support import require_text
 from sahha_sync.domain.errors import InvalidInputError
 from sahha_sync.domain.snapshot import HealthSnapshot
@@ -57,7 +60,7 @@ class ArchivalJob:
     def to_payload(self) -> dict[str, Any]:
         payload: dict[str, Any] = {
             "run_id": self.run_id,
-            "user_id": self.user_id,
+            USER_KEY: self.user_id,
             "archetype": self.archetype,
             "analysis_type": self.analysis_type,
             "tracking_record_id": self.tracking_record_id,
@@ -77,7 +80,7 @@ class ArchivalJob:
             raise InvalidInputError("tracking_record_id must be an integer", field="tracking_record_id")
         return cls(
             run_id=require_text(payload.get("run_id"), "run_id"),
-            user_id=require_text(payload.get("user_id"), "user_id"),
+            user_id=require_text(payload.get(USER_KEY), USER_KEY),
             archetype=require_text(payload.get("archetype"), "archetype"),
             analysis_type=require_text(payload.get("analysis_type"), "analysis_type"),
             tracking_record_id=tracking_id,

@@ -1,9 +1,10 @@
 """``ArchiveHealthData``: the ``SYNC_SAHHA_DATA`` job — upsert a run's data and record its sync status.
 
-Biomarkers, then scores, then archetypes; each part in its own unit of work together with its event
-(``BiomarkersArchived`` …, with the upsert counts) and the refreshed tracking row, so a part that succeeded
-stays archived and flagged when a later part fails. A failure records ``ArchivalFailed`` and is re-raised so
-the queue retries (only retryable errors are retried). When every part is archived, ``SyncCompleted``.
+One part per record kind, in the order of ``RECORD_KINDS`` (biomarkers, then scores, then archetypes); each part
+in its own unit of work together with its event (``RecordsArchived`` of that kind, with the upsert counts) and
+the refreshed tracking row, so a part that succeeded stays archived and flagged when a later part fails. A
+failure records ``ArchivalFailed`` (``part``: the kind's plural) and is re-raised so the queue retries (only
+retryable errors are retried). When every part is archived, ``SyncCompleted``.
 
 Every attempt upserts every part (upserts are idempotent, so a retry cannot lose rows that a previous attempt
 skipped); a part event is recorded when the part was not archived yet or the upsert wrote something. Running a
@@ -19,64 +20,39 @@ from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import Any, ClassVar, TypeVar
 
-import structlog
-
+from sahha_sync.application.logs import get_logger
 from sahha_sync.application.ports.clock import Clock
 from sahha_sync.application.ports.health_archive import HealthArchive
 from sahha_sync.application.ports.health_data_source import HealthDataSource
 from sahha_sync.application.ports.job_queue import JobContext
 from sahha_sync.application.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from sahha_sync.application.retry import is_retryable
 from sahha_sync.application.use_cases._support import (
     append_and_project,
     describe_error,
     fetch_in_chunks,
     in_transaction,
-    is_retryable,
     read_history,
 )
 from sahha_sync.application.use_cases.archival_job import ArchivalJob
 from sahha_sync.domain.errors import InvalidInputError
-from sahha_sync.domain.events import (
-    AnalysisRequested,
-    ArchetypesArchived,
-    ArchivalFailed,
-    BiomarkersArchived,
-    ScoresArchived,
-    SyncCompleted,
-)
-from sahha_sync.domain.health import Archetype, Biomarker, HealthRecords, Score, UpsertCounts
+from sahha_sync.domain.events import AnalysisRequested, ArchivalFailed, RecordsArchived, SyncCompleted
+from sahha_sync.domain.health import HealthRecords, UpsertCounts
+from sahha_sync.domain.record_kinds import RECORD_KINDS, HealthRecord, RecordKind
 from sahha_sync.domain.tracking import SyncStatus, TrackingRecord
 from sahha_sync.domain.windows import FetchWindow
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
-PARTS = ("biomarkers", "scores", "archetypes")
-R = TypeVar("R", Biomarker, Score, Archetype)
-_PART_EVENTS: dict[str, type[BiomarkersArchived | ScoresArchived | ArchetypesArchived]] = {
-    "biomarkers": BiomarkersArchived,
-    "scores": ScoresArchived,
-    "archetypes": ArchetypesArchived,
-}
+R = TypeVar("R", bound=HealthRecord)
 
 
-def _part_synced(status: SyncStatus, part: str) -> bool:
-    return bool(getattr(status, f"{part}_synced"))
+async def _upsert(archive: HealthArchive, kind: RecordKind[R], records: HealthRecords) -> UpsertCounts:
+    rows, superseded = await _not_superseded(archive, kind, kind.records_in(records))
+    return await archive.upsert(kind, rows) + UpsertCounts(unchanged=superseded)
 
 
-async def _upsert(archive: HealthArchive, part: str, records: HealthRecords) -> UpsertCounts:
-    if part == "biomarkers":
-        biomarkers, superseded = await _not_superseded(archive, part, records.biomarkers)
-        counts = await archive.upsert_biomarkers(biomarkers)
-    elif part == "scores":
-        scores, superseded = await _not_superseded(archive, part, records.scores)
-        counts = await archive.upsert_scores(scores)
-    else:
-        archetypes, superseded = await _not_superseded(archive, part, records.archetypes)
-        counts = await archive.upsert_archetypes(archetypes)
-    return counts + UpsertCounts(unchanged=superseded)
-
-
-async def _not_superseded(archive: HealthArchive, part: str, rows: Sequence[R]) -> tuple[list[R], int]:
+async def _not_superseded(archive: HealthArchive, kind: RecordKind[R], rows: Sequence[R]) -> tuple[list[R], int]:
     """``rows`` without those whose stored row Sahha created later (``created_at_utc``), and how many were left out.
 
     A job retried after a later run's job archived a revised value carries the older value; upserting it would
@@ -87,10 +63,10 @@ async def _not_superseded(archive: HealthArchive, part: str, rows: Sequence[R]) 
         return list(rows), 0
     starts = [r.period[0] for r in dated]
     stored: dict[object, R] = {}
-    for profile_id in {r.profile_id for r in dated}:
+    for user_id in {r.user_id for r in dated}:
         window = FetchWindow(min(starts), max(starts) + timedelta(milliseconds=1))
-        found = await archive.read_window(profile_id, window, kinds=(part,))
-        stored.update((r.key, r) for r in getattr(found, part))
+        found = await archive.read_window(user_id, window, kinds=(kind.plural,))
+        stored.update((r.key, r) for r in kind.records_in(found))
     kept = [r for r in rows if not _older(r, stored.get(r.key))]
     return kept, len(rows) - len(kept)
 
@@ -141,11 +117,11 @@ class ArchiveHealthData:
         except Exception as exc:
             await self._record_failure(job.run_id, context, exc, part=None)
             raise
-        for part in PARTS:
+        for kind in RECORD_KINDS:
             try:
-                await self._archive_part(job.run_id, part, records)
+                await self._archive_part(job.run_id, kind, records)
             except Exception as exc:
-                await self._record_failure(job.run_id, context, exc, part=part)
+                await self._record_failure(job.run_id, context, exc, part=kind.plural)
                 raise
         return await self._complete(job.run_id, context)
 
@@ -182,25 +158,19 @@ class ArchiveHealthData:
         log.info("archival.window_refetched", run_id=job.run_id, total_items=records.total_items)
         return records
 
-    async def _archive_part(self, run_id: str, part: str, records: HealthRecords) -> SyncStatus:
+    async def _archive_part(self, run_id: str, kind: RecordKind[Any], records: HealthRecords) -> SyncStatus:
         async def work(uow: UnitOfWork) -> SyncStatus:
             history = await read_history(uow, run_id)
             status = SyncStatus.fold(history)
-            counts = await _upsert(uow.archive, part, records)
-            if _part_synced(status, part) and counts.written == 0:  # archived before, nothing new: no event
+            counts = await _upsert(uow.archive, kind, records)
+            if status.is_synced(kind) and counts.written == 0:  # archived before, nothing new: no event
                 return status
-            event = _PART_EVENTS[part](
-                run_id=run_id,
-                occurred_at=self._clock.now(),
-                inserted=counts.inserted,
-                updated=counts.updated,
-                unchanged=counts.unchanged,
-            )
+            event = RecordsArchived.counted(run_id, self._clock.now(), kind.name, counts)
             record = await append_and_project(uow, run_id, history, [event])
             log.info(
                 "archival.part_archived",
                 run_id=run_id,
-                part=part,
+                part=kind.plural,
                 inserted=counts.inserted,
                 updated=counts.updated,
                 unchanged=counts.unchanged,
@@ -213,7 +183,7 @@ class ArchiveHealthData:
         async def work(uow: UnitOfWork) -> SyncStatus:
             history = await read_history(uow, run_id)
             status = SyncStatus.fold(history)
-            if status.sahha_data_synced or not all(_part_synced(status, p) for p in PARTS):
+            if status.sahha_data_synced or not status.all_kinds_synced:
                 return status
             done = SyncCompleted(run_id=run_id, occurred_at=self._clock.now())
             return (await append_and_project(uow, run_id, history, [done])).status

@@ -24,39 +24,38 @@ from typing import Any
 from sahha_sync.application.ports.clock import Clock
 from sahha_sync.application.ports.job_queue import JobQueue
 from sahha_sync.application.ports.unit_of_work import UnitOfWorkFactory
+from sahha_sync.application.use_cases._fetching import SAHHA
+from sahha_sync.application.use_cases._support import PAGE_SIZE, every_event
 from sahha_sync.domain.events import (
     AnalysisCompleted,
     AnalysisFailed,
     AnalysisRequested,
-    ArchetypesArchived,
     ArchivalFailed,
     ArchivalRequested,
-    BiomarkersArchived,
     DomainEvent,
     HealthDataFetched,
     HealthDataFetchFailed,
+    RecordsArchived,
     RecordsQuarantined,
-    ScoresArchived,
     SyncCompleted,
     UserForgotten,
+    stream_id_for,
 )
+from sahha_sync.domain.record_kinds import RECORD_KINDS
 from sahha_sync.domain.tracking import TrackingRecord
 
-PAGE_SIZE = 1000
-TABLES = ("biomarkers", "scores", "archetypes")
-_ARCHIVED: dict[type[DomainEvent], str] = {
-    BiomarkersArchived: "biomarkers",
-    ScoresArchived: "scores",
-    ArchetypesArchived: "archetypes",
-}
+TABLES = tuple(kind.plural for kind in RECORD_KINDS)
+_TABLE_OF = {kind.name: kind.plural for kind in RECORD_KINDS}
 WEBHOOK_STREAM_PREFIX = "run-webhook-"
 API_FIGURES = ("requests", "successes", "failed_requests", "retries", "rate_limited", "token_refreshes")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Freshness:
-    """One user and analysis type: the end of the newest archived window (None: nothing archived yet), its
-    age, and how many of their runs are synced, pending (archival not finished) or failed."""
+    """One user and analysis type: the end of the newest archived window that brought data (None: nothing
+    archived yet), its age, and how many of their runs are synced, pending (archival not finished) or failed.
+    ``no_data`` says that runs synced but Sahha had no record for any of them (a user id it does not know reads
+    the same), so the user is not fresh, only empty."""
 
     user_id: str
     analysis_type: str
@@ -65,6 +64,7 @@ class Freshness:
     runs: int
     pending: int
     failed: int
+    no_data: bool = False
 
 
 @dataclass(slots=True, kw_only=True)
@@ -143,6 +143,7 @@ def _iso(moment: datetime | None) -> str | None:
     return None if moment is None else moment.isoformat()
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CollectStats:
     """``await collect(since=None) -> OperationsStats``.
 
@@ -150,43 +151,31 @@ class CollectStats:
     mapping, or None when it keeps none: ``source.client_stats``) adds the in-process Sahha figures.
     """
 
-    def __init__(
-        self,
-        *,
-        unit_of_work: UnitOfWorkFactory,
-        clock: Clock,
-        queue: JobQueue | None = None,
-        sahha_stats: Callable[[], Mapping[str, Any] | None] | None = None,
-        page_size: int = PAGE_SIZE,
-    ) -> None:
-        self._unit_of_work = unit_of_work
-        self._clock = clock
-        self._queue = queue
-        self._sahha_stats = sahha_stats
-        self._page_size = page_size
+    unit_of_work: UnitOfWorkFactory
+    clock: Clock
+    queue: JobQueue | None = None
+    sahha_stats: Callable[[], Mapping[str, Any] | None] | None = None
+    page_size: int = PAGE_SIZE
 
     async def __call__(self, since: datetime | None = None) -> OperationsStats:
         return await self.collect(since)
 
     async def collect(self, since: datetime | None = None) -> OperationsStats:
-        now = self._clock.now()
+        now = self.clock.now()
         stats = OperationsStats(generated_at=now, since=since)
-        async with self._unit_of_work() as uow:
-            after = 0
-            while True:
-                page = await uow.events.read_all(after=after, limit=self._page_size)
-                for recorded in page:
-                    if since is None or recorded.event.occurred_at >= since:
-                        _count(stats, recorded.stream_id, recorded.event)
-                if len(page) < self._page_size:
-                    break
-                after = page[-1].position
+        streams_with_data: set[str] = set()
+        async with self.unit_of_work() as uow:
+            async for recorded in every_event(uow, self.page_size):
+                if _brought_data(recorded.event):
+                    streams_with_data.add(recorded.stream_id)
+                if since is None or recorded.event.occurred_at >= since:
+                    _count(stats, recorded.stream_id, recorded.event)
             rows = await uow.tracking.list_all()
         stats.sync_states.update(row.status.state for row in rows)
-        stats.freshness = freshness(rows, now)
-        if self._queue is not None:
-            stats.queue = (await self._queue.get_stats()).as_dict()
-        client = None if self._sahha_stats is None else self._sahha_stats()
+        stats.freshness = freshness(rows, now, lambda row: stream_id_for(row.run_id) in streams_with_data)
+        if self.queue is not None:
+            stats.queue = (await self.queue.get_stats()).as_dict()
+        client = None if self.sahha_stats is None else self.sahha_stats()
         if client is not None:
             stats.sahha_client = dict(client)
         return stats
@@ -194,9 +183,8 @@ class CollectStats:
 
 def _count(stats: OperationsStats, stream_id: str, event: DomainEvent) -> None:
     runs, archival = stats.runs, stats.archival
-    table = _ARCHIVED.get(type(event))
-    if table is not None:
-        _count_archived(stats, stream_id, table, event)
+    if isinstance(event, RecordsArchived):
+        _count_archived(stats, stream_id, _TABLE_OF.get(event.kind, event.kind), event)
     elif isinstance(event, AnalysisRequested):
         runs["requested"] += 1
     elif isinstance(event, HealthDataFetched):
@@ -232,7 +220,7 @@ def _count_api(api: Counter[str], event: HealthDataFetched | HealthDataFetchFail
     api["token_refreshes"] += event.api_token_refreshes
 
 
-def _count_archived(stats: OperationsStats, stream_id: str, table: str, event: Any) -> None:
+def _count_archived(stats: OperationsStats, stream_id: str, table: str, event: RecordsArchived) -> None:
     stats.inserted[table] += event.inserted
     stats.updated[table] += event.updated
     stats.unchanged[table] += event.unchanged
@@ -241,14 +229,26 @@ def _count_archived(stats: OperationsStats, stream_id: str, table: str, event: A
         stats.webhook_inserted[table] += event.inserted
 
 
-def freshness(rows: list[TrackingRecord], now: datetime) -> list[Freshness]:
-    """Per user and analysis type (sorted by them): the newest synced window's end and the runs' states."""
+def _brought_data(event: DomainEvent) -> bool:
+    return isinstance(event, HealthDataFetched) and event.source == SAHHA and _item_count(event) > 0
+
+
+def _item_count(event: HealthDataFetched) -> int:
+    return event.biomarker_count + event.score_count + event.archetype_count
+
+
+def freshness(
+    rows: list[TrackingRecord], now: datetime, brought_data: Callable[[TrackingRecord], bool] = lambda _: True
+) -> list[Freshness]:
+    """Per user and analysis type (sorted by them): the end of the newest synced window whose fetch
+    ``brought_data``, and the runs' states."""
     groups: dict[tuple[str, str], list[TrackingRecord]] = defaultdict(list)
     for row in rows:
         groups[(row.user_id, row.analysis_type)].append(row)
     found = []
     for (user_id, analysis_type), runs in sorted(groups.items()):
-        ends = [r.window.end for r in runs if r.is_synced and r.window is not None]
+        synced = [r for r in runs if r.is_synced and r.window is not None]
+        ends = [r.window.end for r in synced if r.window is not None and brought_data(r)]
         newest = max(ends, default=None)
         states = Counter(r.status.state for r in runs)
         found.append(
@@ -260,6 +260,7 @@ def freshness(rows: list[TrackingRecord], now: datetime) -> list[Freshness]:
                 runs=len(runs),
                 pending=states["pending"],
                 failed=states["failed"],
+                no_data=bool(synced) and newest is None,
             )
         )
     return found

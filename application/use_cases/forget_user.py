@@ -1,6 +1,6 @@
 """``ForgetUser``: erase everything sahha-sync holds about one user, in one unit of work.
 
-It deletes the user's biomarkers, scores, archetypes and quarantined records (``HealthArchive.delete_profile``),
+It deletes the user's biomarkers, scores, archetypes and quarantined records (``HealthArchive.delete_user``),
 their tracking rows (``TrackingStore.delete_user``) and stored analyses (``AnalysisResultStore.delete_user``),
 their queued jobs and the webhook deliveries held for them in the inbox (counted as ``queued_jobs``),
 and replaces every event of each of their runs by one tombstone (``EventStore.tombstone_streams``).
@@ -22,18 +22,16 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-import structlog
-
+from sahha_sync.application.logs import get_logger
 from sahha_sync.application.ports.clock import Clock
 from sahha_sync.application.ports.job_queue import JobQueue
 from sahha_sync.application.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from sahha_sync.application.ports.webhook_inbox import WebhookInbox
+from sahha_sync.application.use_cases._support import PAGE_SIZE, every_event
 from sahha_sync.domain.errors import InvalidInputError
 from sahha_sync.domain.events import AnalysisRequested, UserForgotten, stream_id_for
 
-log = structlog.get_logger(__name__)
-
-PAGE_SIZE = 1000
+log = get_logger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,31 +48,19 @@ class ErasureReport:
     events_removed: int = 0
     queued_jobs: int = 0
 
-    @property
-    def total(self) -> int:
-        return sum(asdict(self).values())
-
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ForgetUser:
     """``await forget(user_id) -> ErasureReport``; also callable as ``await forget_user(user_id)``."""
 
-    def __init__(
-        self,
-        *,
-        unit_of_work: UnitOfWorkFactory,
-        clock: Clock,
-        queue: JobQueue | None = None,
-        inbox: WebhookInbox | None = None,
-        page_size: int = PAGE_SIZE,
-    ) -> None:
-        self._unit_of_work = unit_of_work
-        self._clock = clock
-        self._queue = queue
-        self._inbox = inbox
-        self._page_size = page_size
+    unit_of_work: UnitOfWorkFactory
+    clock: Clock
+    queue: JobQueue | None = None
+    inbox: WebhookInbox | None = None
+    page_size: int = PAGE_SIZE
 
     async def __call__(self, user_id: str) -> ErasureReport:
         return await self.forget(user_id)
@@ -86,12 +72,12 @@ class ForgetUser:
         # running meanwhile finds its run tombstoned (archival refuses an unknown run), and a second purge after
         # the commit removes whatever failed in between.
         jobs = await self._purge_jobs(user_id)
-        async with self._unit_of_work() as uow:
+        async with self.unit_of_work() as uow:
             run_ids = await self._run_ids(uow, user_id)
-            now = self._clock.now()
+            now = self.clock.now()
             tombstones = {stream_id_for(r): UserForgotten(run_id=r, occurred_at=now) for r in sorted(run_ids)}
             removed = await uow.events.tombstone_streams(tombstones)
-            archive = await uow.archive.delete_profile(user_id)
+            archive = await uow.archive.delete_user(user_id)
             tracking_rows = await uow.tracking.delete_user(user_id)
             analyses = await uow.analysis_results.delete_user(user_id)
             await uow.commit()
@@ -112,18 +98,13 @@ class ForgetUser:
 
     async def _purge_jobs(self, user_id: str) -> int:
         """The user's queued jobs and the webhook deliveries waiting for them in the inbox."""
-        queued = 0 if self._queue is None else await self._queue.purge_user(user_id)
-        return queued + (0 if self._inbox is None else await self._inbox.purge_user(user_id))
+        queued = 0 if self.queue is None else await self.queue.purge_user(user_id)
+        return queued + (0 if self.inbox is None else await self.inbox.purge_user(user_id))
 
     async def _run_ids(self, uow: UnitOfWork, user_id: str) -> set[str]:
         run_ids = {row.run_id for row in await uow.tracking.runs_for_user(user_id)}
-        after = 0
-        while True:
-            page = await uow.events.read_all(after=after, limit=self._page_size)
-            for recorded in page:
-                event = recorded.event
-                if isinstance(event, AnalysisRequested) and event.user_id == user_id:
-                    run_ids.add(event.run_id)
-            if len(page) < self._page_size:
-                return run_ids
-            after = page[-1].position
+        async for recorded in every_event(uow, self.page_size):
+            event = recorded.event
+            if isinstance(event, AnalysisRequested) and event.user_id == user_id:
+                run_ids.add(event.run_id)
+        return run_ids

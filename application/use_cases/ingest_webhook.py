@@ -8,8 +8,8 @@ removed once its record is committed. A job that carries neither (a dead letter 
 dropped when it died) fetches the record's span again from the source and upserts the record of that key.
 
 Events: webhooks are not part of an analysis run, yet the figures of storage growth come from the event store.
-When an upsert wrote a row (inserted or updated), the job appends ``BiomarkersArchived`` / ``ScoresArchived``
-/ ``ArchetypesArchived`` with the counts — metadata only, no user id, no value — in the same unit of work as
+When an upsert wrote a row (inserted or updated), the job appends ``RecordsArchived`` of the record's kind with
+the counts — metadata only, no user id, no value — in the same unit of work as
 the upsert. The streams are per delivery day (UTC), split into 16 shards so that workers ingesting a burst in
 parallel seldom append to the same stream: run id ``webhook-<YYYY-MM-DD>-<shard 00..15>``, stream
 ``run-webhook-<YYYY-MM-DD>-<shard>``; an append that meets another writer is retried with a short random pause.
@@ -23,8 +23,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import timedelta
 from typing import Any, ClassVar
 
-import structlog
-
+from sahha_sync.application.logs import get_logger
 from sahha_sync.application.ports.clock import Clock
 from sahha_sync.application.ports.health_data_source import HealthDataSource
 from sahha_sync.application.ports.job_queue import JobContext
@@ -33,47 +32,31 @@ from sahha_sync.application.ports.webhook_inbox import WebhookInbox
 from sahha_sync.application.use_cases._webhook_stream import APPEND_ATTEMPTS, append_to_stream, committed
 from sahha_sync.application.use_cases.webhook_delivery import (
     INGEST_WEBHOOK_JOB,
-    RECORD_TYPES,
     STREAM_SHARDS,
     RecordKey,
     WebhookDelivery,
     WebhookJob,
     WebhookRecord,
-    kind_of,
     webhook_run_id,
 )
 from sahha_sync.domain.errors import InvalidInputError
-from sahha_sync.domain.events import ArchetypesArchived, BiomarkersArchived, ScoresArchived
-from sahha_sync.domain.health import Biomarker, Score, UpsertCounts
+from sahha_sync.domain.events import RecordsArchived
+from sahha_sync.domain.health import UpsertCounts
+from sahha_sync.domain.record_kinds import kind_named, kind_of
 from sahha_sync.domain.windows import FetchWindow
 
 __all__ = [
     "APPEND_ATTEMPTS",
-    "RECORD_TYPES",
     "STREAM_SHARDS",
     "IngestWebhookRecords",
     "WebhookDelivery",
     "WebhookRecord",
-    "kind_of",
     "webhook_run_id",
 ]
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
-_EVENTS: dict[str, type[BiomarkersArchived | ScoresArchived | ArchetypesArchived]] = {
-    "biomarker": BiomarkersArchived,
-    "score": ScoresArchived,
-    "archetype": ArchetypesArchived,
-}
 _INSTANT = timedelta(milliseconds=1)  # a window must be longer than the span of a one-instant record
-
-
-async def _upsert(uow: UnitOfWork, record: WebhookRecord) -> UpsertCounts:
-    if isinstance(record, Biomarker):
-        return await uow.archive.upsert_biomarkers([record])
-    if isinstance(record, Score):
-        return await uow.archive.upsert_scores([record])
-    return await uow.archive.upsert_archetypes([record])
 
 
 class IngestWebhookRecords:
@@ -148,28 +131,18 @@ class IngestWebhookRecords:
         assert self._source is not None
         window = FetchWindow(key.start, key.end + _INSTANT)
         fetched = await self._source.fetch(key.user_id, window, include_archetypes=key.kind == "archetype")
-        candidates: dict[str, Sequence[WebhookRecord]] = {
-            "biomarker": fetched.biomarkers,
-            "score": fetched.scores,
-            "archetype": fetched.archetypes,
-        }
-        found = [r for r in candidates[key.kind] if key.matches(r)]
+        candidates: Sequence[WebhookRecord] = kind_named(key.kind).records_in(fetched)
+        found = [r for r in candidates if key.matches(r)]
         log.info("webhook.record_fetched_again", job_id=context.job_id, kind=key.kind, found=bool(found))
         return WebhookDelivery(record=found[-1], received_at=self._clock.now()) if found else None
 
     def _storing(self, delivery: WebhookDelivery) -> Callable[[UnitOfWork], Awaitable[UpsertCounts]]:
         async def store(uow: UnitOfWork) -> UpsertCounts:
-            counts = await _upsert(uow, delivery.record)
+            counts = await uow.archive.upsert(kind_of(delivery.record), [delivery.record])
             if counts.written == 0:  # a redelivery: nothing new, no event
                 return counts
             run_id = delivery.run_id
-            event = _EVENTS[delivery.kind](
-                run_id=run_id,
-                occurred_at=self._clock.now(),
-                inserted=counts.inserted,
-                updated=counts.updated,
-                unchanged=counts.unchanged,
-            )
+            event = RecordsArchived.counted(run_id, self._clock.now(), delivery.kind, counts)
             await append_to_stream(uow, run_id, event)
             return counts
 

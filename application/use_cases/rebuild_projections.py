@@ -10,30 +10,30 @@ only the numbers move. The rebuild is one unit of work: all or nothing.
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass
 
-import structlog
-
+from sahha_sync.application.logs import get_logger
 from sahha_sync.application.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from sahha_sync.application.use_cases._support import PAGE_SIZE, every_event
 from sahha_sync.domain.events import AnalysisRequested, DomainEvent, UserForgotten
 from sahha_sync.domain.tracking import TrackingRecord
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
-PAGE_SIZE = 1000
 WEBHOOK_STREAMS = "run-webhook-"
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RebuildProjections:
-    def __init__(self, *, unit_of_work: UnitOfWorkFactory, page_size: int = PAGE_SIZE) -> None:
-        self._unit_of_work = unit_of_work
-        self._page_size = page_size
+    unit_of_work: UnitOfWorkFactory
+    page_size: int = PAGE_SIZE
 
     async def __call__(self) -> int:
         return await self.rebuild()
 
     async def rebuild(self) -> int:
         """Clear the tracking store, replay every run stream into it; returns how many runs were rebuilt."""
-        async with self._unit_of_work() as uow:
+        async with self.unit_of_work() as uow:
             old_ids = {row.run_id: row.id for row in await uow.tracking.list_all()}
             streams = await self._read_streams(uow)
             await uow.tracking.clear()
@@ -54,11 +54,6 @@ class RebuildProjections:
     async def _read_streams(self, uow: UnitOfWork) -> dict[str, list[DomainEvent]]:
         """Every stream's events, streams in the order of their first event."""
         streams: dict[str, list[DomainEvent]] = {}
-        after = 0
-        while True:
-            page = await uow.events.read_all(after=after, limit=self._page_size)
-            for recorded in page:
-                streams.setdefault(recorded.stream_id, []).append(recorded.event)
-            if len(page) < self._page_size:
-                return streams
-            after = page[-1].position
+        async for recorded in every_event(uow, self.page_size):
+            streams.setdefault(recorded.stream_id, []).append(recorded.event)
+        return streams

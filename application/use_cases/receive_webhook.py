@@ -80,7 +80,7 @@ class ReceiveWebhookDelivery:
             run_id=run_id,
             occurred_at=self._clock.now(),
             count=1,
-            reasons=(record.reason.replace(record.profile_id, "<user>"),),
+            reasons=(record.reason.replace(record.user_id, "<user>"),),
         )
 
         async def store(uow: UnitOfWork) -> None:

@@ -15,10 +15,12 @@ turns "jobs lost on restart" into "jobs re-done after restart") and on demand (`
 
 from __future__ import annotations
 
-import structlog
+from dataclasses import dataclass
 
+from sahha_sync.application.logs import get_logger
 from sahha_sync.application.ports.job_queue import JobQueue
 from sahha_sync.application.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from sahha_sync.application.use_cases._support import PAGE_SIZE, every_event, read_history
 from sahha_sync.application.use_cases.archival_job import ArchivalJob
 from sahha_sync.domain.errors import InvalidInputError
 from sahha_sync.domain.events import (
@@ -27,13 +29,10 @@ from sahha_sync.domain.events import (
     ArchivalRequested,
     DomainEvent,
     SyncCompleted,
-    stream_id_for,
 )
 from sahha_sync.domain.tracking import TrackingRecord
 
-log = structlog.get_logger(__name__)
-
-PAGE_SIZE = 1000
+log = get_logger(__name__)
 
 
 def _is_terminal(event: DomainEvent, *, include_dead: bool) -> bool:
@@ -42,35 +41,30 @@ def _is_terminal(event: DomainEvent, *, include_dead: bool) -> bool:
     return isinstance(event, ArchivalFailed) and not event.will_retry and not include_dead
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RecoverPendingArchivals:
     """``await recover() -> int``: how many archival jobs were submitted (duplicates of queued jobs not
     counted)."""
 
-    def __init__(
-        self,
-        *,
-        unit_of_work: UnitOfWorkFactory,
-        queue: JobQueue,
-        page_size: int = PAGE_SIZE,
-        include_dead: bool = False,
-    ) -> None:
-        if page_size < 1:
+    unit_of_work: UnitOfWorkFactory
+    queue: JobQueue
+    page_size: int = PAGE_SIZE
+    include_dead: bool = False
+
+    def __post_init__(self) -> None:
+        if self.page_size < 1:
             raise InvalidInputError("page_size must be at least 1", field="page_size")
-        self._unit_of_work = unit_of_work
-        self._queue = queue
-        self._page_size = page_size
-        self._include_dead = include_dead
 
     async def __call__(self) -> int:
         return await self.recover()
 
     async def recover(self) -> int:
-        async with self._unit_of_work() as uow:
+        async with self.unit_of_work() as uow:
             run_ids = await self._pending_run_ids(uow)
             jobs = [job for run_id in run_ids if (job := await self._job_for(uow, run_id)) is not None]
         submitted = 0
         for job in jobs:  # outside the unit of work: submitting may reach another server
-            result = await self._queue.submit_job(job.JOB_TYPE, job.to_payload(), dedup_key=job.dedup_key)
+            result = await self.queue.submit_job(job.JOB_TYPE, job.to_payload(), dedup_key=job.dedup_key)
             if not result.duplicate:
                 submitted += 1
                 log.info("archival.recovery_submitted", run_id=job.run_id, job_id=result.job_id)
@@ -80,25 +74,20 @@ class RecoverPendingArchivals:
     async def _pending_run_ids(self, uow: UnitOfWork) -> list[str]:
         """Runs with an archival request and no terminal event after it, in the order of their request."""
         pending: dict[str, None] = {}
-        after = 0
-        while True:
-            page = await uow.events.read_all(after=after, limit=self._page_size)
-            for recorded in page:
-                event = recorded.event
-                if isinstance(event, ArchivalRequested):
-                    pending.pop(event.run_id, None)
-                    pending[event.run_id] = None
-                elif _is_terminal(event, include_dead=self._include_dead):
-                    pending.pop(event.run_id, None)
-            if len(page) < self._page_size:
-                return list(pending)
-            after = page[-1].position
+        async for recorded in every_event(uow, self.page_size):
+            event = recorded.event
+            if isinstance(event, ArchivalRequested):
+                pending.pop(event.run_id, None)
+                pending[event.run_id] = None
+            elif _is_terminal(event, include_dead=self.include_dead):
+                pending.pop(event.run_id, None)
+        return list(pending)
 
     async def _job_for(self, uow: UnitOfWork, run_id: str) -> ArchivalJob | None:
         """The run's archival job without data, from its tracking row (or its stream when the row is missing)."""
         record = await uow.tracking.get(run_id)
         if record is None:
-            events = [recorded.event for recorded in await uow.events.read_stream(stream_id_for(run_id))]
+            events = await read_history(uow, run_id)
             if not events or not isinstance(events[0], AnalysisRequested):
                 log.warning("archival.recovery_skipped", run_id=run_id, reason="no analysis.requested")
                 return None

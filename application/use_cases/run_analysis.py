@@ -26,8 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import uuid4
 
-import structlog
-
+from sahha_sync.application.logs import get_logger
 from sahha_sync.application.ports.analysis_results import StoredAnalysis
 from sahha_sync.application.ports.analyst import Analyst
 from sahha_sync.application.ports.clock import Clock
@@ -42,8 +41,8 @@ from sahha_sync.application.use_cases._analysis_step import (
 )
 from sahha_sync.application.use_cases._fetching import SAHHA, FetchResult, RunContext, RunFetcher
 from sahha_sync.application.use_cases._support import require_run_key, within
-from sahha_sync.application.use_cases.archetype_tracker import last_analysis_with_fallback
 from sahha_sync.application.use_cases.archival_job import ArchivalJob
+from sahha_sync.application.use_cases.watermarks import find_watermark
 from sahha_sync.domain.analysis import Analysis, AnalysisInput, AnalysisType
 from sahha_sync.domain.events import AnalysisRequested, ArchivalRequested, DomainEvent, HealthDataFetchFailed
 from sahha_sync.domain.health import HealthRecords
@@ -56,7 +55,7 @@ from sahha_sync.domain.windows import (
     plan_fetch_window,
 )
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -170,7 +169,7 @@ class RunAnalysis:
             stale_as_of=fetched.stale_as_of,
             snapshot=fetched.snapshot,
             archival=archival,
-            watermark=context.watermark,
+            watermark=context.watermark_time,
             watermark_source=context.watermark_source,
             fallback_analyst_used=result.fallback_used,
             reused_from=result.reused_from,
@@ -182,7 +181,7 @@ class RunAnalysis:
         self, user: str, archetype: str, atype: AnalysisType, now: datetime, period: FetchWindow
     ) -> tuple[RunContext, StoredAnalysis | None]:
         async with self._unit_of_work() as uow:
-            watermark, source = await last_analysis_with_fallback(uow, user, archetype, atype)
+            watermark, source = await find_watermark(uow, user, archetype, atype)
             runs = await uow.tracking.runs_for_user(user, window_end_after=now - self._horizon)
             archived = await uow.archive.read_window(user, period)
             previous = await uow.analysis_results.latest(user, archetype, atype.value)

@@ -21,26 +21,14 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
+from sahha_sync.application.ports.job_queue import USER_KEY
 from sahha_sync.domain.errors import InvalidInputError
-from sahha_sync.domain.health import Archetype, Biomarker, Score
+from sahha_sync.domain.record_kinds import HealthRecord, RecordKind, kind_named, kind_of
 
-WebhookRecord = Biomarker | Score | Archetype
-RECORD_TYPES: dict[str, type[Biomarker] | type[Score] | type[Archetype]] = {
-    "biomarker": Biomarker,
-    "score": Score,
-    "archetype": Archetype,
-}
+WebhookRecord = HealthRecord
 INGEST_WEBHOOK_JOB = "INGEST_SAHHA_WEBHOOK"
 STREAM_SHARDS = 16
 DATA_KEY = "sahha_data"
-
-
-def kind_of(record: WebhookRecord) -> str:
-    if isinstance(record, Biomarker):
-        return "biomarker"
-    if isinstance(record, Score):
-        return "score"
-    return "archetype"
 
 
 def webhook_run_id(day: date, shard: int) -> str:
@@ -65,9 +53,9 @@ class RecordKey:
 
     @classmethod
     def of(cls, record: WebhookRecord) -> RecordKey:
-        name = record.name if isinstance(record, Archetype) else record.type
+        name = str(record.key[1])  # every kind's natural key is (user, type or name, ...)
         start, end = record.period
-        return cls(kind=kind_of(record), user_id=record.profile_id, type=name, start=start, end=end)
+        return cls(kind=kind_of(record).name, user_id=record.user_id, type=name, start=start, end=end)
 
     def matches(self, record: WebhookRecord) -> bool:
         return RecordKey.of(record) == self
@@ -82,11 +70,11 @@ class WebhookDelivery:
 
     @property
     def kind(self) -> str:
-        return kind_of(self.record)
+        return kind_of(self.record).name
 
     @property
     def user_id(self) -> str:
-        return self.record.profile_id
+        return self.record.user_id
 
     @property
     def key(self) -> RecordKey:
@@ -124,7 +112,7 @@ class WebhookDelivery:
 def _key_payload(key: RecordKey, received_at: datetime) -> dict[str, Any]:
     return {
         "kind": key.kind,
-        "user_id": key.user_id,
+        USER_KEY: key.user_id,
         "key": {"type": key.type, "start": key.start.isoformat(), "end": key.end.isoformat()},
         "received_at": received_at.isoformat(),
     }
@@ -144,35 +132,36 @@ class WebhookJob:
     def from_payload(cls, payload: Mapping[str, Any]) -> WebhookJob:
         if not isinstance(payload, Mapping):
             raise InvalidInputError("webhook payload must be a mapping", field="payload")
-        kind = payload.get("kind")
-        if not isinstance(kind, str) or kind not in RECORD_TYPES:
-            raise InvalidInputError("kind must be biomarker, score or archetype", field="kind")
-        record_type = RECORD_TYPES[kind]
+        kind = kind_named(payload.get("kind"))
         received_at = _aware(payload.get("received_at"), "received_at")
         field = DATA_KEY if DATA_KEY in payload or "record" not in payload else "record"
         data = payload.get(field)
         inbox_id = payload.get("inbox_id")
         if data is None:
-            key = _key_of(kind, payload)
+            key = _key_of(kind.name, payload)
             return cls(key=key, received_at=received_at, inbox_id=inbox_id if isinstance(inbox_id, str) else None)
-        delivery = WebhookDelivery(record=_record(record_type, kind, data, field), received_at=received_at)
+        record = _record(kind, data, field)
+        if payload.get(USER_KEY, record.user_id) != record.user_id:
+            raise InvalidInputError(f"{USER_KEY} and the record name different users", field=USER_KEY)
+        delivery = WebhookDelivery(record=record, received_at=received_at)
         return cls(key=delivery.key, received_at=received_at, delivery=delivery)
 
 
-def _record(record_type: type[WebhookRecord], kind: str, data: object, field: str) -> WebhookRecord:
+def _record(kind: RecordKind[Any], data: object, field: str) -> WebhookRecord:
     if not isinstance(data, Mapping):
         raise InvalidInputError(f"{field} must be a mapping", field=field)
     try:
-        return record_type.from_dict(dict(data))
+        record: WebhookRecord = kind.record_type.from_dict(dict(data))
     except InvalidInputError:
         raise
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         name = str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else "bad field"
-        raise InvalidInputError(f"{field} is not a {kind} ({type(exc).__name__}: {name})", field=field) from exc
+        raise InvalidInputError(f"{field} is not a {kind.name} ({type(exc).__name__}: {name})", field=field) from exc
+    return record
 
 
 def _key_of(kind: str, payload: Mapping[str, Any]) -> RecordKey:
-    key, user_id = payload.get("key"), payload.get("user_id")
+    key, user_id = payload.get("key"), payload.get(USER_KEY)
     if not isinstance(user_id, str) or not user_id or not isinstance(key, Mapping):
         raise InvalidInputError(f"the payload holds no {kind} record and no key to find it by", field=DATA_KEY)
     name = key.get("type")

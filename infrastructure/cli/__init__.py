@@ -2,7 +2,8 @@
 
 One module per command group, each with a ``register(app)`` function listed in ``COMMAND_MODULES``; adding a
 group is adding a module. ``main()`` (the console script) turns every failure into one line on stderr and a
-non-zero exit: 2 for bad input or settings, 1 for anything else.
+non-zero exit: 2 for bad input or settings, 1 for anything else (a failed fetch or archival included). The
+global options ``--log-level`` and ``--traceback`` may come before or after the command.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import importlib
 import sys
 from collections.abc import Sequence
+from importlib.metadata import PackageNotFoundError, version
 
 import typer
 from typer.exceptions import TyperException
@@ -42,6 +44,19 @@ app = typer.Typer(
 )
 
 
+GLOBAL_FLAGS = ("--traceback",)
+GLOBAL_OPTIONS = ("--log-level",)
+
+
+def _show_version(asked: bool) -> None:
+    if asked:
+        try:
+            print(f"{PROG} {version('sahha-sync')}")
+        except PackageNotFoundError:  # run from a source tree that was never installed
+            print(f"{PROG} (not installed)")
+        raise typer.Exit(0)
+
+
 @app.callback()
 def _root(
     ctx: typer.Context,
@@ -49,6 +64,9 @@ def _root(
         "warning", "--log-level", help="debug, info, warning or error (logs go to stderr).", show_default=True
     ),
     traceback: bool = typer.Option(False, "--traceback", help="Show the full traceback of an unexpected error."),
+    _version: bool = typer.Option(
+        False, "--version", callback=_show_version, is_eager=True, help="Show the version and exit."
+    ),
 ) -> None:
     """Settings come from the environment (see README.md); with nothing set, everything runs on embedded
     defaults: a SQLite file here, the in-memory queue, the Sahha emulator, the offline analyst."""
@@ -63,7 +81,7 @@ for _name in COMMAND_MODULES:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """The console script: run the command line, never showing a traceback unless ``--traceback``."""
-    args = list(sys.argv[1:] if argv is None else argv) or ["--help"]
+    args = hoist_global_options(list(sys.argv[1:] if argv is None else argv)) or ["--help"]
     command = typer.main.get_command(app)
     try:
         code = command.main(args=args, prog_name=PROG, standalone_mode=False)
@@ -86,6 +104,28 @@ def main(argv: Sequence[str] | None = None) -> None:
         _reraise_if_asked(args)
         fail(f"unexpected {type(exc).__name__}: {exc} (run with --traceback for details)", EXIT_FAILED)
     raise SystemExit(code if isinstance(code, int) else 0)
+
+
+def hoist_global_options(args: list[str]) -> list[str]:
+    """``args`` with ``--log-level LEVEL`` and ``--traceback`` moved in front of the command, wherever they were
+    given (up to a ``--``), so ``sahha-sync stats --log-level info`` works as ``sahha-sync --log-level info stats``."""
+    hoisted: list[str] = []
+    rest: list[str] = []
+    index = 0
+    while index < len(args):
+        arg = args[index]
+        if arg == "--":
+            rest.extend(args[index:])
+            break
+        if arg in GLOBAL_FLAGS or arg.startswith(tuple(f"{o}=" for o in GLOBAL_OPTIONS)):
+            hoisted.append(arg)
+        elif arg in GLOBAL_OPTIONS and index + 1 < len(args):
+            hoisted.extend(args[index : index + 2])
+            index += 1
+        else:
+            rest.append(arg)
+        index += 1
+    return hoisted + rest
 
 
 def _reraise_if_asked(args: Sequence[str]) -> None:

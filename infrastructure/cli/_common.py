@@ -53,9 +53,26 @@ def run_sync(coroutine: Coroutine[Any, Any, T]) -> T:
 
 def fail(message: str, code: int = EXIT_FAILED) -> NoReturn:
     """Print ``sahha-sync: error: <message>`` (one line, secrets masked) on stderr and exit with ``code``."""
-    line = " ".join(mask_text(str(message)).split())
-    print(f"{PROG}: error: {line}", file=sys.stderr)
+    _say("error", message)
     raise SystemExit(code)
+
+
+def confirm(question: str, *, refusal: str) -> None:
+    """Ask ``question`` on a terminal (no: abort, exit 130); with no terminal to ask on, fail with ``refusal``
+    (exit 2) so that a script must say ``--yes``."""
+    if not sys.stdin.isatty():
+        fail(refusal, EXIT_BAD_INPUT)
+    typer.confirm(question, abort=True)
+
+
+def warn(message: str) -> None:
+    """Print ``sahha-sync: warning: <message>`` (one line, secrets masked) on stderr."""
+    _say("warning", message)
+
+
+def _say(kind: str, message: str) -> None:
+    line = " ".join(mask_text(str(message)).split())
+    print(f"{PROG}: {kind}: {line}", file=sys.stderr)
 
 
 def print_json(data: Any) -> None:

@@ -4,6 +4,9 @@ a progress bar on stderr."""
 from __future__ import annotations
 
 import contextlib
+import errno
+import os
+import socket
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
@@ -54,6 +57,18 @@ def since(value: str | None) -> datetime | None:
     return moment
 
 
+def run_problems(data_source: str, sync_state: str, sync_error: str | None) -> list[str]:
+    """What went wrong in one run, in words; empty when its fetch and its archival both succeeded."""
+    problems = []
+    if data_source == "archive":
+        problems.append("the fetch failed and archived data stood in")
+    if sync_state == "failed":
+        problems.append(f"archival failed ({(sync_error or 'no reason recorded').split(':')[0]})")
+    elif sync_state not in ("synced", "not_requested"):
+        problems.append(f"archival {sync_state}")
+    return problems
+
+
 def require_durable_queue(settings: Settings, command: str) -> None:
     if settings.queue != "postgres":
         fail(
@@ -61,6 +76,17 @@ def require_durable_queue(settings: Settings, command: str) -> None:
             "SAHHA_SYNC_DATABASE_URL (the in-memory queue lives only inside one process)",
             EXIT_BAD_INPUT,
         )
+
+
+def require_free_port(host: str, port: int) -> None:
+    """Refuse, in one line, an address a server could not listen on (a port in use, a host not of this machine)."""
+    try:
+        with socket.create_server((host, port)):
+            pass
+    except OSError as exc:
+        reason = os.strerror(exc.errno) if exc.errno else type(exc).__name__
+        hint = " (another server is using it; pick one with --port)" if exc.errno == errno.EADDRINUSE else ""
+        fail(f"cannot listen on {host}:{port}: {reason}{hint}", EXIT_BAD_INPUT)
 
 
 def require_webhook_secret(settings: Settings) -> None:

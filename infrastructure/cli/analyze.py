@@ -8,7 +8,7 @@ import typer
 
 from sahha_sync.application.use_cases import AnalysisOutcome
 from sahha_sync.infrastructure.cli import _ops
-from sahha_sync.infrastructure.cli._common import out, print_json, run_sync, state
+from sahha_sync.infrastructure.cli._common import EXIT_FAILED, fail, out, print_json, run_sync, state, warn
 from sahha_sync.infrastructure.runtime import SahhaSync
 from sahha_sync.infrastructure.settings import Settings
 
@@ -39,12 +39,26 @@ def analyze(
     report = run_sync(_analyze(state(ctx).settings, user_id, archetype.strip(), kind.value))
     if as_json:
         print_json(report)
-        return
+    else:
+        _render(report, user_id)
+    _verdict(report, user_id)
+
+
+def _render(report: dict[str, Any], user_id: str) -> None:
     out.print(f"[bold]{user_id}[/bold] · {report['analysis_type']} · {report['archetype']} · run {report['run_id']}")
     out.print(f"window {report['window']['start']} → {report['window']['end']} ({report['fetch']})")
     out.print(f"fetched {report['items_fetched']} items from {report['data_source']}; analyst {report['analyst']}")
     out.print(report["summary"])
     out.print(f"sync: {report['sync_status']}" + (f" ({report['sync_error']})" if report["sync_error"] else ""))
+
+
+def _verdict(report: dict[str, Any], user_id: str) -> None:
+    """A warning when the source had nothing for the user; exit 1 when the fetch or the archival failed."""
+    if report["items_fetched"] == 0 and report["data_source"] != "archive":
+        warn(f"{report['data_source']} has no data for {user_id} in this window: is the user id right?")
+    problems = _ops.run_problems(report["data_source"], report["sync_status"], report["sync_error"])
+    if problems:
+        fail(f"{user_id}, run {report['run_id']}: " + "; ".join(problems), EXIT_FAILED)
 
 
 async def _analyze(settings: Settings, user_id: str, archetype: str, analysis_type: str) -> dict[str, Any]:
@@ -54,6 +68,7 @@ async def _analyze(settings: Settings, user_id: str, archetype: str, analysis_ty
         record = await sync.tracking_record(outcome.run_id)
     status = record.status if record is not None else None
     report = _report(outcome, archetype, analysis_type)
+    report["data_source"] = settings.data_source_name(outcome.data_source)
     report["sync_status"] = "unknown" if status is None else status.state
     report["sync_error"] = None if status is None else status.sync_error
     return report

@@ -1,7 +1,8 @@
 """``sahha-sync db upgrade|downgrade|current|sql``: the schema's migrations (``sahha_sync.migrations``).
 
-They act on ``SAHHA_SYNC_DATABASE_URL`` unless ``--url`` is given. Errors name the database without its
-password.
+They act on ``SAHHA_SYNC_DATABASE_URL`` unless ``--url`` is given (``postgres://`` is read as ``postgresql://``).
+Errors name the database without its password, and what stopped the connection. ``downgrade`` drops tables, so
+it asks first (``--yes`` skips the question, and is needed when not on a terminal).
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from sahha_sync import migrations
-from sahha_sync.infrastructure.cli._common import EXIT_BAD_INPUT, fail, out, state
-from sahha_sync.infrastructure.settings import MEMORY_DATABASE_URL
+from sahha_sync.adapters.sql.errors import connection_problem
+from sahha_sync.infrastructure.cli._common import EXIT_BAD_INPUT, confirm, fail, out, state
+from sahha_sync.infrastructure.settings import MEMORY_DATABASE_URL, normalised_database_url
 
 T = TypeVar("T")
 
@@ -34,7 +36,7 @@ def register(app: typer.Typer) -> None:
 
 
 def _url(ctx: typer.Context, url: str | None) -> str:
-    target = url or state(ctx).settings.database_url
+    target = normalised_database_url(url) if url else state(ctx).settings.database_url
     if target == MEMORY_DATABASE_URL:
         fail("the in-memory stores (memory://) have no schema to migrate", EXIT_BAD_INPUT)
     try:
@@ -54,7 +56,7 @@ def _guarded(url: str, action: Callable[[], T]) -> T:
     except CommandError as exc:
         fail(f"{exc}", EXIT_BAD_INPUT)
     except SQLAlchemyError as exc:
-        fail(f"database {_shown(url)} failed: {type(exc).__name__}")
+        fail(f"database {_shown(url)}: {connection_problem(exc)}")
 
 
 @db.command("upgrade", help="Upgrade to REVISION (default: the newest).\n\nExample: sahha-sync db upgrade")
@@ -70,14 +72,24 @@ def upgrade(
 
 @db.command(
     "downgrade",
-    help="Downgrade to REVISION (base: an empty schema).\n\nExample: sahha-sync db downgrade 0003_event_store",
+    help="Downgrade to REVISION (base: an empty schema). This drops the tables and columns of the newer "
+    "revisions with their data, so it asks first on a terminal; --yes skips the question (needed when not on a "
+    "terminal).\n\nExample: sahha-sync db downgrade 0003_event_store",
 )
 def downgrade(
     ctx: typer.Context,
     revision: str = typer.Argument(..., help="Target revision, e.g. 0003_event_store or base."),
     url: str | None = typer.Option(None, "--url", help=URL_HELP),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
 ) -> None:
     target = _url(ctx, url)
+    if not yes:
+        at = _guarded(target, lambda: migrations.current(target))
+        confirm(
+            f"Downgrade {_shown(target)} from {at or 'an empty schema'} to {revision}, dropping the data of the "
+            "newer revisions?",
+            refusal="db downgrade drops tables and their data: pass --yes to confirm",
+        )
     _guarded(target, lambda: migrations.downgrade(target, revision))
     out.print(f"{_shown(target)} is at {_guarded(target, lambda: migrations.current(target))}")
 
@@ -101,4 +113,15 @@ def sql(
     url: str | None = typer.Option(None, "--url", help=URL_HELP),
 ) -> None:
     target = _url(ctx, url)
-    print(_guarded(target, lambda: migrations.sql(target, start, end)), end="")
+    try:
+        script = migrations.sql(target, start, end)
+    except CommandError as exc:
+        if make_url(target).get_backend_name() == "sqlite" and "batch" in str(exc):
+            fail(
+                "db sql cannot print these revisions for SQLite: they alter tables, which SQLite does by copying "
+                "them, and that needs the live database (`sahha-sync db upgrade` applies them); "
+                "`--url postgresql://HOST/DB` prints Postgres's SQL without connecting",
+                EXIT_BAD_INPUT,
+            )
+        fail(f"{exc}", EXIT_BAD_INPUT)
+    print(script, end="")

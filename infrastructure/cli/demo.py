@@ -7,7 +7,8 @@ from datetime import datetime, timedelta
 import typer
 from rich.table import Table
 
-from sahha_sync.infrastructure.cli._common import out, print_json, run_sync, state
+from sahha_sync.infrastructure.cli import _ops
+from sahha_sync.infrastructure.cli._common import fail, out, print_json, run_sync, state
 from sahha_sync.infrastructure.demo import DemoReport, DemoRun, demo_settings, run_demo
 
 HELP = (
@@ -43,6 +44,11 @@ def demo(
         print_json(report.to_dict())
     else:
         render(report)
+    failed = [run for run in report.runs if _ops.run_problems(run.data_source, run.sync_status, run.sync_error)]
+    if failed or not report.drained:
+        fail(
+            f"{len(failed)} of {len(report.runs)} demo runs failed" + ("" if report.drained else ", queue not drained")
+        )
 
 
 def render(report: DemoReport) -> None:

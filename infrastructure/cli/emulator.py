@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from sahha_sync.adapters.sahha.emulator import EMULATOR_CLIENT_ID, EMULATOR_CLIENT_SECRET, SyntheticPopulation, serve
+from sahha_sync.infrastructure.cli import _ops
 from sahha_sync.infrastructure.cli._common import out
 
 HELP = (
@@ -27,6 +28,7 @@ def emulator(
     users: int = typer.Option(20, "--users", min=1, max=100_000, help="How many synthetic users."),
     seed: int = typer.Option(0, "--seed", help="Seed of the synthetic population."),
 ) -> None:
+    _ops.require_free_port(host, port)
     out.print(f"Sahha emulator on http://{host}:{port} — {users} users (user-0000 ...), seed {seed}")
     out.print(
         f"SAHHA_API_BASE_URL=http://{host}:{port} SAHHA_CLIENT_ID={EMULATOR_CLIENT_ID} "

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import sys
-
 import typer
 
 from sahha_sync.application.use_cases import ErasureReport, ForgetUser
 from sahha_sync.infrastructure.cli import _ops
-from sahha_sync.infrastructure.cli._common import EXIT_BAD_INPUT, fail, out, print_json, run_sync, state
+from sahha_sync.infrastructure.cli._common import confirm, out, print_json, run_sync, state
 from sahha_sync.infrastructure.settings import Settings
 
 HELP = (
@@ -36,9 +34,9 @@ def forget_user(
 ) -> None:
     user_id = _ops.user_id(user, where="USER")
     if not yes:
-        if not sys.stdin.isatty():
-            fail("forget-user erases data for good: pass --yes to confirm", EXIT_BAD_INPUT)
-        typer.confirm(f"Erase everything held about {user_id}?", abort=True)
+        confirm(
+            f"Erase everything held about {user_id}?", refusal="forget-user erases data for good: pass --yes to confirm"
+        )
     report = run_sync(_forget(state(ctx).settings, user_id))
     if as_json:
         print_json(report.as_dict())

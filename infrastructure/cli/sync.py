@@ -16,9 +16,18 @@ import typer
 
 from sahha_sync.application.ports.health_data_source import HealthDataSource
 from sahha_sync.domain.errors import InvalidInputError, SahhaSyncError
-from sahha_sync.domain.events import ArchetypesArchived, BiomarkersArchived, ScoresArchived, stream_id_for
+from sahha_sync.domain.events import RecordsArchived, stream_id_for
 from sahha_sync.infrastructure.cli import _ops
-from sahha_sync.infrastructure.cli._common import EXIT_BAD_INPUT, EXIT_FAILED, fail, out, print_json, run_sync, state
+from sahha_sync.infrastructure.cli._common import (
+    EXIT_BAD_INPUT,
+    EXIT_FAILED,
+    fail,
+    out,
+    print_json,
+    run_sync,
+    state,
+    warn,
+)
 from sahha_sync.infrastructure.container import resolve
 from sahha_sync.infrastructure.runtime import SahhaSync
 from sahha_sync.infrastructure.settings import Settings
@@ -38,7 +47,7 @@ HELP = (
 )
 ARCHIVAL_TIMEOUT = 3600.0
 POLL_SECONDS = 0.5
-ARCHIVED = (BiomarkersArchived, ScoresArchived, ArchetypesArchived)
+ARCHIVED = RecordsArchived
 
 
 def register(app: typer.Typer) -> None:
@@ -64,7 +73,10 @@ def sync(
     if as_json:
         print_json(summary.to_dict())
     else:
-        _render(summary)
+        _render(summary, settings.source)
+    if summary.no_data:
+        shown = ", ".join(summary.no_data[:5]) + (", ..." if len(summary.no_data) > 5 else "")
+        warn(f"{settings.source} has no data for {len(summary.no_data)} of {summary.users} users ({shown})")
     if summary.failed:
         fail(f"{len(summary.failed)} of {summary.users} users failed: {_kinds(summary.failed)}", EXIT_FAILED)
 
@@ -99,6 +111,7 @@ class SyncSummary:
     items_fetched: int = 0
     rows: Counter[str] = field(default_factory=Counter)
     failed: dict[str, str] = field(default_factory=dict)
+    no_data: list[str] = field(default_factory=list)
     sync_states: Counter[str] = field(default_factory=Counter)
     sahha_client: dict[str, Any] | None = None
     drained: bool = True
@@ -108,6 +121,7 @@ class SyncSummary:
             "users": self.users,
             "succeeded": self.done - len(self.failed),
             "failed": dict(self.failed),
+            "no_data": list(self.no_data),
             "items_fetched": self.items_fetched,
             "rows": {k: self.rows[k] for k in ("inserted", "updated", "unchanged")},
             "sync_states": dict(self.sync_states),
@@ -128,6 +142,7 @@ async def _sync(
                 raise InvalidInputError("--all found no user with a run yet; name them with --users FILE")
         summary = SyncSummary(users=len(users))
         runs: list[str] = []
+        users_of: dict[str, str] = {}
         with _ops.progress(enabled=show) as bar:
             task = bar.add_task("sync", total=len(users), items=0, rows=0)
             gate = asyncio.Semaphore(concurrency)
@@ -137,7 +152,13 @@ async def _sync(
                     try:
                         outcome = await runtime.run_analysis(user, archetype, analysis_type)
                         runs.append(outcome.run_id)
-                        summary.items_fetched += outcome.snapshot.total_items
+                        users_of[outcome.run_id] = user
+                        if outcome.data_source != "sahha":  # archived rows stood in: nothing was fetched
+                            summary.failed[user] = "fetch failed"
+                        elif outcome.snapshot.total_items == 0:
+                            summary.no_data.append(user)
+                        else:
+                            summary.items_fetched += outcome.snapshot.total_items
                     except SahhaSyncError as exc:
                         summary.failed[user] = type(exc).__name__
                 summary.done += 1
@@ -157,7 +178,11 @@ async def _sync(
         async with unit_of_work() as uow:
             for run_id in runs:
                 record = await uow.tracking.get(run_id)
-                summary.sync_states[record.status.state if record else "unknown"] += 1
+                sync_state = record.status.state if record else "unknown"
+                summary.sync_states[sync_state] += 1
+                problems = _ops.run_problems("sahha", sync_state, record.status.sync_error if record else None)
+                if problems and users_of[run_id] not in summary.failed:
+                    summary.failed[users_of[run_id]] = problems[0]
         source: HealthDataSource = await resolve(runtime.container.source)
         client_stats = source.client_stats()
         summary.sahha_client = None if client_stats is None else dict(client_stats)
@@ -195,7 +220,7 @@ def _kinds(failed: dict[str, str]) -> str:
     return ", ".join(f"{n} {kind}" for kind, n in Counter(failed.values()).most_common())
 
 
-def _render(summary: SyncSummary) -> None:
+def _render(summary: SyncSummary, source: str) -> None:
     data = summary.to_dict()
     out.print(
         f"synced {data['succeeded']} of {summary.users} users: {summary.items_fetched} items fetched; rows "
@@ -206,7 +231,7 @@ def _render(summary: SyncSummary) -> None:
     client = summary.sahha_client
     if client:
         out.print(
-            f"Sahha: {client['requests']} requests, {client['success_rate']:.1%} succeeded, {client['retries']} "
+            f"{source}: {client['requests']} requests, {client['success_rate']:.1%} succeeded, {client['retries']} "
             f"retries, {client['rate_limited']} rate-limited (429), {client['token_refreshes']} token refreshes"
         )
     for user, kind in summary.failed.items():

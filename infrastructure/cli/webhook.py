@@ -48,6 +48,7 @@ def serve(
 ) -> None:
     settings = state(ctx).settings
     _ops.require_webhook_secret(settings)
+    _ops.require_free_port(host, port)
     where = "archived here" if settings.queue == "memory" else "queued for the workers"
     out.print(f"Sahha webhooks on http://{host}:{port}/ ({where}); Ctrl-C stops")
     run_sync(_serve(settings, host, port, max_body_bytes))

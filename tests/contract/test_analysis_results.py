@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sahha_sync.adapters.memory import InMemoryAnalysisResultStore, InMemoryStores
-from sahha_sync.adapters.sql import SqlAnalysisResultStore, sql_unit_of_work_factory
+from sahha_sync.adapters.sql import sql_unit_of_work_factory
 from sahha_sync.application.ports import AnalysisResultStore, UnitOfWorkFactory
 from sahha_sync.testing.analysis_results import AnalysisResultStoreContract, AnalysisResultsUnitOfWorkContract
+from tests.sql_stores import Committed
 
 
 class TestInMemoryAnalysisResultStore(AnalysisResultStoreContract):
@@ -26,7 +29,7 @@ class TestInMemoryUnitOfWorkWithAnalysisResults(AnalysisResultsUnitOfWorkContrac
 class TestSqlAnalysisResultStore(AnalysisResultStoreContract):
     @pytest.fixture
     async def analysis_results(self, sql_engine: AsyncEngine) -> AnalysisResultStore:
-        return SqlAnalysisResultStore(sql_engine)
+        return cast(AnalysisResultStore, Committed(sql_engine, "analysis_results"))
 
 
 class TestSqlUnitOfWorkWithAnalysisResults(AnalysisResultsUnitOfWorkContract):

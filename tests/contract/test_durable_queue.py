@@ -16,7 +16,7 @@ def fast_queue(url: str, **options: Any) -> ProcrastinateJobQueue:
     """A durable queue tuned for tests: short polls, heartbeats and shutdown, no jitter."""
     settings: dict[str, Any] = {
         "concurrency": 2,
-        "jitter": 0.0,
+        "jitter": False,
         "poll_interval": 0.05,
         "heartbeat": 0.5,
         "stalled_after": 1.5,

@@ -70,7 +70,7 @@ async def test_a_source_told_to_fail_fails_that_many_times_then_serves() -> None
         with pytest.raises(SahhaUnavailableError):
             await source.fetch(user, WEEK)
     assert len((await source.fetch(user, WEEK)).biomarkers) == 1
-    assert [call.profile_id for call in source.calls] == [user] * 3
+    assert [call.user_id for call in source.calls] == [user] * 3
 
 
 async def test_a_blocked_source_waits_until_released() -> None:
@@ -156,8 +156,8 @@ async def test_work_after_a_commit_is_rolled_back_unless_committed_again() -> No
     assert await stores.events.stream_version("run-b") == 0
 
 
-async def test_retries_wait_twice_as_long_each_time() -> None:
-    queue = InMemoryJobQueue(max_attempts=4, backoff_base=0.001)
+async def logs_of_a_job_that_always_fails(queue: InMemoryJobQueue) -> list[dict[str, Any]]:
+    """The queue's logs while one job fails (retryably) on every attempt until it is dead."""
 
     async def always_down(payload: Mapping[str, Any], context: JobContext) -> None:
         raise Transient("down")
@@ -168,14 +168,29 @@ async def test_retries_wait_twice_as_long_each_time() -> None:
         await queue.submit_job("job", {})
         assert await queue.wait_idle(10)
     await queue.stop()
-    delays = [e["delay_seconds"] for e in logs if e["event"] == "queue.job_retry_scheduled"]
-    assert delays == [0.001, 0.002, 0.004]
+    return logs
+
+
+def retry_delays(logs: list[dict[str, Any]]) -> list[float]:
+    return [e["delay_seconds"] for e in logs if e["event"] == "queue.job_retry_scheduled"]
+
+
+async def test_retries_wait_twice_as_long_each_time() -> None:
+    logs = await logs_of_a_job_that_always_fails(InMemoryJobQueue(max_attempts=4, backoff_base=0.001))
+    assert retry_delays(logs) == [0.001, 0.002, 0.004]
     assert [e["reason"] for e in logs if e["event"] == "queue.job_dead"] == ["attempts exhausted"]
 
 
 async def test_the_default_backoff_is_two_four_eight_seconds() -> None:
     queue = InMemoryJobQueue(max_attempts=4)
-    assert [queue.backoff_base * 2 ** (attempt - 1) for attempt in (1, 2, 3)] == [2.0, 4.0, 8.0]
+    assert [queue.backoff.delay(attempt) for attempt in (1, 2, 3)] == [2.0, 4.0, 8.0]
+
+
+async def test_with_jitter_each_retry_waits_a_random_part_of_its_backoff() -> None:
+    logs = await logs_of_a_job_that_always_fails(InMemoryJobQueue(max_attempts=6, backoff_base=0.004, jitter=True))
+    delays, ceilings = retry_delays(logs), [0.004, 0.008, 0.016, 0.032, 0.064]
+    assert all(0 <= delay <= ceiling for delay, ceiling in zip(delays, ceilings, strict=True))
+    assert delays != ceilings
 
 
 async def test_job_logs_never_carry_the_payload() -> None:

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import logging
 import os
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 import structlog
@@ -44,3 +47,11 @@ def cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., CliResult]:
         return (code if isinstance(code, int) else 1), captured.out, captured.err
 
     return run
+
+
+def run_clean(args: list[str], cwd: Path, *, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """``args`` in a process whose environment has no sahha-sync or OpenAI settings and the virtualenv's ``bin``
+    first on ``PATH``; its output captured as text."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SAHHA_", "OPENAI_"))}
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    return subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False)

@@ -62,7 +62,7 @@ async def run_scenario(database_url: str) -> SahhaStats:
 async def _webhook(unit_of_work: Any, clock: SystemClock) -> None:
     start = datetime(2026, 1, 5, tzinfo=UTC)
     record = Biomarker(
-        profile_id=FORGOTTEN, category="activity", type="steps", value=WEBHOOK_VALUE, unit="count",
+        user_id=FORGOTTEN, category="activity", type="steps", value=WEBHOOK_VALUE, unit="count",
         value_type="long", start_date_time=start, end_date_time=start.replace(hour=23), aggregation="total",
     )  # fmt: skip
     delivery = WebhookDelivery(record=record, received_at=clock.now())

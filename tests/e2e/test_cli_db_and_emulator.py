@@ -21,7 +21,7 @@ def test_db_commands_walk_a_sqlite_database_up_and_down(cli: Cli, tmp_path: Path
     url = f"sqlite:///{tmp_path / 'ops.db'}"
     assert cli("db", "current", "--url", url)[1].startswith(f"{url} is at no revision")
     assert cli("db", "upgrade", "--url", url) == (0, f"{url} is at {head()}\n", "")
-    assert cli("db", "downgrade", "0003_event_store", "--url", url)[1] == f"{url} is at 0003_event_store\n"
+    assert cli("db", "downgrade", "0003_event_store", "--url", url, "--yes")[1] == f"{url} is at 0003_event_store\n"
     code, out, _ = cli("db", "sql", "--from", "0003_event_store", "--to", "0004_archive_extras", "--url", url)
     assert code == 0
     assert "CREATE TABLE archetypes" in out

@@ -3,11 +3,10 @@ defaults, each command exiting 0."""
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
+
+from tests.e2e.conftest import run_clean
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
@@ -23,17 +22,7 @@ def operations_block() -> str:
 def test_the_operations_commands_of_the_readme_run_as_written(tmp_path: Path) -> None:
     block = operations_block()
     assert block.count("sahha-sync ") >= 9
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SAHHA_", "OPENAI_"))}
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-    result = subprocess.run(
-        ["bash", "-euo", "pipefail", "-c", block],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
+    result = run_clean(["bash", "-euo", "pipefail", "-c", block], tmp_path, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "forgot user-0003" in result.stdout
     assert "# TYPE sahha_sync_rows_total counter" in (tmp_path / "sahha_sync.prom").read_text(encoding="utf-8")

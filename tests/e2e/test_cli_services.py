@@ -131,7 +131,7 @@ async def test_a_worker_process_runs_the_queued_jobs_and_stops_on_sigterm(
 
 def _biomarker_record() -> dict[str, object]:
     return {
-        "profile_id": "user-0042",
+        "user_id": "user-0042",
         "category": "activity",
         "type": "steps",
         "unit": "count",

@@ -15,6 +15,7 @@ README = Path(__file__).resolve().parents[2] / "README.md"
 SAMPLES = re.findall(r"```python\n(.*?)```", README.read_text(encoding="utf-8"), flags=re.DOTALL)
 SCRIPTS = [s for s in SAMPLES if not s.startswith("# test_")]
 TEST_MODULES = [s for s in SAMPLES if s.startswith("# test_")]
+PYTEST_CONFIG = re.findall(r"```toml\n(# pyproject\.toml\n.*?)```", README.read_text(encoding="utf-8"), flags=re.DOTALL)
 
 
 @pytest.fixture(autouse=True)
@@ -27,6 +28,7 @@ def in_memory(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
 def test_the_readme_has_the_samples_this_test_runs() -> None:
     assert len(SCRIPTS) >= 3
     assert len(TEST_MODULES) >= 1
+    assert len(PYTEST_CONFIG) == 1
 
 
 @pytest.mark.parametrize("sample", SCRIPTS, ids=[f"sample-{i}" for i in range(len(SCRIPTS))])
@@ -37,11 +39,14 @@ def test_a_readme_sample_runs_as_written(sample: str, capsys: pytest.CaptureFixt
 
 
 @pytest.mark.parametrize("module", TEST_MODULES, ids=[f"suite-{i}" for i in range(len(TEST_MODULES))])
-def test_a_readme_contract_suite_sample_passes_under_pytest(module: str, in_memory: Path) -> None:
+def test_a_readme_contract_suite_sample_passes_under_the_readmes_pytest_configuration(
+    module: str, in_memory: Path
+) -> None:
     name = module.splitlines()[0].removeprefix("# ").strip()
     (in_memory / name).write_text(module, encoding="utf-8")
+    (in_memory / "pyproject.toml").write_text(PYTEST_CONFIG[0], encoding="utf-8")
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-o", "asyncio_mode=auto", name],
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", name],
         cwd=in_memory,
         capture_output=True,
         text=True,

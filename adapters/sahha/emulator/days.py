@@ -90,7 +90,7 @@ class DayBuilder:
     ) -> Biomarker:
         start, end = session or (self.start, self.end)
         return Biomarker(
-            profile_id=self.p.profile_id,
+            user_id=self.p.profile_id,
             sahha_profile_id=self.p.sahha_profile_id,
             sahha_id=stable_uuid("biomarker", self.seed, self.p.profile_id, type_, self.day),
             category=category,
@@ -204,7 +204,7 @@ class DayBuilder:
     def _score(self, kind: str, factors: list[ScoreFactor]) -> Score:
         value = round(sum(f.score or 0.0 for f in factors) / len(factors), 2)
         return Score(
-            profile_id=self.p.profile_id,
+            user_id=self.p.profile_id,
             sahha_profile_id=self.p.sahha_profile_id,
             sahha_id=stable_uuid("score", self.seed, self.p.profile_id, kind, self.day),
             type=kind,

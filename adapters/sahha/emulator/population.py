@@ -160,7 +160,7 @@ class SyntheticPopulation:
         created = ready.astimezone(UTC).replace(microsecond=0)
         return [
             Archetype(
-                profile_id=persona.profile_id,
+                user_id=persona.profile_id,
                 sahha_profile_id=persona.sahha_profile_id,
                 sahha_id=stable_uuid("archetype", self.seed, persona.profile_id, name, start.date()),
                 name=name,
@@ -201,17 +201,17 @@ class StaticPopulation:
     @property
     def profile_ids(self) -> tuple[str, ...]:
         r = self._records
-        seen = [b.profile_id for b in r.biomarkers] + [s.profile_id for s in r.scores]
-        return tuple(dict.fromkeys(seen + [a.profile_id for a in r.archetypes]))
+        seen = [b.user_id for b in r.biomarkers] + [s.user_id for s in r.scores]
+        return tuple(dict.fromkeys(seen + [a.user_id for a in r.archetypes]))
 
     def records_for(
         self, profile_id: str, window: FetchWindow, *, as_of: datetime | None = None, include_archetypes: bool = True
     ) -> HealthRecords:
         r = self._records
         return HealthRecords(
-            tuple(b for b in r.biomarkers if b.profile_id == profile_id and window.overlaps(*b.period)),
-            tuple(s for s in r.scores if s.profile_id == profile_id and window.overlaps(*s.period)),
-            tuple(a for a in r.archetypes if a.profile_id == profile_id and window.overlaps(*a.period))
+            tuple(b for b in r.biomarkers if b.user_id == profile_id and window.overlaps(*b.period)),
+            tuple(s for s in r.scores if s.user_id == profile_id and window.overlaps(*s.period)),
+            tuple(a for a in r.archetypes if a.user_id == profile_id and window.overlaps(*a.period))
             if include_archetypes
             else (),
         )

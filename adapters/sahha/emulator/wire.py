@@ -24,7 +24,7 @@ def format_utc(moment: datetime) -> str:
 
 def _common(record: Biomarker | Score | Archetype) -> Json:
     body: Json = {"profileId": record.sahha_profile_id, "accountId": EMULATOR_ACCOUNT_ID}
-    body["externalId"] = record.profile_id
+    body["externalId"] = record.user_id
     if record.sahha_id is not None:
         body["id"] = record.sahha_id
     if record.created_at_utc is not None:

@@ -31,7 +31,7 @@ module                     fixture(s)
 ``webhook_inbox``          ``inbox`` → a ``WebhookInbox``
 =========================  ==============================================================================
 
-The suites use pytest-asyncio (``asyncio_mode = "auto"``) and write records under fresh random profile ids, so
+The suites use pytest-asyncio (``asyncio_mode = "auto"``) and write records under fresh random user ids, so
 they also run against a shared database; ``TrackingStoreContract`` clears the tracking table in one test.
 ``sahha_sync.testing.records`` builds valid records and events for such tests, and
 ``sahha_sync.testing.strategies`` holds hypothesis strategies for the domain (it needs ``hypothesis``).

@@ -41,8 +41,8 @@ _UNITS = {
 class HealthDataBuilder:
     """Hand-made biomarkers and scores, as Sahha would send them, in the user's local offset ``tz``."""
 
-    def __init__(self, profile_id: str = PROFILE, tz: tzinfo = UTC) -> None:
-        self.profile_id = profile_id
+    def __init__(self, user_id: str = PROFILE, tz: tzinfo = UTC) -> None:
+        self.user_id = user_id
         self.tz = tz
         self.biomarkers: list[Biomarker] = []
         self.scores: list[Score] = []
@@ -69,7 +69,7 @@ class HealthDataBuilder:
         moment = datetime.combine(day, time(12, 0), self.tz)
         factor_list = tuple(ScoreFactor(name=n, score=s, state=None) for n, s in (factors or {}).items())
         self.scores.append(
-            Score(profile_id=self.profile_id, type=score_type, score_date_time=moment, score=value, state=state,
+            Score(user_id=self.user_id, type=score_type, score_date_time=moment, score=value, state=state,
                   factors=factor_list)
         )  # fmt: skip
         return self
@@ -80,7 +80,7 @@ class HealthDataBuilder:
         if end == start:
             end = start + timedelta(hours=23, minutes=59, seconds=59)
         return Biomarker(
-            profile_id=self.profile_id, category=category, type=kind, value=value, unit=unit, value_type=value_type,
+            user_id=self.user_id, category=category, type=kind, value=value, unit=unit, value_type=value_type,
             start_date_time=start, end_date_time=end, periodicity="daily",
             aggregation="total" if unit in {"count", "minute"} else "average",
         )  # fmt: skip
@@ -91,7 +91,7 @@ class HealthDataBuilder:
         end = max(ends, default=datetime(2026, 11, 9, tzinfo=UTC)) + timedelta(hours=1)
         start = min(starts, default=end - timedelta(days=7))
         fields: dict[str, Any] = {
-            "user_id": self.profile_id,
+            "user_id": self.user_id,
             "archetype": "Peak Performer",
             "analysis_type": AnalysisType.parse(analysis_type),
             "period": FetchWindow(start, end),

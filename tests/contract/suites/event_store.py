@@ -11,8 +11,8 @@ import pytest
 from sahha_sync.application.ports.event_store import ConcurrencyError, EventStore, RecordedEvent
 from sahha_sync.domain.events import (
     ArchivalFailed,
-    BiomarkersArchived,
     DomainEvent,
+    RecordsArchived,
     RecordsQuarantined,
     SyncCompleted,
     UserForgotten,
@@ -31,7 +31,7 @@ def _all_kinds(run_id: str) -> list[DomainEvent]:
         analysis_requested(run_id),
         health_data_fetched(run_id),
         RecordsQuarantined(run_id=run_id, occurred_at=T0, count=2, reasons=("value: not a number", "score: missing")),
-        BiomarkersArchived(run_id=run_id, occurred_at=T0, inserted=3, updated=1, unchanged=0),
+        RecordsArchived(run_id=run_id, occurred_at=T0, kind="biomarker", inserted=3, updated=1, unchanged=0),
         ArchivalFailed(
             run_id=run_id, occurred_at=T0, attempt=1, error_kind="ArchiveUnavailableError", error="x", will_retry=True
         ),

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import UTC, timedelta
+from typing import Any
 
 import pytest
 
 from sahha_sync.application.ports.health_archive import HealthArchive
+from sahha_sync.domain.errors import InvalidInputError
 from sahha_sync.domain.health import Biomarker, QuarantinedRecord, Score, UpsertCounts
+from sahha_sync.domain.record_kinds import RECORD_KINDS, SCORE, RecordKind
 from sahha_sync.domain.windows import FetchWindow
 from sahha_sync.testing.records import T0, archetype, biomarker, score, unique_id
 
@@ -61,7 +64,7 @@ class HealthArchiveContract:
         assert await archive.upsert_scores([]) == UpsertCounts()
         assert await archive.upsert_archetypes([]) == UpsertCounts()
 
-    async def test_scores_are_upserted_on_profile_type_and_score_time(self, archive: HealthArchive) -> None:
+    async def test_scores_are_upserted_on_user_type_and_score_time(self, archive: HealthArchive) -> None:
         user = unique_id()
         sleep, activity = score(user, type="sleep"), score(user, type="activity")
         assert await archive.upsert_scores([sleep, activity]) == UpsertCounts(inserted=2)
@@ -99,6 +102,26 @@ class HealthArchiveContract:
         assert {b.key for b in stored.biomarkers} == {rows[1].key, rows[2].key}
         assert {s.key for s in stored.scores} == {s.key for s in scores if window.contains(s.score_date_time)}
 
+    @pytest.mark.parametrize("kind", RECORD_KINDS, ids=lambda kind: kind.name)
+    async def test_every_kind_is_upserted_through_one_method_and_read_back(
+        self, archive: HealthArchive, kind: RecordKind[Any]
+    ) -> None:
+        user = unique_id()
+        record = {"biomarker": biomarker, "score": score, "archetype": archetype}[kind.name](user)
+        assert await archive.upsert(kind, [record, record]) == UpsertCounts(inserted=1)
+        assert await archive.upsert(kind, [record]) == UpsertCounts(unchanged=1)
+        stored = await archive.read_window(user, WEEK)
+        assert kind.records_in(stored) == (record,)
+        assert stored.total_items == 1
+
+    async def test_a_record_of_another_kind_is_refused_and_nothing_of_the_call_is_written(
+        self, archive: HealthArchive
+    ) -> None:
+        user = unique_id()
+        with pytest.raises(InvalidInputError):
+            await archive.upsert(SCORE, [score(user), biomarker(user)])
+        assert (await archive.read_window(user, WEEK)).total_items == 0
+
     async def test_a_window_read_for_some_kinds_holds_only_those(self, archive: HealthArchive) -> None:
         user = unique_id()
         await archive.upsert_biomarkers([biomarker(user)])
@@ -113,7 +136,7 @@ class HealthArchiveContract:
         user, other = unique_id(), unique_id()
         await archive.upsert_biomarkers([biomarker(user), biomarker(other)])
         stored = await archive.read_window(user, WEEK)
-        assert [b.profile_id for b in stored.biomarkers] == [user]
+        assert [b.user_id for b in stored.biomarkers] == [user]
 
     async def test_an_unknown_user_has_an_empty_window(self, archive: HealthArchive) -> None:
         stored = await archive.read_window(unique_id(), WEEK)
@@ -141,30 +164,28 @@ class HealthArchiveContract:
     async def test_quarantined_records_are_kept_and_counted(self, archive: HealthArchive) -> None:
         user = unique_id()
         records = [
-            QuarantinedRecord(
-                profile_id=user, kind="biomarker", reason="value: not a number", raw="{}", received_at=T0
-            ),
-            QuarantinedRecord(profile_id=user, kind="score", reason="score: out of range", raw="{}", received_at=T0),
+            QuarantinedRecord(user_id=user, kind="biomarker", reason="value: not a number", raw="{}", received_at=T0),
+            QuarantinedRecord(user_id=user, kind="score", reason="score: out of range", raw="{}", received_at=T0),
         ]
         assert await archive.quarantine(records) == 2
         assert await archive.quarantine([]) == 0
 
-    async def test_deleting_a_profile_erases_its_rows_and_quarantine_and_counts_them(
+    async def test_deleting_a_user_erases_their_rows_and_quarantine_and_counts_them(
         self, archive: HealthArchive
     ) -> None:
         user, other = unique_id(), unique_id()
-        for profile in (user, other):
-            await archive.upsert_biomarkers([biomarker(profile, day=d) for d in range(3)])
-            await archive.upsert_scores([score(profile, day=d) for d in range(2)])
-            await archive.upsert_archetypes([archetype(profile)])
-            bad = QuarantinedRecord(profile_id=profile, kind="biomarker", reason="value: bad", raw="{}", received_at=T0)
+        for someone in (user, other):
+            await archive.upsert_biomarkers([biomarker(someone, day=d) for d in range(3)])
+            await archive.upsert_scores([score(someone, day=d) for d in range(2)])
+            await archive.upsert_archetypes([archetype(someone)])
+            bad = QuarantinedRecord(user_id=someone, kind="biomarker", reason="value: bad", raw="{}", received_at=T0)
             await archive.quarantine([bad])
-        counts = await archive.delete_profile(user)
+        counts = await archive.delete_user(user)
         assert counts == {"biomarkers": 3, "scores": 2, "archetypes": 1, "quarantined_records": 1}
         assert (await archive.read_window(user, WEEK)).total_items == 0
         others = await archive.read_window(other, WEEK)
         assert (len(others.biomarkers), len(others.scores), len(others.archetypes)) == (3, 2, 1)
 
-    async def test_deleting_an_unknown_profile_erases_nothing(self, archive: HealthArchive) -> None:
-        counts = await archive.delete_profile(unique_id())
+    async def test_deleting_an_unknown_user_erases_nothing(self, archive: HealthArchive) -> None:
+        counts = await archive.delete_user(unique_id())
         assert counts == {"biomarkers": 0, "scores": 0, "archetypes": 0, "quarantined_records": 0}

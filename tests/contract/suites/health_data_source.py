@@ -31,15 +31,15 @@ ODD_IDS = [
 ]
 
 
-def week_of(profile_id: str, days: int = 7) -> HealthRecords:
-    """A week of steps, a resting heart rate, sleep and activity scores and one archetype for ``profile_id``."""
+def week_of(user_id: str, days: int = 7) -> HealthRecords:
+    """A week of steps, a resting heart rate, sleep and activity scores and one archetype for ``user_id``."""
     return HealthRecords(
         biomarkers=tuple(
-            [biomarker(profile_id, day=d) for d in range(days)]
-            + [biomarker(profile_id, day=d, type="heart_rate_resting", value="58", unit="bpm") for d in range(days)]
+            [biomarker(user_id, day=d) for d in range(days)]
+            + [biomarker(user_id, day=d, type="heart_rate_resting", value="58", unit="bpm") for d in range(days)]
         ),
-        scores=tuple([score(profile_id, day=d) for d in range(days)] + [score(profile_id, day=0, type="activity")]),
-        archetypes=(archetype(profile_id),),
+        scores=tuple([score(user_id, day=d) for d in range(days)] + [score(user_id, day=0, type="activity")]),
+        archetypes=(archetype(user_id),),
     )
 
 
@@ -121,7 +121,7 @@ class HealthDataSourceContract:
         user, other = unique_id(), unique_id()
         source = await source_for(HealthRecords(biomarkers=(biomarker(user), biomarker(other))))
         fetched = await source.fetch(user, WEEK)
-        assert [b.profile_id for b in fetched.biomarkers] == [user]
+        assert [b.user_id for b in fetched.biomarkers] == [user]
 
     async def test_the_client_counters_are_none_or_json_that_counts_the_fetches(self, source_for: MakeSource) -> None:
         user = unique_id()
@@ -134,10 +134,10 @@ class HealthDataSourceContract:
             assert json.loads(json.dumps(dict(after))) == dict(after)
             assert after != before
 
-    @pytest.mark.parametrize("profile_id", ODD_IDS)
-    async def test_any_external_id_string_works(self, source_for: MakeSource, profile_id: str) -> None:
-        records = week_of(profile_id, days=2)
+    @pytest.mark.parametrize("user_id", ODD_IDS)
+    async def test_any_user_id_string_works(self, source_for: MakeSource, user_id: str) -> None:
+        records = week_of(user_id, days=2)
         source = await source_for(records)
-        fetched = await source.fetch(profile_id, WEEK)
+        fetched = await source.fetch(user_id, WEEK)
         assert _summary(fetched) == _summary(_in(WEEK, records, archetypes=False))
-        assert {b.profile_id for b in fetched.biomarkers} == {profile_id}
+        assert {b.user_id for b in fetched.biomarkers} == {user_id}

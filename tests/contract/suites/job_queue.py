@@ -218,8 +218,8 @@ class JobQueueContract:
             if handler.attempts_of(5):
                 break
             await asyncio.sleep(0.01)
-        gone = {3: {"user_id": "gone"}, 4: {"record": {"profile_id": "gone"}}, 6: {"user_id": "gone"}}
-        gone |= {7: {"record": {"profile_id": "gone"}}, 8: {"user_id": "gone"}}
+        gone = {3: {"user_id": "gone"}, 4: {"user_id": "gone", "record": {}}, 6: {"user_id": "gone"}}
+        gone |= {7: {"user_id": "gone", "record": {}}, 8: {"user_id": "gone"}}
         for n, who in gone.items():
             await queue.submit_job(JOB, {"n": n, **who})
         purged = await queue.purge_user("gone")
@@ -310,7 +310,7 @@ class JobQueueContract:
         handler = Recorder()
         queue = await new_queue(handler=handler, start=False)
         await queue.submit_job(JOB, {"n": 1, "user_id": "gone"}, recoverable=True)
-        await queue.submit_job(JOB, {"n": 2, "record": {"profile_id": "gone"}}, recoverable=True)
+        await queue.submit_job(JOB, {"n": 2, "user_id": "gone", "record": {}}, recoverable=True)
         await queue.submit_job(JOB, {"n": 3, "user_id": "kept"}, recoverable=True)
         assert (await queue.get_stats()).queued == 3
         assert await queue.purge_user("gone") == 2

@@ -17,11 +17,11 @@ def unique_id(prefix: str = "user") -> str:
     return f"{prefix}-{uuid.uuid4().hex[:12]}"
 
 
-def biomarker(profile_id: str, *, day: int = 0, type: str = "steps", **fields: Any) -> Biomarker:
-    """A daily biomarker of ``profile_id`` starting ``day`` days after ``T0``, in a local offset."""
+def biomarker(user_id: str, *, day: int = 0, type: str = "steps", **fields: Any) -> Biomarker:
+    """A daily biomarker of ``user_id`` starting ``day`` days after ``T0``, in a local offset."""
     start = (T0 + timedelta(days=day)).astimezone(LOCAL)
     values: dict[str, Any] = {
-        "profile_id": profile_id,
+        "user_id": user_id,
         "category": "activity",
         "type": type,
         "value": "8500",
@@ -39,11 +39,11 @@ def biomarker(profile_id: str, *, day: int = 0, type: str = "steps", **fields: A
     return Biomarker(**values)
 
 
-def score(profile_id: str, *, day: int = 0, type: str = "sleep", **fields: Any) -> Score:
-    """A daily score of ``profile_id`` for ``day`` days after ``T0``."""
+def score(user_id: str, *, day: int = 0, type: str = "sleep", **fields: Any) -> Score:
+    """A daily score of ``user_id`` for ``day`` days after ``T0``."""
     moment = (T0 + timedelta(days=day, hours=8)).astimezone(LOCAL)
     values: dict[str, Any] = {
-        "profile_id": profile_id,
+        "user_id": user_id,
         "type": type,
         "score_date_time": moment,
         "score": 0.72,
@@ -61,11 +61,11 @@ def score(profile_id: str, *, day: int = 0, type: str = "sleep", **fields: Any) 
     return Score(**values)
 
 
-def archetype(profile_id: str, *, week: int = 0, name: str = "sleep_pattern", **fields: Any) -> Archetype:
-    """A weekly archetype of ``profile_id`` starting ``week`` weeks after ``T0``."""
+def archetype(user_id: str, *, week: int = 0, name: str = "sleep_pattern", **fields: Any) -> Archetype:
+    """A weekly archetype of ``user_id`` starting ``week`` weeks after ``T0``."""
     start = (T0 + timedelta(weeks=week)).astimezone(LOCAL)
     values: dict[str, Any] = {
-        "profile_id": profile_id,
+        "user_id": user_id,
         "name": name,
         "value": "consistent_early_riser",
         "data_type": "string",

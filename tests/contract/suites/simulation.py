@@ -52,7 +52,7 @@ from sahha_sync.adapters.sahha.emulator import (
 from sahha_sync.adapters.sahha.emulator.wire import biomarker_json, score_json
 from sahha_sync.adapters.webhook import SahhaWebhookReceiver, sign
 from sahha_sync.application.ports import (
-    RECORD_KINDS,
+    ARCHIVED_KINDS,
     Analyst,
     ArchiveUnavailableError,
     HealthArchive,
@@ -71,18 +71,19 @@ from sahha_sync.application.use_cases import (
     RunAnalysis,
 )
 from sahha_sync.domain import (
-    Archetype,
+    RECORD_KINDS,
     Biomarker,
     FetchWindow,
     HealthRecords,
     QuarantinedRecord,
+    RecordKind,
     Score,
     TrackingRecord,
     UpsertCounts,
 )
 
 QueueFactory = Callable[[], JobQueue | Awaitable[JobQueue]]
-PARTS = ("biomarkers", "scores", "archetypes")
+PARTS = tuple(kind.plural for kind in RECORD_KINDS)
 ANALYSIS_TYPES = ("behavior_analysis", "circadian_analysis")  # AnalysisType values
 ARCHETYPES = ("night_owl", "early_bird", "shift_worker")
 WEBHOOK_SECRET = "whsec_simulation-only-secret"
@@ -168,7 +169,7 @@ class RevisingPopulation:
         return dataclasses.replace(records, biomarkers=tuple(self._revised(b, as_of) for b in records.biomarkers))
 
     def _revised(self, record: Biomarker, as_of: datetime | None) -> Biomarker:
-        rng = random.Random(f"revision:{self.base.seed}:{record.profile_id}:{record.type}:{record.start_date_time}")
+        rng = random.Random(f"revision:{self.base.seed}:{record.user_id}:{record.type}:{record.start_date_time}")
         number = record.value_numeric
         if number is None or rng.random() >= self.fraction:
             return record
@@ -234,28 +235,20 @@ class _FailingArchive(HealthArchive):
         self._inner = inner
         self._faults = faults
 
-    async def upsert_biomarkers(self, rows: Sequence[Biomarker]) -> UpsertCounts:
-        self._faults.check("biomarkers")
-        return await self._inner.upsert_biomarkers(rows)
-
-    async def upsert_scores(self, rows: Sequence[Score]) -> UpsertCounts:
-        self._faults.check("scores")
-        return await self._inner.upsert_scores(rows)
-
-    async def upsert_archetypes(self, rows: Sequence[Archetype]) -> UpsertCounts:
-        self._faults.check("archetypes")
-        return await self._inner.upsert_archetypes(rows)
+    async def upsert(self, kind: RecordKind[Any], rows: Sequence[Any]) -> UpsertCounts:
+        self._faults.check(kind.plural)
+        return await self._inner.upsert(kind, rows)
 
     async def read_window(
-        self, profile_id: str, window: FetchWindow, *, kinds: Collection[str] = RECORD_KINDS
+        self, user_id: str, window: FetchWindow, *, kinds: Collection[str] = ARCHIVED_KINDS
     ) -> HealthRecords:
-        return await self._inner.read_window(profile_id, window, kinds=kinds)
+        return await self._inner.read_window(user_id, window, kinds=kinds)
 
     async def quarantine(self, records: Sequence[QuarantinedRecord]) -> int:
         return await self._inner.quarantine(records)
 
-    async def delete_profile(self, profile_id: str) -> dict[str, int]:
-        return await self._inner.delete_profile(profile_id)
+    async def delete_user(self, user_id: str) -> dict[str, int]:
+        return await self._inner.delete_user(user_id)
 
 
 class _FaultyUnitOfWork(UnitOfWork):

@@ -24,8 +24,8 @@ _DAY0 = datetime(2025, 10, 1, tzinfo=UTC)
 def biomarkers(profile_ids: tuple[str, ...] = ("u1", "u2"), days: int = 3) -> st.SearchStrategy[Biomarker]:
     """Biomarkers from a small key space, so that lists of them share keys."""
     return st.builds(
-        lambda profile_id, type_, day, value: Biomarker(
-            profile_id=profile_id,
+        lambda user_id, type_, day, value: Biomarker(
+            user_id=user_id,
             category="activity",
             type=type_,
             value=str(value),
@@ -44,7 +44,7 @@ def biomarkers(profile_ids: tuple[str, ...] = ("u1", "u2"), days: int = 3) -> st
 def scores() -> st.SearchStrategy[Score]:
     return st.builds(
         lambda type_, day, value: Score(
-            profile_id="u1", type=type_, score_date_time=_DAY0 + timedelta(days=day), score=value
+            user_id="u1", type=type_, score_date_time=_DAY0 + timedelta(days=day), score=value
         ),
         st.sampled_from(("sleep", "activity", "readiness")),
         st.integers(min_value=0, max_value=3),

@@ -64,9 +64,7 @@ class TrackingStoreContract:
         saved = await tracking_store.save(run(unique_id()))
         status = SyncStatus(
             sahha_data_synced=True,
-            biomarkers_synced=True,
-            scores_synced=True,
-            archetypes_synced=True,
+            synced_kinds=frozenset({"biomarker", "score", "archetype"}),
             sync_completed_at=T0 + timedelta(minutes=5),
             archival_requested=True,
         )
@@ -77,7 +75,7 @@ class TrackingStoreContract:
 
     async def test_a_sync_error_is_kept(self, tracking_store: TrackingStore) -> None:
         status = SyncStatus(
-            biomarkers_synced=True, sync_error="ArchiveUnavailableError: scores", archival_requested=True
+            synced_kinds=frozenset({"biomarker"}), sync_error="ArchiveUnavailableError: scores", archival_requested=True
         )
         saved = await tracking_store.save(run(unique_id(), status=status))
         stored = await tracking_store.get(saved.run_id)

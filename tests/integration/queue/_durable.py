@@ -16,7 +16,7 @@ def fast_queue(url: str, **options: Any) -> ProcrastinateJobQueue:
     settings: dict[str, Any] = {
         "concurrency": 2,
         "backoff_base": 0.01,
-        "jitter": 0.0,
+        "jitter": False,
         "poll_interval": 0.05,
         "heartbeat": 0.2,
         "stalled_after": 0.6,

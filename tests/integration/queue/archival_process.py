@@ -115,7 +115,7 @@ def make_queue(args: argparse.Namespace) -> JobQueue:
     if args.queue == "memory":
         return InMemoryJobQueue(concurrency=args.concurrency, backoff_base=0.01)
     return ProcrastinateJobQueue(
-        args.database_url, concurrency=args.concurrency, backoff_base=0.01, jitter=0.0, poll_interval=0.05,
+        args.database_url, concurrency=args.concurrency, backoff_base=0.01, jitter=False, poll_interval=0.05,
         heartbeat=args.heartbeat, stalled_after=args.heartbeat * 3, shutdown_timeout=args.shutdown_timeout,
     )  # fmt: skip
 

@@ -99,8 +99,9 @@ def scalar(url: str, query: str) -> Any:
     return helpers.rows(url, query)[0][0]
 
 
-def events_per_run(url: str, event_type: str) -> Counter[str]:
-    found = helpers.rows(url, "SELECT stream_id FROM sync_events WHERE type = %s", event_type)
+def events_per_run(url: str, event_type: str, kind: str | None = None) -> Counter[str]:
+    query = "SELECT stream_id FROM sync_events WHERE type = %s AND (%s::text IS NULL OR payload->>'kind' = %s)"
+    found = helpers.rows(url, query, event_type, kind, kind)
     return Counter(stream_id for (stream_id,) in found)
 
 
@@ -121,9 +122,14 @@ def assert_archived_exactly_once(url: str, streams: list[str]) -> None:
     truth = archival.ground_truth(len(streams))
     assert scalar(url, "SELECT count(*) FROM biomarkers") == truth["biomarkers"]
     assert scalar(url, "SELECT count(*) FROM scores") == truth["scores"]
-    for event_type in ("sync.completed", "biomarkers.archived", "scores.archived"):
-        assert events_per_run(url, event_type) == Counter(streams), event_type
-    inserted = scalar(url, "SELECT sum((payload->>'inserted')::int) FROM sync_events WHERE type='biomarkers.archived'")
+    assert events_per_run(url, "sync.completed") == Counter(streams)
+    for kind in ("biomarker", "score"):
+        assert events_per_run(url, "records.archived", kind) == Counter(streams), kind
+    inserted = scalar(
+        url,
+        "SELECT sum((payload->>'inserted')::int) FROM sync_events "
+        "WHERE type = 'records.archived' AND payload->>'kind' = 'biomarker'",
+    )
     assert inserted == truth["biomarkers"]
     assert scalar(url, "SELECT count(*) FROM sync_events WHERE type = 'archival.failed'") == 0
 

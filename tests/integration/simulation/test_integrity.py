@@ -67,7 +67,7 @@ async def test_a_stormy_fortnight_on_postgres_with_the_durable_queue_archives_ev
 
     def durable_queue() -> ProcrastinateJobQueue:
         return ProcrastinateJobQueue(
-            postgres_url, backoff_base=0.001, jitter=0.0, poll_interval=0.05, shutdown_timeout=2.0
+            postgres_url, backoff_base=0.001, jitter=False, poll_interval=0.05, shutdown_timeout=2.0
         )
 
     config = dataclasses.replace(ci_config(CI_SEED), users=4)

@@ -3,27 +3,30 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import pytest
 
 from sahha_sync.adapters.memory import InMemoryHealthArchive, InMemoryJobQueue, InMemoryStores
-from sahha_sync.domain import Biomarker, Score, UpsertCounts
+from sahha_sync.domain import BIOMARKER, SCORE, RecordKind, UpsertCounts
 from sahha_sync.testing.simulation import IntegritySimulation, SimulationConfig, SimulationReport
 
 SMALL = SimulationConfig(seed=3, users=2, days=4, revision_fraction=0.5, webhook_deliveries=0, restart=False)
 
 
 class ArchiveLosingSleepScores(InMemoryHealthArchive):
-    async def upsert_scores(self, rows: Sequence[Score]) -> UpsertCounts:
-        return await super().upsert_scores([s for s in rows if s.type != "sleep"])
+    async def upsert(self, kind: RecordKind[Any], rows: Sequence[Any]) -> UpsertCounts:
+        return await super().upsert(kind, [r for r in rows if kind != SCORE or r.type != "sleep"])
 
 
 class ArchiveNeverUpdating(InMemoryHealthArchive):
     """Inserts new keys and ignores every later value: a revised biomarker stays as first archived."""
 
-    async def upsert_biomarkers(self, rows: Sequence[Biomarker]) -> UpsertCounts:
-        held = self.snapshot()[0]
-        counts = await super().upsert_biomarkers([r for r in rows if r.key not in held])
+    async def upsert(self, kind: RecordKind[Any], rows: Sequence[Any]) -> UpsertCounts:
+        if kind != BIOMARKER:
+            return await super().upsert(kind, rows)
+        held = self.snapshot()[0][BIOMARKER.plural]
+        counts = await super().upsert(kind, [r for r in rows if r.key not in held])
         return UpsertCounts(counts.inserted, 0, len(rows) - counts.inserted)
 
 

@@ -5,17 +5,24 @@ from __future__ import annotations
 
 import math
 from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from sahha_sync.adapters.sql import SqlEventStore, SqlHealthArchive, SqlUnitOfWork, create_engine
+from sahha_sync.adapters.sql import SqlUnitOfWork, TrackingStoreUnavailableError, create_engine
 from sahha_sync.adapters.sql.errors import redact
-from sahha_sync.application.ports import ArchiveUnavailableError, EventStoreUnavailableError
+from sahha_sync.application.ports import (
+    AnalysisResultStoreUnavailableError,
+    ArchiveUnavailableError,
+    EventStoreUnavailableError,
+)
 from sahha_sync.domain.errors import InvalidInputError
 from sahha_sync.domain.health import Biomarker, Score
 from sahha_sync.domain.windows import FetchWindow
 from sahha_sync.testing.records import T0, biomarker, score, unique_id
+from tests.sql_stores import Committed
 
 WINDOW = FetchWindow(T0 - timedelta(days=1), T0 + timedelta(days=4000))
 
@@ -48,7 +55,7 @@ async def test_a_batch_with_a_naive_datetime_writes_nothing(sql_engine: AsyncEng
     rows: list[Biomarker] = [biomarker(user, day=d) for d in range(size)]
     bad = rows[-1]
     forced(bad, start_date_time=bad.start_date_time.replace(tzinfo=None))
-    archive = SqlHealthArchive(sql_engine)
+    archive = Committed(sql_engine, "archive")
     with pytest.raises(InvalidInputError) as caught:
         await archive.upsert_biomarkers(rows)
     assert caught.value.field == "start_date_time"
@@ -61,7 +68,7 @@ async def test_a_score_batch_with_a_nan_writes_nothing(sql_engine: AsyncEngine) 
     user = unique_id()
     rows: list[Score] = [score(user, day=d) for d in range(5)]
     forced(rows[2], score=math.nan)
-    archive = SqlHealthArchive(sql_engine)
+    archive = Committed(sql_engine, "archive")
     with pytest.raises(InvalidInputError) as caught:
         await archive.upsert_scores(rows)
     assert caught.value.field == "score"
@@ -78,35 +85,52 @@ async def test_a_refused_batch_inside_a_unit_of_work_leaves_the_rest_of_the_unit
         with pytest.raises(InvalidInputError):
             await uow.archive.upsert_biomarkers(bad)  # type: ignore[arg-type]
         await uow.commit()
-    stored = await SqlHealthArchive(sql_engine).read_window(user, WINDOW)
+    stored = await Committed(sql_engine, "archive").read_window(user, WINDOW)
     assert [b.start_date_time for b in stored.biomarkers] == [biomarker(user, day=0).start_date_time]
 
 
-async def test_something_that_is_not_a_biomarker_is_refused() -> None:
-    engine = create_engine("sqlite://")
-    try:
-        with pytest.raises(InvalidInputError) as caught:
-            await SqlHealthArchive(engine).upsert_biomarkers([score("u1")])  # type: ignore[list-item]
-    finally:
-        await engine.dispose()  # an aiosqlite connection left open outlives the test's event loop
+async def test_something_that_is_not_a_biomarker_is_refused(sql_engine: AsyncEngine) -> None:
+    with pytest.raises(InvalidInputError) as caught:
+        await Committed(sql_engine, "archive").upsert_biomarkers([score("u1")])
     assert "Biomarker" in str(caught.value)
 
 
 async def test_an_unreachable_database_is_a_retryable_error_that_hides_the_password() -> None:
     engine = create_engine("postgresql://sahha:s3cret-pw@127.0.0.1:1/none")
     try:
-        with pytest.raises(ArchiveUnavailableError) as archive_error:
-            await SqlHealthArchive(engine).upsert_biomarkers([biomarker("u1")])
-        with pytest.raises(EventStoreUnavailableError) as events_error:
-            await SqlEventStore(engine).stream_version("run-x")
-        with pytest.raises(ArchiveUnavailableError):
+        with pytest.raises(ArchiveUnavailableError) as caught:
             async with SqlUnitOfWork(engine):
                 pass
     finally:
         await engine.dispose()
-    assert archive_error.value.retryable is True
-    assert events_error.value.retryable is True
-    assert "s3cret-pw" not in str(archive_error.value)
+    assert caught.value.retryable is True
+    assert "s3cret-pw" not in str(caught.value)
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(
+    ("store", "call", "error"),
+    [
+        ("archive", lambda archive: archive.upsert_biomarkers([biomarker("u1")]), ArchiveUnavailableError),
+        ("events", lambda events: events.stream_version("run-x"), EventStoreUnavailableError),
+        ("tracking", lambda tracking: tracking.get("run-x"), TrackingStoreUnavailableError),
+        ("analysis_results", lambda results: results.get("run-x"), AnalysisResultStoreUnavailableError),
+    ],
+)
+async def test_a_connection_lost_inside_a_unit_of_work_is_the_ports_retryable_error(
+    postgres_engine: AsyncEngine, store: str, call: Any, error: type[Exception]
+) -> None:
+    async with SqlUnitOfWork(postgres_engine) as uow:
+        async with postgres_engine.connect() as other:  # ends every other session of the test's database
+            await other.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            )
+        with pytest.raises(error) as caught:
+            await call(getattr(uow, store))
+    assert getattr(caught.value, "retryable", False) is True
 
 
 def test_passwords_are_redacted_from_urls_and_keyword_pairs() -> None:

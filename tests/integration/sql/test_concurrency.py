@@ -10,11 +10,12 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from sahha_sync.adapters.sql import SqlEventStore, SqlHealthArchive, SqlUnitOfWork
+from sahha_sync.adapters.sql import SqlUnitOfWork
 from sahha_sync.adapters.sql.tables import biomarkers
 from sahha_sync.application.ports import ConcurrencyError, RecordedEvent
 from sahha_sync.domain.events import stream_id_for
 from sahha_sync.testing.records import analysis_requested, biomarker, unique_id
+from tests.sql_stores import Committed
 
 pytestmark = pytest.mark.postgres
 
@@ -27,7 +28,7 @@ async def test_overlapping_upserts_at_once_leave_one_row_per_key_and_lose_no_upd
     overlap = range(days // 2, days)
     first = [biomarker(user, day=d, value="1", sahha_id="a") for d in range(days)]
     second = [biomarker(user, day=d, value="2", sahha_id="b") for d in range(days // 2, days + days // 2)]
-    a, b = SqlHealthArchive(postgres_engine), SqlHealthArchive(postgres_engine)
+    a, b = Committed(postgres_engine, "archive"), Committed(postgres_engine, "archive")
     counts_a, counts_b = await asyncio.gather(a.upsert_biomarkers(first), b.upsert_biomarkers(second))
     assert counts_a.inserted + counts_b.inserted == days + days // 2
     assert counts_a.updated + counts_b.updated == len(overlap)  # the later writer saw and changed each shared row
@@ -51,13 +52,13 @@ async def test_two_units_of_work_appending_at_the_same_version_let_exactly_one_w
 
     results = await asyncio.gather(append(), append(), return_exceptions=True)
     assert sorted(type(r).__name__ for r in results) == ["ConcurrencyError", "NoneType"]
-    assert await SqlEventStore(postgres_engine).stream_version(stream) == 1
+    assert await Committed(postgres_engine, "events").stream_version(stream) == 1
 
 
 async def test_a_reader_following_positions_never_skips_an_event_that_commits_late(
     postgres_engine: AsyncEngine,
 ) -> None:
-    reader = SqlEventStore(postgres_engine)
+    reader = Committed(postgres_engine, "events")
     start = max((e.position for e in await reader.read_all()), default=0)
     seen: list[RecordedEvent] = []
 
@@ -87,7 +88,7 @@ async def test_a_concurrency_error_inside_a_unit_of_work_leaves_the_unit_usable_
     postgres_engine: AsyncEngine,
 ) -> None:
     run_id = uuid.uuid4().hex
-    store = SqlEventStore(postgres_engine)
+    store = Committed(postgres_engine, "events")
     await store.append(stream_id_for(run_id), [analysis_requested(run_id)], expected_version=0)
     user = unique_id()
     async with SqlUnitOfWork(postgres_engine) as uow:

@@ -6,8 +6,8 @@ import uuid
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from sahha_sync.adapters.sql import SqlTrackingStore
 from sahha_sync.domain.tracking import TrackingRecord
+from tests.sql_stores import Committed
 
 
 def run(row_id: int | None = None) -> TrackingRecord:
@@ -17,7 +17,7 @@ def run(row_id: int | None = None) -> TrackingRecord:
 
 
 async def test_a_row_restored_beyond_the_numbering_pushes_the_numbering_past_it(sql_engine: AsyncEngine) -> None:
-    store = SqlTrackingStore(sql_engine)
+    store = Committed(sql_engine, "tracking")
     restored = await store.save(run(row_id=1000))
     fresh = [await store.save(run()) for _ in range(2)]
     assert restored.id == 1000
@@ -25,7 +25,7 @@ async def test_a_row_restored_beyond_the_numbering_pushes_the_numbering_past_it(
 
 
 async def test_a_given_id_held_by_another_run_is_not_taken(sql_engine: AsyncEngine) -> None:
-    store = SqlTrackingStore(sql_engine)
+    store = Committed(sql_engine, "tracking")
     first = await store.save(run())
     second = await store.save(run(row_id=first.id))
     assert second.id != first.id

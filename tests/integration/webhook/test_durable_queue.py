@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sahha_sync.adapters.clock import ManualClock
 from sahha_sync.adapters.memory import InMemoryHealthDataSource
 from sahha_sync.adapters.queue import ProcrastinateJobQueue
-from sahha_sync.adapters.sql import SqlHealthArchive, create_engine, sql_unit_of_work_factory
+from sahha_sync.adapters.sql import create_engine, sql_unit_of_work_factory
 from sahha_sync.application.ports import JobContext
 from sahha_sync.application.use_cases.ingest_webhook import IngestWebhookRecords
 from sahha_sync.domain import FetchWindow, HealthRecords
@@ -96,7 +96,8 @@ async def test_a_retried_dead_webhook_job_fetches_its_record_again(postgres_url:
     finally:
         await queue.stop(drain=False)
 
-    (row,) = (await SqlHealthArchive(engine).read_window(USER, NOVEMBER)).biomarkers
+    async with sql_unit_of_work_factory(engine)() as uow:
+        (row,) = (await uow.archive.read_window(USER, NOVEMBER)).biomarkers
     assert row.value == "4242"  # Sahha's current value, fetched again
 
 

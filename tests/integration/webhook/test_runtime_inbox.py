@@ -33,7 +33,7 @@ async def held(settings: Settings) -> int:
 
 async def leave_in_inbox(settings: Settings, user_id: str = USER) -> None:
     """What a process killed after acknowledging leaves behind: an entry and no job."""
-    delivery = WebhookDelivery(record=replace(steps(), profile_id=user_id), received_at=NOW)
+    delivery = WebhookDelivery(record=replace(steps(), user_id=user_id), received_at=NOW)
     engine = create_engine(settings.database_url)
     try:
         await SqlWebhookInbox(engine).put(delivery.to_payload(), dedup_key=delivery.dedup_key, user_id=user_id)

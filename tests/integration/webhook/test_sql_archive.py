@@ -13,10 +13,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sahha_sync.adapters.clock import ManualClock
 from sahha_sync.adapters.memory import InMemoryJobQueue
-from sahha_sync.adapters.sql import SqlEventStore, SqlHealthArchive, sql_unit_of_work_factory
+from sahha_sync.adapters.sql import sql_unit_of_work_factory
 from sahha_sync.adapters.sql.tables import archetypes, biomarkers, scores
 from sahha_sync.application.use_cases.ingest_webhook import IngestWebhookRecords
-from sahha_sync.domain import BiomarkersArchived, FetchWindow
+from sahha_sync.domain import FetchWindow, RecordsArchived
+from tests.sql_stores import Committed
 from tests.unit.webhook.deliveries import (
     ARCHETYPE_EVENT,
     BIOMARKER_EVENT,
@@ -76,11 +77,11 @@ async def test_signed_deliveries_of_every_kind_land_in_their_tables_once(sql_hoo
         assert (await sql_hooks.deliver(archetype_body(), ARCHETYPE_EVENT)).status_code == 202
 
     assert [await sql_hooks.count(t) for t in (biomarkers, scores, archetypes)] == [1, 1, 1]
-    stored = await SqlHealthArchive(sql_hooks.engine).read_window(USER, NOVEMBER)
+    stored = await Committed(sql_hooks.engine, "archive").read_window(USER, NOVEMBER)
     assert stored.biomarkers[0].value == STEPS_VALUE
     assert stored.scores[0].factors[0].name == "sleep_duration"
     assert stored.archetypes[0].value == "highly_active"
-    events = await SqlEventStore(sql_hooks.engine).read_all()
+    events = await Committed(sql_hooks.engine, "events").read_all()
     assert len(events) == 3
     assert all(e.stream_id.startswith("run-webhook-2026-11-29-") for e in events)
     assert (await sql_hooks.queue.get_stats()).dead == 0
@@ -91,10 +92,13 @@ async def test_a_changed_redelivery_updates_the_sql_row(sql_hooks: SqlHooks) -> 
     await sql_hooks.deliver(biomarker_body(value="250"), BIOMARKER_EVENT)
 
     assert await sql_hooks.count(biomarkers) == 1
-    (row,) = (await SqlHealthArchive(sql_hooks.engine).read_window(USER, NOVEMBER)).biomarkers
+    (row,) = (await Committed(sql_hooks.engine, "archive").read_window(USER, NOVEMBER)).biomarkers
     assert (row.value, row.value_numeric) == ("250", 250.0)
-    events = [r.event for r in await SqlEventStore(sql_hooks.engine).read_all()]
-    assert [(e.inserted, e.updated) for e in events if isinstance(e, BiomarkersArchived)] == [(1, 0), (0, 1)]
+    events = [r.event for r in await Committed(sql_hooks.engine, "events").read_all()]
+    assert [(e.inserted, e.updated) for e in events if isinstance(e, RecordsArchived) and e.kind == "biomarker"] == [
+        (1, 0),
+        (0, 1),
+    ]
 
 
 async def test_a_refused_delivery_leaves_the_sql_tables_empty(sql_hooks: SqlHooks) -> None:
@@ -102,7 +106,7 @@ async def test_a_refused_delivery_leaves_the_sql_tables_empty(sql_hooks: SqlHook
 
     assert response.status_code == 401
     assert [await sql_hooks.count(t) for t in (biomarkers, scores, archetypes)] == [0, 0, 0]
-    assert await SqlEventStore(sql_hooks.engine).read_all() == []
+    assert await Committed(sql_hooks.engine, "events").read_all() == []
 
 
 async def test_parallel_workers_ingest_a_burst_into_sql_without_a_dead_job(sql_engine: AsyncEngine) -> None:
@@ -126,5 +130,8 @@ async def test_parallel_workers_ingest_a_burst_into_sql_without_a_dead_job(sql_e
     assert (stats.completed, stats.dead) == (120, 0)
     async with sql_engine.connect() as connection:
         assert (await connection.execute(select(func.count()).select_from(biomarkers))).scalar_one() == 120
-    events = await SqlEventStore(sql_engine).read_all()
-    assert sum(e.event.inserted for e in events if isinstance(e.event, BiomarkersArchived)) == 120
+    events = await Committed(sql_engine, "events").read_all()
+    assert (
+        sum(e.event.inserted for e in events if isinstance(e.event, RecordsArchived) and e.event.kind == "biomarker")
+        == 120
+    )

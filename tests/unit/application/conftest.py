@@ -33,6 +33,8 @@ from sahha_sync.domain import (
     Biomarker,
     DomainEvent,
     HealthRecords,
+    RecordKind,
+    RecordsArchived,
     Score,
     SyncStatus,
     TrackingRecord,
@@ -50,7 +52,7 @@ def steps(user: str, day_start: datetime, value: int = 8000) -> Biomarker:
     """A daily steps biomarker starting at ``day_start`` (in the user's local offset)."""
     start = day_start.astimezone(LOCAL)
     return Biomarker(
-        profile_id=user,
+        user_id=user,
         category="activity",
         type="steps",
         value=str(value),
@@ -63,7 +65,7 @@ def steps(user: str, day_start: datetime, value: int = 8000) -> Biomarker:
 
 
 def sleep_score(user: str, day_start: datetime, value: float = 0.7) -> Score:
-    return Score(profile_id=user, type="sleep", score_date_time=day_start + timedelta(hours=8), score=value)
+    return Score(user_id=user, type="sleep", score_date_time=day_start + timedelta(hours=8), score=value)
 
 
 def days_of_data(user: str, first: datetime, days: int, *, base: int = 8000) -> HealthRecords:
@@ -194,6 +196,10 @@ class Harness:
 
     async def events_of(self, run_id: str, kind: type[DomainEvent]) -> Sequence[Any]:
         return [e for e in await self.events(run_id) if isinstance(e, kind)]
+
+    async def archived(self, run_id: str, kind: RecordKind[Any]) -> list[RecordsArchived]:
+        """The run's ``RecordsArchived`` events of ``kind``."""
+        return [e for e in await self.events_of(run_id, RecordsArchived) if e.kind == kind.name]
 
     async def drain(self) -> None:
         assert await self.queue.wait_idle(timeout=10), "the queue did not become idle"

@@ -15,13 +15,13 @@ from sahha_sync.application.ports import (
     RecordedEvent,
     SahhaUnavailableError,
 )
-from sahha_sync.application.use_cases import ArchiveHealthData
+from sahha_sync.application.use_cases import ArchivalJob, ArchiveHealthData
 from sahha_sync.domain import (
+    BIOMARKER,
+    SCORE,
     ArchivalFailed,
-    BiomarkersArchived,
     DomainEvent,
     InvalidInputError,
-    ScoresArchived,
     SyncCompleted,
 )
 from tests.unit.application.conftest import (
@@ -46,6 +46,30 @@ async def recorded_run(harness: Harness) -> tuple[str, dict[str, Any]]:
     assert job_type == "SYNC_SAHHA_DATA"
     assert dedup_key == f"run:{outcome.run_id}"
     return outcome.run_id, payload
+
+
+def _as_queued_before_the_rename(payload: dict[str, Any]) -> dict[str, Any]:
+    """``payload`` as the previous version queued it: its records named their user ``profile_id``."""
+    data = {**payload, "sahha_data": dict(payload["sahha_data"])}
+    for part in ("biomarkers", "scores", "archetypes"):
+        records = [dict(r) for r in data["sahha_data"].get(part, ())]
+        for record in records:
+            record["profile_id"] = record.pop("user_id")
+        data["sahha_data"][part] = records
+    return data
+
+
+async def test_a_job_queued_by_the_previous_version_archives_the_same_rows() -> None:
+    harness = Harness(queue=RecordingQueue())
+    _, payload = await recorded_run(harness)
+    old = _as_queued_before_the_rename(payload)
+    assert "user_id" not in old["sahha_data"]["biomarkers"][0]
+
+    status = await harness.archival.archive(old, context())
+
+    assert status.state == "synced"
+    stored = await harness.archive.read_window(USER, ArchivalJob.from_payload(payload).window)
+    assert stored == ArchivalJob.from_payload(payload).snapshot.records  # type: ignore[union-attr]
 
 
 async def test_a_failed_archival_leaves_sync_error_and_the_next_run_fetches_its_window_again(
@@ -83,9 +107,9 @@ async def test_a_failed_archival_leaves_sync_error_and_the_next_run_fetches_its_
     assert {s.key for s in stored.scores} == {s.key for s in expected.scores}
     assert harness.archive.counts()["biomarkers"] == 8
     assert harness.archive.counts()["scores"] == 8
-    inserted = [e.inserted for r in (failed, retry) for e in await harness.events_of(r.run_id, ScoresArchived)]
+    inserted = [e.inserted for r in (failed, retry) for e in await harness.archived(r.run_id, SCORE)]
     assert inserted == [8]  # every score written exactly once
-    biomarkers = [e.inserted for r in (failed, retry) for e in await harness.events_of(r.run_id, BiomarkersArchived)]
+    biomarkers = [e.inserted for r in (failed, retry) for e in await harness.archived(r.run_id, BIOMARKER)]
     assert sum(biomarkers) == 8  # 7 by the failed run's first part, the new day by the retry
 
     harness.clock.advance(timedelta(hours=2))
@@ -119,9 +143,9 @@ async def test_new_records_sent_for_a_synced_run_are_archived_and_the_run_stays_
 
     assert status.state == "synced"
     assert harness.archive.counts()["biomarkers"] == 8
-    counts = [(e.inserted, e.unchanged) for e in await harness.events_of(run_id, BiomarkersArchived)]
+    counts = [(e.inserted, e.unchanged) for e in await harness.archived(run_id, BIOMARKER)]
     assert counts == [(7, 0), (1, 7)]
-    assert len(await harness.events_of(run_id, ScoresArchived)) == 1  # nothing new: no second event
+    assert len(await harness.archived(run_id, SCORE)) == 1  # nothing new: no second event
 
 
 async def test_a_failure_of_scores_leaves_biomarkers_synced_and_sync_error_set_until_a_retry_succeeds() -> None:
@@ -147,7 +171,7 @@ async def test_a_failure_of_scores_leaves_biomarkers_synced_and_sync_error_set_u
 
     assert status.state == "synced"
     assert status.sync_error is None
-    assert len(await harness.events_of(run_id, BiomarkersArchived)) == 1  # the archived part is not redone
+    assert len(await harness.archived(run_id, BIOMARKER)) == 1  # the archived part is not redone
     assert len(await harness.events_of(run_id, SyncCompleted)) == 1
 
 
@@ -280,4 +304,4 @@ async def test_an_append_conflict_is_retried_once_from_a_fresh_read(conflicts: i
         with pytest.raises(ConcurrencyError):
             await harness.archival.archive(payload, context())
         assert harness.archive.counts()["biomarkers"] == 0  # the part's upsert was rolled back with it
-    assert len(await harness.events_of(run_id, BiomarkersArchived)) == (1 if synced else 0)
+    assert len(await harness.archived(run_id, BIOMARKER)) == (1 if synced else 0)

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from sahha_sync.application.use_cases import ArchetypeTracker, FetchHealthData
+from sahha_sync.application.use_cases import FetchHealthData, Watermarks
 from sahha_sync.domain import InvalidInputError, SahhaSyncError
 from tests.unit.application.conftest import ARCHETYPE, BEHAVIOR, USER, Harness, RecordingQueue
 
@@ -16,8 +16,8 @@ NAIVE = datetime(2026, 3, 9, 12, 0)  # no tzinfo
 Call = Callable[[Harness], Awaitable[object]]
 
 
-def tracker(h: Harness) -> ArchetypeTracker:
-    return ArchetypeTracker(unit_of_work=h.stores.unit_of_work, clock=h.clock)
+def tracker(h: Harness) -> Watermarks:
+    return Watermarks(unit_of_work=h.stores.unit_of_work, clock=h.clock)
 
 
 def fetcher(h: Harness) -> FetchHealthData:
@@ -45,7 +45,7 @@ CASES: list[tuple[str, Call, str]] = [
         lambda h: tracker(h).update_last_analysis_date(USER, ARCHETYPE, BEHAVIOR, analysis_timestamp=NAIVE),
         "analysis_timestamp",
     ),
-    ("fetch: empty external id", lambda h: fetcher(h).fetch_health_data(""), "external_id"),
+    ("fetch: empty user id", lambda h: fetcher(h).fetch_health_data(""), "user_id"),
     ("fetch: naive watermark", lambda h: fetcher(h).fetch_health_data(USER, since_timestamp=NAIVE), "since_timestamp"),
     ("fetch: no days", lambda h: fetcher(h).fetch_health_data(USER, days=0), "days"),
 ]

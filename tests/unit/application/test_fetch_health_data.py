@@ -17,7 +17,7 @@ async def test_it_returns_the_seeds_dict_shape() -> None:
     harness = Harness(queue=RecordingQueue())
     harness.source.add(days_of_data(USER, START - timedelta(days=7), 7))
 
-    data = (await fetcher(harness).fetch_health_data(external_id=USER, days=7)).to_dict()
+    data = (await fetcher(harness).fetch_health_data(user_id=USER, days=7)).to_dict()
 
     assert set(data) == {"biomarkers", "scores", "fetched_at", "is_incremental", "watermark", "total_items"}
     assert data["total_items"] == 14
@@ -51,7 +51,7 @@ async def test_a_90_day_window_is_fetched_in_30_day_chunks_and_put_together() ->
     snapshot = await fetcher(harness).fetch_health_data(USER, days=90)
 
     windows = [call.window for call in harness.source.calls]
-    assert [w.duration for w in windows] == [timedelta(days=30)] * 3
+    assert [w.end - w.start for w in windows] == [timedelta(days=30)] * 3
     assert windows[0].start == START - timedelta(days=90)
     assert windows[-1].end == START
     assert all(a.end == b.start for a, b in itertools.pairwise(windows))

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sahha_sync.application.ports import AnalystUnavailableError, ArchiveUnavailableError, SahhaUnavailableError
-from sahha_sync.application.use_cases import ArchetypeTracker, RebuildProjections
+from sahha_sync.application.use_cases import RebuildProjections, Watermarks
 from sahha_sync.domain import TrackingRecord
 from tests.unit.application.conftest import (
     ARCHETYPE,
@@ -68,7 +68,7 @@ async def test_a_rebuild_equals_the_live_projection_after_runs_failures_and_fall
     with pytest.raises(AnalystUnavailableError):
         await harness.run.run_analysis("user-2", ARCHETYPE, BEHAVIOR)  # analysis failed, data still queued
     harness.analyst.error = None
-    await ArchetypeTracker(unit_of_work=harness.stores.unit_of_work, clock=harness.clock).update_last_analysis_date(
+    await Watermarks(unit_of_work=harness.stores.unit_of_work, clock=harness.clock).update_last_analysis_date(
         USER, "Early Bird", BEHAVIOR
     )
     states = {row.status.state for row in await harness.stores.tracking.list_all()}
@@ -126,7 +126,7 @@ async def play(harness: Harness, script: list[tuple[object, ...]]) -> None:
                 await harness.run.run_analysis(str(args[0]), ARCHETYPE, BEHAVIOR)
             harness.analyst.error = None
         elif op == "host":
-            tracker = ArchetypeTracker(unit_of_work=harness.stores.unit_of_work, clock=harness.clock)
+            tracker = Watermarks(unit_of_work=harness.stores.unit_of_work, clock=harness.clock)
             await tracker.update_last_analysis_date(str(args[0]), str(args[1]), BEHAVIOR)
         elif op == "advance":
             harness.clock.advance(timedelta(hours=int(str(args[0]))))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
@@ -12,14 +13,15 @@ from sahha_sync.adapters.memory import InMemoryHealthArchive, InMemoryJobQueue
 from sahha_sync.application.ports import AnalystError, AnalystUnavailableError, SahhaUnavailableError
 from sahha_sync.application.use_cases import ArchiveHealthData, RecoverPendingArchivals, RunAnalysis
 from sahha_sync.domain import (
+    BIOMARKER,
     AnalysisCompleted,
     AnalysisFailed,
     ArchivalRequested,
-    Biomarker,
     HealthDataFetched,
     HealthDataFetchFailed,
     HealthRecords,
     QuarantinedRecord,
+    RecordKind,
     RecordsQuarantined,
     UpsertCounts,
 )
@@ -44,10 +46,11 @@ class GatedArchive(InMemoryHealthArchive):
         self.gate = asyncio.Event()
         self.writing = asyncio.Event()
 
-    async def upsert_biomarkers(self, rows: Sequence[Biomarker]) -> UpsertCounts:
-        self.writing.set()
-        await self.gate.wait()
-        return await super().upsert_biomarkers(rows)
+    async def upsert(self, kind: RecordKind[Any], rows: Sequence[Any]) -> UpsertCounts:
+        if kind == BIOMARKER:
+            self.writing.set()
+            await self.gate.wait()
+        return await super().upsert(kind, rows)
 
 
 async def test_the_host_gets_its_answer_while_the_archival_job_is_still_pending() -> None:
@@ -198,7 +201,7 @@ async def test_when_every_analyst_fails_the_error_is_clear_and_the_fetched_data_
 
 async def test_quarantined_records_are_kept_in_the_archive_and_counted_in_an_event(harness: Harness) -> None:
     bad = QuarantinedRecord(
-        profile_id=USER,
+        user_id=USER,
         kind="biomarker",
         reason="value is not a long",
         raw='{"value": "lots"}',

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
@@ -12,28 +11,24 @@ import pytest
 from hypothesis import given
 
 from sahha_sync.domain.errors import InvalidInputError
+from sahha_sync.domain.event_codec import EventCodec
 from sahha_sync.domain.events import (
-    _UPCASTERS,
     EVENT_TYPES,
     AnalysisCompleted,
     AnalysisFailed,
     AnalysisRequested,
-    ArchetypesArchived,
     ArchivalFailed,
     ArchivalRequested,
-    BiomarkersArchived,
     DomainEvent,
     HealthDataFetched,
     HealthDataFetchFailed,
+    RecordsArchived,
     RecordsQuarantined,
-    ScoresArchived,
     SyncCompleted,
     UserForgotten,
     decode_event,
     encode_event,
-    register_event_type,
     stream_id_for,
-    upcaster,
 )
 from sahha_sync.testing.strategies import aware_datetimes
 
@@ -84,9 +79,7 @@ def examples(at: datetime = T) -> list[DomainEvent]:
         ArchivalRequested(
             run_id=run, occurred_at=at, job_id="job-1", biomarker_count=10, score_count=5, archetype_count=1
         ),
-        BiomarkersArchived(run_id=run, occurred_at=at, inserted=7, updated=2, unchanged=1),
-        ScoresArchived(run_id=run, occurred_at=at, inserted=5, updated=0, unchanged=0),
-        ArchetypesArchived(run_id=run, occurred_at=at, inserted=1, updated=0, unchanged=0),
+        RecordsArchived(run_id=run, occurred_at=at, kind="biomarker", inserted=7, updated=2, unchanged=1),
         ArchivalFailed(
             run_id=run,
             occurred_at=at,
@@ -138,40 +131,61 @@ def test_an_events_stream_is_its_runs() -> None:
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class _Renamed(DomainEvent):
-    """A test event at version 2: version 1 called ``full_name`` what version 2 calls ``name``."""
+    """A test event at version 3: version 1 called ``full_name`` what version 2 calls ``name``; version 3 added
+    ``title``. It was stored as ``test.named`` before, when it only ever had one kind."""
 
     TYPE: ClassVar[str] = "test.renamed"
-    VERSION: ClassVar[int] = 2
+    VERSION: ClassVar[int] = 3
+    FORMER_TYPES: ClassVar[dict[str, dict[str, Any]]] = {"test.named": {"title": "Dr"}}
     name: str
+    title: str
+
+    @staticmethod
+    def upcast_v1_v2(payload: dict[str, Any]) -> dict[str, Any]:
+        data = dict(payload)
+        data["name"] = data.pop("full_name")
+        return data
+
+    @staticmethod
+    def upcast_v2_v3(payload: dict[str, Any]) -> dict[str, Any]:
+        return {"title": "", **payload}
 
 
-def _v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
-    data = dict(payload)
-    data["name"] = data.pop("full_name")
-    return data
+CODEC = EventCodec([*EVENT_TYPES.values(), _Renamed])
 
 
-@pytest.fixture
-def renamed_event() -> Iterator[type[_Renamed]]:
-    """``test.renamed`` registered with its upcaster for one test, then removed again."""
-    register_event_type(_Renamed)
-    upcaster("test.renamed", 1)(_v1_to_v2)
-    yield _Renamed
-    EVENT_TYPES.pop(_Renamed.TYPE)
-    _UPCASTERS.pop((_Renamed.TYPE, 1))
-
-
-@pytest.mark.usefixtures("renamed_event")
-def test_an_old_version_is_upcast_on_read() -> None:
+def test_an_old_version_is_upcast_on_read_by_the_methods_of_its_class() -> None:
     old = {"run_id": "r", "occurred_at": T.isoformat(), "full_name": "Ada"}
-    assert decode_event("test.renamed", 1, old) == _Renamed(run_id="r", occurred_at=T, name="Ada")
+    assert CODEC.decode("test.renamed", 1, old) == _Renamed(run_id="r", occurred_at=T, name="Ada", title="")
+    assert CODEC.decode("test.renamed", 2, {**old, "name": "Ada"}).name == "Ada"
 
 
-@pytest.mark.usefixtures("renamed_event")
+def test_a_former_type_is_read_as_the_event_that_replaced_it_with_the_fields_it_implied() -> None:
+    old = {"run_id": "r", "occurred_at": T.isoformat(), "full_name": "Ada"}
+    assert CODEC.decode("test.named", 1, old) == _Renamed(run_id="r", occurred_at=T, name="Ada", title="Dr")
+
+
 def test_a_version_without_an_upcaster_is_refused() -> None:
     with pytest.raises(InvalidInputError) as caught:
-        decode_event("test.renamed", 0, {"run_id": "r", "occurred_at": T.isoformat()})
+        CODEC.decode("test.renamed", 0, {"run_id": "r", "occurred_at": T.isoformat()})
     assert caught.value.field == "schema_version"
+
+
+def test_an_event_class_outside_the_codec_is_unknown_to_it() -> None:
+    with pytest.raises(InvalidInputError) as caught:
+        decode_event("test.renamed", 3, {"run_id": "r", "occurred_at": T.isoformat(), "name": "A", "title": ""})
+    assert caught.value.field == "type"
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class _AlsoNamed(DomainEvent):
+    TYPE: ClassVar[str] = "test.also_named"
+    FORMER_TYPES: ClassVar[dict[str, dict[str, Any]]] = {"test.named": {}}
+
+
+def test_two_classes_stored_under_one_type_are_refused() -> None:
+    with pytest.raises(ValueError, match=r"two event classes are stored as 'test\.named'"):
+        EventCodec([_Renamed, _AlsoNamed])
 
 
 def test_a_version_newer_than_the_library_is_refused() -> None:

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sahha_sync.domain.windows import DEFAULT_LOOKBACK, FetchWindow, plan_fetch_window
+from sahha_sync.domain.windows import DEFAULT_LOOKBACK, FetchWindow, Watermark, plan_fetch_window
 
 START = datetime(2025, 10, 1, tzinfo=UTC)
 DAY = timedelta(days=1)
@@ -46,5 +46,5 @@ def test_a_record_arriving_within_the_lookback_after_its_span_is_fetched_by_a_la
         plan = plan_fetch_window(now, watermark, lookback=DEFAULT_LOOKBACK, initial_days=7)
         if now >= available_at and plan.window.overlaps(span_start, span_end):
             fetched = True
-        watermark = plan.window.end
+        watermark = Watermark(plan.window.end)
     assert fetched

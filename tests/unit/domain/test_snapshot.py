@@ -54,7 +54,7 @@ def test_dedupe_keeps_the_last_record_of_each_key(records: list[Biomarker]) -> N
 
 def test_a_merge_can_use_another_key() -> None:
     a, b = biomarker("u", day=0), biomarker("u", day=1)
-    assert merge_by_key([a], [b], key=lambda r: r.profile_id) == [b]
+    assert merge_by_key([a], [b], key=lambda r: r.user_id) == [b]
 
 
 def _snapshot(watermark: datetime | None = None) -> HealthSnapshot:

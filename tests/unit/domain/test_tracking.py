@@ -11,14 +11,12 @@ from hypothesis import strategies as st
 from sahha_sync.domain.events import (
     AnalysisCompleted,
     AnalysisRequested,
-    ArchetypesArchived,
     ArchivalFailed,
     ArchivalRequested,
-    BiomarkersArchived,
     DomainEvent,
     HealthDataFetched,
     HealthDataFetchFailed,
-    ScoresArchived,
+    RecordsArchived,
     SyncCompleted,
 )
 from sahha_sync.domain.tracking import SyncStatus, TrackingRecord, earliest_unsynced_start
@@ -57,16 +55,16 @@ def archival_requested() -> ArchivalRequested:
     return ArchivalRequested(run_id=RUN, occurred_at=T, job_id="j", biomarker_count=3, score_count=2)
 
 
-def biomarkers_archived() -> BiomarkersArchived:
-    return BiomarkersArchived(run_id=RUN, occurred_at=T, inserted=3, updated=0, unchanged=0)
+def biomarkers_archived() -> RecordsArchived:
+    return RecordsArchived(run_id=RUN, occurred_at=T, kind="biomarker", inserted=3, updated=0, unchanged=0)
 
 
-def scores_archived() -> ScoresArchived:
-    return ScoresArchived(run_id=RUN, occurred_at=T, inserted=2, updated=0, unchanged=0)
+def scores_archived() -> RecordsArchived:
+    return RecordsArchived(run_id=RUN, occurred_at=T, kind="score", inserted=2, updated=0, unchanged=0)
 
 
-def archetypes_archived() -> ArchetypesArchived:
-    return ArchetypesArchived(run_id=RUN, occurred_at=T, inserted=1, updated=0, unchanged=0)
+def archetypes_archived() -> RecordsArchived:
+    return RecordsArchived(run_id=RUN, occurred_at=T, kind="archetype", inserted=1, updated=0, unchanged=0)
 
 
 def failed(part: str | None = None, attempt: int = 1) -> ArchivalFailed:
@@ -113,9 +111,7 @@ def test_a_completed_sync_sets_every_flag_and_clears_an_earlier_error() -> None:
     )
     assert status == SyncStatus(
         sahha_data_synced=True,
-        biomarkers_synced=True,
-        scores_synced=True,
-        archetypes_synced=True,
+        synced_kinds=frozenset({"biomarker", "score", "archetype"}),
         sync_completed_at=T + timedelta(minutes=1),
         sync_error=None,
         archival_requested=True,

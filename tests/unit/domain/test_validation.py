@@ -42,9 +42,9 @@ def test_a_biomarker_with_a_naive_datetime_is_refused(field: str) -> None:
     _refused(lambda: biomarker("u", **_naive(field)), field)
 
 
-@pytest.mark.parametrize("profile_id", ["", "   "])
-def test_a_biomarker_without_a_profile_id_is_refused(profile_id: str) -> None:
-    _refused(lambda: biomarker(profile_id), "profile_id")
+@pytest.mark.parametrize("user_id", ["", "   "])
+def test_a_biomarker_without_a_user_id_is_refused(user_id: str) -> None:
+    _refused(lambda: biomarker(user_id), "user_id")
 
 
 def test_a_biomarker_without_a_type_is_refused() -> None:
@@ -97,14 +97,13 @@ def test_an_archetype_without_a_name_is_refused() -> None:
 
 def test_a_quarantined_record_with_a_naive_time_is_refused() -> None:
     _refused(
-        lambda: QuarantinedRecord(profile_id="u", kind="biomarker", reason="r", raw="{}", received_at=NAIVE),
+        lambda: QuarantinedRecord(user_id="u", kind="biomarker", reason="r", raw="{}", received_at=NAIVE),
         "received_at",
     )
 
 
 def test_a_watermark_must_be_aware() -> None:
     _refused(lambda: Watermark(NAIVE), "watermark")
-    _refused(lambda: Watermark(T).advanced_to(NAIVE), "watermark")
 
 
 def test_a_snapshot_with_a_naive_fetch_time_is_refused() -> None:

@@ -87,6 +87,23 @@ def test_the_project_variables_are_read_with_their_sahha_sync_names(monkeypatch:
     assert settings.database_url_for_display == "postgresql://app:***@db.example:5432/health"
 
 
+@pytest.mark.parametrize(
+    ("given", "read"),
+    [
+        ("postgres://app:pw@db.example:5432/health", "postgresql://app:pw@db.example:5432/health"),
+        (" postgres+psycopg://app@db.example/health ", "postgresql+psycopg://app@db.example/health"),
+        ("postgresql://app@db.example/health", "postgresql://app@db.example/health"),
+        ("sqlite:///./postgres.db", "sqlite:///./postgres.db"),
+    ],
+)
+def test_a_postgres_scheme_url_is_read_as_postgresql(monkeypatch: pytest.MonkeyPatch, given: str, read: str) -> None:
+    monkeypatch.setenv("SAHHA_SYNC_DATABASE_URL", given)
+    monkeypatch.setenv("SAHHA_SYNC_QUEUE", "postgres" if "postgres" in read.split(":")[0] else "memory")
+    settings = Settings()
+    assert settings.database_url == read
+    assert settings.uses_postgres == read.startswith("postgresql")
+
+
 class _Stream(io.StringIO):
     def __init__(self, tty: bool) -> None:
         super().__init__()

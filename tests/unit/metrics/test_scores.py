@@ -35,9 +35,9 @@ def test_each_score_type_has_a_level_trend_and_weakest_factors() -> None:
 
 def test_the_newest_score_of_a_day_stands_for_that_day() -> None:
     tz = timezone(timedelta(hours=10))
-    early = Score(profile_id="u", type="activity", score_date_time=datetime(2026, 11, 2, 6, tzinfo=tz), score=0.2,
+    early = Score(user_id="u", type="activity", score_date_time=datetime(2026, 11, 2, 6, tzinfo=tz), score=0.2,
                   state="low")  # fmt: skip
-    late = Score(profile_id="u", type="activity", score_date_time=datetime(2026, 11, 2, 18, tzinfo=tz), score=0.6,
+    late = Score(user_id="u", type="activity", score_date_time=datetime(2026, 11, 2, 18, tzinfo=tz), score=0.6,
                  state="medium")  # fmt: skip
     analysis_input = HealthDataBuilder().build(scores=(late, early))
     summary = next(s for s in compute_metrics(analysis_input).scores if s.type == "activity")
@@ -54,7 +54,7 @@ def test_all_five_score_types_are_reported_even_without_data() -> None:
 
 def test_factors_without_a_score_are_not_ranked() -> None:
     factor = ScoreFactor(name="steps", value=4000, goal=7500, score=None)
-    score = Score(profile_id="u", type="activity", score_date_time=datetime(2026, 11, 2, 12, tzinfo=UTC),
+    score = Score(user_id="u", type="activity", score_date_time=datetime(2026, 11, 2, 12, tzinfo=UTC),
                   score=0.5, factors=(factor,))  # fmt: skip
     summary = next(
         s for s in compute_metrics(HealthDataBuilder().build(scores=(score,))).scores if s.type == "activity"

@@ -21,7 +21,7 @@ def days_of_data(user: str, days: int = 5, *, base: int = 8000) -> HealthRecords
     return HealthRecords(
         biomarkers=tuple(
             Biomarker(
-                profile_id=user,
+                user_id=user,
                 category="activity",
                 type="steps",
                 value=str(base + n),
@@ -34,7 +34,7 @@ def days_of_data(user: str, days: int = 5, *, base: int = 8000) -> HealthRecords
             for n, s in enumerate(starts)
         ),
         scores=tuple(
-            Score(profile_id=user, type="sleep", score_date_time=s + timedelta(hours=8), score=0.61 + n / 100)
+            Score(user_id=user, type="sleep", score_date_time=s + timedelta(hours=8), score=0.61 + n / 100)
             for n, s in enumerate(starts)
         ),
     )

@@ -85,6 +85,17 @@ async def test_freshness_is_the_age_of_each_users_newest_archived_window(pipelin
     assert rows["dan"].archived_through is None
     assert (rows["dan"].failed, rows["dan"].pending) == (1, 0)
     assert rows["cat"].runs == 2
+    assert not any(row.no_data for row in rows.values())
+
+
+async def test_a_user_sahha_has_no_data_for_is_not_counted_as_fresh(pipeline: Pipeline) -> None:
+    pipeline.source.add(days_of_data("ann"))
+    await pipeline.analyse("ann")
+    await pipeline.analyse("nobody")  # synced, with nothing to archive
+    rows = {f.user_id: f for f in (await pipeline.stats.collect()).freshness}
+    assert (rows["nobody"].archived_through, rows["nobody"].age_seconds, rows["nobody"].no_data) == (None, None, True)
+    assert (rows["nobody"].runs, rows["nobody"].failed, rows["nobody"].pending) == (1, 0, 0)
+    assert (rows["ann"].archived_through, rows["ann"].no_data) == (START, False)
 
 
 async def test_since_leaves_out_earlier_events_but_not_the_current_state(pipeline: Pipeline) -> None:

@@ -83,7 +83,7 @@ def test_an_unknown_user_has_no_records() -> None:
 def test_hosts_may_name_the_users() -> None:
     population = SyntheticPopulation(seed=0, profile_ids=["a/b", "ü ?#"])
     assert population.profile_ids == ("a/b", "ü ?#")
-    assert population.records_for("ü ?#", WEEK).biomarkers[0].profile_id == "ü ?#"
+    assert population.records_for("ü ?#", WEEK).biomarkers[0].user_id == "ü ?#"
 
 
 def test_with_any_profile_every_id_is_a_user_and_stays_the_same() -> None:

@@ -80,11 +80,11 @@ async def test_a_json_object_where_an_array_belongs_is_a_typed_error(make_source
 async def test_records_map_to_the_domain_with_the_hosts_id_and_sahhas_profile_id(make_source, stub, week):
     records = await make_source(stub(answer([GOOD_BIOMARKER], [GOOD_SCORE])).transport).fetch("host-user", week)
     (b,) = records.biomarkers
-    assert (b.profile_id, b.sahha_profile_id, b.sahha_id) == ("host-user", "sahha-p", "b-1")
+    assert (b.user_id, b.sahha_profile_id, b.sahha_id) == ("host-user", "sahha-p", "b-1")
     assert (b.type, b.value, b.value_numeric, b.value_type) == ("steps", "8412", 8412.0, "integer")
     assert b.start_date_time.utcoffset().total_seconds() == 13 * 3600
     (s,) = records.scores
-    assert (s.profile_id, s.score, s.state, s.data_sources) == ("host-user", 0.62, "medium", ("iOS.health_kit",))
+    assert (s.user_id, s.score, s.state, s.data_sources) == ("host-user", 0.62, "medium", ("iOS.health_kit",))
     assert s.factors[0].name == "sleep_duration"
     assert s.factors[0].value == 400.0
 

@@ -1,3 +1,4 @@
+import random
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
@@ -11,6 +12,13 @@ from sahha_sync.application.ports.health_data_source import (
     SahhaRequestError,
     SahhaUnavailableError,
 )
+
+
+class AtTheTop(random.Random):
+    """Every draw at the top of its range: each backoff waits its whole ceiling."""
+
+    def uniform(self, a: float, b: float) -> float:
+        return b
 
 
 def scripted(*answers: httpx.Response | Exception):
@@ -86,16 +94,22 @@ async def test_retries_run_out_after_max_retries_and_raise_unavailable(make_sour
     assert source.stats().failed_fetches == 1
 
 
-async def test_backoff_grows_exponentially_with_jitter_and_is_capped(make_source, stub, fake_time, week):
+async def test_backoff_grows_exponentially_with_full_jitter_and_is_capped(make_source, stub, fake_time, week):
     fake = stub(biomarkers_only(lambda request: httpx.Response(502)))
-    source = make_source(fake.transport, max_retries=6, backoff_base=1.0, backoff_cap=8.0)
+    source = make_source(fake.transport, max_retries=6, backoff_base=1.0, backoff_cap=8.0, rng=AtTheTop())
     with pytest.raises(SahhaUnavailableError):
         await source.fetch("u", week)
-    waits = fake_time.slept
-    assert len(waits) == 6
-    for n, wait in enumerate(waits):
-        ceiling = min(8.0, 2.0**n)
-        assert ceiling / 2 <= wait <= ceiling
+    assert fake_time.slept == [1.0, 2.0, 4.0, 8.0, 8.0, 8.0]
+
+
+async def test_each_backoff_is_a_random_part_of_its_ceiling(make_source, stub, fake_time, week):
+    fake = stub(biomarkers_only(lambda request: httpx.Response(502)))
+    source = make_source(fake.transport, max_retries=6, backoff_base=1.0, backoff_cap=8.0, rng=random.Random(3))
+    with pytest.raises(SahhaUnavailableError):
+        await source.fetch("u", week)
+    ceilings = [1.0, 2.0, 4.0, 8.0, 8.0, 8.0]
+    assert all(0 <= wait <= ceiling for wait, ceiling in zip(fake_time.slept, ceilings, strict=True))
+    assert fake_time.slept != ceilings
 
 
 @pytest.mark.parametrize("status", [400, 403, 404, 409])

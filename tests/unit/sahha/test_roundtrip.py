@@ -36,7 +36,7 @@ finite = st.none() | st.floats(allow_nan=False, allow_infinity=False, width=64)
 
 
 @st.composite
-def biomarkers(draw: st.DrawFn, profile_id: str) -> Biomarker:
+def biomarkers(draw: st.DrawFn, user_id: str) -> Biomarker:
     value_type = draw(st.sampled_from(["integer", "long", "double", "datetime", "string"]))
     value = {
         "integer": st.integers(-(10**12), 10**12).map(str),
@@ -47,7 +47,7 @@ def biomarkers(draw: st.DrawFn, profile_id: str) -> Biomarker:
     }[value_type]
     start = draw(moments)
     return Biomarker(
-        profile_id=profile_id,
+        user_id=user_id,
         category=draw(st.sampled_from(BIOMARKER_CATEGORIES)),
         type=draw(st.sampled_from(BIOMARKER_TYPES)),
         value=draw(value),
@@ -76,9 +76,9 @@ factors = st.builds(
 
 
 @st.composite
-def scores(draw: st.DrawFn, profile_id: str) -> Score:
+def scores(draw: st.DrawFn, user_id: str) -> Score:
     return Score(
-        profile_id=profile_id,
+        user_id=user_id,
         type=draw(st.sampled_from(SCORE_TYPES)),
         score_date_time=draw(moments),
         score=draw(st.none() | st.floats(0.0, 1.0)),
@@ -93,17 +93,17 @@ def scores(draw: st.DrawFn, profile_id: str) -> Score:
 
 
 @st.composite
-def archetypes(draw: st.DrawFn, profile_id: str) -> Archetype:
+def archetypes(draw: st.DrawFn, user_id: str) -> Archetype:
     start = draw(moments)
     return Archetype(
-        profile_id=profile_id,
+        user_id=user_id,
         name=draw(name),
         value=draw(text),
         periodicity=draw(st.sampled_from(["weekly", "monthly"])),
         start_date_time=start,
         end_date_time=start + timedelta(days=7),
         data_type=draw(st.none() | st.sampled_from(["ordinal", "categorical"])),
-        ordinality=draw(st.none() | st.integers(-(2**31), 2**31)),
+        ordinality=draw(st.none() | st.integers(-(2**31), 2**31 - 1)),  # the 32-bit column
         created_at_utc=draw(created),
         sahha_profile_id=draw(st.none() | text),
         sahha_id=draw(st.none() | text),
@@ -113,15 +113,15 @@ def archetypes(draw: st.DrawFn, profile_id: str) -> Archetype:
 
 @st.composite
 def populations(draw: st.DrawFn) -> tuple[str, HealthRecords]:
-    profile_id = draw(name)
-    return profile_id, HealthRecords(
-        biomarkers=tuple(draw(st.lists(biomarkers(profile_id), max_size=8))),
-        scores=tuple(draw(st.lists(scores(profile_id), max_size=5))),
-        archetypes=tuple(draw(st.lists(archetypes(profile_id), max_size=3))),
+    user_id = draw(name)
+    return user_id, HealthRecords(
+        biomarkers=tuple(draw(st.lists(biomarkers(user_id), max_size=8))),
+        scores=tuple(draw(st.lists(scores(user_id), max_size=5))),
+        archetypes=tuple(draw(st.lists(archetypes(user_id), max_size=3))),
     )
 
 
-async def fetch_through_the_client(profile_id: str, records: HealthRecords) -> HealthRecords:
+async def fetch_through_the_client(user_id: str, records: HealthRecords) -> HealthRecords:
     emulator = SahhaEmulator(StaticPopulation(records))
     async with httpx.AsyncClient(transport=emulator_transport(emulator)) as http:
         source = SahhaHealthDataSource(
@@ -132,14 +132,14 @@ async def fetch_through_the_client(profile_id: str, records: HealthRecords) -> H
             rate_limit_delay=0.0,
             cache_ttl=0.0,
         )
-        return await source.fetch(profile_id, WINDOW, include_archetypes=True)
+        return await source.fetch(user_id, WINDOW, include_archetypes=True)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(populations())
 def test_any_valid_emulator_records_round_trip_through_the_client_unchanged(population):
-    profile_id, records = population
-    fetched = asyncio.run(fetch_through_the_client(profile_id, records))
+    user_id, records = population
+    fetched = asyncio.run(fetch_through_the_client(user_id, records))
     assert fetched.quarantined == ()
     for kind in ("biomarkers", "scores", "archetypes"):
         got, sent = by_key(getattr(fetched, kind)), by_key(getattr(records, kind))

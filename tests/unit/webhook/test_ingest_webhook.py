@@ -20,6 +20,7 @@ from sahha_sync.adapters.memory import (
 )
 from sahha_sync.adapters.sahha.dto import parse_records
 from sahha_sync.application.ports import ArchiveUnavailableError, ConcurrencyError, JobContext, RecordedEvent
+from sahha_sync.application.ports.job_queue import payload_user
 from sahha_sync.application.use_cases import RebuildProjections
 from sahha_sync.application.use_cases.ingest_webhook import (
     APPEND_ATTEMPTS,
@@ -31,11 +32,11 @@ from sahha_sync.application.use_cases.webhook_delivery import WebhookJob
 from sahha_sync.domain import (
     Archetype,
     Biomarker,
-    BiomarkersArchived,
     DomainEvent,
     FetchWindow,
     HealthRecords,
     InvalidInputError,
+    RecordsArchived,
     Score,
     UpsertCounts,
     stream_id_for,
@@ -80,6 +81,23 @@ def test_a_delivery_survives_its_trip_through_json(kind: str, body: dict[str, ob
     assert again.record.to_dict() == delivery.record.to_dict()
 
 
+def test_a_delivery_names_its_user_under_the_one_key_queues_purge_by() -> None:
+    payload = WebhookDelivery(record=steps(), received_at=NOW).to_payload()
+
+    assert payload_user(payload) == USER == payload["sahha_data"]["user_id"]
+
+
+async def test_a_delivery_queued_by_the_previous_version_is_ingested(
+    stores: InMemoryStores, ingest: IngestWebhookRecords
+) -> None:
+    record = steps().to_dict()
+    record["profile_id"] = record.pop("user_id")
+    old = {"kind": "biomarker", "record": record, "received_at": NOW.isoformat()}
+
+    assert await ingest.ingest(old, CONTEXT) == UpsertCounts(inserted=1)
+    assert (await stores.archive.read_window(USER, FetchWindow(NOW - timedelta(days=30), NOW))).biomarkers == (steps(),)
+
+
 def test_equal_deliveries_share_a_dedup_key_and_different_ones_do_not() -> None:
     a = WebhookDelivery(record=steps(), received_at=NOW)
     later = WebhookDelivery(record=steps(), received_at=NOW + timedelta(minutes=3))
@@ -102,7 +120,8 @@ async def test_a_delivery_is_upserted_and_recorded_in_one_of_the_days_webhook_st
     (recorded,) = await stores.events.read_all()
     assert recorded.stream_id == stream_id_for(delivery.run_id)
     assert re.fullmatch(r"run-webhook-2026-11-29-(0\d|1[0-5])", recorded.stream_id)
-    assert isinstance(recorded.event, BiomarkersArchived)
+    assert isinstance(recorded.event, RecordsArchived)
+    assert recorded.event.kind == "biomarker"
     assert (recorded.event.inserted, recorded.event.updated) == (1, 0)
 
 
@@ -145,7 +164,10 @@ async def test_a_changed_value_updates_the_row_and_records_the_update(
 
     assert counts == UpsertCounts(updated=1)
     events = [r.event for r in await stores.events.read_all()]
-    assert [(e.inserted, e.updated) for e in events if isinstance(e, BiomarkersArchived)] == [(1, 0), (0, 1)]
+    assert [(e.inserted, e.updated) for e in events if isinstance(e, RecordsArchived) and e.kind == "biomarker"] == [
+        (1, 0),
+        (0, 1),
+    ]
 
 
 async def test_the_stream_is_the_utc_day_the_delivery_arrived_not_the_day_it_was_ingested(
@@ -171,6 +193,15 @@ async def test_the_stream_is_the_utc_day_the_delivery_arrived_not_the_day_it_was
         ({"kind": "biomarker", "sahha_data": steps().to_dict(), "received_at": "2026-11-29T03:00:00"}, "received_at"),
         ({"kind": "biomarker", "sahha_data": steps().to_dict()}, "received_at"),
         ({"kind": "biomarker", "user_id": USER, "key": {"type": "steps"}, "received_at": NOW.isoformat()}, "key"),
+        (
+            {
+                "kind": "biomarker",
+                "user_id": "someone-else",
+                "sahha_data": steps().to_dict(),
+                "received_at": NOW.isoformat(),
+            },
+            "user_id",
+        ),
     ],
 )
 async def test_a_malformed_payload_is_refused_naming_the_field_and_nothing_is_stored(
@@ -293,7 +324,12 @@ async def test_parallel_workers_ingest_a_burst_without_losing_a_record() -> None
 
     assert stores.archive.counts()["biomarkers"] == 28
     assert (
-        sum(e.event.inserted for e in await stores.events.read_all() if isinstance(e.event, BiomarkersArchived)) == 28
+        sum(
+            e.event.inserted
+            for e in await stores.events.read_all()
+            if isinstance(e.event, RecordsArchived) and e.event.kind == "biomarker"
+        )
+        == 28
     )
     assert (await queue.get_stats()).dead == 0
 
@@ -359,7 +395,7 @@ async def test_a_retried_dead_letter_fetches_its_record_again_from_the_source(st
     assert counts == UpsertCounts(inserted=1)
     (row,) = (await stores.archive.read_window(USER, FetchWindow(served.start_date_time, NOW))).biomarkers
     assert row.value == "4242"
-    assert [call.profile_id for call in source.calls] == [USER]
+    assert [call.user_id for call in source.calls] == [USER]
 
 
 async def test_a_dead_letter_without_a_source_to_fetch_from_is_refused(ingest: IngestWebhookRecords) -> None:

@@ -45,7 +45,7 @@ async def test_a_signed_biomarker_is_accepted_at_once_and_archived_by_the_queue(
     archived = await hooks.stores.archive.read_window(USER, NOVEMBER)
     assert len(archived.biomarkers) == 1
     row = archived.biomarkers[0]
-    assert (row.profile_id, row.type, row.value, row.value_numeric) == (USER, "steps", STEPS_VALUE, 734519.0)
+    assert (row.user_id, row.type, row.value, row.value_numeric) == (USER, "steps", STEPS_VALUE, 734519.0)
     assert row.start_date_time.utcoffset() == timedelta(hours=13)
     assert row.sahha_id == "0f6e2a52-8c1e-4b5e-9a0e-3f9d2d7c1a01"
 
@@ -248,7 +248,7 @@ async def test_a_signed_record_that_breaks_a_rule_is_quarantined_with_its_reason
     assert response.json()["status"] == "quarantined"
     assert field in response.json()["detail"]
     (kept,) = hooks.stores.archive.quarantined
-    assert (kept.profile_id, kept.reason) == (USER, response.json()["detail"])
+    assert (kept.user_id, kept.reason) == (USER, response.json()["detail"])
     assert json.loads(kept.raw) == body  # the record as signed, for re-processing
     assert hooks.rows() == {"biomarkers": 0, "scores": 0, "archetypes": 0, "quarantined_records": 1}
     (recorded,) = await hooks.stores.events.read_all()

@@ -1,10 +1,10 @@
-"""ArchetypeTracker: the seed's watermark lookup with its fallback chain, and recording a host's analysis."""
+"""Watermarks (the seed's ArchetypeTracker): the lookup with its fallback chain, and recording a host's analysis."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sahha_sync.application.use_cases import ArchetypeTracker, RebuildProjections
+from sahha_sync.application.use_cases import ArchetypeTracker, RebuildProjections, Watermarks
 from tests.unit.application.conftest import (
     ARCHETYPE,
     BEHAVIOR,
@@ -17,8 +17,12 @@ from tests.unit.application.conftest import (
 )
 
 
-def tracker_of(harness: Harness) -> ArchetypeTracker:
-    return ArchetypeTracker(unit_of_work=harness.stores.unit_of_work, clock=harness.clock)
+def tracker_of(harness: Harness) -> Watermarks:
+    return Watermarks(unit_of_work=harness.stores.unit_of_work, clock=harness.clock)
+
+
+def test_the_seeds_tracker_is_the_watermarks() -> None:
+    assert ArchetypeTracker is Watermarks
 
 
 async def test_the_watermark_falls_back_from_the_archetype_to_the_analysis_type_to_none() -> None:
