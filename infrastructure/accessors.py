@@ -12,10 +12,12 @@ afresh.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from sahha_sync.application.ports.job_queue import DeadJob, JobHandler, JobQueue, QueueStats, SubmitResult
 from sahha_sync.application.use_cases import Watermarks
+from sahha_sync.domain.snapshot import HealthSnapshot
 from sahha_sync.infrastructure.delegation import delegate
 from sahha_sync.infrastructure.runtime import SahhaSync
 
@@ -64,7 +66,11 @@ class SahhaClient(RuntimeHandle):
     """``get_sahha_client()``: the seed's ``fetch_health_data`` (the ``FetchHealthData`` use case); the result's
     ``.to_dict()`` is the seed's return value."""
 
-    fetch_health_data = delegate(runtime_of, SahhaSync.fetch_health_data)
+    async def fetch_health_data(
+        self, external_id: str, since_timestamp: datetime | None = None, days: int | None = None
+    ) -> HealthSnapshot:
+        """The seed's call: ``external_id`` is the seed's (and Sahha's) name for the host's user id."""
+        return await self.runtime.fetch_health_data(external_id, since_timestamp, days)
 
 
 class SharedJobQueue(RuntimeHandle, JobQueue):

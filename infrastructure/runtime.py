@@ -148,8 +148,8 @@ class SahhaSync:
     run_analysis = delegate(
         _started_run_analysis,
         RunAnalysis.run_analysis,
-        doc="``run_analysis(user_id, archetype, analysis_type) -> AnalysisOutcome``: fetch, analyse, answer; the "
-        "archival job is submitted and runs in the background (``RunAnalysis``).",
+        doc="``run_analysis(user_id, archetype, analysis_type, *, work_schedule=None) -> AnalysisOutcome``: fetch, "
+        "analyse, answer; the archival job is submitted and runs in the background (``RunAnalysis``).",
     )
     fetch_health_data = delegate(
         _fetch_health_data,

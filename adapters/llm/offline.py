@@ -1,21 +1,30 @@
 """The offline analyst: a deterministic analysis from computed metrics, with no model and no network.
 
-It is the embedded default and the fallback when the model service is down. Every sentence is built from a
-figure the code computed, and every insight names the metric it rests on.
+It is the embedded default and the fallback when the model service is down. Its insights are the domain's
+findings (``sahha_sync.domain.metrics``): every sentence is built from a figure the code computed, and every
+insight names the metric it rests on.
 """
 
 from __future__ import annotations
 
-from sahha_sync.adapters.llm.findings import BEHAVIOR_RULES, CIRCADIAN_RULES, Finding, findings
 from sahha_sync.application.logs import get_logger
 from sahha_sync.application.ports.analyst import AnalystError, HashingAnalyst
 from sahha_sync.domain.analysis import Analysis, AnalysisInput, AnalysisType
-from sahha_sync.domain.metrics import AnalysisFacts, MetricSet, compute_facts, data_quality_notes
+from sahha_sync.domain.metrics import (
+    BEHAVIOR_RULES,
+    CIRCADIAN_RULES,
+    AnalysisFacts,
+    Finding,
+    MetricSet,
+    compute_facts,
+    data_quality_notes,
+    findings,
+)
 
 log = get_logger(__name__)
 
 OFFLINE_MODEL = "offline-rules"
-OFFLINE_VERSION = "offline-1"
+OFFLINE_VERSION = "offline-2"
 _SUMMARY_FINDINGS = 3
 
 

@@ -4,12 +4,18 @@ Retries are the SDK's, not ours: the adapter sets ``max_retries`` (and ``timeout
 of the client, and the SDK retries connection errors, timeouts, 408, 409, 429 and 5xx with exponential
 backoff that honours ``Retry-After``. What still fails is mapped to the ``Analyst`` port's errors.
 Any OpenAI-compatible server works: the client (built by the host or the container) reads
-``OPENAI_BASE_URL``; the server must support ``response_format`` with a JSON schema.
+``OPENAI_BASE_URL``; the server must support ``response_format`` with a JSON schema. An answer that is not
+JSON (a proxy's HTML page with status 200) is an ``AnalystResponseError``.
+
+The model is asked at temperature 0, and its reply is checked against the computed metrics: an insight that
+cites no metric it was given, or a figure that disagrees with it (``check_insight``), is dropped, counted in
+``Analysis.dropped_insights`` and noted for the reader.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 import openai
 import pydantic
@@ -26,13 +32,14 @@ from sahha_sync.application.ports.analyst import (
     HashingAnalyst,
 )
 from sahha_sync.domain.analysis import Analysis, AnalysisInput, Insight
-from sahha_sync.domain.metrics import AnalysisFacts, compute_facts, data_quality_notes
+from sahha_sync.domain.metrics import AnalysisFacts, check_insight, compute_facts, data_quality_notes, digest_figures
 
 log = get_logger(__name__)
 
 DEFAULT_MODEL = "gpt-4o"
 DEFAULT_MAX_RETRIES = 2
 DEFAULT_MAX_COMPLETION_TOKENS = 1500
+TEMPERATURE = 0.0
 _RETRYABLE_STATUS = frozenset({408, 409, 429})
 
 
@@ -56,6 +63,8 @@ class AnalysisReply(BaseModel):
 
 def _translate(exc: Exception, timeout: float) -> AnalystError:
     """The port's error for a failure of the SDK (messages carry no prompt text and no health value)."""
+    if isinstance(exc, AnalystError):
+        return exc
     if isinstance(exc, openai.APITimeoutError):
         return AnalystUnavailableError(f"the model service did not answer within {timeout:g} s")
     if isinstance(exc, openai.APIConnectionError):
@@ -128,12 +137,14 @@ class OpenAIAnalyst(HashingAnalyst):
             {"role": "user", "content": prompt.user},
         ]
         try:
-            return await self._client.chat.completions.parse(
+            raw = await self._client.chat.completions.with_raw_response.parse(
                 model=self.model,
                 messages=messages,
                 response_format=AnalysisReply,
                 max_completion_tokens=self.max_completion_tokens,
+                temperature=TEMPERATURE,
             )
+            return _parsed(raw)
         except Exception as exc:
             error = _translate(exc, self.timeout)
             log.warning(
@@ -154,11 +165,13 @@ class OpenAIAnalyst(HashingAnalyst):
         return message.parsed
 
     def _analysis(self, facts: AnalysisFacts, reply: AnalysisReply, input_hash: str) -> Analysis:
-        known = {m.name for m in facts.metrics.all_metrics()}
-        insights = tuple(Insight(i.text, i.metric if i.metric in known else None) for i in reply.insights)
-        notes = tuple(dict.fromkeys([*data_quality_notes(facts.metrics), *reply.data_quality_notes]))
         if not reply.summary.strip():
             raise AnalystResponseError("the model's answer had an empty summary")
+        insights, dropped = self._checked(facts, reply)
+        notes = [*data_quality_notes(facts.metrics), *reply.data_quality_notes]
+        if dropped:
+            notes.append(f"{dropped} of the model's insight(s) were left out: they cited no computed metric or a "
+                         "figure that disagrees with it.")  # fmt: skip
         return Analysis(
             summary=reply.summary.strip(),
             analyst=self.name,
@@ -167,6 +180,37 @@ class OpenAIAnalyst(HashingAnalyst):
             input_hash=input_hash,
             insights=insights,
             recommendations=tuple(r for r in reply.recommendations if r.strip()),
-            data_quality_notes=notes,
+            data_quality_notes=tuple(dict.fromkeys(notes)),
+            dropped_insights=dropped,
             metrics=facts.metrics.to_dict(),
         )
+
+    def _checked(self, facts: AnalysisFacts, reply: AnalysisReply) -> tuple[tuple[Insight, ...], int]:
+        """The reply's insights that pass ``check_insight``, and how many did not."""
+        figures = digest_figures(facts.digest.rows)
+        kept: list[Insight] = []
+        for item in reply.insights:
+            insight = Insight(item.text.strip(), item.metric)
+            why = check_insight(insight, facts.metrics, digest_figures=figures)
+            if why is None:
+                kept.append(insight)
+            else:  # the model's own text stays out of the log: only a metric name the code computed
+                cited = item.metric if item.metric and facts.metrics.get(item.metric) else None
+                log.warning("analyst.insight_dropped", model=self.model, metric=cited, why=why)
+        return tuple(kept), len(reply.insights) - len(kept)
+
+
+def _parsed(raw: Any) -> ParsedChatCompletion[AnalysisReply]:
+    """The parsed completion of a raw 200 answer; ``AnalystResponseError`` when it is not a JSON completion."""
+    content_type = str(raw.headers.get("content-type", ""))
+    if "json" not in content_type.lower():
+        raise AnalystResponseError(
+            f"the model service answered HTTP {raw.status_code} with {content_type or 'no'} content, not JSON"
+        )
+    try:
+        completion = raw.parse()
+    except (AttributeError, TypeError, KeyError) as exc:
+        raise AnalystResponseError("the model service's answer was not a chat completion") from exc
+    if not isinstance(completion, ParsedChatCompletion):
+        raise AnalystResponseError("the model service's answer was not a chat completion")
+    return completion

@@ -1,8 +1,10 @@
-"""The versioned prompt: computed metrics and a compact per-day digest, never the raw payload, within a budget.
+"""The versioned prompt: computed metrics, their glossary and a compact per-day digest, within a token budget.
 
-Tokens are estimated as characters / 4 (close enough for English and figures, and on the safe side for the
-compact digest). When the whole prompt would not fit the budget, the oldest digest days are left out first;
-the metrics, computed over all days, always go in.
+The model is never told the raw payload, the user's id or calendar dates: days are numbered (day 1 is the first
+day with data) and carry their weekday and kind (work or free day). Tokens are estimated as characters / 4
+(close enough for English and figures, and on the safe side for the compact digest). When the whole prompt
+would not fit the budget, the oldest digest days are left out first; the metrics, computed over all days, and
+their glossary always go in.
 """
 
 from __future__ import annotations
@@ -11,22 +13,26 @@ import math
 from dataclasses import dataclass
 
 from sahha_sync.domain.analysis import AnalysisType
-from sahha_sync.domain.metrics import AnalysisFacts, Metric, MetricSet, data_quality_notes
+from sahha_sync.domain.metrics import AnalysisFacts, Metric, MetricSet, data_quality_notes, glossary_for
 
-PROMPT_VERSION = "analysis-prompt-1"
+PROMPT_VERSION = "analysis-prompt-2"
 DEFAULT_TOKEN_BUDGET = 6000
 CHARS_PER_TOKEN = 4
 MAX_ARCHETYPE_CHARS = 80  # the host's label goes into the system prompt: one short line, no double quotes
 
 SYSTEM_PROMPT = f"""You are a careful health-data analyst (prompt {PROMPT_VERSION}).
-You are given metrics that code computed from a person's wearable data (Sahha biomarkers and scores) and a
-compact per-day digest. Write a {{focus}} analysis for someone whose profile is labelled "{{archetype}}".
+You are given metrics that code computed from a person's wearable data (Sahha biomarkers and scores), a glossary
+of those metrics and a compact per-day digest. Write a {{focus}} analysis.
+The person's profile is labelled "{{archetype}}".
 Rules:
 - Use only the figures given. Never invent a number; if a metric is n/a, say the data do not show it.
-- Every insight names, in "metric", the exact metric name (e.g. "behavior.steps.level") it rests on.
+- Every insight rests on one metric that has a value, and names it exactly in "metric"
+  (e.g. "behavior.steps.level"). An insight without such a metric is discarded.
+- Every number in an insight is a figure given above, rounded as shown (clock times as HH:MM); an insight with
+  any other number is discarded. Put targets and rules of thumb in recommendations, not in insights.
+- Days are numbered (day 1 is the first day with data) and have weekdays; there are no calendar dates.
 - Recommendations are practical, specific and non-medical; suggest a professional for anything clinical.
 - Data-quality notes say what limits the analysis (missing days, few nights, stale data).
-- Clock times are local to the person; "hour_of_day" values are shown as HH:MM.
 - Keep the summary to 2-4 sentences."""
 
 _FOCUS = {
@@ -56,17 +62,23 @@ def _metric_section(metrics: MetricSet) -> str:
     return "\n".join(lines)
 
 
+def _glossary_section(metrics: MetricSet) -> str:
+    entries = glossary_for(m.name for m in metrics.all_metrics())
+    lines = [f"{pattern}: {text}" for pattern, text in entries]
+    lines.append("hour_of_day values are local clock times, shown as HH:MM")
+    return "\n".join(lines)
+
+
 def _context(metrics: MetricSet) -> str:
     coverage = metrics.coverage
     lines = [
         f"analysis_type: {metrics.analysis_type}",
-        f"days_with_data: {coverage.days_with_data} (from {coverage.first_day} to {coverage.last_day})",
-        f"nights_with_sleep_times: {coverage.nights}",
+        f"days_with_data: {coverage.days_with_data} (day 1 to day {coverage.span_days})",
+        f"main_sleeps: {coverage.nights}",
+        f"schedule: {metrics.schedule}",
         f"data_source: {metrics.data_source}",
     ]
-    if metrics.stale_as_of is not None:
-        lines.append(f"stale_as_of: {metrics.stale_as_of.isoformat()}")
-    lines.extend(f"note: {note}" for note in data_quality_notes(metrics))
+    lines.extend(f"note: {note}" for note in data_quality_notes(metrics, dated=False))
     return "\n".join(lines)
 
 
@@ -85,8 +97,9 @@ class Prompt:
 def _user_message(facts: AnalysisFacts, digest_text: str, omitted: int) -> str:
     omitted_line = f"\n({omitted} older days left out of the digest; the metrics cover them)" if omitted else ""
     return (
-        f"## Context\n{_context(facts.metrics)}\n\n## Metrics\n{_metric_section(facts.metrics)}\n\n"
-        f"## Daily digest (oldest first, '-' = no data)\n{digest_text}{omitted_line}"
+        f"## Context\n{_context(facts.metrics)}\n\n## Glossary\n{_glossary_section(facts.metrics)}\n\n"
+        f"## Metrics\n{_metric_section(facts.metrics)}\n\n"
+        f"## Daily digest (oldest first; kind W = work day, F = free day; '-' = no data)\n{digest_text}{omitted_line}"
     )
 
 

@@ -78,6 +78,7 @@ def encode_analysis(analysis: Analysis) -> dict[str, Any]:
         "data_quality_notes": list(analysis.data_quality_notes),
         "prompt_tokens": analysis.prompt_tokens,
         "completion_tokens": analysis.completion_tokens,
+        "dropped_insights": analysis.dropped_insights,
         "metrics": dict(analysis.metrics),
     }
 
@@ -99,6 +100,7 @@ def decode_analysis(data: Mapping[str, Any]) -> Analysis:
             data_quality_notes=tuple(data.get("data_quality_notes", ())),
             prompt_tokens=int(data.get("prompt_tokens", 0)),
             completion_tokens=int(data.get("completion_tokens", 0)),
+            dropped_insights=int(data.get("dropped_insights", 0)),
             metrics=dict(data.get("metrics", {})),
         )
     except (KeyError, TypeError) as exc:

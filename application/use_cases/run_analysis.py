@@ -6,8 +6,8 @@ Order of work for one run (DESIGN.md, promises 1 and 3):
    the earliest window not archived yet), the archived rows of the analysis period, and the stored analysis
    of the user's last run of the same archetype and type;
 2. no unit of work open: fetch the planned window from the source (falling back to the archive when the source
-   fails), then analyse (see ``_analysis_step``): the stored analysis when the input hash is unchanged, else
-   the analyst, falling back to ``fallback_analyst`` when it fails while Sahha answered;
+   fails), then analyse (see ``_reuse_or_analyse``): the stored analysis when the input hash is unchanged,
+   else the analyst, falling back to ``fallback_analyst`` when it fails while Sahha answered;
 3. one unit of work: append the run's events, save its tracking row and its analysis, then commit;
 4. submit the archival job and return without waiting for it.
 
@@ -33,19 +33,21 @@ from sahha_sync.application.ports.clock import Clock
 from sahha_sync.application.ports.health_data_source import HealthDataSource
 from sahha_sync.application.ports.job_queue import JobQueue, JobQueueError, SubmitResult
 from sahha_sync.application.ports.unit_of_work import UnitOfWorkFactory
-from sahha_sync.application.use_cases._analysis_step import (
-    AnalysisStep,
+from sahha_sync.application.use_cases._fetching import SAHHA, FetchResult, RunContext, RunFetcher
+from sahha_sync.application.use_cases._reuse_or_analyse import (
+    AnalysisChoice,
     AnalysisUnavailableError,
-    StepResult,
+    ReuseOrAnalyse,
     completed_event,
 )
-from sahha_sync.application.use_cases._fetching import SAHHA, FetchResult, RunContext, RunFetcher
 from sahha_sync.application.use_cases._support import require_run_key, within
 from sahha_sync.application.use_cases.archival_job import ArchivalJob
 from sahha_sync.application.use_cases.watermarks import find_watermark
 from sahha_sync.domain.analysis import Analysis, AnalysisInput, AnalysisType
+from sahha_sync.domain.errors import InvalidInputError
 from sahha_sync.domain.events import AnalysisRequested, ArchivalRequested, DomainEvent, HealthDataFetchFailed
 from sahha_sync.domain.health import HealthRecords
+from sahha_sync.domain.schedule import WorkSchedule
 from sahha_sync.domain.snapshot import HealthSnapshot, merge_by_key
 from sahha_sync.domain.tracking import TrackingRecord, earliest_unsynced_start
 from sahha_sync.domain.windows import (
@@ -67,7 +69,7 @@ class AnalysisOutcome:
     submitted (archive fallback; or the queue refused it, and recovery re-submits it). ``watermark`` and
     ``watermark_source`` say where the window started from; ``fallback_analyst_used`` that the first analyst
     failed and the fallback answered; ``reused_from`` that the input was unchanged and the analysis is the
-    stored one of that run (the analyst was not called).
+    stored one of that run (the analyst was not called). ``metrics`` are the figures the analysis rests on.
     """
 
     run_id: str
@@ -89,15 +91,22 @@ class AnalysisOutcome:
         return self.reused_from is not None
 
     @property
+    def metrics(self) -> dict[str, object]:
+        """The computed metrics (``MetricSet.to_dict``): each with its value, unit, days used, or why it is absent."""
+        return self.analysis.metrics
+
+    @property
     def degraded(self) -> bool:
         """True when Sahha or the analyst was down and a stand-in (the archive, the fallback) answered."""
         return self.data_source != SAHHA or self.fallback_analyst_used
 
 
 class RunAnalysis:
-    """``await run_analysis(user_id, archetype, analysis_type) -> AnalysisOutcome``.
+    """``await run_analysis(user_id, archetype, analysis_type, work_schedule=None) -> AnalysisOutcome``.
 
-    The analysis period is the last ``initial_days`` days. ``unsynced_horizon`` bounds how far back runs whose
+    The analysis period is the last ``initial_days`` days. ``work_schedule`` gives the user's work and free days
+    (MCTQ's split of nights, and behaviour by kind of day); without it they are Monday-Friday and the weekend,
+    and the metrics say that this is the default. ``unsynced_horizon`` bounds how far back runs whose
     archival did not succeed are looked for, and so how far back a fetch may reach.
     """
 
@@ -116,7 +125,7 @@ class RunAnalysis:
         include_archetypes: bool = True,
     ) -> None:
         self._fetcher = RunFetcher(source, clock, include_archetypes=include_archetypes)
-        self._analysis = AnalysisStep(analyst, fallback_analyst)
+        self._analysis = ReuseOrAnalyse(analyst, fallback_analyst)
         self._unit_of_work = unit_of_work
         self._queue = queue
         self._clock = clock
@@ -124,11 +133,17 @@ class RunAnalysis:
         self._initial_days = initial_days
         self._horizon = unsynced_horizon
 
-    async def __call__(self, user_id: str, archetype: str, analysis_type: str | AnalysisType) -> AnalysisOutcome:
-        return await self.run_analysis(user_id, archetype, analysis_type)
-
-    async def run_analysis(self, user_id: str, archetype: str, analysis_type: str | AnalysisType) -> AnalysisOutcome:
+    async def run_analysis(
+        self,
+        user_id: str,
+        archetype: str,
+        analysis_type: str | AnalysisType,
+        *,
+        work_schedule: WorkSchedule | None = None,
+    ) -> AnalysisOutcome:
         user, kind, atype = require_run_key(user_id, archetype, analysis_type)
+        if work_schedule is not None and not isinstance(work_schedule, WorkSchedule):
+            raise InvalidInputError("work_schedule must be a WorkSchedule", field="work_schedule")
         now, run_id = self._clock.now(), uuid4().hex
         period = FetchWindow.last_days(now, self._initial_days)
         log.info("run_analysis.started", run_id=run_id, user_id=user, analysis_type=atype.value)
@@ -141,7 +156,7 @@ class RunAnalysis:
             not_after=context.not_after,
         )
         fetched = await self._fetcher.fetch(run_id, user, plan, context, period)
-        analysis_input = _analysis_input(user, kind, atype, period, context.archived, fetched)
+        analysis_input = _analysis_input(user, kind, atype, period, context.archived, fetched, work_schedule)
         source_failure = next((e for e in fetched.events if isinstance(e, HealthDataFetchFailed)), None)
         result = await self._analysis.analyse(
             run_id, analysis_input, previous=previous, source_failure=source_failure, clock=self._clock
@@ -177,6 +192,8 @@ class RunAnalysis:
         _log_completed(outcome)
         return outcome
 
+    __call__ = run_analysis
+
     async def _read_context(
         self, user: str, archetype: str, atype: AnalysisType, now: datetime, period: FetchWindow
     ) -> tuple[RunContext, StoredAnalysis | None]:
@@ -187,7 +204,7 @@ class RunAnalysis:
             previous = await uow.analysis_results.latest(user, archetype, atype.value)
         return RunContext(watermark, source, earliest_unsynced_start(runs), archived), previous
 
-    def _stored(self, requested: AnalysisRequested, result: StepResult) -> StoredAnalysis | None:
+    def _stored(self, requested: AnalysisRequested, result: AnalysisChoice) -> StoredAnalysis | None:
         if result.analysis is None:
             return None
         return StoredAnalysis(
@@ -239,6 +256,7 @@ def _analysis_input(
     period: FetchWindow,
     archived: HealthRecords,
     fetched: FetchResult,
+    work_schedule: WorkSchedule | None,
 ) -> AnalysisInput:
     """The archived rows of the period merged with the fresh ones of the period (fresh wins)."""
     fresh = within(fetched.snapshot.records, period) if fetched.data_source == SAHHA else HealthRecords()
@@ -252,6 +270,7 @@ def _analysis_input(
         archetypes=tuple(merge_by_key(archived.archetypes, fresh.archetypes)),
         data_source=fetched.data_source,
         stale_as_of=fetched.stale_as_of,
+        work_schedule=work_schedule,
     )
 
 

@@ -6,13 +6,11 @@ Intensity minutes are moderate plus vigorous minutes (``activity_mid_intensity_d
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import date
-
-from sahha_sync.domain.health import Biomarker
-from sahha_sync.domain.metrics.days import combined_daily, daily_values
+from sahha_sync.domain.metrics.days import LocalDay
 from sahha_sync.domain.metrics.model import Metric
+from sahha_sync.domain.metrics.readings import Readings, combined_daily
 from sahha_sync.domain.metrics.series import describe
+from sahha_sync.domain.schedule import WorkSchedule
 
 STEPS = "steps"
 ACTIVE_HOURS = "active_hours"
@@ -21,21 +19,19 @@ MID_INTENSITY = "activity_mid_intensity_duration"
 HIGH_INTENSITY = "activity_high_intensity_duration"
 
 
-def behavior_series(biomarkers: Iterable[Biomarker]) -> dict[str, tuple[dict[date, float], str]]:
+def behavior_series(readings: Readings) -> dict[str, tuple[dict[LocalDay, float], str]]:
     """The per-day series behind the behaviour metrics: name -> (values by day, unit)."""
-    records = list(biomarkers)
-    intensity = combined_daily([daily_values(records, MID_INTENSITY), daily_values(records, HIGH_INTENSITY)])
+    intensity = combined_daily([readings.daily(MID_INTENSITY), readings.daily(HIGH_INTENSITY)])
     return {
-        "steps": (daily_values(records, STEPS), "count"),
-        "active_hours": (daily_values(records, ACTIVE_HOURS), "hour"),
-        "sedentary_time": (daily_values(records, SEDENTARY), "minute"),
+        "steps": (readings.daily(STEPS), "count"),
+        "active_hours": (readings.daily(ACTIVE_HOURS), "hour"),
+        "sedentary_time": (readings.daily(SEDENTARY), "minute"),
         "intensity_minutes": (intensity, "minute"),
     }
 
 
-def behavior_metrics(biomarkers: Iterable[Biomarker]) -> tuple[Metric, ...]:
-    records = list(biomarkers)
+def behavior_metrics(readings: Readings, schedule: WorkSchedule) -> tuple[Metric, ...]:
     metrics: list[Metric] = []
-    for name, (values, unit) in behavior_series(records).items():
-        metrics.extend(describe(f"behavior.{name}", values, unit))
+    for name, (values, unit) in behavior_series(readings).items():
+        metrics.extend(describe(f"behavior.{name}", values, unit, schedule))
     return tuple(metrics)

@@ -1,29 +1,33 @@
-"""Circadian metrics: sleep timing, its spread and regularity, social jet lag, chronotype, sleep and heart trends.
+"""Circadian metrics: sleep timing and its regularity, sleep duration and efficiency, resting heart rate, and
+Sahha's own sleep regularity and sleep debt; the MCTQ metrics are in ``chronotype``.
 
-- Onset, wake and midpoint: circular mean and circular standard deviation of the local clock times.
-- Social jet lag: mid-sleep on free days minus mid-sleep on work days (MSF - MSW), signed, in hours.
-- Chronotype (MSFsc, Munich ChronoType Questionnaire): when free-day sleep is longer than work-day sleep,
-  ``MSFsc = MSF - (SDf - SDweek) / 2`` with ``SDweek = (5 * SDw + 2 * SDf) / 7``; otherwise ``MSF``. Sleep
-  durations here are the onset-to-wake spans of the nights; free days are Saturday and Sunday mornings.
+- Onset, wake and mid-sleep: circular mean and circular standard deviation of the main sleeps' local clock times.
 - Midpoint shift: the mean absolute change of mid-sleep between consecutive nights (0 h is perfectly regular).
-- Sleep duration from ``sleep_duration`` (minutes) where Sahha sent it, else the nights' spans; efficiency from
-  ``sleep_efficiency`` (percent), else asleep over in-bed minutes; resting heart rate from ``heart_rate_resting``.
+- Sleep duration, one source per day: Sahha's ``sleep_duration`` (minutes asleep) on the days it was sent, the
+  main sleep's time asleep on the others. Efficiency likewise: ``sleep_efficiency`` where sent (a fraction is
+  read as one), else minutes asleep over ``sleep_in_bed_duration`` of the same day.
+- Resting heart rate from ``heart_rate_resting`` (readings outside 25-140 bpm are left out).
+- Sahha's sleep regularity and sleep debt: their newest reading (``weekly`` or daily), as Sahha computes them;
+  the regularity is Sahha's 0-1 score shown in percent, not Phillips' Sleep Regularity Index.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import date, timedelta
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from itertools import pairwise
 
-from sahha_sync.domain.health import Biomarker
-from sahha_sync.domain.metrics.days import daily_values
+from sahha_sync.domain.metrics.chronotype import mctq_metrics
+from sahha_sync.domain.metrics.days import LocalDay
 from sahha_sync.domain.metrics.model import CLOCK_UNIT, Metric
-from sahha_sync.domain.metrics.series import MIN_GROUP_DAYS, MIN_SPREAD_DAYS, level, level_and_trend, too_few
+from sahha_sync.domain.metrics.readings import Readings
+from sahha_sync.domain.metrics.series import MIN_SPREAD_DAYS, level_and_trend, too_few
 from sahha_sync.domain.metrics.sleep import Night
-from sahha_sync.domain.metrics.stats import circular_mean_hour, circular_sd_hours, clock_difference, mean, wrap_hour
+from sahha_sync.domain.metrics.stats import circular_mean_hour, circular_sd_hours, clock_difference, mean
+from sahha_sync.domain.schedule import WorkSchedule
 
 MIN_SHIFT_PAIRS = 2
-ONE_DAY = timedelta(days=1)
+Nights = Mapping[LocalDay, Night]
 
 
 def _clock_metrics(name: str, hours: Sequence[float]) -> tuple[Metric, Metric]:
@@ -39,80 +43,69 @@ def _clock_metrics(name: str, hours: Sequence[float]) -> tuple[Metric, Metric]:
     return mean_metric, spread
 
 
-def _split(nights: Sequence[Night]) -> tuple[list[Night], list[Night]]:
-    return [n for n in nights if n.free_day], [n for n in nights if not n.free_day]
-
-
-def _group_reason(free: int, work: int) -> str:
-    return f"needs at least {MIN_GROUP_DAYS} free-day and {MIN_GROUP_DAYS} work-day nights, has {free} and {work}"
-
-
-def social_jet_lag(nights: Sequence[Night]) -> Metric:
-    free, work = _split(nights)
-    name, count = "circadian.social_jet_lag", len(free) + len(work)
-    if len(free) < MIN_GROUP_DAYS or len(work) < MIN_GROUP_DAYS:
-        return Metric.missing(name, "hour", count, _group_reason(len(free), len(work)))
-    msf = circular_mean_hour([n.midpoint_hour for n in free])
-    msw = circular_mean_hour([n.midpoint_hour for n in work])
-    if msf is None or msw is None:
-        return Metric.missing(name, "hour", count, "mid-sleep times have no clear mean")
-    return Metric.of(name, clock_difference(msf, msw), "hour", count)
-
-
-def chronotype_msfsc(nights: Sequence[Night]) -> Metric:
-    free, work = _split(nights)
-    name, count = "circadian.chronotype_msfsc", len(free) + len(work)
-    if len(free) < MIN_GROUP_DAYS or len(work) < MIN_GROUP_DAYS:
-        return Metric.missing(name, CLOCK_UNIT, count, _group_reason(len(free), len(work)))
-    msf = circular_mean_hour([n.midpoint_hour for n in free])
-    if msf is None:
-        return Metric.missing(name, CLOCK_UNIT, count, "free-day mid-sleep times have no clear mean")
-    sd_free = mean([n.duration_hours for n in free])
-    sd_work = mean([n.duration_hours for n in work])
-    if sd_free <= sd_work:
-        return Metric.of(name, msf, CLOCK_UNIT, count)
-    sd_week = (5 * sd_work + 2 * sd_free) / 7
-    return Metric.of(name, wrap_hour(msf - (sd_free - sd_week) / 2), CLOCK_UNIT, count)
-
-
-def midpoint_shift(nights: Sequence[Night]) -> Metric:
-    by_date = {n.wake_date: n for n in nights}
-    pairs = [(by_date[day - ONE_DAY], n) for day, n in by_date.items() if day - ONE_DAY in by_date]
+def midpoint_shift(nights: Nights) -> Metric:
+    ordered = sorted(nights.items())
+    pairs = [
+        (earlier, later)
+        for (day, earlier), (next_day, later) in pairwise(ordered)
+        if 0 < next_day.position - day.position <= 1
+    ]
     name = "circadian.midpoint_shift"
     if len(pairs) < MIN_SHIFT_PAIRS:
         reason = f"needs at least {MIN_SHIFT_PAIRS} pairs of consecutive nights, has {len(pairs)}"
         return Metric.missing(name, "hour", len(nights), reason)
     shifts = [abs(clock_difference(later.midpoint_hour, earlier.midpoint_hour)) for earlier, later in pairs]
-    involved = {n.wake_date for pair in pairs for n in pair}
+    involved = {id(n) for pair in pairs for n in pair}
     return Metric.of(name, mean(shifts), "hour", len(involved))
 
 
-def sleep_minutes(biomarkers: Sequence[Biomarker], nights: Sequence[Night]) -> dict[date, float]:
-    minutes = daily_values(biomarkers, "sleep_duration")
-    if minutes:
-        return minutes
-    return {n.wake_date: n.duration_hours * 60 for n in nights}
+def _source(sahha_type: str, sahha_days: int, other: str, other_days: int) -> str:
+    return f"{sahha_type} on {sahha_days} day(s), {other} on {other_days}"
 
 
-def sleep_efficiency(biomarkers: Sequence[Biomarker]) -> dict[date, float]:
-    efficiency = daily_values(biomarkers, "sleep_efficiency")
-    if efficiency:
-        return efficiency
-    asleep = daily_values(biomarkers, "sleep_duration")
-    in_bed = daily_values(biomarkers, "sleep_in_bed_duration")
-    return {day: 100 * asleep[day] / in_bed[day] for day in asleep if in_bed.get(day, 0) > 0}
+def sleep_minutes(readings: Readings, nights: Nights) -> tuple[dict[LocalDay, float], str]:
+    """Minutes asleep per day: Sahha's ``sleep_duration`` where sent, else the main sleep's time asleep."""
+    sahha = readings.daily("sleep_duration")
+    values = {day: night.asleep * 60 for day, night in nights.items() if day not in sahha} | dict(sahha)
+    return dict(sorted(values.items())), _source("sleep_duration", len(sahha), "sleep times", len(values) - len(sahha))
 
 
-def circadian_metrics(biomarkers: Sequence[Biomarker], nights: Sequence[Night]) -> tuple[Metric, ...]:
+def sleep_efficiency(readings: Readings) -> tuple[dict[LocalDay, float], str]:
+    """Percent per day: Sahha's ``sleep_efficiency`` where sent, else minutes asleep over minutes in bed."""
+    sahha = readings.daily("sleep_efficiency")
+    asleep, in_bed = readings.daily("sleep_duration"), readings.daily("sleep_in_bed_duration")
+    derived = {d: min(100.0, 100 * asleep[d] / in_bed[d]) for d in asleep if d not in sahha and in_bed.get(d, 0) > 0}
+    values = dict(sorted((derived | dict(sahha)).items()))
+    return values, _source("sleep_efficiency", len(sahha), "asleep over in-bed minutes", len(derived))
+
+
+def _with_source(metrics: tuple[Metric, ...], source: str) -> tuple[Metric, ...]:
+    return tuple(replace(m, source=source) for m in metrics)
+
+
+def latest(readings: Readings, biomarker_type: str, name: str, unit: str, scale: float = 1.0) -> Metric:
+    """The newest reading of ``biomarker_type``, weekly or daily; ``days`` is how many days its window spans."""
+    found = [(w.ends_on, w.days, w.value) for w in readings.weekly(biomarker_type)]
+    found += [(day.date, 1, value) for day, value in readings.daily(biomarker_type).items()]
+    if not found:
+        return Metric.missing(name, unit, 0, f"Sahha sent no {biomarker_type}")
+    _, days, value = max(found, key=lambda item: item[0])
+    return Metric.of(name, value * scale, unit, days, source=biomarker_type)
+
+
+def circadian_metrics(readings: Readings, nights: Nights, schedule: WorkSchedule) -> tuple[Metric, ...]:
+    main = list(nights.values())
+    minutes, minutes_source = sleep_minutes(readings, nights)
+    efficiency, efficiency_source = sleep_efficiency(readings)
     return (
-        *_clock_metrics("circadian.onset", [n.onset_hour for n in nights]),
-        *_clock_metrics("circadian.wake", [n.wake_hour for n in nights]),
-        *_clock_metrics("circadian.midpoint", [n.midpoint_hour for n in nights]),
-        social_jet_lag(nights),
-        chronotype_msfsc(nights),
+        *_clock_metrics("circadian.onset", [n.onset_hour for n in main]),
+        *_clock_metrics("circadian.wake", [n.wake_hour for n in main]),
+        *_clock_metrics("circadian.midpoint", [n.midpoint_hour for n in main]),
+        *mctq_metrics(main, schedule),
         midpoint_shift(nights),
-        *level_and_trend("circadian.sleep_duration", sleep_minutes(biomarkers, nights), "minute"),
-        *level_and_trend("circadian.sleep_efficiency", sleep_efficiency(biomarkers), "percent"),
-        level("circadian.sleep_regularity_index.level", daily_values(biomarkers, "sleep_regularity"), "index"),
-        *level_and_trend("circadian.resting_heart_rate", daily_values(biomarkers, "heart_rate_resting"), "bpm"),
+        *_with_source(level_and_trend("circadian.sleep_duration", minutes, "minute"), minutes_source),
+        *_with_source(level_and_trend("circadian.sleep_efficiency", efficiency, "percent"), efficiency_source),
+        *level_and_trend("circadian.resting_heart_rate", readings.daily("heart_rate_resting"), "bpm"),
+        latest(readings, "sleep_regularity", "circadian.sahha_sleep_regularity.latest", "percent"),
+        latest(readings, "sleep_debt", "circadian.sahha_sleep_debt.latest", "hour", scale=1 / 60),
     )

@@ -4,19 +4,31 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date
 
-from sahha_sync.domain.analysis import AnalysisInput
+from sahha_sync.domain.analysis import AnalysisInput, AnalysisType
 from sahha_sync.domain.health import Biomarker, Score
-from sahha_sync.domain.metrics.behavior import behavior_metrics
-from sahha_sync.domain.metrics.circadian import circadian_metrics
-from sahha_sync.domain.metrics.days import local_day
-from sahha_sync.domain.metrics.digest import Digest, build_digest
+from sahha_sync.domain.metrics.behavior import behavior_metrics, behavior_series
+from sahha_sync.domain.metrics.circadian import circadian_metrics, sleep_efficiency, sleep_minutes
+from sahha_sync.domain.metrics.days import Calendar, LocalDay, Stamp, moment_stamp, window_stamp
+from sahha_sync.domain.metrics.digest import (
+    BEHAVIOR_COLUMNS,
+    CIRCADIAN_COLUMNS,
+    Cell,
+    Digest,
+    build_digest,
+    mid_sleep_cell,
+    number_cell,
+)
 from sahha_sync.domain.metrics.model import Coverage, MetricSet
-from sahha_sync.domain.metrics.scores import score_metrics
-from sahha_sync.domain.metrics.sleep import SLEEP_END, SLEEP_START, Night, nights_from
+from sahha_sync.domain.metrics.readings import Readings
+from sahha_sync.domain.metrics.scores import latest_scores, score_metrics, score_stream
+from sahha_sync.domain.metrics.sleep import SLEEP_TIME_TYPES, Night, SleepLog, sleep_log
+from sahha_sync.domain.schedule import DEFAULT_SCHEDULE, WorkSchedule
 from sahha_sync.domain.snapshot import dedupe_by_key
+
+DEFAULT_SCHEDULE_NOTE = " (the default: no work schedule was given)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,37 +42,80 @@ class AnalysisFacts:
         return input_hash(self.metrics, self.digest, prompt_version=prompt_version, model=model)
 
 
-def _records(analysis_input: AnalysisInput) -> tuple[list[Biomarker], list[Score]]:
-    return dedupe_by_key(analysis_input.biomarkers), dedupe_by_key(analysis_input.scores)
+def _stamps(biomarkers: Iterable[Biomarker], scores: Iterable[Score], nights: Iterable[Night]) -> list[Stamp]:
+    stamps = [
+        window_stamp(b.type, b.start_date_time, b.end_date_time)
+        for b in biomarkers
+        if b.type not in SLEEP_TIME_TYPES and b.periodicity.lower() != "weekly"
+    ]
+    stamps += [moment_stamp(score_stream(s.type), s.score_date_time) for s in scores]
+    stamps += [Stamp("night", n.day, n.offset) for n in nights]
+    return stamps
 
 
-def _coverage(biomarkers: list[Biomarker], scores: list[Score], nights: tuple[Night, ...]) -> Coverage:
-    days: set[date] = {local_day(b) for b in biomarkers if b.type not in (SLEEP_START, SLEEP_END)}
-    days |= {s.score_date_time.date() for s in scores}
-    days |= {n.wake_date for n in nights}
+def _coverage(calendar: Calendar, log: SleepLog, readings: Readings) -> Coverage:
+    days = calendar.days
     return Coverage(
         days_with_data=len(days),
-        first_day=min(days) if days else None,
-        last_day=max(days) if days else None,
-        nights=len(nights),
+        first_day=days[0].date if days else None,
+        last_day=days[-1].date if days else None,
+        nights=len(log.nights),
+        naps=log.naps,
+        daytime_sleeps=sum(1 for n in log.nights if n.daytime),
+        repeated_dates=calendar.repeated_dates,
+        offset_changes=calendar.offset_changes(),
+        implausible=tuple(sorted(readings.implausible.items())),
     )
+
+
+def _cells(
+    analysis_type: AnalysisType, readings: Readings, scores: list[Score], nights: Mapping[LocalDay, Night]
+) -> dict[str, Cell]:
+    calendar = readings.calendar
+
+    def score(score_type: str) -> Cell:
+        by_day = latest_scores(scores, score_type, calendar)
+        return number_cell({d: s.score for d, s in by_day.items() if s.score is not None}, 2)
+
+    if analysis_type is AnalysisType.BEHAVIOR:
+        series = {name: values for name, (values, _) in behavior_series(readings).items()}
+        cells = (
+            number_cell(series["steps"]), number_cell(series["active_hours"], 1),
+            number_cell(series["sedentary_time"]), number_cell(series["intensity_minutes"]),
+            score("activity"), score("readiness"), score("wellbeing"),
+        )  # fmt: skip
+        return dict(zip(BEHAVIOR_COLUMNS, cells, strict=True))
+    cells = (
+        number_cell(sleep_minutes(readings, nights)[0], 1, 1 / 60), mid_sleep_cell(nights),
+        number_cell(sleep_efficiency(readings)[0]), number_cell(readings.daily("heart_rate_resting")),
+        score("sleep"), score("readiness"), score("mental_wellbeing"),
+    )  # fmt: skip
+    return dict(zip(CIRCADIAN_COLUMNS, cells, strict=True))
 
 
 def compute_facts(analysis_input: AnalysisInput) -> AnalysisFacts:
     """The metrics and the digest of ``analysis_input`` (pure and deterministic)."""
-    biomarkers, scores = _records(analysis_input)
-    nights = nights_from(biomarkers)
+    biomarkers, scores = dedupe_by_key(analysis_input.biomarkers), dedupe_by_key(analysis_input.scores)
+    log = sleep_log(biomarkers)
+    calendar = Calendar(_stamps(biomarkers, scores, log.nights))
+    readings = Readings(biomarkers, calendar)
+    nights = {calendar.day(n.day, n.offset): n for n in log.nights}
+    schedule: WorkSchedule = analysis_input.work_schedule or DEFAULT_SCHEDULE
+    given = analysis_input.work_schedule is not None
     metrics = MetricSet(
         analysis_type=analysis_input.analysis_type.value,
         archetype=analysis_input.archetype,
         data_source=analysis_input.data_source,
         stale_as_of=analysis_input.stale_as_of,
-        coverage=_coverage(biomarkers, scores, nights),
-        circadian=circadian_metrics(biomarkers, nights),
-        behavior=behavior_metrics(biomarkers),
-        scores=score_metrics(scores),
+        coverage=_coverage(calendar, log, readings),
+        schedule=schedule.describe() + ("" if given else DEFAULT_SCHEDULE_NOTE),
+        schedule_given=given,
+        circadian=circadian_metrics(readings, nights, schedule),
+        behavior=behavior_metrics(readings, schedule),
+        scores=score_metrics(scores, calendar),
     )
-    return AnalysisFacts(metrics, build_digest(biomarkers, scores, nights))
+    cells = _cells(analysis_input.analysis_type, readings, scores, nights)
+    return AnalysisFacts(metrics, build_digest(calendar.days, cells, schedule))
 
 
 def compute_metrics(analysis_input: AnalysisInput) -> MetricSet:

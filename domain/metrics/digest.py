@@ -1,33 +1,31 @@
-"""A compact digest of the data: one row of key figures per local day, for a prompt (never the raw payload)."""
+"""A compact digest of the data: one row of key figures per local day, for a prompt (never the raw payload).
+
+Days are numbered from the first day with data (``1``) and carry their weekday and kind (``W`` work day, ``F``
+free day, by the schedule), never their calendar date. The columns follow the analysis type: activity for a
+behaviour analysis; sleep, mid-sleep, efficiency and resting heart rate for a circadian one.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
-from sahha_sync.domain.health import Biomarker, Score
-from sahha_sync.domain.metrics.behavior import behavior_series
-from sahha_sync.domain.metrics.circadian import sleep_efficiency, sleep_minutes
-from sahha_sync.domain.metrics.days import daily_values, latest_scores
+from sahha_sync.domain.metrics.days import LocalDay, day_number
 from sahha_sync.domain.metrics.model import format_clock
-from sahha_sync.domain.metrics.scores import SCORE_TYPES
 from sahha_sync.domain.metrics.sleep import Night
+from sahha_sync.domain.schedule import WorkSchedule
 
 MISSING = "-"
-_SCORE_COLUMNS = {"sleep": "sleep_sc", "activity": "act_sc", "readiness": "ready_sc", "wellbeing": "well_sc"}
-_SCORE_COLUMNS["mental_wellbeing"] = "mental_sc"
-
-COLUMNS = (
-    "date", "dow", "steps", "active_h", "sedentary_min", "intensity_min", "sleep_min", "onset", "wake", "mid",
-    "sleep_eff", "rhr", *(_SCORE_COLUMNS[t] for t in SCORE_TYPES),
-)  # fmt: skip
+LEADING = ("day", "dow", "kind")
+BEHAVIOR_COLUMNS = ("steps", "active_h", "sedentary_min", "intensity_min", "act_sc", "ready_sc", "well_sc")
+CIRCADIAN_COLUMNS = ("sleep_h", "mid", "sleep_eff", "rhr", "sleep_sc", "ready_sc", "mental_sc")
+Cell = Callable[[LocalDay], str]
 
 
 @dataclass(frozen=True, slots=True)
 class Digest:
-    """Rows of text cells under ``COLUMNS``, oldest day first; ``-`` marks a missing figure."""
+    """Rows of text cells under ``columns``, oldest day first; ``-`` marks a missing figure."""
 
     columns: tuple[str, ...]
     rows: tuple[tuple[str, ...], ...]
@@ -43,38 +41,34 @@ class Digest:
         return {"columns": list(self.columns), "rows": [list(row) for row in self.rows]}
 
 
-def _number(value: float | None, decimals: int = 0) -> str:
-    if value is None:
-        return MISSING
-    return f"{value:.{decimals}f}"
+def number_cell(series: Mapping[LocalDay, float], decimals: int = 0, scale: float = 1.0) -> Cell:
+    def cell(day: LocalDay) -> str:
+        value = series.get(day)
+        return MISSING if value is None else f"{value * scale:.{decimals}f}"
+
+    return cell
 
 
-def _row(day: date, series: Mapping[str, Mapping[date, float]], night: Night | None) -> tuple[str, ...]:
-    def get(name: str, decimals: int = 0) -> str:
-        return _number(series[name].get(day), decimals)
+def mid_sleep_cell(nights: Mapping[LocalDay, Night]) -> Cell:
+    def cell(day: LocalDay) -> str:
+        night = nights.get(day)
+        return MISSING if night is None else format_clock(night.midpoint_hour)
 
-    clock = (
-        (format_clock(night.onset_hour), format_clock(night.wake_hour), format_clock(night.midpoint_hour))
-        if night
-        else (MISSING,) * 3
+    return cell
+
+
+def build_digest(days: Sequence[LocalDay], cells: Mapping[str, Cell], schedule: WorkSchedule) -> Digest:
+    """One row per day in ``days`` with a cell per column of ``cells`` (after day, weekday and kind)."""
+    if not days:
+        return Digest((*LEADING, *cells), ())
+    first = days[0].date
+    rows = tuple(
+        (
+            day_number(day, first),
+            day.date.strftime("%a"),
+            "F" if schedule.is_free(day.date) else "W",
+            *(cell(day) for cell in cells.values()),
+        )
+        for day in days
     )
-    scores = tuple(get(f"score.{t}", 2) for t in SCORE_TYPES)
-    return (
-        day.isoformat(), day.strftime("%a"), get("steps"), get("active_hours", 1), get("sedentary_time"),
-        get("intensity_minutes"), get("sleep_minutes"), *clock, get("sleep_efficiency"), get("resting_hr"), *scores,
-    )  # fmt: skip
-
-
-def build_digest(biomarkers: Sequence[Biomarker], scores: Sequence[Score], nights: Sequence[Night]) -> Digest:
-    series: dict[str, Mapping[date, float]] = {
-        name: values for name, (values, _) in behavior_series(biomarkers).items()
-    }
-    series["sleep_minutes"] = sleep_minutes(biomarkers, nights)
-    series["sleep_efficiency"] = sleep_efficiency(biomarkers)
-    series["resting_hr"] = daily_values(biomarkers, "heart_rate_resting")
-    for score_type in SCORE_TYPES:
-        by_day = latest_scores(scores, score_type)
-        series[f"score.{score_type}"] = {d: s.score for d, s in by_day.items() if s.score is not None}
-    by_wake = {n.wake_date: n for n in nights}
-    days = sorted({d for values in series.values() for d in values} | set(by_wake))
-    return Digest(COLUMNS, tuple(_row(day, series, by_wake.get(day)) for day in days))
+    return Digest((*LEADING, *cells), rows)

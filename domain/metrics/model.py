@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 # Figures are rounded once, where they are made, to a few significant digits: equal data give equal metrics
@@ -20,6 +20,8 @@ class Metric:
 
     ``name`` is dotted (``behavior.steps.level``) and is what an insight cites; ``days`` is how many days
     (or nights) of data the figure rests on. Clock times have the unit ``hour_of_day`` (0.0-24.0, local).
+    ``interval`` is a 95 % confidence interval where one is computed (trends); ``source`` says which records
+    the figure came from when more than one kind could have given it.
     """
 
     name: str
@@ -27,17 +29,30 @@ class Metric:
     unit: str
     days: int
     reason: str | None = None
+    interval: tuple[float, float] | None = None
+    source: str | None = None
 
     @classmethod
-    def of(cls, name: str, value: float | None, unit: str, days: int, *, reason: str | None = None) -> Metric:
+    def of(
+        cls,
+        name: str,
+        value: float | None,
+        unit: str,
+        days: int,
+        *,
+        reason: str | None = None,
+        interval: tuple[float, float] | None = None,
+        source: str | None = None,
+    ) -> Metric:
+        bounds = None if interval is None else (round_significant(interval[0]), round_significant(interval[1]))
         if value is None:
-            return cls(name, None, unit, days, reason or "not enough data")
+            return cls(name, None, unit, days, reason or "not enough data", bounds, source)
         if not math.isfinite(value):
-            return cls(name, None, unit, days, "not defined for these data")
+            return cls(name, None, unit, days, "not defined for these data", bounds, source)
         number = round_significant(value)
         if unit == CLOCK_UNIT:
             number = round_significant(number % 24.0)
-        return cls(name, number, unit, days, None)
+        return cls(name, number, unit, days, None, bounds, source)
 
     @classmethod
     def missing(cls, name: str, unit: str, days: int, reason: str) -> Metric:
@@ -51,14 +66,26 @@ class Metric:
         """The value as a person reads it (``23:45`` for a clock time), or ``n/a``."""
         if self.value is None:
             return "n/a"
-        if self.unit == CLOCK_UNIT:
-            return format_clock(self.value)
-        if float(self.value).is_integer():
-            return str(int(self.value))
-        return f"{self.value:g}"
+        return display_number(self.value, self.unit)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "value": self.value, "unit": self.unit, "days": self.days, "reason": self.reason}
+        return {
+            "name": self.name,
+            "value": self.value,
+            "unit": self.unit,
+            "days": self.days,
+            "reason": self.reason,
+            "interval": None if self.interval is None else list(self.interval),
+            "source": self.source,
+        }
+
+
+def display_number(value: float, unit: str) -> str:
+    if unit == CLOCK_UNIT:
+        return format_clock(value)
+    if float(value).is_integer():
+        return str(int(value))
+    return f"{value:g}"
 
 
 def round_significant(value: float, digits: int = SIGNIFICANT_DIGITS) -> float:
@@ -99,19 +126,31 @@ class ScoreSummary:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Coverage:
-    """Which days the data cover: the first and last local day with any record, and how many days had data."""
+    """Which days the data cover, and what a reader should know about them.
+
+    ``days_with_data`` counts local days with any record (a date that happened twice, after a flight west
+    across the date line, counts twice: ``repeated_dates``). ``offset_changes`` lists the days whose UTC offset
+    differs from the day before (travel, daylight saving). ``nights`` counts main sleeps, of which
+    ``daytime_sleeps`` lay in the daytime; ``naps`` counts the other sleeps, left out of sleep timing.
+    ``implausible`` counts, per biomarker type, readings left out for lying outside the plausible range.
+    """
 
     days_with_data: int
     first_day: date | None
     last_day: date | None
     nights: int
+    naps: int = 0
+    daytime_sleeps: int = 0
+    repeated_dates: tuple[date, ...] = ()
+    offset_changes: tuple[tuple[date, timedelta, timedelta], ...] = ()
+    implausible: tuple[tuple[str, int], ...] = ()
 
     @property
     def span_days(self) -> int:
-        """Days from the first to the last day with data, both included (0 without data)."""
+        """Days from the first to the last day with data, both included, repeated dates twice (0 without data)."""
         if self.first_day is None or self.last_day is None:
             return 0
-        return (self.last_day - self.first_day).days + 1
+        return (self.last_day - self.first_day).days + 1 + len(self.repeated_dates)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -120,18 +159,38 @@ class Coverage:
             "first_day": None if self.first_day is None else self.first_day.isoformat(),
             "last_day": None if self.last_day is None else self.last_day.isoformat(),
             "nights": self.nights,
+            "naps": self.naps,
+            "daytime_sleeps": self.daytime_sleeps,
+            "repeated_dates": [d.isoformat() for d in self.repeated_dates],
+            "offset_changes": [
+                {"day": d.isoformat(), "from": format_offset(before), "to": format_offset(after)}
+                for d, before, after in self.offset_changes
+            ],
+            "implausible": dict(self.implausible),
         }
+
+
+def format_offset(offset: timedelta) -> str:
+    minutes = round(offset.total_seconds() / 60)
+    sign = "+" if minutes >= 0 else "-"
+    return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class MetricSet:
-    """Every metric computed for one analysis input; ``to_dict`` is JSON-ready and stable."""
+    """Every metric computed for one analysis input; ``to_dict`` is JSON-ready and stable.
+
+    ``schedule`` describes the work and free days the metrics used; ``schedule_given`` says whether the host
+    gave them (else they are the default, Monday to Friday).
+    """
 
     analysis_type: str
     archetype: str
     data_source: str
     stale_as_of: datetime | None
     coverage: Coverage
+    schedule: str
+    schedule_given: bool
     circadian: tuple[Metric, ...]
     behavior: tuple[Metric, ...]
     scores: tuple[ScoreSummary, ...]
@@ -154,6 +213,7 @@ class MetricSet:
             "data_source": self.data_source,
             "stale_as_of": None if self.stale_as_of is None else self.stale_as_of.isoformat(),
             "coverage": self.coverage.to_dict(),
+            "schedule": {"description": self.schedule, "given": self.schedule_given},
             "circadian": [m.to_dict() for m in self.circadian],
             "behavior": [m.to_dict() for m in self.behavior],
             "scores": [s.to_dict() for s in self.scores],

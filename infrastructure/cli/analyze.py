@@ -1,4 +1,8 @@
-"""``sahha-sync analyze``: one analysis run for one user, answered at once, archived before the command ends."""
+"""``sahha-sync analyze``: one analysis run for one user, answered at once, archived before the command ends.
+
+``--json`` prints the outcome with the computed metrics (each with its value, unit, the days it rests on, or
+why it is absent), the insights with the metric each cites, and the data-quality notes.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,8 @@ from typing import Any
 import typer
 
 from sahha_sync.application.use_cases import AnalysisOutcome
+from sahha_sync.domain.errors import InvalidInputError
+from sahha_sync.domain.schedule import WorkSchedule
 from sahha_sync.infrastructure.cli import _ops
 from sahha_sync.infrastructure.cli._common import EXIT_FAILED, fail, out, print_json, run_sync, state, warn
 from sahha_sync.infrastructure.runtime import SahhaSync
@@ -17,7 +23,8 @@ HELP = (
     "the answer; the archival job runs in the background and the command waits for it before it ends.\n\n"
     "Examples:\n\n"
     "  sahha-sync analyze --user user-0001 --type behavior --archetype 'Peak Performer'\n\n"
-    "  sahha-sync analyze --user user-0002 --type circadian --archetype 'Foundation Builder' --json"
+    "  sahha-sync analyze --user user-0002 --type circadian --archetype 'Foundation Builder' --json\n\n"
+    "  sahha-sync analyze --user user-0003 --type circadian --archetype 'Night Owl' --workdays mon,tue,wed"
 )
 ARCHIVAL_TIMEOUT = 300.0
 
@@ -31,12 +38,16 @@ def analyze(
     user: str = typer.Option(..., "--user", help="The host's user id (Sahha's external id)."),
     analysis_type: str = typer.Option(..., "--type", help="behavior or circadian."),
     archetype: str = typer.Option(..., "--archetype", help="The user's archetype, e.g. 'Peak Performer'."),
-    as_json: bool = typer.Option(False, "--json", help="Print the outcome as JSON."),
+    as_json: bool = typer.Option(False, "--json", help="Print the outcome, with the computed metrics, as JSON."),
+    workdays: str | None = typer.Option(
+        None, "--workdays", help="The user's work days, e.g. mon,tue,wed (default: Monday to Friday)."
+    ),
 ) -> None:
     user_id, kind = _ops.user_id(user), _ops.analysis_type(analysis_type)
     if not archetype.strip():
         raise typer.BadParameter("must not be empty", param_hint="--archetype")
-    report = run_sync(_analyze(state(ctx).settings, user_id, archetype.strip(), kind.value))
+    schedule = _work_schedule(workdays)
+    report = run_sync(_analyze(state(ctx).settings, user_id, archetype.strip(), kind.value, schedule))
     if as_json:
         print_json(report)
     else:
@@ -49,6 +60,8 @@ def _render(report: dict[str, Any], user_id: str) -> None:
     out.print(f"window {report['window']['start']} → {report['window']['end']} ({report['fetch']})")
     out.print(f"fetched {report['items_fetched']} items from {report['data_source']}; analyst {report['analyst']}")
     out.print(report["summary"])
+    for note in report["data_quality_notes"]:
+        out.print(f"note: {note}")
     out.print(f"sync: {report['sync_status']}" + (f" ({report['sync_error']})" if report["sync_error"] else ""))
 
 
@@ -61,9 +74,20 @@ def _verdict(report: dict[str, Any], user_id: str) -> None:
         fail(f"{user_id}, run {report['run_id']}: " + "; ".join(problems), EXIT_FAILED)
 
 
-async def _analyze(settings: Settings, user_id: str, archetype: str, analysis_type: str) -> dict[str, Any]:
+def _work_schedule(workdays: str | None) -> WorkSchedule | None:
+    if workdays is None:
+        return None
+    try:
+        return WorkSchedule.of_days(day for day in workdays.split(",") if day.strip())
+    except InvalidInputError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--workdays") from None
+
+
+async def _analyze(
+    settings: Settings, user_id: str, archetype: str, analysis_type: str, schedule: WorkSchedule | None
+) -> dict[str, Any]:
     async with SahhaSync(settings) as sync:
-        outcome = await sync.run_analysis(user_id, archetype, analysis_type)
+        outcome = await sync.run_analysis(user_id, archetype, analysis_type, work_schedule=schedule)
         await sync.wait_for_archival(ARCHIVAL_TIMEOUT)
         record = await sync.tracking_record(outcome.run_id)
     status = record.status if record is not None else None
@@ -87,6 +111,9 @@ def _report(outcome: AnalysisOutcome, archetype: str, analysis_type: str) -> dic
         "stale_as_of": None if outcome.stale_as_of is None else outcome.stale_as_of.isoformat(),
         "analyst": analysis.analyst,
         "summary": analysis.summary,
-        "insights": [insight.text for insight in analysis.insights],
+        "insights": [{"text": insight.text, "metric": insight.metric} for insight in analysis.insights],
+        "dropped_insights": analysis.dropped_insights,
         "recommendations": list(analysis.recommendations),
+        "data_quality_notes": list(analysis.data_quality_notes),
+        "metrics": outcome.metrics,
     }

@@ -1,12 +1,14 @@
 """The Analyst contract, run against the offline analyst and the OpenAI analyst on ``httpx.MockTransport``.
 
 The OpenAI analyst also has to map every way the model service can fail onto the port's errors: a refusal,
-malformed JSON, 429, 500 and a timeout.
+malformed JSON, a page that is not JSON at all, 429, 500 and a timeout; and it keeps only the insights whose
+figures are the computed ones.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -29,8 +31,12 @@ Handler = Callable[[httpx.Request], httpx.Response]
 WELL_FORMED = {
     "summary": "Steps are steady on weekdays and lower at weekends.",
     "insights": [
-        {"text": "Steps averaged about 8,400 a day.", "metric": "behavior.steps.level"},
+        {"text": "A typical day had 8,640 steps.", "metric": "behavior.steps.level"},  # sample_input()'s median
+        {"text": "Free days have 2,060 fewer steps than work days.", "metric": "behavior.steps.free_minus_work"},
         {"text": "A figure with a name the code never computed.", "metric": "behavior.made_up"},
+        {"text": "Your VO2max of 52 is excellent.", "metric": "behavior.steps.level"},
+        {"text": "Steps averaged about 8,400 a day.", "metric": "behavior.steps.level"},
+        {"text": "Steps look healthy.", "metric": None},
     ],
     "recommendations": ["Take a longer walk on Saturdays."],
     "data_quality_notes": ["Two weeks of data."],
@@ -57,6 +63,16 @@ def completion(content: str | None, *, refusal: str | None = None, finish_reason
 
 def answer(body: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None) -> Handler:
     return lambda request: httpx.Response(status, json=body, headers=headers)
+
+
+def recording(seen: list[dict[str, Any]]) -> Handler:
+    """A well-formed answer to every request, whose JSON body is appended to ``seen``."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(json.loads(request.content))
+        return httpx.Response(200, json=completion(json.dumps(WELL_FORMED)))
+
+    return handler
 
 
 def error_body(status: int) -> dict[str, Any]:
@@ -105,23 +121,50 @@ class TestOpenAIAnalystReplies:
         assert (analysis.prompt_tokens, analysis.completion_tokens) == (2345, 321)
         assert "Two weeks of data." in analysis.data_quality_notes
 
-    async def test_an_insight_citing_an_unknown_metric_keeps_its_text_but_no_metric(
+    async def test_insights_without_a_given_metric_or_with_a_wrong_figure_are_dropped_and_counted(
         self, analyst_on: Callable[..., OpenAIAnalyst]
     ) -> None:
         analysis = await analyst_on(answer(completion(json.dumps(WELL_FORMED)))).analyse(sample_input())
 
-        assert [i.metric for i in analysis.insights] == ["behavior.steps.level", None]
+        assert [i.text for i in analysis.insights] == [
+            "A typical day had 8,640 steps.",
+            "Free days have 2,060 fewer steps than work days.",
+        ]
+        assert analysis.dropped_insights == 4
+        assert any(note.startswith("4 of the model's insight(s) were left out") for note in analysis.data_quality_notes)
+
+    async def test_the_model_is_asked_at_temperature_zero_without_calendar_dates(
+        self, analyst_on: Callable[..., OpenAIAnalyst]
+    ) -> None:
+        seen: list[dict[str, Any]] = []
+        await analyst_on(recording(seen)).analyse(sample_input(analysis_type="circadian", sahha_sleep_days=True))
+
+        assert seen[0]["temperature"] == 0
+        messages = seen[0]["messages"][0]["content"] + seen[0]["messages"][1]["content"]
+        assert not re.search(r"\d{4}-\d{2}-\d{2}", messages)
+        assert "## Glossary" in messages
+
+    @pytest.mark.parametrize(
+        ("body", "content_type"),
+        [
+            (b"<html><body><h1>Sign in to the proxy</h1></body></html>", "text/html"),
+            (b"OK", "text/plain"),
+            (b'{"unexpected": true}', "application/json"),
+        ],
+    )
+    async def test_a_200_answer_that_is_not_a_chat_completion_raises_analyst_response_error(
+        self, analyst_on: Callable[..., OpenAIAnalyst], body: bytes, content_type: str
+    ) -> None:
+        analyst = analyst_on(lambda request: httpx.Response(200, content=body, headers={"content-type": content_type}))
+
+        with pytest.raises(AnalystResponseError):
+            await analyst.analyse(sample_input())
 
     async def test_the_request_asks_for_the_json_schema_and_carries_the_metrics(
         self, analyst_on: Callable[..., OpenAIAnalyst]
     ) -> None:
         seen: list[dict[str, Any]] = []
-
-        def handler(request: httpx.Request) -> httpx.Response:
-            seen.append(json.loads(request.content))
-            return httpx.Response(200, json=completion(json.dumps(WELL_FORMED)))
-
-        await analyst_on(handler).analyse(sample_input())
+        await analyst_on(recording(seen)).analyse(sample_input())
 
         body = seen[0]
         assert body["model"] == "gpt-4o"

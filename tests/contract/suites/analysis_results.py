@@ -44,6 +44,7 @@ def sample_analysis(**fields: Any) -> Analysis:
         "data_quality_notes": ("Data cover 6 of the 7 days.",),
         "prompt_tokens": 2345,
         "completion_tokens": 321,
+        "dropped_insights": 2,
         "metrics": {
             "analysis_type": BEHAVIOR,
             "coverage": {"days_with_data": 6, "first_day": "2025-10-01", "nights": 0},

@@ -21,6 +21,7 @@ import pytest
 from sahha_sync.application.ports.analyst import Analyst, AnalystError
 from sahha_sync.domain.analysis import Analysis, AnalysisInput, AnalysisType
 from sahha_sync.domain.health import Biomarker, Score, ScoreFactor
+from sahha_sync.domain.metrics import check_insight, compute_metrics
 from sahha_sync.domain.windows import FetchWindow
 
 PROFILE = "user-1"
@@ -34,12 +35,22 @@ _UNITS = {
     "sleep_in_bed_duration": ("sleep", "minute", "integer"),
     "sleep_efficiency": ("sleep", "percent", "double"),
     "sleep_regularity": ("sleep", "index", "double"),
+    "sleep_debt": ("sleep", "minute", "double"),
     "heart_rate_resting": ("vitals", "bpm", "double"),
 }
 
 
+SLEEP_DAY_START = time(18, 0)
+SLEEP_DAY_LENGTH = timedelta(days=1) - timedelta(seconds=1)
+
+
 class HealthDataBuilder:
-    """Hand-made biomarkers and scores, as Sahha would send them, in the user's local offset ``tz``."""
+    """Hand-made biomarkers and scores, as Sahha would send them, in the user's local offset ``tz``.
+
+    ``night`` gives sleep bouts (``sleep_start_time`` / ``sleep_end_time`` over the bout itself);
+    ``sleep_day`` gives the shape of real Sahha answers: the sleep clock times of one sleep day, over its
+    18:00 → 17:59:59 window, values without seconds, ``daily`` and/or ``intraday``.
+    """
 
     def __init__(self, user_id: str = PROFILE, tz: tzinfo = UTC) -> None:
         self.user_id = user_id
@@ -47,12 +58,47 @@ class HealthDataBuilder:
         self.biomarkers: list[Biomarker] = []
         self.scores: list[Score] = []
 
-    def daily(self, day: date, biomarker_type: str, value: float, *, tz: tzinfo | None = None) -> HealthDataBuilder:
-        """One daily biomarker for the local day ``day`` (units as Sahha sends them)."""
-        category, unit, value_type = _UNITS.get(biomarker_type, ("activity", "count", "double"))
+    def daily(
+        self,
+        day: date,
+        biomarker_type: str,
+        value: float,
+        *,
+        tz: tzinfo | None = None,
+        unit: str | None = None,
+        periodicity: str = "daily",
+    ) -> HealthDataBuilder:
+        """One biomarker over the local day ``day`` (units as Sahha sends them unless ``unit`` is given)."""
+        category, default_unit, value_type = _UNITS.get(biomarker_type, ("activity", "count", "double"))
         start = datetime.combine(day, time(0, 0), tz or self.tz)
         text = str(int(value)) if value_type == "integer" else str(value)
-        self.biomarkers.append(self._biomarker(biomarker_type, category, text, unit, value_type, start, start))
+        record = self._biomarker(biomarker_type, category, text, unit or default_unit, value_type, start, start)
+        self.biomarkers.append(dataclasses.replace(record, periodicity=periodicity))
+        return self
+
+    def sleep_day(
+        self, onset: datetime, wake: datetime, *, mid: datetime | None = None, forms: tuple[str, ...] = ("daily",)
+    ) -> HealthDataBuilder:
+        """Sahha's sleep clock times of the sleep day ending on the morning of ``wake``, in ``wake``'s offset."""
+        tz = wake.tzinfo
+        window_start = datetime.combine(wake.date() - timedelta(days=1), SLEEP_DAY_START, tz)
+        window_end = window_start + SLEEP_DAY_LENGTH
+        moments = {"sleep_start_time": onset, "sleep_end_time": wake, "sleep_mid_time": mid}
+        for kind, moment in moments.items():
+            if moment is None:
+                continue
+            for form in forms:
+                record = self._biomarker(kind, "sleep", moment.isoformat(timespec="minutes"), "datetime", "datetime",
+                                         window_start, window_end)  # fmt: skip
+                self.biomarkers.append(dataclasses.replace(record, periodicity=form, aggregation="none"))
+        return self
+
+    def weekly(self, last_day: date, biomarker_type: str, value: str, unit: str) -> HealthDataBuilder:
+        """A ``weekly`` biomarker over the eight days of windows ending on ``last_day`` (as Sahha sends them)."""
+        end = datetime.combine(last_day, SLEEP_DAY_START, self.tz) - timedelta(seconds=1)
+        start = end - timedelta(days=8) + timedelta(seconds=1)
+        record = self._biomarker(biomarker_type, "sleep", value, unit, "double", start, end)
+        self.biomarkers.append(dataclasses.replace(record, periodicity="weekly", aggregation="average"))
         return self
 
     def night(self, onset: datetime, wake: datetime, *, record_times_only: bool = False) -> HealthDataBuilder:
@@ -108,8 +154,13 @@ def sample_input(
     first_day: date = date(2026, 11, 2),
     analysis_type: AnalysisType | str = AnalysisType.BEHAVIOR,
     tz: tzinfo = timezone(timedelta(hours=1)),
+    sahha_sleep_days: bool = False,
 ) -> AnalysisInput:
-    """A realistic, deterministic user: weekday routine, later and longer weekend sleep, scores with factors."""
+    """A realistic, deterministic user: weekday routine, later and longer weekend sleep, scores with factors.
+
+    Sleep comes as bouts, or with ``sahha_sleep_days`` as real Sahha answers shape it: sleep clock times per
+    18:00 sleep day (daily and intraday forms), with Sahha's weekly ``sleep_regularity`` and ``sleep_debt``.
+    """
     builder = HealthDataBuilder(tz=tz)
     for index in range(days):
         day = first_day + timedelta(days=index)
@@ -126,13 +177,19 @@ def sample_input(
         if day.weekday() in (5, 6):
             bedtime += timedelta(hours=1, minutes=30)
         wake = datetime.combine(day, time(9, 30) if weekend else time(7, 0), tz)
-        builder.night(bedtime, wake)
+        if sahha_sleep_days:
+            builder.sleep_day(bedtime, wake, mid=bedtime + (wake - bedtime) / 2, forms=("daily", "intraday"))
+        else:
+            builder.night(bedtime, wake)
         builder.daily(day, "sleep_duration", (wake - bedtime).total_seconds() / 60 - 25)
         for score_type, base in _SCORE_BASES.items():
             factors = {
                 name: round(base - 0.1 * rank + 0.02 * wobble, 2) for rank, name in enumerate(_FACTORS[score_type])
             }
             builder.score(day, score_type, round(base + 0.03 * wobble, 2), state="medium", factors=factors)
+        if sahha_sleep_days and day.weekday() == 6:
+            builder.weekly(day, "sleep_regularity", f"{0.9 + 0.01 * wobble:.3f}", "percentage")
+            builder.weekly(day, "sleep_debt", f"{4 + wobble:.1f}", "hour")
     return builder.build(analysis_type)
 
 
@@ -171,7 +228,11 @@ def edge_inputs() -> Iterable[AnalysisInput]:
 
 
 class AnalystContract:
-    """Promises every ``Analyst`` keeps. Override ``analyst`` to yield the adapter under test."""
+    """Promises every ``Analyst`` keeps. Override ``analyst`` to yield the adapter under test.
+
+    Among them: every insight cites a computed metric that has a value, and its figures are the computed ones
+    (``sahha_sync.domain.metrics.check_insight``); an analyst drops what does not pass.
+    """
 
     @pytest.fixture
     def analyst(self) -> Analyst:
@@ -205,6 +266,17 @@ class AnalystContract:
         circadian = await analyst.analyse(sample_input(analysis_type=AnalysisType.CIRCADIAN))
 
         assert behaviour.input_hash != circadian.input_hash
+
+    @pytest.mark.parametrize("analysis_type", list(AnalysisType))
+    async def test_every_insight_cites_a_metric_it_was_given_and_agrees_with_it(
+        self, analyst: Analyst, analysis_type: AnalysisType
+    ) -> None:
+        analysis_input = sample_input(21, analysis_type=analysis_type, sahha_sleep_days=True)
+        analysis = await analyst.analyse(analysis_input)
+        metrics = compute_metrics(analysis_input)
+
+        for insight in analysis.insights:
+            assert check_insight(insight, metrics) is None, insight.text
 
     async def test_thin_or_odd_data_gives_an_analysis_or_an_analyst_error(self, analyst: Analyst) -> None:
         for analysis_input in edge_inputs():

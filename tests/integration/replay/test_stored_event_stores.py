@@ -131,8 +131,18 @@ async def test_each_run_stream_folds_to_the_sync_status_its_tracking_row_showed(
 
 async def test_stored_events_give_the_same_monitoring_figures(replayed: UnitOfWorkFactory) -> None:
     stats = CollectStats(unit_of_work=replayed, clock=ManualClock(NOW))
-    assert (await stats.collect()).to_dict() == STORED["stats"]
-    assert (await stats.collect(SINCE)).to_dict() == STORED["stats_since"]
+    assert as_stored((await stats.collect()).to_dict(), STORED["stats"]) == STORED["stats"]
+    assert as_stored((await stats.collect(SINCE)).to_dict(), STORED["stats_since"]) == STORED["stats_since"]
+
+
+def as_stored(figures: Any, stored: Any) -> Any:
+    """``figures`` with only the keys the stored figures have: a figure added to the stats after the store was
+    written (e.g. a freshness row's ``no_data``) is not in it, and every figure that is must be equal."""
+    if isinstance(figures, dict) and isinstance(stored, dict):
+        return {key: as_stored(value, stored[key]) for key, value in figures.items() if key in stored}
+    if isinstance(figures, list) and isinstance(stored, list) and len(figures) == len(stored):
+        return [as_stored(value, old) for value, old in zip(figures, stored, strict=True)]
+    return figures
 
 
 def test_the_stored_store_holds_each_kind_of_history_the_replay_must_cover() -> None:

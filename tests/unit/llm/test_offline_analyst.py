@@ -10,7 +10,7 @@ import pytest
 
 from sahha_sync.adapters.llm import OFFLINE_MODEL, OFFLINE_VERSION, PROMPT_VERSION, OfflineAnalyst, OpenAIAnalyst
 from sahha_sync.domain.analysis import AnalysisType
-from sahha_sync.domain.metrics import analysis_input_hash, compute_metrics
+from sahha_sync.domain.metrics import analysis_input_hash, check_insight, compute_metrics
 from sahha_sync.testing.analyst import HealthDataBuilder, sample_input
 
 MONDAY = date(2026, 11, 2)
@@ -22,18 +22,19 @@ async def test_equal_inputs_give_equal_analyses() -> None:
     assert await analyst.analyse(sample_input()) == await analyst.analyse(sample_input())
 
 
-async def test_every_insight_cites_a_computed_metric_that_has_a_value() -> None:
-    for analysis_type in AnalysisType:
-        analysis_input = sample_input(21, analysis_type=analysis_type)
-        metrics = compute_metrics(analysis_input)
-        analysis = await OfflineAnalyst().analyse(analysis_input)
+@pytest.mark.parametrize("sahha_sleep_days", [False, True])
+@pytest.mark.parametrize("analysis_type", list(AnalysisType))
+async def test_every_insight_cites_a_computed_metric_and_agrees_with_it(
+    analysis_type: AnalysisType, sahha_sleep_days: bool
+) -> None:
+    analysis_input = sample_input(21, analysis_type=analysis_type, sahha_sleep_days=sahha_sleep_days)
+    metrics = compute_metrics(analysis_input)
+    analysis = await OfflineAnalyst().analyse(analysis_input)
 
-        assert analysis.insights
-        for insight in analysis.insights:
-            assert insight.metric is not None
-            cited = metrics.get(insight.metric)
-            assert cited is not None
-            assert cited.value is not None
+    assert len(analysis.insights) >= 3
+    for insight in analysis.insights:
+        assert check_insight(insight, metrics) is None, insight.text
+    assert analysis.metrics == metrics.to_dict()
 
 
 async def test_the_summary_states_the_figures_the_code_computed() -> None:
@@ -42,7 +43,7 @@ async def test_the_summary_states_the_figures_the_code_computed() -> None:
         builder.daily(MONDAY + timedelta(days=offset), "steps", steps)
     analysis = await OfflineAnalyst().analyse(builder.build())
 
-    assert "Steps averaged 9,143 a day over 7 days." in analysis.summary
+    assert "Steps: a typical day had 10,000 (the median over 7 days)." in analysis.summary
     assert "7 day(s) of data (2026-11-02 to 2026-11-08)" in analysis.summary
     assert analysis.metrics["coverage"] == compute_metrics(builder.build()).coverage.to_dict()
 
@@ -51,8 +52,10 @@ async def test_a_large_social_jet_lag_gets_an_insight_and_a_recommendation() -> 
     analysis = await OfflineAnalyst().analyse(sample_input(14, analysis_type=AnalysisType.CIRCADIAN))
 
     cited = {i.metric: i.text for i in analysis.insights}
-    assert "Social jet lag is +2.0 hours" in cited["circadian.social_jet_lag"]
-    assert "Keep weekend sleep times within an hour of weekday ones." in analysis.recommendations
+    assert cited["circadian.social_jet_lag_relative"] == (
+        "Social jet lag is 2.0 hours: free-day mid-sleep is that much later than on work days."
+    )
+    assert "Keep free-day sleep times within an hour of work-day ones." in analysis.recommendations
 
 
 async def test_no_data_gives_an_analysis_that_says_so() -> None:
@@ -66,7 +69,7 @@ async def test_no_data_gives_an_analysis_that_says_so() -> None:
 async def test_a_single_day_is_analysed_with_a_note_that_it_is_thin() -> None:
     analysis = await OfflineAnalyst().analyse(HealthDataBuilder().daily(MONDAY, "steps", 4000).build())
 
-    assert "Steps averaged 4,000 a day over 1 day." in analysis.summary
+    assert "Steps: a typical day had 4,000 (the median over 1 day)." in analysis.summary
     assert any("Only 1 day(s)" in note for note in analysis.data_quality_notes)
     assert not any(i.metric and i.metric.endswith(".trend") for i in analysis.insights)
 
@@ -103,7 +106,7 @@ async def test_the_openai_analysts_hash_can_be_computed_without_calling_the_mode
 @pytest.mark.parametrize(
     ("free_onset", "free_wake", "kind"),
     [("23:00", "06:00", "an early"), ("01:00", "08:00", "an intermediate"), ("03:00", "12:00", "a late")],
-)
+)  # MSFsc 02:30, 04:30 (SDf 7 h <= SDw 8 h: no correction) and 07:09
 async def test_the_chronotype_is_named_from_mid_sleep_on_free_days(free_onset: str, free_wake: str, kind: str) -> None:
     builder = HealthDataBuilder()
     for offset in range(14):

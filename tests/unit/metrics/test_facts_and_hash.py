@@ -39,24 +39,25 @@ def test_every_metric_says_how_many_days_it_rests_on() -> None:
     assert all(m.reason for m in metrics.all_metrics() if m.value is None)
 
 
-def test_the_digest_has_one_row_per_day_with_the_key_figures() -> None:
+def test_the_digest_has_one_row_per_day_numbered_from_the_first_without_dates() -> None:
     builder = HealthDataBuilder()
     builder.daily(date(2026, 11, 3), "steps", 8412).daily(date(2026, 11, 3), "heart_rate_resting", 57.6)
     builder.night(datetime(2026, 11, 2, 23, 40, tzinfo=UTC), datetime(2026, 11, 3, 7, 10, tzinfo=UTC))
-    builder.daily(date(2026, 11, 5), "steps", 10012)
-    digest = compute_facts(builder.build()).digest
+    builder.daily(date(2026, 11, 7), "steps", 10012)
 
-    rows = {row[0]: dict(zip(digest.columns, row, strict=True)) for row in digest.rows}
-    assert list(rows) == ["2026-11-03", "2026-11-05"]
-    tuesday = rows["2026-11-03"]
-    assert (tuesday["dow"], tuesday["steps"], tuesday["rhr"]) == ("Tue", "8412", "58")
-    assert (tuesday["onset"], tuesday["wake"], tuesday["mid"], tuesday["sleep_min"]) == (
-        "23:40",
-        "07:10",
-        "03:25",
-        "450",
-    )
-    assert rows["2026-11-05"]["onset"] == "-"
+    circadian = compute_facts(builder.build(AnalysisType.CIRCADIAN)).digest
+    behaviour = compute_facts(builder.build(AnalysisType.BEHAVIOR)).digest
+
+    rows = {row[0]: dict(zip(circadian.columns, row, strict=True)) for row in circadian.rows}
+    assert list(rows) == ["1", "5"]
+    tuesday = rows["1"]
+    assert (tuesday["dow"], tuesday["kind"], tuesday["rhr"], tuesday["mid"], tuesday["sleep_h"]) == (
+        "Tue", "W", "58", "03:25", "7.5",
+    )  # fmt: skip
+    assert (rows["5"]["dow"], rows["5"]["kind"], rows["5"]["mid"]) == ("Sat", "F", "-")
+    assert behaviour.columns[:4] == ("day", "dow", "kind", "steps")
+    assert [row[3] for row in behaviour.rows] == ["8412", "10012"]
+    assert "2026" not in circadian.to_text() + behaviour.to_text()
 
 
 def test_archived_data_is_flagged_as_possibly_stale() -> None:

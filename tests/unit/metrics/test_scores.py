@@ -23,8 +23,8 @@ def test_each_score_type_has_a_level_trend_and_weakest_factors() -> None:
     summary = next(s for s in compute_metrics(builder.build()).scores if s.type == "sleep")
 
     assert (summary.level.value, summary.level.days) == (pytest.approx(0.75), 4)
-    assert summary.trend.value == pytest.approx(0.1)
-    # mean factor scores: debt 0.35, regularity 0.5, duration 0.75 (lowest first)
+    assert (summary.trend.value, summary.trend.reason) == (None, "needs at least 14 days of data, has 4")
+    # median factor scores: debt 0.35, regularity 0.5, duration 0.75 (lowest first)
     assert [(m.name, m.value) for m in summary.weakest_factors] == [
         ("scores.sleep.factor.sleep_debt", pytest.approx(0.35)),
         ("scores.sleep.factor.sleep_regularity", pytest.approx(0.5)),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from datetime import date, datetime, timedelta, timezone
 
@@ -10,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sahha_sync.domain.analysis import AnalysisType
-from sahha_sync.domain.metrics import Night, compute_metrics, nights_from
+from sahha_sync.domain.metrics import Night, compute_metrics, nights_from, sleep_log
 from sahha_sync.testing.analyst import HealthDataBuilder
 
 
@@ -43,7 +44,7 @@ def test_a_night_belongs_to_the_day_the_user_woke() -> None:
         HealthDataBuilder().night(at("2026-11-02T23:30+00:00"), at("2026-11-03T07:30+00:00")).biomarkers
     )
 
-    assert [n.wake_date for n in nights] == [date(2026, 11, 3)]
+    assert [n.day for n in nights] == [date(2026, 11, 3)]
     assert nights[0].duration_hours == pytest.approx(8.0)
 
 
@@ -100,8 +101,8 @@ def test_sleep_times_across_a_dst_change_keep_their_local_clock_times() -> None:
 
     assert values["circadian.onset.mean"] == pytest.approx(23.0)
     assert values["circadian.wake.spread"] == pytest.approx(0.0, abs=1e-3)
-    # the minutes asleep come from the nights' spans here: 8 h, 7 h, 8 h
-    assert values["circadian.sleep_duration.level"] == pytest.approx(460.0)
+    # the minutes asleep come from the nights' spans here: 8 h, 7 h, 8 h, whose median is 8 h
+    assert values["circadian.sleep_duration.level"] == pytest.approx(480.0)
 
 
 def test_missing_nights_are_left_out_and_counted() -> None:
@@ -139,6 +140,74 @@ def test_an_unreadable_sleep_time_falls_back_to_the_records_own_times() -> None:
     nights = nights_from(builder.biomarkers)
 
     assert [(n.onset_hour, n.wake_hour) for n in nights] == [(pytest.approx(22.75), pytest.approx(6.25))]
+
+
+def test_sahhas_own_sleep_day_gives_the_night_with_its_mid_sleep() -> None:
+    # as real answers have it: 18:00 -> 17:59:59 windows, values without seconds, daily and intraday forms
+    builder = HealthDataBuilder().sleep_day(
+        at("2025-07-10T22:40+12:00"), at("2025-07-11T06:00+12:00"), mid=at("2025-07-11T02:00+12:00"),
+        forms=("daily", "intraday"),
+    )  # fmt: skip
+    start = next(b for b in builder.biomarkers if b.type == "sleep_start_time")
+
+    log = sleep_log(builder.biomarkers)
+
+    assert (start.value, start.start_date_time.hour, start.end_date_time.isoformat()) == (
+        "2025-07-10T22:40+12:00",
+        18,
+        "2025-07-11T17:59:59+12:00",
+    )
+    assert len(log.nights) == 1
+    night = log.nights[0]
+    assert (night.day, night.onset_hour, night.wake_hour) == (date(2025, 7, 11), pytest.approx(22 + 2 / 3), 6.0)
+    assert night.midpoint_hour == pytest.approx(2.0)  # Sahha's, not the computed 02:20
+
+
+def test_a_sleep_day_without_a_mid_sleep_gets_the_computed_one() -> None:
+    builder = HealthDataBuilder().sleep_day(at("2025-07-10T22:40+12:00"), at("2025-07-11T06:00+12:00"))
+
+    assert [n.midpoint_hour for n in nights_from(builder.biomarkers)] == [pytest.approx(2 + 1 / 3)]
+
+
+def test_a_sleep_day_record_of_sahha_belongs_to_the_morning_its_window_ends_on() -> None:
+    builder = HealthDataBuilder().sleep_day(at("2025-07-10T22:40+12:00"), at("2025-07-11T06:00+12:00"))
+    window = next(b for b in builder.biomarkers if b.type == "sleep_end_time")
+    builder.biomarkers.append(
+        dataclasses.replace(window, type="sleep_duration", value="440", unit="minute", value_type="integer")
+    )
+    metrics = compute_metrics(builder.build(AnalysisType.CIRCADIAN))
+
+    assert metrics.coverage.days_with_data == 1
+    assert metrics.coverage.first_day == date(2025, 7, 11)
+    assert metrics.value("circadian.sleep_duration.level") == 440.0
+
+
+def test_split_sleep_is_one_night_from_its_first_onset() -> None:
+    builder = HealthDataBuilder()
+    builder.night(at("2026-11-02T23:00+00:00"), at("2026-11-03T02:00+00:00"))
+    builder.night(at("2026-11-03T02:30+00:00"), at("2026-11-03T07:00+00:00"))
+
+    nights = nights_from(builder.biomarkers)
+
+    assert [(n.onset_hour, n.wake_hour, n.asleep) for n in nights] == [(23.0, 7.0, pytest.approx(7.5))]
+
+
+def test_a_long_afternoon_nap_does_not_replace_a_short_night() -> None:
+    builder = HealthDataBuilder()
+    for day in range(2, 9):  # waking Mon 2 Nov to Sun 8 Nov 2026; work nights 23:00-07:00, free nights 01:00-09:00
+        wake_day = date(2026, 11, day)
+        if wake_day.weekday() < 5:
+            builder.night(at(f"{wake_day - timedelta(days=1)}T23:00+00:00"), at(f"{wake_day}T07:00+00:00"))
+        elif day == 7:  # Saturday: a four-hour night, then a five-hour nap
+            builder.night(at(f"{wake_day}T03:00+00:00"), at(f"{wake_day}T07:00+00:00"))
+            builder.night(at(f"{wake_day}T13:00+00:00"), at(f"{wake_day}T18:00+00:00"))
+        else:
+            builder.night(at(f"{wake_day}T01:00+00:00"), at(f"{wake_day}T09:00+00:00"))
+    metrics = compute_metrics(builder.build(AnalysisType.CIRCADIAN))
+
+    # MSF stays 05:00 (the night's 05:00 and Sunday's 05:00), so social jet lag stays 2.0 h, not 2.7 h
+    assert metrics.value("circadian.social_jet_lag_relative") == pytest.approx(2.0)
+    assert (metrics.coverage.nights, metrics.coverage.naps) == (7, 1)
 
 
 def test_a_nap_on_the_same_day_does_not_replace_the_main_sleep() -> None:
@@ -225,3 +294,14 @@ def test_any_sequence_of_nights_is_recovered_in_any_order(
 
     assert [(n.onset, n.wake) for n in nights] == [(n.onset, n.wake) for n in expected]
     assert [n.onset_hour for n in nights] == pytest.approx([n.onset_hour for n in expected])
+
+
+def test_a_short_evening_nap_does_not_hide_a_long_daytime_sleep() -> None:
+    builder = HealthDataBuilder()
+    builder.night(at("2026-11-03T09:00+00:00"), at("2026-11-03T17:00+00:00"))  # after a night shift
+    builder.night(at("2026-11-02T20:30+00:00"), at("2026-11-02T21:30+00:00"))  # an hour before the shift
+
+    log = sleep_log(builder.biomarkers)
+
+    assert [(n.onset_hour, n.wake_hour, n.daytime) for n in log.nights] == [(9.0, 17.0, True)]
+    assert log.naps == 1

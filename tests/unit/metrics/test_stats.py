@@ -14,8 +14,11 @@ from sahha_sync.domain.metrics.stats import (
     circular_sd_hours,
     clock_difference,
     coefficient_of_variation,
+    linear_fit,
+    median,
     sample_sd,
     slope,
+    t_quantile,
 )
 
 hours = st.floats(min_value=0.0, max_value=23.999, allow_nan=False)
@@ -92,3 +95,39 @@ def test_a_metric_without_a_value_says_why() -> None:
     assert metric.value is None
     assert metric.reason
     assert metric.display() == "n/a"
+
+
+def test_the_median_is_the_middle_value_or_the_mean_of_the_two_middle_ones() -> None:
+    assert median([5.0, 1.0, 250.0]) == 5.0
+    assert median([1.0, 2.0, 3.0, 10.0]) == 2.5
+
+
+@pytest.mark.parametrize(
+    ("df", "table"),  # Student's t, two-sided 95 %, from the standard tables
+    [(10, 2.228), (12, 2.179), (13, 2.160), (20, 2.086), (30, 2.042), (60, 2.000), (120, 1.980)],
+)
+def test_the_t_quantile_matches_the_tables(df: int, table: float) -> None:
+    assert t_quantile(0.975, df) == pytest.approx(table, abs=1e-3)
+
+
+def test_the_slopes_standard_error_is_the_residual_spread_over_the_spread_of_x() -> None:
+    fit = linear_fit([0.0, 1.0, 2.0, 3.0], [1.0, 3.0, 2.0, 5.0])
+
+    # beta = 5.5 / 5 = 1.1; residuals -0.1 0.8 -1.3 0.6, SSR 2.7; SE = sqrt(2.7 / 2 / 5) = 0.51962
+    assert fit is not None
+    assert (fit.slope, fit.standard_error) == (pytest.approx(1.1), pytest.approx(0.51962, abs=1e-5))
+
+
+def test_the_interval_is_the_slope_plus_or_minus_t_times_its_standard_error() -> None:
+    xs = [float(x) for x in range(14)]
+    fit = linear_fit(xs, [2.0 * x + (1.0 if x % 2 else -1.0) for x in xs])
+
+    assert fit is not None
+    low, high = fit.interval()
+    assert (high - low) / 2 == pytest.approx(2.179 * fit.standard_error, rel=1e-3)  # df = 12
+    assert low < fit.slope < high
+
+
+def test_a_fit_needs_three_points_spread_over_x() -> None:
+    assert linear_fit([1.0, 2.0], [3.0, 4.0]) is None
+    assert linear_fit([1.0, 1.0, 1.0], [3.0, 4.0, 5.0]) is None

@@ -1,6 +1,6 @@
-"""The analysis step of a run: the stored result when the input did not change, else the analysts; and the
-degradations (Sahha down → the archive is analysed and the analysis says so; the analyst down → the fallback
-analyst, marked; both down → ``AnalysisUnavailableError``).
+"""How a run gets its analysis: the stored one when the input did not change, else the analyst, falling back to
+the fallback analyst when it fails; and the degradations (Sahha down → the archive is analysed and the analysis
+says so; the analyst down → the fallback analyst, marked; both down → ``AnalysisUnavailableError``).
 
 Reuse asks the analyst for the hash of the input it would be given (``HashingAnalyst.input_hash``: the
 computed metrics and digest, the prompt version and the model). When it equals the hash of the user's last
@@ -18,9 +18,9 @@ from sahha_sync.application.logs import get_logger
 from sahha_sync.application.ports.analysis_results import StoredAnalysis
 from sahha_sync.application.ports.analyst import Analyst, AnalystError, AnalystUnavailableError, HashingAnalyst
 from sahha_sync.application.ports.clock import Clock
-from sahha_sync.application.use_cases._analysing import AnalystChain
+from sahha_sync.application.use_cases._support import describe_error
 from sahha_sync.domain.analysis import Analysis, AnalysisInput
-from sahha_sync.domain.events import AnalysisCompleted, DomainEvent, HealthDataFetchFailed
+from sahha_sync.domain.events import AnalysisCompleted, AnalysisFailed, DomainEvent, HealthDataFetchFailed
 from sahha_sync.domain.metrics import stale_data_note
 
 log = get_logger(__name__)
@@ -39,7 +39,7 @@ class AnalysisUnavailableError(AnalystUnavailableError):
 
 
 @dataclass(frozen=True, slots=True)
-class StepResult:
+class AnalysisChoice:
     """Either ``analysis`` or ``error``; ``events`` holds an ``AnalysisFailed`` per analyst that failed."""
 
     analysis: Analysis | None
@@ -49,11 +49,10 @@ class StepResult:
     error: AnalystError | None = None
 
 
-class AnalysisStep:
+class ReuseOrAnalyse:
     def __init__(self, analyst: Analyst, fallback: Analyst | None = None) -> None:
         self._analyst = analyst
-        self._with_fallback = AnalystChain(analyst, fallback)
-        self._alone = AnalystChain(analyst)
+        self._fallback = fallback
 
     async def analyse(
         self,
@@ -63,20 +62,47 @@ class AnalysisStep:
         previous: StoredAnalysis | None,
         source_failure: HealthDataFetchFailed | None,
         clock: Clock,
-    ) -> StepResult:
+    ) -> AnalysisChoice:
         reusable = self._reusable(run_id, analysis_input, previous)
         if reusable is not None:
             log.info("run_analysis.result_reused", run_id=run_id, reused_from=reusable.produced_by)
             analysis = _noting_staleness(reusable.analysis, analysis_input)
-            return StepResult(analysis, reused_from=reusable.produced_by)
+            return AnalysisChoice(analysis, reused_from=reusable.produced_by)
         if source_failure is None:
-            result = await self._with_fallback.analyse(run_id, analysis_input, clock)
-            return StepResult(result.analysis, result.events, result.fallback_used, error=result.error)
+            return await self._with_fallback(run_id, analysis_input, clock)
         # Sahha is down and the archive stands in: only the analyst itself may answer (no double degradation).
-        alone = await self._alone.analyse(run_id, analysis_input, clock)
-        if alone.analysis is not None:
-            return StepResult(_noting_staleness(alone.analysis, analysis_input), alone.events)
-        return StepResult(None, alone.events, error=_both_down(self._analyst, source_failure, alone.error))
+        try:
+            analysis = await self._analyst.analyse(analysis_input)
+        except AnalystError as exc:
+            failed = (_failed(run_id, clock, self._analyst, exc),)
+            return AnalysisChoice(None, failed, error=_both_down(self._analyst, source_failure, exc))
+        return AnalysisChoice(_noting_staleness(analysis, analysis_input))
+
+    async def _with_fallback(self, run_id: str, analysis_input: AnalysisInput, clock: Clock) -> AnalysisChoice:
+        try:
+            return AnalysisChoice(await self._analyst.analyse(analysis_input))
+        except AnalystError as exc:
+            first_error = exc
+            failures: list[DomainEvent] = [_failed(run_id, clock, self._analyst, exc)]
+        if self._fallback is None:
+            return AnalysisChoice(None, tuple(failures), error=first_error)
+        log.warning("run_analysis.analyst_failed", run_id=run_id, analyst=self._analyst.name, fallback=True)
+        try:
+            analysis = await self._fallback.analyse(analysis_input)
+        except AnalystError as exc:
+            failures.append(_failed(run_id, clock, self._fallback, exc))
+            error = AnalystError(
+                f"analysis failed: {self._analyst.name} raised {type(first_error).__name__}, "
+                f"then the fallback {self._fallback.name} raised {type(exc).__name__}"
+            )
+            error.__cause__ = exc
+            return AnalysisChoice(None, tuple(failures), error=error)
+        note = (
+            f"the {self._analyst.name} analyst failed ({type(first_error).__name__}); "
+            f"this analysis comes from the fallback {self._fallback.name} analyst"
+        )
+        marked = dataclasses.replace(analysis, data_quality_notes=(*analysis.data_quality_notes, note))
+        return AnalysisChoice(marked, tuple(failures), fallback_used=True)
 
     def _reusable(
         self, run_id: str, analysis_input: AnalysisInput, previous: StoredAnalysis | None
@@ -93,6 +119,11 @@ class AnalysisStep:
         return previous if current == previous.input_hash else None
 
 
+def _failed(run_id: str, clock: Clock, analyst: Analyst, exc: AnalystError) -> AnalysisFailed:
+    kind, text = describe_error(exc)
+    return AnalysisFailed(run_id=run_id, occurred_at=clock.now(), analyst=analyst.name, error_kind=kind, error=text)
+
+
 def _noting_staleness(analysis: Analysis, analysis_input: AnalysisInput) -> Analysis:
     """``analysis`` with the stale-data note when the archive stood in for Sahha (once, whatever the analyst)."""
     if analysis_input.data_source == "sahha":
@@ -103,8 +134,8 @@ def _noting_staleness(analysis: Analysis, analysis_input: AnalysisInput) -> Anal
     return dataclasses.replace(analysis, data_quality_notes=(note, *analysis.data_quality_notes))
 
 
-def _both_down(analyst: Analyst, source_failure: HealthDataFetchFailed, error: AnalystError | None) -> AnalystError:
-    analyst_kind = type(error).__name__ if error is not None else "AnalystError"
+def _both_down(analyst: Analyst, source_failure: HealthDataFetchFailed, error: AnalystError) -> AnalystError:
+    analyst_kind = type(error).__name__
     both = AnalysisUnavailableError(
         f"no analysis: Sahha is unavailable ({source_failure.error_kind}) and the {analyst.name} analyst failed "
         f"({analyst_kind}); an analysis of archived data is only made by the analyst itself, so try again later",

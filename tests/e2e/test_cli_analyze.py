@@ -1,0 +1,62 @@
+"""``sahha-sync analyze`` shows the numbers behind its words: ``--json`` prints every computed metric, and
+``--workdays`` gives the user's own work days (on the embedded defaults: SQLite, the emulator, the offline
+analyst)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import CliResult
+
+Cli = Callable[..., CliResult]
+
+
+@pytest.fixture(autouse=True)
+def here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def analyze_json(cli: Cli, *args: str) -> dict:  # type: ignore[type-arg]
+    code, out, err = cli("analyze", "--user", "user-0001", "--archetype", "Peak Performer", *args, "--json")
+    assert code == 0, err
+    return json.loads(out)  # type: ignore[no-any-return]
+
+
+def test_analyze_json_prints_each_metric_with_its_unit_and_days_or_why_it_is_absent(cli: Cli) -> None:
+    report = analyze_json(cli, "--type", "circadian")
+
+    metrics = report["metrics"]
+    circadian = {m["name"]: m for m in metrics["circadian"]}
+    onset = circadian["circadian.onset.mean"]
+    assert (onset["unit"], onset["days"], onset["reason"]) == ("hour_of_day", 7, None)
+    assert isinstance(onset["value"], float)
+    trend = circadian["circadian.sleep_duration.trend"]
+    assert (trend["value"], trend["reason"]) == (None, "needs at least 14 days of data, has 7")
+    assert metrics["schedule"]["given"] is False
+    assert report["insights"]
+    assert all(i["metric"] in circadian or i["metric"].startswith("scores.") for i in report["insights"])
+    assert report["dropped_insights"] == 0
+
+
+def test_analyze_takes_the_users_work_days(cli: Cli) -> None:
+    report = analyze_json(cli, "--type", "behavior", "--workdays", "mon,tue,wed")
+
+    assert report["metrics"]["schedule"] == {
+        "description": "work days Monday to Wednesday; free days Thursday to Sunday",
+        "given": True,
+    }
+    work_days = next(m for m in report["metrics"]["behavior"] if m["name"] == "behavior.steps.work_days")
+    assert work_days["days"] == 3
+
+
+def test_analyze_refuses_a_day_that_is_not_one(cli: Cli) -> None:
+    code, _, err = cli("analyze", "--user", "u1", "--type", "behavior", "--archetype", "A", "--workdays", "mon,funday")
+
+    assert code == 2
+    assert "--workdays" in err
+    assert "'funday' is not a day of the week" in err
