@@ -32,3 +32,26 @@ def require_finite(value: float | None, field: str, *, where: str = "") -> None:
     prefix = f"{where}: " if where else ""
     if value is not None and (isinstance(value, bool) or not math.isfinite(value)):
         raise InvalidInputError(f"{prefix}{field} must be a finite number", field=field)
+
+
+INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
+# A reading dated outside these years is a sender's error (year 9999 does not even survive a move to UTC).
+EARLIEST_YEAR, LATEST_YEAR = 1900, 2999
+
+
+def require_int32(value: int | None, field: str, *, where: str = "") -> None:
+    """A whole number that fits the archive's 32-bit integer columns (or None)."""
+    prefix = f"{where}: " if where else ""
+    if value is not None and (
+        isinstance(value, bool) or not isinstance(value, int) or not INT32_MIN <= value <= INT32_MAX
+    ):
+        raise InvalidInputError(f"{prefix}{field} must be a whole number that fits 32 bits", field=field)
+
+
+def require_plausible_times(where: str, **moments: datetime | None) -> None:
+    """Each given datetime (by field name; None passes) lies in the years ``EARLIEST_YEAR``-``LATEST_YEAR``."""
+    for field, moment in moments.items():
+        if moment is not None and not EARLIEST_YEAR <= moment.year <= LATEST_YEAR:
+            raise InvalidInputError(
+                f"{where}: {field} must lie in the years {EARLIEST_YEAR}-{LATEST_YEAR}", field=field
+            )

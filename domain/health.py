@@ -21,7 +21,9 @@ from typing import Any
 from sahha_sync.domain._checks import (
     require_aware,
     require_finite,
+    require_int32,
     require_optional_aware,
+    require_plausible_times,
     require_text,
 )
 from sahha_sync.domain.errors import InvalidInputError
@@ -105,6 +107,12 @@ class Biomarker:
         require_aware(self.end_date_time, "end_date_time", where=where)
         require_optional_aware(self.created_at_utc, "created_at_utc", where=where)
         _settle_observed_at(self, where)
+        require_plausible_times(
+            where,
+            start_date_time=self.start_date_time,
+            end_date_time=self.end_date_time,
+            created_at_utc=self.created_at_utc,
+        )
         if self.end_date_time < self.start_date_time:
             raise InvalidInputError(f"{where}: end_date_time is before start_date_time", field="end_date_time")
         if not isinstance(self.value, str):
@@ -231,6 +239,7 @@ class Score:
         require_aware(self.score_date_time, "score_date_time", where=where)
         require_optional_aware(self.created_at_utc, "created_at_utc", where=where)
         _settle_observed_at(self, where)
+        require_plausible_times(where, score_date_time=self.score_date_time, created_at_utc=self.created_at_utc)
         require_finite(self.score, "score", where=where)
         if self.score is not None and not 0.0 <= self.score <= 1.0:
             raise InvalidInputError(f"{where}: score must lie in 0.0-1.0", field="score")
@@ -313,6 +322,13 @@ class Archetype:
         require_aware(self.end_date_time, "end_date_time", where=where)
         require_optional_aware(self.created_at_utc, "created_at_utc", where=where)
         _settle_observed_at(self, where)
+        require_plausible_times(
+            where,
+            start_date_time=self.start_date_time,
+            end_date_time=self.end_date_time,
+            created_at_utc=self.created_at_utc,
+        )
+        require_int32(self.ordinality, "ordinality", where=where)
 
     @property
     def period(self) -> tuple[datetime, datetime]:

@@ -12,8 +12,10 @@
   shared by every process; otherwise each process's client limits itself.
 
 The container alone says which handler runs which job (``job_handlers``: every queue a worker or ``SahhaSync``
-starts gets them) and how lost archivals are recovered (``recover_pending_archivals``, and ``recovery``: that
-use case running in the background once a queue started).
+starts gets them) and how lost work is recovered (``recover_pending_archivals`` and ``recover_webhook_inbox``, and
+``recovery``: both running in the background once a queue started). Webhook deliveries are kept safe before they
+are acknowledged: by the durable queue's stored submit, or, with the in-memory queue, in the webhook inbox of the
+archive's database (``intake_inbox``).
 
 Clients, engines, the queue and the recovery are ``Resource``s, closed by ``shutdown_resources()`` (the queue
 first, since it depends on the others); ``reset_singletons()`` afterwards lets the container start afresh.
@@ -25,9 +27,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 import openai
@@ -37,7 +39,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sahha_sync import migrations
 from sahha_sync.adapters.clock import SystemClock
 from sahha_sync.adapters.llm import OfflineAnalyst, OpenAIAnalyst
-from sahha_sync.adapters.memory import InMemoryJobQueue, InMemoryStores
+from sahha_sync.adapters.memory import InMemoryJobQueue, InMemoryStores, InMemoryWebhookInbox
 from sahha_sync.adapters.queue import ProcrastinateJobQueue
 from sahha_sync.adapters.sahha import SahhaHealthDataSource
 from sahha_sync.adapters.sahha.dto import parse_records
@@ -49,7 +51,7 @@ from sahha_sync.adapters.sahha.emulator import (
     SyntheticPopulation,
     emulator_transport,
 )
-from sahha_sync.adapters.sql import PostgresRateBudget, create_engine, sql_unit_of_work_factory
+from sahha_sync.adapters.sql import PostgresRateBudget, SqlWebhookInbox, create_engine, sql_unit_of_work_factory
 from sahha_sync.adapters.sql.errors import connection_problem
 from sahha_sync.adapters.webhook import SahhaWebhookReceiver
 from sahha_sync.application.logs import get_logger
@@ -57,6 +59,7 @@ from sahha_sync.application.ports.analyst import Analyst
 from sahha_sync.application.ports.job_queue import JobHandler, JobQueue
 from sahha_sync.application.ports.rate_budget import RateBudget
 from sahha_sync.application.ports.unit_of_work import UnitOfWorkFactory
+from sahha_sync.application.ports.webhook_inbox import WebhookInbox
 from sahha_sync.application.use_cases import (
     ArchiveHealthData,
     ArchiveRecordedRun,
@@ -66,7 +69,9 @@ from sahha_sync.application.use_cases import (
     IngestWebhookRecords,
     ReadStoredAnalyses,
     RebuildProjections,
+    ReceiveWebhookDelivery,
     RecoverPendingArchivals,
+    RecoverWebhookInbox,
     RunAnalysis,
     Watermarks,
 )
@@ -142,9 +147,14 @@ async def queue_resource(queue: JobQueue, handlers: Mapping[str, JobHandler]) ->
         await queue.stop(drain=True, timeout=QUEUE_STOP_TIMEOUT)
 
 
-async def recovery_in_background(use_case: RecoverPendingArchivals) -> AsyncIterator[asyncio.Task[None]]:
-    """``use_case`` running beside its caller, who does not wait for it; cancelled on shutdown."""
-    task = asyncio.create_task(_recover(use_case), name="sahha-sync-recovery")
+class Recovery(Protocol):
+    async def recover(self) -> int: ...
+
+
+async def recovery_in_background(*use_cases: Recovery) -> AsyncIterator[asyncio.Task[None]]:
+    """``use_cases`` running one after the other beside their caller, who does not wait for them; cancelled on
+    shutdown."""
+    task = asyncio.create_task(_recover(use_cases), name="sahha-sync-recovery")
     try:
         yield task
     finally:
@@ -153,13 +163,14 @@ async def recovery_in_background(use_case: RecoverPendingArchivals) -> AsyncIter
             await task
 
 
-async def _recover(use_case: RecoverPendingArchivals) -> None:
-    """Submit again the archival of runs that asked for it and never ended; never fails the host (the next
-    start, or ``sahha-sync recover``, tries again)."""
-    try:
-        await use_case.recover()
-    except Exception as exc:
-        log.warning("archival.recovery_failed", error_kind=type(exc).__name__)
+async def _recover(use_cases: Sequence[Recovery]) -> None:
+    """Submit again the archival of runs that asked for it and never ended, and the webhook deliveries still in
+    the inbox; never fails the host (the next start, or ``sahha-sync recover``, tries again)."""
+    for use_case in use_cases:
+        try:
+            await use_case.recover()
+        except Exception as exc:
+            log.warning("archival.recovery_failed", use_case=type(use_case).__name__, error_kind=type(exc).__name__)
 
 
 def rate_budget_kind(settings: Settings) -> str:
@@ -270,9 +281,19 @@ class Container(containers.DeclarativeContainer):
 
     fallback_analyst = providers.Callable(fallback_analyst_for, config, offline_analyst)
 
+    # the webhook inbox (a table beside the archive): where deliveries wait for the in-memory queue's workers
+    memory_inbox = providers.Singleton(InMemoryWebhookInbox)
+    store_inbox: providers.Provider[WebhookInbox] = providers.Selector(
+        providers.Callable(store_kind, config), memory=memory_inbox, sql=providers.Singleton(SqlWebhookInbox, engine)
+    )
+    # deliveries go to the inbox only when the queue's own submits are not stored (the in-memory queue)
+    intake_inbox = providers.Selector(config.provided.queue, memory=store_inbox, postgres=providers.Object(None))
+
     # the jobs (archival: SYNC_SAHHA_DATA; webhook deliveries), their handlers and the queue
     archive_health_data = providers.Singleton(ArchiveHealthData, unit_of_work=unit_of_work, clock=clock, source=source)
-    ingest_webhook_records = providers.Singleton(IngestWebhookRecords, unit_of_work=unit_of_work, clock=clock)
+    ingest_webhook_records = providers.Singleton(
+        IngestWebhookRecords, unit_of_work=unit_of_work, clock=clock, inbox=store_inbox, source=source
+    )
     job_handlers: providers.Provider[dict[str, JobHandler]] = providers.Dict(
         {ArchiveHealthData.JOB_TYPE: archive_health_data, IngestWebhookRecords.JOB_TYPE: ingest_webhook_records}
     )
@@ -284,7 +305,9 @@ class Container(containers.DeclarativeContainer):
     job_queue = providers.Resource(queue_resource, queue_backend, job_handlers)
     # another queue (a worker's): ``resolve(container.recover_pending_archivals, queue=queue)``
     recover_pending_archivals = providers.Factory(RecoverPendingArchivals, unit_of_work=unit_of_work, queue=job_queue)
-    recovery = providers.Resource(recovery_in_background, recover_pending_archivals)
+    recover_webhook_inbox = providers.Factory(RecoverWebhookInbox, inbox=store_inbox, queue=job_queue)
+    recovery = providers.Resource(recovery_in_background, recover_pending_archivals, recover_webhook_inbox)
+    inbox_recovery = providers.Resource(recovery_in_background, recover_webhook_inbox)
 
     # use cases
     run_analysis = providers.Factory(
@@ -313,13 +336,23 @@ class Container(containers.DeclarativeContainer):
     rebuild_projections = providers.Factory(RebuildProjections, unit_of_work=unit_of_work)
 
     # operations: erasure, monitoring, and the durable queue as worker processes and the CLI use it
-    forget_user = providers.Factory(ForgetUser, unit_of_work=unit_of_work, clock=clock, queue=job_queue)
+    forget_user = providers.Factory(
+        ForgetUser, unit_of_work=unit_of_work, clock=clock, queue=job_queue, inbox=store_inbox
+    )
     collect_stats = providers.Factory(CollectStats, unit_of_work=unit_of_work, clock=clock, rate_budget=rate_budget)
     durable_queue_factory = providers.Factory(durable_queue_for, config)
 
-    # Sahha's webhooks, on the queue the caller gives: ``container.webhook_receiver(queue=queue)``
+    # Sahha's webhooks, kept safe before they are acknowledged; on another queue than ``job_queue`` (a submit-only
+    # durable queue): ``await resolve(container.webhook_receiver, intake__queue=queue)``
+    webhook_intake = providers.Factory(
+        ReceiveWebhookDelivery, queue=job_queue, unit_of_work=unit_of_work, clock=clock, inbox=intake_inbox
+    )
     webhook_receiver = providers.Factory(
-        SahhaWebhookReceiver, secret=config.provided.webhook_secret, clock=clock, parse=providers.Object(parse_records)
+        SahhaWebhookReceiver,
+        secret=config.provided.webhook_secret,
+        intake=webhook_intake,
+        clock=clock,
+        parse=providers.Object(parse_records),
     )
 
 

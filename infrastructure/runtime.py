@@ -58,8 +58,9 @@ class SahhaSync:
 
     When the queue starts, ``RecoverPendingArchivals`` runs in the background (the container's ``recovery``,
     unless ``recover_on_start`` is false): runs whose archival job was lost with an earlier process (an
-    in-memory queue, or a durable queue's job not yet written) are submitted again, and the host does not wait
-    for it. The seed's accessors and agents (``sahha_sync.infrastructure``) are handles on one of these.
+    in-memory queue, or a durable queue's job not yet written) are submitted again, and so are webhook
+    deliveries still in the inbox (``RecoverWebhookInbox``); the host does not wait for it. The seed's accessors
+    and agents (``sahha_sync.infrastructure``) are handles on one of these.
     """
 
     def __init__(
@@ -174,10 +175,12 @@ class SahhaSync:
         return reader
 
     async def webhook_receiver(self, **options: Any) -> SahhaWebhookReceiver:
-        """Sahha's webhook receiver, an ASGI app for the host to mount, submitting to this runtime's queue and
-        checking ``SAHHA_SYNC_WEBHOOK_SECRET``; ``options`` (``max_body_bytes``, ``read_timeout``) as
-        ``SahhaWebhookReceiver`` takes them."""
-        receiver: SahhaWebhookReceiver = self.container.webhook_receiver(queue=await self.job_queue(), **options)
+        """Sahha's webhook receiver, an ASGI app for the host to mount, checking ``SAHHA_SYNC_WEBHOOK_SECRET`` and
+        answering a delivery only once it is stored: on the durable queue, or with the in-memory queue in the
+        database's webhook inbox first (drained by this runtime's queue, and re-read when it starts);
+        ``options`` (``max_body_bytes``, ``read_timeout``) as ``SahhaWebhookReceiver`` takes them."""
+        queue = await self.job_queue()
+        receiver: SahhaWebhookReceiver = await resolve(self.container.webhook_receiver, intake__queue=queue, **options)
         return receiver
 
     async def tracking_record(self, run_id: str) -> TrackingRecord | None:

@@ -7,6 +7,7 @@
 - ``InMemoryHealthDataSource``: serves given records, can be made to fail or stall;
 - ``InMemoryJobQueue``: the seed's ``SimpleJobQueue``;
 - ``InMemoryRateBudget``: the Sahha account's request schedule, shared by the handles of one ``RateLedger``.
+- ``InMemoryWebhookInbox``: webhook deliveries held until archived.
 
 Nothing here survives the process.
 """
@@ -20,6 +21,7 @@ from sahha_sync.adapters.memory.job_queue import InMemoryJobQueue
 from sahha_sync.adapters.memory.rate_budget import InMemoryRateBudget, RateLedger
 from sahha_sync.adapters.memory.tracking_store import InMemoryTrackingStore
 from sahha_sync.adapters.memory.unit_of_work import InMemoryStores, InMemoryUnitOfWork
+from sahha_sync.adapters.memory.webhook_inbox import InMemoryWebhookInbox
 from sahha_sync.application.ports.job_queue import DeadJob
 
 __all__ = [
@@ -35,6 +37,7 @@ __all__ = [
     "InMemoryStores",
     "InMemoryTrackingStore",
     "InMemoryUnitOfWork",
+    "InMemoryWebhookInbox",
     "RateLedger",
     "StoredAnalysisRow",
     "StoredEvent",

@@ -18,8 +18,10 @@ from sahha_sync.domain.errors import InvalidInputError
 SUPABASE_TRANSACTION_POOLER_PORT = 6543
 # A plpgsql plan cached while the jobs table was near-empty makes fetches crawl after a burst.
 PLAN_CACHE_OPTION = "-c plan_cache_mode=force_custom_plan"
-# A queue commit need not wait for the disk: the event store (committed synchronously) is the outbox, and
-# RecoverPendingArchivals re-submits a job that a database crash lost; a lost "done" only re-runs a job.
+# By default a queue commit need not wait for the disk: a recoverable submit's request is in the event store
+# (committed synchronously) and RecoverPendingArchivals re-submits a job that a database crash lost; a lost "done"
+# only re-runs a job. A stored submit (a webhook delivery, acknowledged once it is safe) is the exception: the
+# writer commits its batch with synchronous_commit on (``_sql.INSERT_JOBS``).
 ASYNC_COMMIT_OPTION = "-c synchronous_commit=off"
 _DRIVER = re.compile(r"^(postgres(?:ql)?)\+\w+://")
 

@@ -31,10 +31,14 @@ WHERE queue_name = %(queue)s AND status IN ('todo', 'doing')
 """
 
 # The write-behind path (``_writer.JobWriter``): our own ids, and a pending dedup key turned into a duplicate.
+# ``commit`` is this statement's ``synchronous_commit`` ('on' or 'off'): ``set_config(..., true)`` holds for the
+# statement's own transaction, whose commit reads it, so a batch with a stored submit waits for the disk while the
+# session's default (``ASYNC_COMMIT_OPTION``) stays off, and it costs no extra round trip.
 INSERT_JOBS = """
 INSERT INTO procrastinate_jobs (id, queue_name, task_name, priority, lock, queueing_lock, args)
 SELECT j.id, %(queue)s, j.task_name, 0, j.lock, j.lock, j.args::jsonb
 FROM unnest(%(ids)s::bigint[], %(tasks)s::text[], %(locks)s::text[], %(args)s::text[]) AS j(id, task_name, lock, args)
+CROSS JOIN (SELECT set_config('synchronous_commit', %(commit)s, true)) AS commit_mode
 ON CONFLICT DO NOTHING
 RETURNING id
 """

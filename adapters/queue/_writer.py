@@ -1,9 +1,10 @@
 """``JobWriter``: submitted jobs go into procrastinate's table in batches, one INSERT per batch.
 
 A submit takes an id from a reserve drawn from the jobs table's own sequence, puts the job in a buffer and
-wakes the writer; a ``recoverable`` submit returns there, any other waits until its batch is written. While a
-batch is being written the next one gathers, so under load many jobs share one round trip, and a caller that
-need not wait never meets the database at all.
+wakes the writer; a ``recoverable`` submit returns there, any other (a *stored* submit) waits until its batch is
+written and durably committed: a batch holding a stored submit commits with ``synchronous_commit`` on, one of
+recoverable jobs alone with the session's default, off. While a batch is being written the next one gathers,
+so under load many jobs share one round trip, and a caller that need not wait never meets the database at all.
 
 The INSERT is what procrastinate's ``procrastinate_defer_jobs_v1`` does (its triggers record the ``deferred``
 event and notify the workers), with two additions: the ids are ours, and ``ON CONFLICT DO NOTHING`` turns a
@@ -56,6 +57,11 @@ class _Pending:
     @property
     def size(self) -> int:
         return len(self.args.kept) + len(self.args.held or b"")
+
+    @property
+    def stored(self) -> bool:
+        """Someone waits for this job to be safe: a stored submit, or a stored submit's duplicate of it."""
+        return not self.recoverable or bool(self.waiters)
 
 
 def _retrieve(future: asyncio.Future[SubmitResult]) -> None:
@@ -222,6 +228,7 @@ class JobWriter:
             tasks=[item.job_type for item in batch],
             locks=[item.lock for item in batch],
             args=[args_json(item.args) for item in batch],
+            commit="on" if any(item.stored for item in batch) else "off",
         )
         inserted = {row["id"] for row in rows}
         conflicts = [item.lock for item in batch if item.job_id not in inserted and item.lock is not None]

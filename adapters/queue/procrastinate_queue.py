@@ -71,9 +71,10 @@ class ProcrastinateJobQueue(JobQueue):
     Connections: behind Supabase's transaction pooler (port 6543) prepared statements, session ``options``
     and LISTEN/NOTIFY (``listen_notify``; the worker then polls every ``poll_interval``) are off unless asked
     for; elsewhere ``session_options`` sends ``plan_cache_mode=force_custom_plan`` (procrastinate's fetches stay
-    fast after a burst) and, unless ``synchronous_commit``, ``synchronous_commit=off``: a submit does not wait
-    for the disk, and a job a database crash loses is submitted again by ``RecoverPendingArchivals``, since its
-    run's ``ArchivalRequested`` was committed durably. Behind the pooler, set both with ``ALTER ROLE ... SET``.
+    fast after a burst) and, unless ``synchronous_commit``, ``synchronous_commit=off``: a recoverable submit does
+    not wait for the disk, and a job a database crash loses is submitted again by ``RecoverPendingArchivals``,
+    since its run's ``ArchivalRequested`` was committed durably. A stored submit's batch always commits
+    synchronously. Behind the pooler, set both with ``ALTER ROLE ... SET``.
     """
 
     def __init__(

@@ -12,6 +12,7 @@ from sahha_sync.adapters.sql.health_archive import SqlHealthArchive
 from sahha_sync.adapters.sql.rate_budget import PostgresRateBudget
 from sahha_sync.adapters.sql.tracking_store import SqlTrackingStore, TrackingStoreUnavailableError
 from sahha_sync.adapters.sql.unit_of_work import SqlUnitOfWork, sql_unit_of_work_factory
+from sahha_sync.adapters.sql.webhook_inbox import SqlWebhookInbox
 
 __all__ = [
     "PostgresRateBudget",
@@ -20,6 +21,7 @@ __all__ = [
     "SqlHealthArchive",
     "SqlTrackingStore",
     "SqlUnitOfWork",
+    "SqlWebhookInbox",
     "TrackingStoreUnavailableError",
     "create_engine",
     "sql_unit_of_work_factory",

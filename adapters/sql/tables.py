@@ -211,6 +211,21 @@ sahha_rate_budgets = Table(
     Column("holders", JsonColumn, nullable=False),
 )
 
+# 0009_webhook_inbox: deliveries acknowledged with the in-memory queue, held until archived (their records, as
+# job payloads: health values, so row level security as everywhere).
+webhook_inbox = Table(
+    "webhook_inbox",
+    metadata,
+    _id(),
+    Column("dedup_key", Text, nullable=False),
+    Column("user_id", Text, nullable=False),
+    Column("payload", JsonColumn, nullable=False),
+    Column("stored_at", UtcDateTime, nullable=False, server_default=func.now()),
+    UniqueConstraint("dedup_key", name="uq_webhook_inbox_dedup_key"),
+    Index("ix_webhook_inbox_user_id", "user_id"),
+    sqlite_autoincrement=True,  # an id is never given twice, not even after the newest entry was removed
+)
+
 TABLES_WITH_ROW_LEVEL_SECURITY = (
     biomarkers,
     scores,
@@ -220,4 +235,5 @@ TABLES_WITH_ROW_LEVEL_SECURITY = (
     sync_events,
     analysis_results,
     sahha_rate_budgets,
+    webhook_inbox,
 )

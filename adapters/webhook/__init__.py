@@ -1,15 +1,15 @@
-"""Sahha's webhooks (push delivery): an ASGI receiver that verifies and queues them, and ``serve_async`` to run
-it alone. The records are archived by ``IngestWebhookRecords`` (the ``INGEST_SAHHA_WEBHOOK`` job)."""
+"""Sahha's webhooks (push delivery): an ASGI receiver that verifies them and keeps them safe before it answers
+(``ReceiveWebhookDelivery``), and ``serve_async`` to run it alone. The records are archived by
+``IngestWebhookRecords`` (the ``INGEST_SAHHA_WEBHOOK`` job)."""
 
 from sahha_sync.adapters.webhook.receiver import (
     DEFAULT_MAX_BODY_BYTES,
     EVENT_KINDS,
-    MissingWebhookSecretError,
     RecordParser,
     SahhaWebhookReceiver,
 )
 from sahha_sync.adapters.webhook.server import serve_async, uvicorn_server
-from sahha_sync.adapters.webhook.signature import sign, sign_base64
+from sahha_sync.adapters.webhook.signature import MissingWebhookSecretError, sign, sign_base64
 from sahha_sync.adapters.webhook.stats import WebhookStats
 
 __all__ = [

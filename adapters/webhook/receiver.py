@@ -2,21 +2,25 @@
 
 Each request: ``POST`` only (405); the body read up to ``max_body_bytes`` (413, by ``Content-Length`` before
 reading, and as soon as the stream grows past it); the signature checked before anything else is looked at
-(401, nothing stored); the event type: biomarkers, scores and archetypes are parsed with the record parser it
-is given, the Sahha adapter's (400 when the body is not a JSON object or the record does not validate), and
-submitted as an
-``INGEST_SAHHA_WEBHOOK`` job (202), so the answer comes at once and archival happens in the background; other
-types are acknowledged (200) and counted, not stored. Log events (``webhook.accepted``, ``webhook.rejected``,
-``webhook.ignored``) carry the event type and the outcome, never the body, the signature or the secret.
+(401, nothing stored); then the event type. Biomarkers, scores and archetypes: the body must be a storable JSON
+object that names its user in ``externalId`` (400 otherwise, see ``body``); it is parsed with the record parser
+the receiver is given (the Sahha adapter's). A record is kept safe by the intake (``ReceiveWebhookDelivery``)
+and answered 202; a record that parsed but broke a domain rule (a score outside 0-1, an ordinality beyond 32
+bits, a date in year 9999...) is kept in quarantine with its reason and answered 200 — signed data is never
+lost. Only when the intake returned is the delivery acknowledged; if it fails, the answer is 503 with
+``Retry-After`` and Sahha delivers again. ``DataLogReceivedIntegrationEvent`` is acknowledged (200) and counted,
+other types too (as unknown), neither stored. Log events (``webhook.accepted``, ``webhook.quarantined``,
+``webhook.rejected``, ``webhook.ignored``) carry the event type and the outcome, never the body, the signature
+or the secret.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from sahha_sync.adapters.webhook._asgi import (
     Disconnected,
@@ -30,13 +34,20 @@ from sahha_sync.adapters.webhook._asgi import (
     read_body,
     respond,
 )
-from sahha_sync.adapters.webhook.signature import SIGNATURE_HEADERS, signature_matches
+from sahha_sync.adapters.webhook.body import json_object, user_of
+from sahha_sync.adapters.webhook.signature import (
+    SIGNATURE_HEADERS,
+    SecretLike,
+    secret_bytes,
+    signature_matches,
+)
 from sahha_sync.adapters.webhook.stats import WebhookCounters, WebhookStats
 from sahha_sync.application.logs import get_logger
 from sahha_sync.application.ports.clock import Clock
-from sahha_sync.application.ports.job_queue import JobQueue, JobQueueError
-from sahha_sync.application.use_cases.ingest_webhook import IngestWebhookRecords, WebhookDelivery, WebhookRecord
-from sahha_sync.domain.errors import InvalidInputError
+from sahha_sync.application.ports.job_queue import JobQueueError
+from sahha_sync.application.use_cases.receive_webhook import ReceiveWebhookDelivery, WebhookReceipt
+from sahha_sync.application.use_cases.webhook_delivery import WebhookDelivery, WebhookRecord
+from sahha_sync.domain.errors import InvalidInputError, SahhaSyncError
 from sahha_sync.domain.health import QuarantinedRecord
 
 log = get_logger(__name__)
@@ -48,34 +59,14 @@ EVENT_KINDS = {
     "ScoreCreatedIntegrationEvent": "score",
     "ArchetypeCreatedIntegrationEvent": "archetype",
 }
-DOCUMENTED_EVENT_TYPES = frozenset({*EVENT_KINDS, "DataLogReceivedIntegrationEvent"})
+DATA_LOG_EVENT = "DataLogReceivedIntegrationEvent"
+DOCUMENTED_EVENT_TYPES = frozenset({*EVENT_KINDS, DATA_LOG_EVENT})
 MAX_EVENT_TYPE_LENGTH = 100
-
-
-class MissingWebhookSecretError(InvalidInputError):
-    """The receiver was built without a webhook secret: it would have to trust any sender."""
 
 
 RecordParser = Callable[[str, Iterable[Any], str, Callable[[], datetime]], tuple[list[Any], list[QuarantinedRecord]]]
 """``parse(kind, items, user_id, received_at) -> (records, quarantined)``: Sahha's wire records of ``kind`` as
 domain records, and those that did not validate, with their reason (``sahha_sync.adapters.sahha.dto.parse_records``)."""
-
-
-class SecretLike(Protocol):
-    """Anything holding a secret behind ``get_secret_value()`` (pydantic's ``SecretStr``)."""
-
-    def get_secret_value(self) -> str: ...
-
-
-def _secret_bytes(secret: str | SecretLike | None) -> bytes:
-    value = secret.get_secret_value() if secret is not None and hasattr(secret, "get_secret_value") else secret
-    if not isinstance(value, str) or not value.strip():
-        raise MissingWebhookSecretError(
-            "webhooks need the secret Sahha's dashboard shows: set SAHHA_SYNC_WEBHOOK_SECRET "
-            "(deliveries are refused without it)",
-            field="secret",
-        )
-    return value.encode("utf-8")
 
 
 def _loggable(event_type: str | None) -> str | None:
@@ -88,28 +79,28 @@ def _loggable(event_type: str | None) -> str | None:
 class SahhaWebhookReceiver:
     """An ASGI app (``app.mount("/sahha", receiver)``) that turns Sahha's webhooks into ingest jobs.
 
-    ``queue`` must have ``IngestWebhookRecords`` registered for ``INGEST_SAHHA_WEBHOOK`` wherever its workers
-    run. ``secret`` is the webhook secret (a ``str`` or a pydantic ``SecretStr``); without one the receiver
-    refuses to be built (``MissingWebhookSecretError``). ``parse`` reads Sahha's records (``RecordParser``).
-    ``SahhaSync.webhook_receiver()`` builds one wired to the host's runtime.
+    ``intake`` keeps each delivery safe before it is acknowledged (``ReceiveWebhookDelivery``, on a queue whose
+    workers run ``IngestWebhookRecords``). ``secret`` is the webhook secret (a ``str`` or a pydantic
+    ``SecretStr``); without one the receiver refuses to be built (``MissingWebhookSecretError``). ``parse`` reads
+    Sahha's records (``RecordParser``). ``SahhaSync.webhook_receiver()`` builds one wired to the host's runtime.
     """
 
     def __init__(
         self,
         *,
         secret: str | SecretLike | None,
-        queue: JobQueue,
+        intake: ReceiveWebhookDelivery,
         clock: Clock,
         parse: RecordParser,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
         read_timeout: float = DEFAULT_READ_TIMEOUT,
     ) -> None:
-        self._key = _secret_bytes(secret)
+        self._key = secret_bytes(secret)
         if isinstance(max_body_bytes, bool) or not isinstance(max_body_bytes, int) or max_body_bytes < 1:
             raise InvalidInputError("max_body_bytes must be a positive integer", field="max_body_bytes")
         if read_timeout <= 0:
             raise InvalidInputError("read_timeout must be positive", field="read_timeout")
-        self._queue = queue
+        self._intake = intake
         self._clock = clock
         self._parse_records = parse
         self.max_body_bytes = max_body_bytes
@@ -176,11 +167,17 @@ class SahhaWebhookReceiver:
         self._verify(headers, body)
         if event_type is None:
             raise Rejected(400, "missing_event_type", "X-Event-Type is missing")
+        if event_type == DATA_LOG_EVENT:
+            return self._data_log()
         kind = EVENT_KINDS.get(event_type)
         if kind is None:
             return self._ignore(event_type[:MAX_EVENT_TYPE_LENGTH])
-        record = self._parse(kind, body, headers.get(b"x-external-id") or None)
-        return await self._submit(event_type, record)
+        data = json_object(body)
+        user_id = user_of(data, headers.get(b"x-external-id") or None)
+        good, bad = self._parse_records(kind, [data], user_id, self._clock.now)
+        if good and not bad:
+            return await self._accept(event_type, good[0])
+        return await self._quarantine(event_type, bad[0] if bad else self._unparsed(kind, user_id, data))
 
     def _verify(self, headers: Headers, body: bytes) -> None:
         candidates = headers.all(*SIGNATURE_HEADERS)
@@ -189,52 +186,51 @@ class SahhaWebhookReceiver:
         if not signature_matches(self._key, body, candidates):
             raise Rejected(401, "bad_signature", "the signature does not match the body")
 
+    def _data_log(self) -> tuple[int, dict[str, Any]]:
+        self._counters.data_logs += 1
+        log.info("webhook.ignored", event_type=DATA_LOG_EVENT, reason="data_log_not_stored")
+        return 200, {"status": "acknowledged", "reason": "data_log_not_stored"}
+
     def _ignore(self, event_type: str) -> tuple[int, dict[str, Any]]:
         self._counters.count_unknown(event_type)
         log.info("webhook.ignored", event_type=event_type, reason="unknown_event_type")
         return 200, {"status": "ignored", "reason": "unknown_event_type"}
 
-    def _parse(self, kind: str, body: bytes, header_id: str | None) -> WebhookRecord:
-        try:
-            data = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
-            raise Rejected(400, "invalid_json", "the body is not JSON") from None
-        if not isinstance(data, dict):
-            raise Rejected(400, "not_an_object", "the body is not a JSON object")
-        user_id = _user_id(data.get("externalId"), header_id)
-        good, bad = self._parse_records(kind, [data], user_id, self._clock.now)
-        if bad or not good:
-            raise Rejected(400, "invalid_record", bad[0].reason if bad else f"not a {kind}")
-        record: WebhookRecord = good[0]
-        return record
+    def _unparsed(self, kind: str, user_id: str, data: dict[str, Any]) -> QuarantinedRecord:
+        """A record the parser neither returned nor refused (a parser of the host's): kept as such."""
+        raw = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+        return QuarantinedRecord(
+            user_id=user_id, kind=kind, reason=f"not a {kind}", raw=raw, received_at=self._clock.now()
+        )
 
-    async def _submit(self, event_type: str, record: WebhookRecord) -> tuple[int, dict[str, Any]]:
+    async def _accept(self, event_type: str, record: WebhookRecord) -> tuple[int, dict[str, Any]]:
         delivery = WebhookDelivery(record=record, received_at=self._clock.now())
-        try:
-            result = await self._queue.submit_job(
-                IngestWebhookRecords.JOB_TYPE, delivery.to_payload(), dedup_key=delivery.dedup_key
-            )
-        except JobQueueError as exc:
-            raise Rejected(503, "queue_unavailable", f"the job queue refused it ({type(exc).__name__})") from exc
-        self._counters.count_accepted(delivery.kind, duplicate=result.duplicate)
+        receipt = await self._kept(self._intake.accept(delivery))
+        self._counters.count_accepted(delivery.kind, duplicate=receipt.duplicate)
         log.info(
             "webhook.accepted",
             event_type=event_type,
             kind=delivery.kind,
-            job_id=result.job_id,
-            duplicate=result.duplicate,
+            job_id=receipt.job_id,
+            duplicate=receipt.duplicate,
         )
-        return 202, {"status": "accepted", "job_id": result.job_id, "duplicate": result.duplicate}
+        return 202, {"status": "accepted", "job_id": receipt.job_id, "duplicate": receipt.duplicate}
 
+    async def _quarantine(self, event_type: str, record: QuarantinedRecord) -> tuple[int, dict[str, Any]]:
+        await self._kept(self._intake.quarantine(record))
+        self._counters.quarantined += 1
+        log.info("webhook.quarantined", event_type=event_type, kind=record.kind)
+        return 200, {"status": "quarantined", "reason": "invalid_record", "detail": record.reason}
 
-def _user_id(body_id: object, header_id: str | None) -> str:
-    """The user the record belongs to: the body's ``externalId``, else the ``X-External-Id`` header."""
-    if body_id is not None and (not isinstance(body_id, str) or not body_id.strip()):
-        raise Rejected(400, "invalid_external_id", "externalId must be a non-empty string")
-    body_value = body_id.strip() if isinstance(body_id, str) else None
-    if body_value and header_id and body_value != header_id:
-        raise Rejected(400, "external_id_mismatch", "externalId and X-External-Id name different users")
-    user_id = body_value or header_id
-    if not user_id:
-        raise Rejected(400, "missing_external_id", "neither externalId nor X-External-Id is present")
-    return user_id
+    @staticmethod
+    async def _kept(keeping: Awaitable[WebhookReceipt]) -> WebhookReceipt:
+        """The intake's receipt; its errors as answers: 400 for data no store takes, else 503 (try again)."""
+        try:
+            receipt = await keeping
+        except InvalidInputError as exc:
+            raise Rejected(400, "unstorable", f"the delivery cannot be stored ({exc.field or 'record'})") from exc
+        except JobQueueError as exc:
+            raise Rejected(503, "queue_unavailable", f"the job queue refused it ({type(exc).__name__})") from exc
+        except SahhaSyncError as exc:
+            raise Rejected(503, "storage_unavailable", f"the database refused it ({type(exc).__name__})") from exc
+        return receipt

@@ -11,9 +11,34 @@ import base64
 import hashlib
 import hmac
 from collections.abc import Iterable
+from typing import Protocol
+
+from sahha_sync.domain.errors import InvalidInputError
 
 SIGNATURE_HEADERS = (b"x-signature", b"x-sahha-signature")
 _PREFIX = b"sha256="
+
+
+class MissingWebhookSecretError(InvalidInputError):
+    """The receiver was built without a webhook secret: it would have to trust any sender."""
+
+
+class SecretLike(Protocol):
+    """Anything holding a secret behind ``get_secret_value()`` (pydantic's ``SecretStr``)."""
+
+    def get_secret_value(self) -> str: ...
+
+
+def secret_bytes(secret: str | SecretLike | None) -> bytes:
+    """The key for the HMAC; ``MissingWebhookSecretError`` when there is no secret."""
+    value = secret.get_secret_value() if secret is not None and hasattr(secret, "get_secret_value") else secret
+    if not isinstance(value, str) or not value.strip():
+        raise MissingWebhookSecretError(
+            "webhooks need the secret Sahha's dashboard shows: set SAHHA_SYNC_WEBHOOK_SECRET "
+            "(deliveries are refused without it)",
+            field="secret",
+        )
+    return value.encode("utf-8")
 
 
 def digest(secret: bytes, body: bytes) -> bytes:

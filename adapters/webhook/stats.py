@@ -13,16 +13,21 @@ OTHER_TYPES = "<other>"
 
 @dataclass(frozen=True, slots=True)
 class WebhookStats:
-    """``received`` = ``accepted`` + ``unknown_types`` + ``rejected_total`` + ``disconnected``.
+    """``received`` = ``accepted`` + ``quarantined`` + ``data_logs`` + ``unknown_types`` + ``rejected_total`` +
+    ``disconnected``.
 
-    ``accepted`` counts deliveries submitted as jobs (``duplicates`` of them joined a pending equal job);
-    ``unknown_types`` deliveries were authentic but of an event type that is not stored (by name in
-    ``unknown_by_type``, at most 50 names, the rest under ``<other>``); ``rejected`` counts by reason.
+    ``accepted`` counts records kept for archival (``duplicates`` of them joined a pending equal delivery);
+    ``quarantined`` signed records that broke a domain rule, kept in quarantine; ``data_logs`` the
+    ``DataLogReceivedIntegrationEvent`` deliveries (acknowledged, not stored); ``unknown_types`` deliveries were
+    authentic but of an event type that is not stored (by name in ``unknown_by_type``, at most 50 names, the
+    rest under ``<other>``); ``rejected`` counts by reason.
     """
 
     received: int = 0
     accepted: int = 0
     duplicates: int = 0
+    quarantined: int = 0
+    data_logs: int = 0
     unknown_types: int = 0
     disconnected: int = 0
     accepted_by_kind: Mapping[str, int] = field(default_factory=dict)
@@ -38,6 +43,8 @@ class WebhookStats:
             "received": self.received,
             "accepted": self.accepted,
             "duplicates": self.duplicates,
+            "quarantined": self.quarantined,
+            "data_logs": self.data_logs,
             "unknown_types": self.unknown_types,
             "disconnected": self.disconnected,
             "rejected_total": self.rejected_total,
@@ -52,6 +59,7 @@ class WebhookCounters:
 
     def __init__(self) -> None:
         self.received = self.accepted = self.duplicates = self.unknown_types = self.disconnected = 0
+        self.quarantined = self.data_logs = 0
         self.accepted_by_kind: Counter[str] = Counter()
         self.unknown_by_type: Counter[str] = Counter()
         self.rejected: Counter[str] = Counter()
@@ -71,6 +79,8 @@ class WebhookCounters:
             received=self.received,
             accepted=self.accepted,
             duplicates=self.duplicates,
+            quarantined=self.quarantined,
+            data_logs=self.data_logs,
             unknown_types=self.unknown_types,
             disconnected=self.disconnected,
             accepted_by_kind=dict(self.accepted_by_kind),

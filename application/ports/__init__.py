@@ -66,6 +66,13 @@ from sahha_sync.application.ports.rate_budget import (
 )
 from sahha_sync.application.ports.tracking_store import TrackingStore, TrackingStoreError
 from sahha_sync.application.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from sahha_sync.application.ports.webhook_inbox import (
+    InboxEntry,
+    InboxReceipt,
+    WebhookInbox,
+    WebhookInboxError,
+    WebhookInboxUnavailableError,
+)
 
 __all__ = [
     "ARCHIVED_KINDS",
@@ -90,6 +97,8 @@ __all__ = [
     "HealthArchive",
     "HealthDataSource",
     "HealthDataSourceError",
+    "InboxEntry",
+    "InboxReceipt",
     "JobContext",
     "JobHandler",
     "JobQueue",
@@ -116,6 +125,9 @@ __all__ = [
     "UnitOfWorkFactory",
     "UnknownJobTypeError",
     "Usage",
+    "WebhookInbox",
+    "WebhookInboxError",
+    "WebhookInboxUnavailableError",
     "decode_analysis",
     "encode_analysis",
 ]

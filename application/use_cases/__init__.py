@@ -8,7 +8,9 @@ from sahha_sync.application.use_cases.fetch_health_data import FetchHealthData
 from sahha_sync.application.use_cases.forget_user import ErasureReport, ForgetUser
 from sahha_sync.application.use_cases.ingest_webhook import IngestWebhookRecords
 from sahha_sync.application.use_cases.rebuild_projections import RebuildProjections
+from sahha_sync.application.use_cases.receive_webhook import ReceiveWebhookDelivery, WebhookReceipt
 from sahha_sync.application.use_cases.recover_pending_archivals import RecoverPendingArchivals
+from sahha_sync.application.use_cases.recover_webhook_inbox import RecoverWebhookInbox
 from sahha_sync.application.use_cases.run_analysis import AnalysisOutcome, AnalysisUnavailableError, RunAnalysis
 from sahha_sync.application.use_cases.stored_analyses import ReadStoredAnalyses
 from sahha_sync.application.use_cases.watermarks import ArchetypeTracker, Watermarks
@@ -28,7 +30,10 @@ __all__ = [
     "OperationsStats",
     "ReadStoredAnalyses",
     "RebuildProjections",
+    "ReceiveWebhookDelivery",
     "RecoverPendingArchivals",
+    "RecoverWebhookInbox",
     "RunAnalysis",
     "Watermarks",
+    "WebhookReceipt",
 ]

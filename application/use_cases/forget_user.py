@@ -2,6 +2,7 @@
 
 It deletes the user's biomarkers, scores, archetypes and quarantined records (``HealthArchive.delete_user``),
 their tracking rows (``TrackingStore.delete_user``) and stored analyses (``AnalysisResultStore.delete_user``),
+their queued jobs and the webhook deliveries held for them in the inbox (counted as ``queued_jobs``),
 and replaces every event of each of their runs by one tombstone (``EventStore.tombstone_streams``).
 
 The tombstone is a ``user.forgotten`` event (``UserForgotten``) carrying only the run id (a random UUID, not
@@ -25,6 +26,7 @@ from sahha_sync.application.logs import get_logger
 from sahha_sync.application.ports.clock import Clock
 from sahha_sync.application.ports.job_queue import JobQueue
 from sahha_sync.application.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from sahha_sync.application.ports.webhook_inbox import WebhookInbox
 from sahha_sync.application.use_cases._support import PAGE_SIZE, every_event
 from sahha_sync.domain.errors import InvalidInputError
 from sahha_sync.domain.events import AnalysisRequested, UserForgotten, stream_id_for
@@ -57,6 +59,7 @@ class ForgetUser:
     unit_of_work: UnitOfWorkFactory
     clock: Clock
     queue: JobQueue | None = None
+    inbox: WebhookInbox | None = None
     page_size: int = PAGE_SIZE
 
     async def __call__(self, user_id: str) -> ErasureReport:
@@ -94,7 +97,9 @@ class ForgetUser:
         return report
 
     async def _purge_jobs(self, user_id: str) -> int:
-        return 0 if self.queue is None else await self.queue.purge_user(user_id)
+        """The user's queued jobs and the webhook deliveries waiting for them in the inbox."""
+        queued = 0 if self.queue is None else await self.queue.purge_user(user_id)
+        return queued + (0 if self.inbox is None else await self.inbox.purge_user(user_id))
 
     async def _run_ids(self, uow: UnitOfWork, user_id: str) -> set[str]:
         run_ids = {row.run_id for row in await uow.tracking.runs_for_user(user_id)}

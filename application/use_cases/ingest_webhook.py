@@ -1,15 +1,11 @@
 """``IngestWebhookRecords``: the ``INGEST_SAHHA_WEBHOOK`` job — upsert one record that Sahha pushed.
 
-A webhook delivery carries one biomarker, score or archetype. The receiver checks its signature, parses it
-into a domain record and submits a job (``WebhookDelivery.to_payload()``)::
-
-    {"kind": "biomarker" | "score" | "archetype", "user_id": <record>.user_id, "record": <record>.to_dict(),
-     "received_at": ISO-8601}
-
-(a payload queued before ``user_id`` was carried beside the record decodes as well: the record names its user).
-
-The job upserts the record through the same ``HealthArchive`` upsert as the polling path, so a redelivered
-webhook — or a record the next poll fetches again — changes nothing.
+The receiver checks a delivery's signature, parses it into a domain record and keeps it safe
+(``ReceiveWebhookDelivery``): a job that carries the record, or an inbox entry and a job that names it (payloads:
+``webhook_delivery``). The job upserts the record through the same ``HealthArchive`` upsert as the polling
+path, so a redelivered webhook — or a record the next poll fetches again — changes nothing; an inbox entry is
+removed once its record is committed. A job that carries neither (a dead letter retried: its record was
+dropped when it died) fetches the record's span again from the source and upserts the record of that key.
 
 Events: webhooks are not part of an analysis run, yet the figures of storage growth come from the event store.
 When an upsert wrote a row (inserted or updated), the job appends ``RecordsArchived`` of the record's kind with
@@ -23,162 +19,131 @@ row is projected from them, and erasing a user needs nothing from them.
 
 from __future__ import annotations
 
-import asyncio
-import hashlib
-import json
-from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import timedelta
 from typing import Any, ClassVar
 
 from sahha_sync.application.logs import get_logger
 from sahha_sync.application.ports.clock import Clock
-from sahha_sync.application.ports.event_store import ConcurrencyError
-from sahha_sync.application.ports.job_queue import USER_KEY, JobContext
+from sahha_sync.application.ports.health_data_source import HealthDataSource
+from sahha_sync.application.ports.job_queue import JobContext
 from sahha_sync.application.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
-from sahha_sync.application.retry import Backoff
+from sahha_sync.application.ports.webhook_inbox import WebhookInbox
+from sahha_sync.application.use_cases._webhook_stream import APPEND_ATTEMPTS, append_to_stream, committed
+from sahha_sync.application.use_cases.webhook_delivery import (
+    INGEST_WEBHOOK_JOB,
+    STREAM_SHARDS,
+    RecordKey,
+    WebhookDelivery,
+    WebhookJob,
+    WebhookRecord,
+    webhook_run_id,
+)
 from sahha_sync.domain.errors import InvalidInputError
-from sahha_sync.domain.events import RecordsArchived, stream_id_for
+from sahha_sync.domain.events import RecordsArchived
 from sahha_sync.domain.health import UpsertCounts
-from sahha_sync.domain.record_kinds import HealthRecord, kind_named, kind_of
+from sahha_sync.domain.record_kinds import kind_named, kind_of
+from sahha_sync.domain.windows import FetchWindow
+
+__all__ = [
+    "APPEND_ATTEMPTS",
+    "STREAM_SHARDS",
+    "IngestWebhookRecords",
+    "WebhookDelivery",
+    "WebhookRecord",
+    "webhook_run_id",
+]
 
 log = get_logger(__name__)
 
-WebhookRecord = HealthRecord
-
-
-STREAM_SHARDS = 16
-APPEND_ATTEMPTS = 8
-APPEND_BACKOFF = Backoff(0.005, cap=0.05)  # a conflict is another worker's append, over within milliseconds
-
-
-def webhook_run_id(day: date, shard: int) -> str:
-    """The run id of one of the day's webhook streams (its stream id is ``stream_id_for`` of it)."""
-    return f"webhook-{day.isoformat()}-{shard:02d}"
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class WebhookDelivery:
-    """One record that Sahha pushed, as the ``INGEST_SAHHA_WEBHOOK`` job carries it."""
-
-    record: WebhookRecord
-    received_at: datetime
-
-    @property
-    def kind(self) -> str:
-        return kind_of(self.record).name
-
-    @property
-    def dedup_key(self) -> str:
-        """Equal deliveries (same record, same values) share a key: a burst of redeliveries queues one job."""
-        canonical = json.dumps([self.kind, self.record.to_dict()], sort_keys=True, separators=(",", ":"))
-        return "webhook:" + hashlib.sha256(canonical.encode()).hexdigest()
-
-    @property
-    def run_id(self) -> str:
-        """The webhook stream this delivery's event goes to: its UTC day, and a shard picked by its content."""
-        shard = int(self.dedup_key[-4:], 16) % STREAM_SHARDS
-        return webhook_run_id(self.received_at.astimezone(UTC).date(), shard)
-
-    def to_payload(self) -> dict[str, Any]:
-        return {
-            "kind": self.kind,
-            USER_KEY: self.record.user_id,
-            "record": self.record.to_dict(),
-            "received_at": self.received_at.isoformat(),
-        }
-
-    @classmethod
-    def from_payload(cls, payload: Mapping[str, Any]) -> WebhookDelivery:
-        """The delivery a payload describes; ``InvalidInputError`` naming the field when it is malformed."""
-        if not isinstance(payload, Mapping):
-            raise InvalidInputError("webhook payload must be a mapping", field="payload")
-        kind = kind_named(payload.get("kind"))
-        data = payload.get("record")
-        if not isinstance(data, Mapping):
-            raise InvalidInputError("record must be a mapping", field="record")
-        try:
-            record = kind.record_type.from_dict(dict(data))
-        except InvalidInputError:
-            raise
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise InvalidInputError(
-                f"record is not a {kind.name} ({type(exc).__name__}: {_field_of(exc)})", field="record"
-            ) from exc
-        if payload.get(USER_KEY, record.user_id) != record.user_id:
-            raise InvalidInputError(f"{USER_KEY} and the record name different users", field=USER_KEY)
-        return cls(record=record, received_at=_received_at(payload.get("received_at")))
-
-
-def _field_of(exc: Exception) -> str:
-    return str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else "bad field"
-
-
-def _received_at(value: object) -> datetime:
-    try:
-        moment = datetime.fromisoformat(value) if isinstance(value, str) else None
-    except ValueError:
-        moment = None
-    if moment is None or moment.utcoffset() is None:
-        raise InvalidInputError("received_at must be a timezone-aware ISO-8601 datetime", field="received_at")
-    return moment
+_INSTANT = timedelta(milliseconds=1)  # a window must be longer than the span of a one-instant record
 
 
 class IngestWebhookRecords:
     """``await ingest(payload, context) -> UpsertCounts``; the instance itself is the queue's handler
     (``queue.register(IngestWebhookRecords.JOB_TYPE, ingest)``).
 
-    A malformed payload raises ``InvalidInputError`` (not retried); archive and event store errors propagate
-    as they are, so the queue retries the retryable ones.
+    ``inbox`` is where jobs that name an inbox entry find their record; ``source`` is where a job without its
+    record fetches it again. A malformed payload raises ``InvalidInputError`` (not retried); archive, event
+    store, inbox and source errors propagate as they are, so the queue retries the retryable ones.
     """
 
-    JOB_TYPE: ClassVar[str] = "INGEST_SAHHA_WEBHOOK"
+    JOB_TYPE: ClassVar[str] = INGEST_WEBHOOK_JOB
 
-    def __init__(self, *, unit_of_work: UnitOfWorkFactory, clock: Clock) -> None:
+    def __init__(
+        self,
+        *,
+        unit_of_work: UnitOfWorkFactory,
+        clock: Clock,
+        inbox: WebhookInbox | None = None,
+        source: HealthDataSource | None = None,
+    ) -> None:
         self._unit_of_work = unit_of_work
         self._clock = clock
+        self._inbox = inbox
+        self._source = source
 
     async def __call__(self, payload: Mapping[str, Any], context: JobContext) -> None:
         await self.ingest(payload, context)
 
     async def ingest(self, payload: Mapping[str, Any], context: JobContext) -> UpsertCounts:
         try:
-            delivery = WebhookDelivery.from_payload(payload)
+            job = WebhookJob.from_payload(payload)
         except InvalidInputError as exc:
             log.error("webhook.payload_invalid", job_id=context.job_id, field=exc.field)
             raise
-        counts = await self._in_transaction(delivery)
+        delivery = job.delivery or await self._find(job, context)
+        counts = UpsertCounts() if delivery is None else await committed(self._unit_of_work, self._storing(delivery))
+        if job.inbox_id is not None and self._inbox is not None:
+            await self._inbox.remove(job.inbox_id)
         log.info(
             "webhook.record_ingested",
             job_id=context.job_id,
-            kind=delivery.kind,
+            kind=job.key.kind,
             inserted=counts.inserted,
             updated=counts.updated,
             unchanged=counts.unchanged,
         )
         return counts
 
-    async def _in_transaction(self, delivery: WebhookDelivery) -> UpsertCounts:
-        """Upsert and record in one unit of work; re-run from scratch when another writer took the version."""
-        for attempt in range(1, APPEND_ATTEMPTS + 1):
-            try:
-                async with self._unit_of_work() as uow:
-                    counts = await self._store(uow, delivery)
-                    await uow.commit()
-                    return counts
-            except ConcurrencyError:
-                if attempt == APPEND_ATTEMPTS:
-                    raise
-                log.debug("webhook.append_conflict_retried", attempt=attempt)
-                await asyncio.sleep(APPEND_BACKOFF.delay(attempt))
-        raise AssertionError("unreachable")  # pragma: no cover
+    async def _find(self, job: WebhookJob, context: JobContext) -> WebhookDelivery | None:
+        """The record of a job that does not carry it: from the inbox, or fetched again from the source."""
+        if job.inbox_id is not None:
+            return await self._from_inbox(job.inbox_id, context)
+        if self._source is None:
+            raise InvalidInputError(
+                "the job carries no record (it was dropped when the job died) and no source is configured to fetch "
+                "it again",
+                field="sahha_data",
+            )
+        return await self._fetch_again(job.key, context)
 
-    async def _store(self, uow: UnitOfWork, delivery: WebhookDelivery) -> UpsertCounts:
-        counts = await uow.archive.upsert(kind_of(delivery.record), [delivery.record])
-        if counts.written == 0:  # a redelivery: nothing new, no event
+    async def _from_inbox(self, entry_id: str, context: JobContext) -> WebhookDelivery | None:
+        if self._inbox is None:
+            raise InvalidInputError("the job names an inbox entry and no inbox is configured", field="inbox_id")
+        entry = await self._inbox.get(entry_id)
+        if entry is None:  # archived by an earlier job of the same entry, or its user was forgotten
+            log.info("webhook.inbox_entry_gone", job_id=context.job_id, inbox_id=entry_id)
+            return None
+        return WebhookDelivery.from_payload(entry.payload)
+
+    async def _fetch_again(self, key: RecordKey, context: JobContext) -> WebhookDelivery | None:
+        assert self._source is not None
+        window = FetchWindow(key.start, key.end + _INSTANT)
+        fetched = await self._source.fetch(key.user_id, window, include_archetypes=key.kind == "archetype")
+        candidates: Sequence[WebhookRecord] = kind_named(key.kind).records_in(fetched)
+        found = [r for r in candidates if key.matches(r)]
+        log.info("webhook.record_fetched_again", job_id=context.job_id, kind=key.kind, found=bool(found))
+        return WebhookDelivery(record=found[-1], received_at=self._clock.now()) if found else None
+
+    def _storing(self, delivery: WebhookDelivery) -> Callable[[UnitOfWork], Awaitable[UpsertCounts]]:
+        async def store(uow: UnitOfWork) -> UpsertCounts:
+            counts = await uow.archive.upsert(kind_of(delivery.record), [delivery.record])
+            if counts.written == 0:  # a redelivery: nothing new, no event
+                return counts
+            run_id = delivery.run_id
+            event = RecordsArchived.counted(run_id, self._clock.now(), delivery.kind, counts)
+            await append_to_stream(uow, run_id, event)
             return counts
-        run_id = delivery.run_id
-        event = RecordsArchived.counted(run_id, self._clock.now(), delivery.kind, counts)
-        stream_id = stream_id_for(run_id)
-        await uow.events.append(stream_id, [event], expected_version=await uow.events.stream_version(stream_id))
-        return counts
+
+        return store

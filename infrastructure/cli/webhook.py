@@ -21,10 +21,12 @@ webhook = typer.Typer(name="webhook", help="Receive Sahha's webhooks (push deliv
 
 SERVE_HELP = (
     "Serve the webhook receiver until Ctrl-C or SIGTERM: it checks each delivery's X-Signature against "
-    "SAHHA_SYNC_WEBHOOK_SECRET (and refuses to start without it), answers at once, and archives biomarkers, "
-    "scores and archetypes through the same upsert as polling (a redelivery changes nothing). On the in-memory "
-    "queue the records are archived in this process; on the durable queue (SAHHA_SYNC_QUEUE=postgres) they are "
-    "queued for `sahha-sync worker`. Point Sahha's dashboard at http://HOST:PORT/ behind your TLS proxy.\n\n"
+    "SAHHA_SYNC_WEBHOOK_SECRET (and refuses to start without it), answers once the delivery is stored, and "
+    "archives biomarkers, scores and archetypes through the same upsert as polling (a redelivery changes "
+    "nothing); a signed record that breaks a rule is kept in quarantine. On the in-memory queue a delivery is "
+    "stored in the database's webhook inbox and archived in this process (what a killed process left there is "
+    "archived at the next start); on the durable queue (SAHHA_SYNC_QUEUE=postgres) it is queued for `sahha-sync "
+    "worker`. Point Sahha's dashboard at http://HOST:PORT/ behind your TLS proxy.\n\n"
     "Examples:\n\n"
     "  SAHHA_SYNC_WEBHOOK_SECRET=... sahha-sync webhook serve --port 8080\n\n"
     "  sahha-sync webhook serve --host 0.0.0.0 --port 8080 --max-body-bytes 65536"
@@ -62,7 +64,9 @@ async def _serve(settings: Settings, host: str, port: int, max_body_bytes: int) 
     try:
         async with _ops.opened(settings) as container, _receiving_queue(settings, container) as queue:
             await queue.start()
-            receiver = container.webhook_receiver(queue=queue, max_body_bytes=max_body_bytes)
+            if settings.queue == "memory":  # deliveries an earlier process acknowledged and did not archive
+                await resolve(container.inbox_recovery)
+            receiver = await resolve(container.webhook_receiver, intake__queue=queue, max_body_bytes=max_body_bytes)
             await serve_async(receiver, host, port, stop=stop)
     finally:
         for sig in STOP_SIGNALS:

@@ -30,6 +30,7 @@ module                     fixture(s)
 ``clock``                  ``clock`` → a ``Clock``
 ``rate_budget``            ``make_budget`` → a callable ``make_budget(holder, account="primary")`` returning one
                            process's ``RateBudget`` handle on a fresh account of the test
+``webhook_inbox``          ``inbox`` → a ``WebhookInbox``
 =========================  ==============================================================================
 
 The suites use pytest-asyncio (``asyncio_mode = "auto"``) and write records under fresh random user ids, so

@@ -66,6 +66,7 @@ from sahha_sync.application.use_cases import (
     ArchiveHealthData,
     IngestWebhookRecords,
     RebuildProjections,
+    ReceiveWebhookDelivery,
     RecoverPendingArchivals,
     RunAnalysis,
 )
@@ -438,7 +439,10 @@ class IntegritySimulation:
             lookback=self.config.lookback,
             initial_days=self.config.initial_days,
         )
-        self._receiver = SahhaWebhookReceiver(secret=WEBHOOK_SECRET, queue=queue, clock=self.clock, parse=parse_records)
+        intake = ReceiveWebhookDelivery(queue=queue, unit_of_work=uow, clock=self.clock)
+        self._receiver = SahhaWebhookReceiver(
+            secret=WEBHOOK_SECRET, intake=intake, clock=self.clock, parse=parse_records
+        )
 
     @property
     def queue(self) -> JobQueue:

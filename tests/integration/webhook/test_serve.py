@@ -9,10 +9,9 @@ import httpx
 
 from sahha_sync.adapters.clock import ManualClock
 from sahha_sync.adapters.memory import InMemoryJobQueue, InMemoryStores
-from sahha_sync.adapters.sahha.dto import parse_records
-from sahha_sync.adapters.webhook import SahhaWebhookReceiver, serve_async
+from sahha_sync.adapters.webhook import serve_async
 from sahha_sync.application.use_cases.ingest_webhook import IngestWebhookRecords
-from tests.unit.webhook.deliveries import NOW, SECRET, biomarker_body, encode, signed_headers
+from tests.unit.webhook.deliveries import NOW, biomarker_body, encode, receiver_for, signed_headers
 
 HOST = "127.0.0.1"
 
@@ -40,7 +39,7 @@ async def test_a_served_receiver_archives_a_signed_delivery_and_refuses_an_unsig
     queue = InMemoryJobQueue()
     queue.register(IngestWebhookRecords.JOB_TYPE, IngestWebhookRecords(unit_of_work=stores.unit_of_work, clock=clock))
     await queue.start()
-    receiver = SahhaWebhookReceiver(secret=SECRET, queue=queue, clock=clock, parse=parse_records)
+    receiver = receiver_for(queue, stores.unit_of_work, clock)
     server = asyncio.create_task(serve_async(receiver, HOST, port, stop=stop))
     raw = encode(biomarker_body())
 
@@ -56,7 +55,7 @@ async def test_a_served_receiver_archives_a_signed_delivery_and_refuses_an_unsig
 
 async def test_the_server_only_submits_and_leaves_the_queue_to_its_owner() -> None:
     queue, stop, port = InMemoryJobQueue(), asyncio.Event(), free_port()
-    receiver = SahhaWebhookReceiver(secret=SECRET, queue=queue, clock=ManualClock(NOW), parse=parse_records)
+    receiver = receiver_for(queue, InMemoryStores().unit_of_work, ManualClock(NOW))
     server = asyncio.create_task(serve_async(receiver, HOST, port, stop=stop))
     raw = encode(biomarker_body())
 

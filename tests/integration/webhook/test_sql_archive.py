@@ -13,10 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sahha_sync.adapters.clock import ManualClock
 from sahha_sync.adapters.memory import InMemoryJobQueue
-from sahha_sync.adapters.sahha.dto import parse_records
 from sahha_sync.adapters.sql import sql_unit_of_work_factory
 from sahha_sync.adapters.sql.tables import archetypes, biomarkers, scores
-from sahha_sync.adapters.webhook import SahhaWebhookReceiver
 from sahha_sync.application.use_cases.ingest_webhook import IngestWebhookRecords
 from sahha_sync.domain import FetchWindow, RecordsArchived
 from tests.sql_stores import Committed
@@ -25,12 +23,12 @@ from tests.unit.webhook.deliveries import (
     BIOMARKER_EVENT,
     NOW,
     SCORE_EVENT,
-    SECRET,
     STEPS_VALUE,
     USER,
     archetype_body,
     biomarker_body,
     encode,
+    receiver_for,
     score_body,
     signed_headers,
 )
@@ -63,7 +61,7 @@ async def sql_hooks(sql_engine: AsyncEngine) -> AsyncIterator[SqlHooks]:
         IngestWebhookRecords.JOB_TYPE,
         IngestWebhookRecords(unit_of_work=sql_unit_of_work_factory(sql_engine), clock=clock),
     )
-    receiver = SahhaWebhookReceiver(secret=SECRET, queue=queue, clock=clock, parse=parse_records)
+    receiver = receiver_for(queue, sql_unit_of_work_factory(sql_engine), clock)
     await queue.start()
     try:
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=receiver), base_url="http://h") as client:
@@ -141,7 +139,7 @@ async def test_parallel_workers_ingest_a_burst_into_sql_without_a_dead_job(sql_e
         IngestWebhookRecords.JOB_TYPE,
         IngestWebhookRecords(unit_of_work=sql_unit_of_work_factory(sql_engine), clock=ManualClock(NOW)),
     )
-    receiver = SahhaWebhookReceiver(secret=SECRET, queue=queue, clock=ManualClock(NOW), parse=parse_records)
+    receiver = receiver_for(queue, sql_unit_of_work_factory(sql_engine), ManualClock(NOW))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=receiver), base_url="http://h") as client:
         for n in range(120):
             user = f"user-{n % 6}"

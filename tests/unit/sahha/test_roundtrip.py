@@ -103,7 +103,7 @@ def archetypes(draw: st.DrawFn, user_id: str) -> Archetype:
         start_date_time=start,
         end_date_time=start + timedelta(days=7),
         data_type=draw(st.none() | st.sampled_from(["ordinal", "categorical"])),
-        ordinality=draw(st.none() | st.integers(-(2**31), 2**31)),
+        ordinality=draw(st.none() | st.integers(-(2**31), 2**31 - 1)),  # the 32-bit column
         created_at_utc=draw(created),
         sahha_profile_id=draw(st.none() | text),
         sahha_id=draw(st.none() | text),

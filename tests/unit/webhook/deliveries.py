@@ -16,7 +16,8 @@ from sahha_sync.adapters.clock import ManualClock
 from sahha_sync.adapters.memory import InMemoryJobQueue, InMemoryStores
 from sahha_sync.adapters.sahha.dto import parse_records
 from sahha_sync.adapters.webhook import SahhaWebhookReceiver, sign
-from sahha_sync.application.ports import UnitOfWorkFactory
+from sahha_sync.application.ports import Clock, JobQueue, UnitOfWorkFactory, WebhookInbox
+from sahha_sync.application.use_cases import ReceiveWebhookDelivery
 from sahha_sync.application.use_cases.ingest_webhook import IngestWebhookRecords
 
 SECRET = "whsec_Q2hhbmdlTWUtdGhpcy1pcy1hLXRlc3Qtc2VjcmV0"
@@ -137,15 +138,27 @@ def ingest_handler(unit_of_work: UnitOfWorkFactory, clock: ManualClock) -> Inges
     return IngestWebhookRecords(unit_of_work=unit_of_work, clock=clock)
 
 
+def receiver_for(
+    queue: JobQueue,
+    unit_of_work: UnitOfWorkFactory,
+    clock: Clock,
+    *,
+    inbox: WebhookInbox | None = None,
+    secret: Any = SECRET,
+    **options: Any,
+) -> SahhaWebhookReceiver:
+    """A receiver whose deliveries go to ``queue`` (through ``inbox`` when given) and quarantine to the stores."""
+    intake = ReceiveWebhookDelivery(queue=queue, unit_of_work=unit_of_work, clock=clock, inbox=inbox)
+    return SahhaWebhookReceiver(secret=secret, intake=intake, clock=clock, parse=parse_records, **options)
+
+
 @asynccontextmanager
 async def harness(*, max_body_bytes: int = 256 * 1024, stores: InMemoryStores | None = None) -> AsyncIterator[Harness]:
     clock = ManualClock(NOW)
     stores = stores if stores is not None else InMemoryStores()
     queue = InMemoryJobQueue(backoff_base=0.001)
     queue.register(IngestWebhookRecords.JOB_TYPE, ingest_handler(stores.unit_of_work, clock))
-    receiver = SahhaWebhookReceiver(
-        secret=SECRET, queue=queue, clock=clock, max_body_bytes=max_body_bytes, parse=parse_records
-    )
+    receiver = receiver_for(queue, stores.unit_of_work, clock, max_body_bytes=max_body_bytes)
     await queue.start()
     transport = httpx.ASGITransport(app=receiver)
     try:

@@ -11,7 +11,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from sahha_sync.adapters.clock import ManualClock
-from sahha_sync.adapters.memory import InMemoryEventStore, InMemoryJobQueue, InMemoryStores
+from sahha_sync.adapters.memory import (
+    InMemoryEventStore,
+    InMemoryHealthDataSource,
+    InMemoryJobQueue,
+    InMemoryStores,
+    InMemoryWebhookInbox,
+)
 from sahha_sync.adapters.sahha.dto import parse_records
 from sahha_sync.application.ports import ArchiveUnavailableError, ConcurrencyError, JobContext, RecordedEvent
 from sahha_sync.application.ports.job_queue import payload_user
@@ -22,11 +28,13 @@ from sahha_sync.application.use_cases.ingest_webhook import (
     IngestWebhookRecords,
     WebhookDelivery,
 )
+from sahha_sync.application.use_cases.webhook_delivery import WebhookJob
 from sahha_sync.domain import (
     Archetype,
     Biomarker,
     DomainEvent,
     FetchWindow,
+    HealthRecords,
     InvalidInputError,
     RecordsArchived,
     Score,
@@ -76,7 +84,7 @@ def test_a_delivery_survives_its_trip_through_json(kind: str, body: dict[str, ob
 def test_a_delivery_names_its_user_under_the_one_key_queues_purge_by() -> None:
     payload = WebhookDelivery(record=steps(), received_at=NOW).to_payload()
 
-    assert payload_user(payload) == USER == payload["record"]["user_id"]
+    assert payload_user(payload) == USER == payload["sahha_data"]["user_id"]
 
 
 async def test_a_delivery_queued_by_the_previous_version_is_ingested(
@@ -177,17 +185,19 @@ async def test_the_stream_is_the_utc_day_the_delivery_arrived_not_the_day_it_was
     ("payload", "field"),
     [
         ("not a mapping", "payload"),
-        ({"kind": "heart", "record": {}, "received_at": NOW.isoformat()}, "kind"),
-        ({"kind": "biomarker", "record": None, "received_at": NOW.isoformat()}, "record"),
+        ({"kind": "heart", "sahha_data": {}, "received_at": NOW.isoformat()}, "kind"),
+        ({"kind": "biomarker", "received_at": NOW.isoformat()}, "sahha_data"),
+        ({"kind": "biomarker", "sahha_data": {"type": "steps"}, "received_at": NOW.isoformat()}, "sahha_data"),
+        ({"kind": "score", "sahha_data": {**steps().to_dict()}, "received_at": NOW.isoformat()}, "sahha_data"),
         ({"kind": "biomarker", "record": {"type": "steps"}, "received_at": NOW.isoformat()}, "record"),
-        ({"kind": "score", "record": {**steps().to_dict()}, "received_at": NOW.isoformat()}, "record"),
-        ({"kind": "biomarker", "record": steps().to_dict(), "received_at": "2026-11-29T03:00:00"}, "received_at"),
-        ({"kind": "biomarker", "record": steps().to_dict()}, "received_at"),
+        ({"kind": "biomarker", "sahha_data": steps().to_dict(), "received_at": "2026-11-29T03:00:00"}, "received_at"),
+        ({"kind": "biomarker", "sahha_data": steps().to_dict()}, "received_at"),
+        ({"kind": "biomarker", "user_id": USER, "key": {"type": "steps"}, "received_at": NOW.isoformat()}, "key"),
         (
             {
                 "kind": "biomarker",
                 "user_id": "someone-else",
-                "record": steps().to_dict(),
+                "sahha_data": steps().to_dict(),
                 "received_at": NOW.isoformat(),
             },
             "user_id",
@@ -207,7 +217,7 @@ async def test_a_malformed_payload_is_refused_naming_the_field_and_nothing_is_st
 
 async def test_a_record_the_domain_refuses_is_an_invalid_input() -> None:
     payload = WebhookDelivery(record=steps(), received_at=NOW).to_payload()
-    payload["record"]["end_date_time"] = "2026-11-20T00:00:00+13:00"  # before the start
+    payload["sahha_data"]["end_date_time"] = "2026-11-20T00:00:00+13:00"  # before the start
 
     with pytest.raises(InvalidInputError):
         WebhookDelivery.from_payload(payload)
@@ -322,3 +332,77 @@ async def test_parallel_workers_ingest_a_burst_without_losing_a_record() -> None
         == 28
     )
     assert (await queue.get_stats()).dead == 0
+
+
+def test_the_older_payload_form_is_still_read() -> None:
+    record = steps()
+
+    delivery = WebhookDelivery.from_payload(
+        {"kind": "biomarker", "record": record.to_dict(), "received_at": NOW.isoformat()}
+    )
+
+    assert delivery == WebhookDelivery(record=record, received_at=NOW)
+
+
+def test_a_payload_without_its_record_names_the_record_and_holds_no_value() -> None:
+    payload = WebhookDelivery(record=steps(), received_at=NOW).to_payload()
+    del payload["sahha_data"]  # what a dead letter keeps
+
+    job = WebhookJob.from_payload(payload)
+
+    assert STEPS_VALUE not in json.dumps(payload)
+    assert (job.key.kind, job.key.user_id, job.key.type, job.delivery) == ("biomarker", USER, "steps", None)
+    assert job.key.matches(steps("1"))
+
+
+async def test_a_job_that_names_an_inbox_entry_archives_it_and_removes_the_entry(stores: InMemoryStores) -> None:
+    inbox = InMemoryWebhookInbox()
+    delivery = WebhookDelivery(record=steps(), received_at=NOW)
+    held = await inbox.put(delivery.to_payload(), dedup_key=delivery.dedup_key, user_id=USER)
+    ingest = IngestWebhookRecords(unit_of_work=stores.unit_of_work, clock=ManualClock(NOW), inbox=inbox)
+
+    first = await ingest.ingest(delivery.inbox_payload(held.entry_id), CONTEXT)
+    again = await ingest.ingest(delivery.inbox_payload(held.entry_id), CONTEXT)
+
+    assert (first, again) == (UpsertCounts(inserted=1), UpsertCounts())
+    assert stores.archive.counts()["biomarkers"] == 1
+    assert len(inbox) == 0
+    assert STEPS_VALUE not in json.dumps(delivery.inbox_payload(held.entry_id))
+
+
+async def test_an_entry_stays_in_the_inbox_when_its_archival_fails(stores: InMemoryStores) -> None:
+    inbox = InMemoryWebhookInbox()
+    delivery = WebhookDelivery(record=steps(), received_at=NOW)
+    held = await inbox.put(delivery.to_payload(), dedup_key=delivery.dedup_key, user_id=USER)
+    ingest = IngestWebhookRecords(unit_of_work=stores.unit_of_work, clock=ManualClock(NOW), inbox=inbox)
+    stores.archive.faults.fail_with(ArchiveUnavailableError("database away"), times=1, operations={"upsert_biomarkers"})
+
+    with pytest.raises(ArchiveUnavailableError):
+        await ingest.ingest(delivery.inbox_payload(held.entry_id), CONTEXT)
+
+    assert await inbox.get(held.entry_id) is not None
+
+
+async def test_a_retried_dead_letter_fetches_its_record_again_from_the_source(stores: InMemoryStores) -> None:
+    served = steps("4242")
+    source = InMemoryHealthDataSource(HealthRecords(biomarkers=(served,)))
+    ingest = IngestWebhookRecords(unit_of_work=stores.unit_of_work, clock=ManualClock(NOW), source=source)
+    payload = WebhookDelivery(record=steps(), received_at=NOW).to_payload()
+    del payload["sahha_data"]
+
+    counts = await ingest.ingest(payload, CONTEXT)
+
+    assert counts == UpsertCounts(inserted=1)
+    (row,) = (await stores.archive.read_window(USER, FetchWindow(served.start_date_time, NOW))).biomarkers
+    assert row.value == "4242"
+    assert [call.user_id for call in source.calls] == [USER]
+
+
+async def test_a_dead_letter_without_a_source_to_fetch_from_is_refused(ingest: IngestWebhookRecords) -> None:
+    payload = WebhookDelivery(record=steps(), received_at=NOW).to_payload()
+    del payload["sahha_data"]
+
+    with pytest.raises(InvalidInputError) as caught:
+        await ingest.ingest(payload, CONTEXT)
+
+    assert caught.value.field == "sahha_data"

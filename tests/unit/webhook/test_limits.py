@@ -10,10 +10,17 @@ from typing import Any
 import pytest
 
 from sahha_sync.adapters.clock import ManualClock
-from sahha_sync.adapters.memory import InMemoryJobQueue
-from sahha_sync.adapters.sahha.dto import parse_records
+from sahha_sync.adapters.memory import InMemoryJobQueue, InMemoryStores
 from sahha_sync.adapters.webhook import SahhaWebhookReceiver
-from tests.unit.webhook.deliveries import NOW, SECRET, Harness, biomarker_body, encode, harness, signed_headers
+from tests.unit.webhook.deliveries import (
+    NOW,
+    Harness,
+    biomarker_body,
+    encode,
+    harness,
+    receiver_for,
+    signed_headers,
+)
 
 LIMIT = 1024
 
@@ -55,8 +62,8 @@ def http_scope(headers: list[tuple[bytes, bytes]], method: str = "POST") -> dict
 
 
 def receiver(queue: InMemoryJobQueue | None = None, **options: Any) -> SahhaWebhookReceiver:
-    options = {"max_body_bytes": LIMIT, "parse": parse_records, **options}
-    return SahhaWebhookReceiver(secret=SECRET, queue=queue or InMemoryJobQueue(), clock=ManualClock(NOW), **options)
+    options = {"max_body_bytes": LIMIT, **options}
+    return receiver_for(queue or InMemoryJobQueue(), InMemoryStores().unit_of_work, ManualClock(NOW), **options)
 
 
 async def test_a_declared_length_over_the_limit_is_refused_with_413_before_reading(small: Harness) -> None:

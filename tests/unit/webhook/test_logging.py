@@ -40,9 +40,9 @@ async def test_logs_carry_event_types_and_outcomes_but_no_body_signature_or_secr
     assert ("webhook.accepted", "BiomarkerCreatedIntegrationEvent", None) in outcomes
     assert ("webhook.accepted", SCORE_EVENT, None) in outcomes
     assert ("webhook.rejected", "BiomarkerCreatedIntegrationEvent", "bad_signature") in outcomes
-    assert ("webhook.rejected", "BiomarkerCreatedIntegrationEvent", "invalid_record") in outcomes
+    assert ("webhook.quarantined", "BiomarkerCreatedIntegrationEvent", None) in outcomes
     assert ("webhook.rejected", "BiomarkerCreatedIntegrationEvent", "invalid_json") in outcomes
-    assert ("webhook.ignored", "DataLogReceivedIntegrationEvent", "unknown_event_type") in outcomes
+    assert ("webhook.ignored", "DataLogReceivedIntegrationEvent", "data_log_not_stored") in outcomes
     ingested = [e for e in logs if e["event"] == "webhook.record_ingested"]
     assert sorted(e["kind"] for e in ingested) == ["biomarker", "score"]
 

@@ -13,10 +13,9 @@ import pytest
 from pydantic import SecretStr
 
 from sahha_sync.adapters.clock import ManualClock
-from sahha_sync.adapters.memory import InMemoryJobQueue
-from sahha_sync.adapters.sahha.dto import parse_records
-from sahha_sync.adapters.webhook import MissingWebhookSecretError, SahhaWebhookReceiver, sign, sign_base64
-from sahha_sync.domain import FetchWindow
+from sahha_sync.adapters.memory import InMemoryJobQueue, InMemoryStores
+from sahha_sync.adapters.webhook import MissingWebhookSecretError, sign, sign_base64
+from sahha_sync.domain import FetchWindow, RecordsQuarantined
 from tests.unit.webhook.deliveries import (
     ARCHETYPE_EVENT,
     BIOMARKER_EVENT,
@@ -29,6 +28,7 @@ from tests.unit.webhook.deliveries import (
     archetype_body,
     biomarker_body,
     encode,
+    receiver_for,
     score_body,
     signed_headers,
 )
@@ -94,7 +94,7 @@ async def test_the_same_delivery_twice_leaves_one_row(hooks: Harness) -> None:
 async def test_a_burst_of_equal_deliveries_queues_one_job(hooks: Harness) -> None:
     await hooks.queue.stop(drain=True)
     queue = InMemoryJobQueue()  # not started: the jobs stay pending
-    receiver = SahhaWebhookReceiver(secret=SECRET, queue=queue, clock=hooks.clock, parse=parse_records)
+    receiver = receiver_for(queue, hooks.stores.unit_of_work, hooks.clock)
     raw = encode(biomarker_body())
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=receiver), base_url="http://h") as client:
         answers = [(await client.post("/", content=raw, headers=signed_headers(raw))).json() for _ in range(3)]
@@ -230,22 +230,33 @@ async def test_a_body_that_is_not_a_json_object_is_refused_with_400(
         (BIOMARKER_EVENT, biomarker_body(startDateTime="2026-11-28T00:00:00"), "startDateTime"),
         (BIOMARKER_EVENT, {k: v for k, v in biomarker_body().items() if k != "type"}, "type"),
         (BIOMARKER_EVENT, biomarker_body(value="many"), "value"),
+        (BIOMARKER_EVENT, biomarker_body(startDateTime="9999-12-31T00:00:00-05:00"), "start_date_time"),
         (SCORE_EVENT, score_body(score=1.5), "score"),
+        (SCORE_EVENT, score_body(score=73.5), "score"),
         (SCORE_EVENT, score_body(scoreDateTime=None), "scoreDateTime"),
         (ARCHETYPE_EVENT, archetype_body(name=None), "name"),
+        (ARCHETYPE_EVENT, archetype_body(ordinality=2**31), "ordinality"),
     ],
 )
-async def test_a_record_that_does_not_validate_is_refused_with_400_naming_the_field(
+async def test_a_signed_record_that_breaks_a_rule_is_quarantined_with_its_reason_and_acknowledged(
     hooks: Harness, event_type: str, body: dict[str, Any], field: str
 ) -> None:
     response = await hooks.deliver(body, event_type)
     await hooks.drain()
 
-    assert response.status_code == 400
-    assert response.json()["reason"] == "invalid_record"
+    assert response.status_code == 200
+    assert response.json()["status"] == "quarantined"
     assert field in response.json()["detail"]
-    assert hooks.nothing_stored
-    assert not hooks.stores.archive.quarantined
+    (kept,) = hooks.stores.archive.quarantined
+    assert (kept.user_id, kept.reason) == (USER, response.json()["detail"])
+    assert json.loads(kept.raw) == body  # the record as signed, for re-processing
+    assert hooks.rows() == {"biomarkers": 0, "scores": 0, "archetypes": 0, "quarantined_records": 1}
+    (recorded,) = await hooks.stores.events.read_all()
+    assert isinstance(recorded.event, RecordsQuarantined)
+    assert recorded.stream_id.startswith("run-webhook-2026-11-29-")
+    assert recorded.event.count == 1
+    assert USER not in json.dumps(recorded.event.reasons)
+    assert hooks.receiver.stats().quarantined == 1
 
 
 @pytest.mark.parametrize("method", ["GET", "PUT", "DELETE", "PATCH"])
@@ -261,8 +272,8 @@ async def test_methods_other_than_post_are_refused_with_405(hooks: Harness, meth
 
 
 async def test_an_unknown_event_type_is_acknowledged_and_counted_but_not_stored(hooks: Harness) -> None:
-    raw = b'{"logType": "sleep", "dataLogs": []}'
-    headers = signed_headers(raw, "DataLogReceivedIntegrationEvent")
+    raw = b'{"something": "new"}'
+    headers = signed_headers(raw, "SomethingNewIntegrationEvent")
 
     first = await hooks.client.post("/", content=raw, headers=headers)
     second = await hooks.client.post("/", content=raw, headers=headers)
@@ -272,8 +283,21 @@ async def test_an_unknown_event_type_is_acknowledged_and_counted_but_not_stored(
     assert first.json() == {"status": "ignored", "reason": "unknown_event_type"}
     stats = hooks.receiver.stats()
     assert stats.unknown_types == 2
-    assert stats.unknown_by_type == {"DataLogReceivedIntegrationEvent": 2}
+    assert stats.unknown_by_type == {"SomethingNewIntegrationEvent": 2}
     assert stats.accepted == 0
+    assert hooks.nothing_stored
+
+
+async def test_a_data_log_delivery_is_acknowledged_and_counted_but_not_stored(hooks: Harness) -> None:
+    raw = b'{"logType": "sleep", "dataLogs": []}'
+
+    response = await hooks.client.post("/", content=raw, headers=signed_headers(raw, "DataLogReceivedIntegrationEvent"))
+    await hooks.drain()
+
+    assert response.status_code == 200
+    assert response.json() == {"status": "acknowledged", "reason": "data_log_not_stored"}
+    stats = hooks.receiver.stats()
+    assert (stats.data_logs, stats.unknown_types, stats.accepted) == (1, 0, 0)
     assert hooks.nothing_stored
 
 
@@ -288,12 +312,26 @@ async def test_a_delivery_without_an_event_type_is_refused_with_400(hooks: Harne
     assert response.json()["reason"] == "missing_event_type"
 
 
-async def test_the_external_id_header_names_the_user_when_the_body_does_not(hooks: Harness) -> None:
-    response = await hooks.deliver(biomarker_body(external_id=None), **{"X-External-Id": "user-from-header"})
+async def test_a_header_cannot_name_the_user_of_a_signed_body_that_names_none(hooks: Harness) -> None:
+    """The header is not signed: one body without ``externalId`` must not be stored for whoever a header says."""
+    responses = [
+        await hooks.deliver(biomarker_body(external_id=None), **{"X-External-Id": victim})
+        for victim in ("victim-A", "victim-B")
+    ]
+    await hooks.drain()
+
+    assert [r.status_code for r in responses] == [400, 400]
+    assert {r.json()["reason"] for r in responses} == {"missing_external_id"}
+    assert hooks.nothing_stored
+    assert not hooks.stores.archive.quarantined
+
+
+async def test_a_header_that_repeats_the_signed_user_is_accepted(hooks: Harness) -> None:
+    response = await hooks.deliver(biomarker_body(), **{"X-External-Id": USER})
     await hooks.drain()
 
     assert response.status_code == 202
-    assert len((await hooks.stores.archive.read_window("user-from-header", NOVEMBER)).biomarkers) == 1
+    assert hooks.rows()["biomarkers"] == 1
 
 
 @pytest.mark.parametrize(
@@ -350,11 +388,11 @@ async def test_stats_count_every_request_once_by_outcome(hooks: Harness) -> None
 @pytest.mark.parametrize("secret", [None, "", "   ", SecretStr("")])
 def test_the_receiver_refuses_to_start_without_a_secret(secret: Any) -> None:
     with pytest.raises(MissingWebhookSecretError, match="SAHHA_SYNC_WEBHOOK_SECRET"):
-        SahhaWebhookReceiver(secret=secret, queue=InMemoryJobQueue(), clock=ManualClock(NOW), parse=parse_records)
+        receiver_for(InMemoryJobQueue(), InMemoryStores().unit_of_work, ManualClock(NOW), secret=secret)
 
 
 async def test_a_pydantic_secret_works_like_the_plain_string(hooks: Harness) -> None:
-    receiver = SahhaWebhookReceiver(secret=SecretStr(SECRET), queue=hooks.queue, clock=hooks.clock, parse=parse_records)
+    receiver = receiver_for(hooks.queue, hooks.stores.unit_of_work, hooks.clock, secret=SecretStr(SECRET))
     raw = encode(biomarker_body())
 
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=receiver), base_url="http://h") as client:
@@ -367,9 +405,7 @@ async def test_a_pydantic_secret_works_like_the_plain_string(hooks: Harness) -> 
 @pytest.mark.parametrize("size", [0, -1])
 def test_the_body_limit_must_be_positive(size: int) -> None:
     with pytest.raises(ValueError, match="max_body_bytes"):
-        SahhaWebhookReceiver(
-            secret=SECRET, queue=InMemoryJobQueue(), clock=ManualClock(NOW), max_body_bytes=size, parse=parse_records
-        )
+        receiver_for(InMemoryJobQueue(), InMemoryStores().unit_of_work, ManualClock(NOW), max_body_bytes=size)
 
 
 async def test_the_answer_is_json_and_never_echoes_the_body(hooks: Harness) -> None:
@@ -377,4 +413,4 @@ async def test_the_answer_is_json_and_never_echoes_the_body(hooks: Harness) -> N
 
     assert response.headers["content-type"] == "application/json"
     assert STEPS_VALUE not in response.text
-    assert json.loads(response.text)["status"] == "rejected"
+    assert json.loads(response.text)["status"] == "quarantined"
