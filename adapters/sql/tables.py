@@ -189,6 +189,18 @@ analysis_results = Table(
     Index("ix_analysis_results_user_id_archetype_analysis_type", "user_id", "archetype", "analysis_type"),
 )
 
+# 0007_user_freshness: how far the archive holds each user's data (a projection of the events).
+user_freshness = Table(
+    "user_freshness",
+    metadata,
+    Column("user_id", Text, primary_key=True),
+    Column("fetched_through", UtcDateTime),
+    Column("delivered_through", UtcDateTime),
+    Column("archetypes_through", UtcDateTime),
+    Column("delivery_run_id", Text),
+    Column("updated_at", UtcDateTime, nullable=False, server_default=func.now()),
+)
+
 TABLES_WITH_ROW_LEVEL_SECURITY = (
     biomarkers,
     scores,
@@ -197,4 +209,5 @@ TABLES_WITH_ROW_LEVEL_SECURITY = (
     archetype_analysis_tracking,
     sync_events,
     analysis_results,
+    user_freshness,
 )

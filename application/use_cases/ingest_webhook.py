@@ -18,7 +18,9 @@ the upsert. The streams are per delivery day (UTC), split into 16 shards so that
 parallel seldom append to the same stream: run id ``webhook-<YYYY-MM-DD>-<shard 00..15>``, stream
 ``run-webhook-<YYYY-MM-DD>-<shard>``; an append that meets another writer is retried with a short random pause.
 A redelivery writes nothing and records nothing. These streams hold no ``analysis.requested``, so no tracking
-row is projected from them, and erasing a user needs nothing from them.
+row is projected from them, and erasing a user needs nothing from them. A delivery that wrote also moves the
+user's freshness on (``user_data.delivered`` in the user's own delivery stream, at most one a minute), so
+analyses of a user whom webhooks keep fresh are answered from the archive.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from sahha_sync.application.ports.event_store import ConcurrencyError
 from sahha_sync.application.ports.job_queue import USER_KEY, JobContext
 from sahha_sync.application.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from sahha_sync.application.retry import Backoff
+from sahha_sync.application.use_cases._freshness import record_delivery
 from sahha_sync.domain.errors import InvalidInputError
 from sahha_sync.domain.events import RecordsArchived, stream_id_for
 from sahha_sync.domain.health import UpsertCounts
@@ -181,4 +184,5 @@ class IngestWebhookRecords:
         event = RecordsArchived.counted(run_id, self._clock.now(), delivery.kind, counts)
         stream_id = stream_id_for(run_id)
         await uow.events.append(stream_id, [event], expected_version=await uow.events.stream_version(stream_id))
+        await record_delivery(uow, delivery.record.user_id, delivery.received_at, self._clock.now())
         return counts
