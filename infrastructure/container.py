@@ -65,6 +65,7 @@ from sahha_sync.application.use_cases import (
     RebuildProjections,
     RecoverPendingArchivals,
     RunAnalysis,
+    UserFlights,
     Watermarks,
 )
 from sahha_sync.infrastructure.settings import Settings, SettingsError
@@ -197,6 +198,14 @@ def lookback(settings: Settings) -> timedelta:
     return timedelta(hours=settings.lookback_hours)
 
 
+def max_staleness(settings: Settings) -> timedelta:
+    return timedelta(seconds=settings.max_staleness)
+
+
+def archetype_period(settings: Settings) -> timedelta:
+    return timedelta(seconds=settings.archetype_period)
+
+
 def durable_queue(settings: Settings) -> JobQueue:
     return ProcrastinateJobQueue(settings.database_url)
 
@@ -266,7 +275,8 @@ class Container(containers.DeclarativeContainer):
     recover_pending_archivals = providers.Factory(RecoverPendingArchivals, unit_of_work=unit_of_work, queue=job_queue)
     recovery = providers.Resource(recovery_in_background, recover_pending_archivals)
 
-    # use cases
+    # use cases; one fetch per user at a time across every run of the process
+    user_flights = providers.Singleton(UserFlights)
     run_analysis = providers.Factory(
         RunAnalysis,
         source=source,
@@ -277,6 +287,10 @@ class Container(containers.DeclarativeContainer):
         lookback=providers.Callable(lookback, config),
         initial_days=config.provided.initial_days,
         fallback_analyst=fallback_analyst,
+        max_staleness=providers.Callable(max_staleness, config),
+        archetype_period=providers.Callable(archetype_period, config),
+        flights=user_flights,
+        source_name=config.provided.source,
     )
     fetch_health_data = providers.Factory(
         FetchHealthData,

@@ -11,6 +11,7 @@ from sahha_sync.application.use_cases.rebuild_projections import RebuildProjecti
 from sahha_sync.application.use_cases.recover_pending_archivals import RecoverPendingArchivals
 from sahha_sync.application.use_cases.run_analysis import AnalysisOutcome, AnalysisUnavailableError, RunAnalysis
 from sahha_sync.application.use_cases.stored_analyses import ReadStoredAnalyses
+from sahha_sync.application.use_cases.user_flights import UserFlights
 from sahha_sync.application.use_cases.watermarks import ArchetypeTracker, Watermarks
 
 __all__ = [
@@ -30,5 +31,6 @@ __all__ = [
     "RebuildProjections",
     "RecoverPendingArchivals",
     "RunAnalysis",
+    "UserFlights",
     "Watermarks",
 ]

@@ -15,8 +15,8 @@ from datetime import datetime, timedelta
 from sahha_sync.application.logs import get_logger
 from sahha_sync.application.ports.clock import Clock
 from sahha_sync.application.ports.health_data_source import HealthDataSource, HealthDataSourceError
-from sahha_sync.application.use_cases._flights import Flight, UserFlights
 from sahha_sync.application.use_cases._support import describe_error, fetch_in_chunks, newest_record_time, within
+from sahha_sync.application.use_cases.user_flights import Flight, UserFlights
 from sahha_sync.domain.events import (
     DomainEvent,
     HealthDataFetched,

@@ -42,10 +42,10 @@ from sahha_sync.application.use_cases._analysis_step import (
     completed_event,
 )
 from sahha_sync.application.use_cases._fetching import ARCHIVE, SAHHA, FetchResult, RunContext, RunFetcher
-from sahha_sync.application.use_cases._flights import UserFlights
 from sahha_sync.application.use_cases._freshness import current_freshness
 from sahha_sync.application.use_cases._support import require_run_key
 from sahha_sync.application.use_cases.archival_job import ArchivalJob
+from sahha_sync.application.use_cases.user_flights import UserFlights
 from sahha_sync.application.use_cases.watermarks import find_watermark
 from sahha_sync.domain.analysis import Analysis, AnalysisInput, AnalysisType
 from sahha_sync.domain.events import AnalysisRequested, ArchivalRequested, DomainEvent, HealthDataFetchFailed
