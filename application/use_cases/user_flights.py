@@ -71,7 +71,9 @@ class UserFlights:
     def drop(self, user_id: str) -> None:
         self._last.pop(user_id, None)
 
-    def __len__(self) -> int:
+    @property
+    def kept(self) -> int:
+        """How many users' last fetches are kept."""
         return len(self._last)
 
 
