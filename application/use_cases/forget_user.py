@@ -26,6 +26,7 @@ from sahha_sync.application.logs import get_logger
 from sahha_sync.application.ports.clock import Clock
 from sahha_sync.application.ports.job_queue import JobQueue
 from sahha_sync.application.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from sahha_sync.application.use_cases._freshness import DELIVERY_RUNS
 from sahha_sync.application.use_cases._support import PAGE_SIZE, every_event
 from sahha_sync.domain.errors import InvalidInputError
 from sahha_sync.domain.events import AnalysisRequested, UserDataDelivered, UserForgotten, stream_id_for
@@ -87,7 +88,7 @@ class ForgetUser:
             quarantined_records=archive.get("quarantined_records", 0),
             tracking_rows=tracking_rows,
             analysis_results=analyses,
-            runs=len(run_ids),
+            runs=sum(1 for run_id in run_ids if not run_id.startswith(DELIVERY_RUNS)),  # analysis runs only
             events_removed=removed,
             queued_jobs=jobs,
         )
