@@ -101,16 +101,21 @@ def fold_freshness(streams: Iterable[Sequence[DomainEvent]]) -> dict[str, UserFr
 class FreshnessBound:
     """``max_staleness``: how old a user's data may be for an analysis to use it without fetching (zero: fetch
     every time). ``archetype_period``: Sahha's archetypes are asked for at most once per period (zero: every
-    fetch)."""
+    fetch). ``webhook_silence``: a user with a webhook delivery less than this ago is kept fresh by Sahha's
+    pushes — Sahha had nothing newer to push — so the archive answers however long ago that delivery was, and
+    runs poll only once the deliveries fall silent this long (zero: deliveries count only through the mark)."""
 
     max_staleness: timedelta = timedelta(0)
     archetype_period: timedelta = timedelta(0)
+    webhook_silence: timedelta = timedelta(0)
 
     def __post_init__(self) -> None:
         if self.max_staleness < timedelta(0):
             raise InvalidInputError("max_staleness must not be negative", field="max_staleness")
         if self.archetype_period < timedelta(0):
             raise InvalidInputError("archetype_period must not be negative", field="archetype_period")
+        if self.webhook_silence < timedelta(0):
+            raise InvalidInputError("webhook_silence must not be negative", field="webhook_silence")
 
     @property
     def polls_every_time(self) -> bool:
@@ -121,6 +126,12 @@ class FreshnessBound:
         if self.polls_every_time or fresh_as_of is None:
             return False
         return now - fresh_as_of.value <= self.max_staleness
+
+    def kept_by_webhooks(self, delivered: Watermark | None, now: datetime) -> bool:
+        """Whether deliveries keep the user fresh at ``now``, the last one received at ``delivered``."""
+        if self.polls_every_time or delivered is None or self.webhook_silence <= timedelta(0):
+            return False
+        return now - delivered.value <= self.webhook_silence
 
     def archetypes_due(self, archetypes: Watermark | None, now: datetime) -> bool:
         """Whether a fetch at ``now`` asks for archetypes, the last archetype fetch having ended at ``archetypes``."""

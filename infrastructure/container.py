@@ -206,6 +206,10 @@ def archetype_period(settings: Settings) -> timedelta:
     return timedelta(seconds=settings.archetype_period)
 
 
+def webhook_silence(settings: Settings) -> timedelta:
+    return timedelta(seconds=settings.webhook_silence)
+
+
 def durable_queue(settings: Settings) -> JobQueue:
     return ProcrastinateJobQueue(settings.database_url)
 
@@ -289,6 +293,7 @@ class Container(containers.DeclarativeContainer):
         fallback_analyst=fallback_analyst,
         max_staleness=providers.Callable(max_staleness, config),
         archetype_period=providers.Callable(archetype_period, config),
+        webhook_silence=providers.Callable(webhook_silence, config),
         flights=user_flights,
         source_name=config.provided.source,
     )

@@ -27,6 +27,9 @@ DAY_SECONDS = 86_400
 # the opens within the hour, share one fetch. README, "Freshness", says what each value saves.
 DEFAULT_MAX_STALENESS = 3600.0
 DEFAULT_ARCHETYPE_PERIOD = float(DAY_SECONDS)  # Sahha's archetypes are weekly or monthly
+# A day: a user's data reaches Sahha a few times a day (the night is quiet); a day without any delivery means
+# their webhooks or their phone stopped, and polling takes over.
+DEFAULT_WEBHOOK_SILENCE = float(DAY_SECONDS)
 
 Source = Literal["sahha", "emulator"]
 QueueKind = Literal["memory", "postgres"]
@@ -73,6 +76,9 @@ class Settings(BaseSettings):
     )
     archetype_period: float = Field(
         DEFAULT_ARCHETYPE_PERIOD, ge=0, le=31 * DAY_SECONDS, validation_alias="SAHHA_SYNC_ARCHETYPE_PERIOD"
+    )
+    webhook_silence: float = Field(
+        DEFAULT_WEBHOOK_SILENCE, ge=0, le=31 * DAY_SECONDS, validation_alias="SAHHA_SYNC_WEBHOOK_SILENCE"
     )
     log_format: LogFormat = Field(validation_alias="SAHHA_SYNC_LOG_FORMAT")
     webhook_secret: SecretStr | None = Field(None, validation_alias="SAHHA_SYNC_WEBHOOK_SECRET")

@@ -115,7 +115,7 @@ class RunFetcher:
             return result
 
     def _serve(self, run_id: str, context: RunContext, period: FetchWindow, last: Flight | None) -> FetchResult | None:
-        """The archive's answer when the user's data is fresh within the bound, else None.
+        """The archive's answer when the user's data is fresh within the bound (or webhooks keep it so), else None.
 
         The archive holds the user's data up to ``freshness.mark``; the user's last fetch in this process is
         taken on top when it reaches back to that mark (so nothing between them is missing) and is not archived
@@ -128,7 +128,8 @@ class RunFetcher:
         if last is None or last.window.start > reach or (fetched is not None and fetched.value >= last.window.end):
             on_top = None
         fresh_as_of = latest(archived, None if on_top is None else Watermark(on_top.window.end))
-        if fresh_as_of is None or not self._bound.holds(fresh_as_of, now):
+        pushed = self._bound.kept_by_webhooks(context.freshness.delivered, now)
+        if fresh_as_of is None or not (pushed or self._bound.holds(fresh_as_of, now)):
             return None
         fresh = HealthRecords() if on_top is None else within(on_top.records, period)
         used = HealthRecords(

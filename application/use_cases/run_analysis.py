@@ -108,7 +108,10 @@ class RunAnalysis:
     The analysis period is the last ``initial_days`` days. ``unsynced_horizon`` bounds how far back runs whose
     archival did not succeed are looked for, and so how far back a fetch may reach. ``max_staleness``: how old
     the user's archived data may be for the archive to answer without a fetch (zero: fetch every time);
-    ``archetype_period``: Sahha's archetypes are asked for at most once per period (zero: every fetch).
+    ``archetype_period``: Sahha's archetypes are asked for at most once per period (zero: every fetch);
+    ``webhook_silence``: a user whose webhook deliveries came less than this ago is answered from the archive
+    (with a bound above zero), the runs polling only once deliveries fall silent (zero: they count through the
+    mark alone).
     ``flights`` is shared by every ``RunAnalysis`` of a process (one fetch per user at a time); ``source_name``
     names a fetch's source in the outcome (``emulator`` for the emulator).
     """
@@ -128,6 +131,7 @@ class RunAnalysis:
         include_archetypes: bool = True,
         max_staleness: timedelta = timedelta(0),
         archetype_period: timedelta = timedelta(0),
+        webhook_silence: timedelta = timedelta(0),
         flights: UserFlights | None = None,
         source_name: str = SAHHA,
     ) -> None:
@@ -135,7 +139,7 @@ class RunAnalysis:
             source,
             clock,
             include_archetypes=include_archetypes,
-            bound=FreshnessBound(max_staleness, archetype_period),
+            bound=FreshnessBound(max_staleness, archetype_period, webhook_silence),
             flights=flights if flights is not None else UserFlights(),
             lookback=lookback,
             initial_days=initial_days,

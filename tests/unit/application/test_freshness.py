@@ -224,6 +224,26 @@ async def test_webhook_deliveries_keep_a_user_fresh_and_the_runs_poll_only_when_
     assert polled.window.start == START - timedelta(hours=48)
 
 
+async def test_with_a_silence_span_deliveries_keep_a_user_fresh_however_long_ago_they_came() -> None:
+    harness, queue = fresh_harness()
+    ingest = IngestWebhookRecords(unit_of_work=harness.stores.unit_of_work, clock=harness.clock)
+    await bounded(harness).run_analysis(USER, ARCHETYPE, BEHAVIOR)
+    await archive_all(harness, queue)
+    harness.clock.advance(3 * HOUR)
+    delivered = steps(USER, START + HOUR, value=9100)
+    await ingest.ingest(WebhookDelivery(record=delivered, received_at=harness.clock.now()).to_payload(), WEBHOOK)
+    harness.clock.advance(10 * HOUR)  # no delivery since: Sahha had nothing new
+
+    quiet = await bounded(harness, webhook_silence=timedelta(days=1)).run_analysis(USER, ARCHETYPE, CIRCADIAN)
+    harness.clock.advance(15 * HOUR)  # a day without a delivery: the runs poll again
+    silent = await bounded(harness, webhook_silence=timedelta(days=1)).run_analysis(USER, ARCHETYPE, CIRCADIAN)
+
+    assert (quiet.data_source, quiet.data_age) == ("archive", 10 * HOUR)  # said, not hidden
+    assert delivered.key in {b.key for b in quiet.snapshot.biomarkers}
+    assert silent.data_source == "sahha"
+    assert len(harness.source.calls) == 2
+
+
 async def test_a_burst_of_deliveries_records_one_event_a_minute() -> None:
     harness, _ = fresh_harness()
     ingest = IngestWebhookRecords(unit_of_work=harness.stores.unit_of_work, clock=harness.clock)

@@ -97,7 +97,16 @@ def test_archetypes_are_due_once_per_period_and_every_time_without_one() -> None
     assert FreshnessBound().archetypes_due(Watermark(T), T)
 
 
-@pytest.mark.parametrize("field", ["max_staleness", "archetype_period"])
+def test_deliveries_keep_a_user_fresh_until_they_fall_silent_and_never_with_a_zero_bound() -> None:
+    bound = FreshnessBound(max_staleness=HOUR, webhook_silence=timedelta(days=1))
+    assert bound.kept_by_webhooks(Watermark(T), T + 20 * HOUR)
+    assert not bound.kept_by_webhooks(Watermark(T), T + 25 * HOUR)
+    assert not bound.kept_by_webhooks(None, T)
+    assert not FreshnessBound(webhook_silence=timedelta(days=1)).kept_by_webhooks(Watermark(T), T)
+    assert not FreshnessBound(max_staleness=HOUR).kept_by_webhooks(Watermark(T), T + 2 * HOUR)
+
+
+@pytest.mark.parametrize("field", ["max_staleness", "archetype_period", "webhook_silence"])
 def test_a_negative_bound_is_refused_naming_the_field(field: str) -> None:
     with pytest.raises(InvalidInputError) as caught:
         FreshnessBound(**{field: timedelta(seconds=-1)})  # type: ignore[arg-type]

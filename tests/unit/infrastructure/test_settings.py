@@ -24,7 +24,7 @@ def test_with_nothing_set_everything_runs_on_embedded_defaults() -> None:
         30.0,
     )
     assert (settings.lookback_hours, settings.initial_days) == (48, 7)
-    assert (settings.max_staleness, settings.archetype_period) == (3600, 86400)  # an hour; a day
+    assert (settings.max_staleness, settings.archetype_period, settings.webhook_silence) == (3600, 86400, 86400)
     assert settings.webhook_secret is None
 
 
@@ -216,6 +216,7 @@ def test_every_field_has_the_environment_variable_design_md_names() -> None:
         "initial_days": "SAHHA_SYNC_INITIAL_DAYS",
         "max_staleness": "SAHHA_SYNC_MAX_STALENESS",
         "archetype_period": "SAHHA_SYNC_ARCHETYPE_PERIOD",
+        "webhook_silence": "SAHHA_SYNC_WEBHOOK_SILENCE",
         "log_format": "SAHHA_SYNC_LOG_FORMAT",
         "webhook_secret": "SAHHA_SYNC_WEBHOOK_SECRET",
         "openai_api_key": "OPENAI_API_KEY",
