@@ -9,6 +9,7 @@ fetches, as before the bound existed.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -39,14 +40,16 @@ NOTHING = HealthRecords()
 
 @dataclass(frozen=True, slots=True)
 class RunContext:
-    """What a run reads before fetching: its watermark (this archetype's or type's analysed runs), the earliest
-    unarchived window, the user's freshness and the archived rows of the analysis period (read after it)."""
+    """What a run reads before fetching: the user's freshness and the archived rows of the analysis period (read
+    after it); and, for planning a fetch (``planned``), its watermark (this archetype's or type's analysed runs)
+    and the earliest unarchived window — read only when the archive is not expected to answer."""
 
-    watermark: Watermark | None
-    watermark_source: str
-    not_after: datetime | None
-    archived: HealthRecords
     freshness: UserFreshness
+    archived: HealthRecords
+    watermark: Watermark | None = None
+    watermark_source: str = "none"
+    not_after: datetime | None = None
+    planned: bool = False
 
     @property
     def poll_mark(self) -> tuple[Watermark | None, str]:
@@ -78,6 +81,10 @@ class FetchResult:
     data_age: timedelta | None = None
     stale_as_of: datetime | None = None
     source_failed: bool = False
+    context: RunContext | None = None  # the context the step used (with the planning reads when it fetched)
+
+
+PlanningReads = Callable[[RunContext], Awaitable[RunContext]]
 
 
 class RunFetcher:
@@ -100,37 +107,62 @@ class RunFetcher:
         self._lookback = lookback
         self._initial_days = initial_days
 
-    async def fetch(self, run_id: str, user_id: str, context: RunContext, period: FetchWindow) -> FetchResult:
+    def may_serve(self, user_id: str, freshness: UserFreshness, period: FetchWindow) -> bool:
+        """Whether the archive would answer a run of the user now (so its planning reads can wait)."""
+        last = self._flights.last(user_id)
+        return self._servable(freshness, period, last, self._clock.now()) is not None
+
+    async def fetch(
+        self, run_id: str, user_id: str, context: RunContext, period: FetchWindow, planning: PlanningReads
+    ) -> FetchResult:
         if self._bound.polls_every_time:
-            return await self._poll(run_id, user_id, context, period, None)
+            return await self._poll(run_id, user_id, await self._planned(context, planning), period, None)
         async with self._flights.turn(user_id):  # one fetch per user at a time; the runs after it use its result
             last = self._flights.last(user_id)
             served = self._serve(run_id, context, period, last)
             if served is not None:
                 return served
-            result = await self._poll(run_id, user_id, context, period, last)
+            result = await self._poll(run_id, user_id, await self._planned(context, planning), period, last)
             if result.plan is not None and not result.source_failed:
                 flight = Flight(run_id, result.plan.window, result.with_archetypes, result.snapshot.records)
                 self._flights.keep(user_id, flight)
             return result
 
-    def _serve(self, run_id: str, context: RunContext, period: FetchWindow, last: Flight | None) -> FetchResult | None:
-        """The archive's answer when the user's data is fresh within the bound (or webhooks keep it so), else None.
+    @staticmethod
+    async def _planned(context: RunContext, planning: PlanningReads) -> RunContext:
+        return context if context.planned else await planning(context)
+
+    def _servable(
+        self, freshness: UserFreshness, period: FetchWindow, last: Flight | None, now: datetime
+    ) -> tuple[Watermark, Flight | None] | None:
+        """Up to when the data is fresh and the last fetch to take on top of the archive, when the archive may
+        answer at ``now`` (the user's data fresh within the bound, or webhooks keeping it so); else None.
 
         The archive holds the user's data up to ``freshness.mark``; the user's last fetch in this process is
         taken on top when it reaches back to that mark (so nothing between them is missing) and is not archived
         yet (its end is past the archived fetches')."""
-        now = self._clock.now()
-        archived = context.freshness.mark
+        if self._bound.polls_every_time:
+            return None
+        archived = freshness.mark
         reach = period.start if archived is None else archived.value
-        fetched = context.freshness.fetched
+        fetched = freshness.fetched
         on_top = last
         if last is None or last.window.start > reach or (fetched is not None and fetched.value >= last.window.end):
             on_top = None
         fresh_as_of = latest(archived, None if on_top is None else Watermark(on_top.window.end))
-        pushed = self._bound.kept_by_webhooks(context.freshness.delivered, now)
+        # webhooks keep current an archive that a fetch filled once (the deliveries bring no history)
+        pushed = fetched is not None and self._bound.kept_by_webhooks(freshness.delivered, now)
         if fresh_as_of is None or not (pushed or self._bound.holds(fresh_as_of, now)):
             return None
+        return fresh_as_of, on_top
+
+    def _serve(self, run_id: str, context: RunContext, period: FetchWindow, last: Flight | None) -> FetchResult | None:
+        """The archive's answer when it may answer now (``_servable``), else None."""
+        now = self._clock.now()
+        servable = self._servable(context.freshness, period, last, now)
+        if servable is None:
+            return None
+        fresh_as_of, on_top = servable
         fresh = HealthRecords() if on_top is None else within(on_top.records, period)
         used = HealthRecords(
             biomarkers=tuple(merge_by_key(context.archived.biomarkers, fresh.biomarkers)),
@@ -154,6 +186,7 @@ class RunFetcher:
             fresh=fresh,
             fresh_as_of=fresh_as_of.value,
             data_age=max(now - fresh_as_of.value, timedelta(0)),
+            context=context,
         )
 
     def _plan(self, context: RunContext, last: Flight | None, now: datetime) -> tuple[WindowPlan, bool]:
@@ -209,6 +242,7 @@ class RunFetcher:
             with_archetypes=with_archetypes,
             fresh_as_of=plan.window.end,
             data_age=timedelta(0),
+            context=context,
         )
 
     def _archive_fallback(
@@ -249,6 +283,7 @@ class RunFetcher:
             data_age=context.freshness.age(now),
             stale_as_of=newest_record_time(context.archived),
             source_failed=True,
+            context=context,
         )
 
 

@@ -24,6 +24,7 @@ job's idempotence absorb.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import uuid4
@@ -34,7 +35,7 @@ from sahha_sync.application.ports.analyst import Analyst
 from sahha_sync.application.ports.clock import Clock
 from sahha_sync.application.ports.health_data_source import HealthDataSource
 from sahha_sync.application.ports.job_queue import JobQueue, JobQueueError, SubmitResult
-from sahha_sync.application.ports.unit_of_work import UnitOfWorkFactory
+from sahha_sync.application.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from sahha_sync.application.use_cases._analysis_step import (
     AnalysisStep,
     AnalysisUnavailableError,
@@ -162,7 +163,13 @@ class RunAnalysis:
         period = FetchWindow.last_days(now, self._initial_days)
         log.info("run_analysis.started", run_id=run_id, user_id=user, analysis_type=atype.value)
         context, previous = await self._read_context(user, kind, atype, now, period)
-        fetched = await self._fetcher.fetch(run_id, user, context, period)
+
+        async def planning(unplanned: RunContext) -> RunContext:
+            async with self._unit_of_work() as uow:
+                return await self._with_planning(uow, unplanned, kind, atype, now)
+
+        fetched = await self._fetcher.fetch(run_id, user, context, period, planning)
+        context = fetched.context or context
         analysis_input = _analysis_input(user, kind, atype, period, context.archived, fetched)
         source_failure = next((e for e in fetched.events if isinstance(e, HealthDataFetchFailed)), None)
         result = await self._analysis.analyse(
@@ -209,11 +216,24 @@ class RunAnalysis:
         async with self._unit_of_work() as uow:
             # freshness before the archive: the rows read next hold at least what the mark says is archived
             freshness = await current_freshness(uow, user)
-            watermark, source = await find_watermark(uow, user, archetype, atype)
-            runs = await uow.tracking.runs_for_user(user, window_end_after=now - self._horizon)
             archived = await uow.archive.read_window(user, period)
             previous = await uow.analysis_results.latest(user, archetype, atype.value)
-        return RunContext(watermark, source, earliest_unsynced_start(runs), archived, freshness), previous
+            context = RunContext(freshness, archived)
+            if not self._fetcher.may_serve(user, freshness, period):  # a fetch is likely: plan it in this read
+                context = await self._with_planning(uow, context, archetype, atype, now)
+        return context, previous
+
+    async def _with_planning(
+        self, uow: UnitOfWork, context: RunContext, archetype: str, atype: AnalysisType, now: datetime
+    ) -> RunContext:
+        """``context`` with what planning a fetch needs: the watermark, and the earliest unarchived window."""
+        user = context.freshness.user_id
+        watermark, source = await find_watermark(uow, user, archetype, atype)
+        runs = await uow.tracking.runs_for_user(user, window_end_after=now - self._horizon)
+        not_after = earliest_unsynced_start(runs)
+        return dataclasses.replace(
+            context, watermark=watermark, watermark_source=source, not_after=not_after, planned=True
+        )
 
     def _stored(self, requested: AnalysisRequested, result: StepResult) -> StoredAnalysis | None:
         if result.analysis is None:
