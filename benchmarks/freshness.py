@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import random
 import shutil
 import statistics
@@ -93,6 +94,7 @@ class Figures:
     ages_but_lost: list[timedelta] = field(default_factory=list)  # not counting deliveries that never came
     waits: list[float] = field(default_factory=list)
     fresh_waits: list[float] = field(default_factory=list)  # answers from the archive, no fetch
+    fresh_cpu: list[float] = field(default_factory=list)  # the process's CPU time (every thread) for those
     served: int = 0
     missed_deliveries: int = 0
 
@@ -259,9 +261,12 @@ async def sahha_sync_way(steps: list[Step], args: argparse.Namespace, database: 
             for user in sahha.users:
                 figures.items += (await reconcile.run_analysis(user, "backfill", BEHAVIOUR)).snapshot.total_items
         else:
-            began = time.perf_counter()
+            began, cpu = time.perf_counter(), time.process_time()
             outcome = await run.run_analysis(step.user, "benchmark", step.analysis_type)
-            _count(figures, sahha, step.user, outcome, time.perf_counter() - began, args.latency)
+            took, cpu = time.perf_counter() - began, time.process_time() - cpu
+            _count(figures, sahha, step.user, outcome, took, args.latency)
+            if outcome.data_source == "archive":
+                figures.fresh_cpu.append(cpu)
     await queue.stop(drain=True)
     figures.calls = sahha.calls
     figures.missed_deliveries = len(sahha.lost)
@@ -327,8 +332,10 @@ def report(args: argparse.Namespace, results: dict[str, tuple[Figures, Figures]]
             print(line + f"{_age(f.ages):>13}{held:>12}{_ms(f.waits, 50):>13}{_ms(f.waits, 99):>10}{served:>8}")
     for name, (_, ours) in results.items():
         print(
-            f"{name}: answers from a fresh archive (no fetch), host wait p50 {_ms(ours.fresh_waits, 50)} ms on SQLite"
+            f"{name}: answers from a fresh archive (no fetch) on SQLite: host wait p50 {_ms(ours.fresh_waits, 50)} ms, "
+            f"p99 {_ms(ours.fresh_waits, 99)} ms; the process's CPU time p50 {_ms(ours.fresh_cpu, 50)} ms"
         )
+    print(f"load average while measured: {' '.join(f'{x:.1f}' for x in os.getloadavg())} (on {os.cpu_count()} CPUs)")
     webhooks = list(results.values())[-1][1]
     print(
         f"(iii): {webhooks.missed_deliveries} records' deliveries never came (--lost {args.lost:.0%}); an answer "

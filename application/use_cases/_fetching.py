@@ -143,14 +143,14 @@ class RunFetcher:
         yet (its end is past the archived fetches')."""
         if self._bound.polls_every_time:
             return None
-        archived = freshness.mark
-        reach = period.start if archived is None else archived.value
         fetched = freshness.fetched
+        # deliveries bring no history: the archive answers for a user once a fetch filled it
+        archived = None if fetched is None else freshness.mark
+        reach = period.start if archived is None else archived.value
         on_top = last
         if last is None or last.window.start > reach or (fetched is not None and fetched.value >= last.window.end):
             on_top = None
         fresh_as_of = latest(archived, None if on_top is None else Watermark(on_top.window.end))
-        # webhooks keep current an archive that a fetch filled once (the deliveries bring no history)
         pushed = fetched is not None and self._bound.kept_by_webhooks(freshness.delivered, now)
         if fresh_as_of is None or not (pushed or self._bound.holds(fresh_as_of, now)):
             return None

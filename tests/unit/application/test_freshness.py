@@ -244,6 +244,17 @@ async def test_with_a_silence_span_deliveries_keep_a_user_fresh_however_long_ago
     assert len(harness.source.calls) == 2
 
 
+async def test_deliveries_alone_never_answer_a_user_whose_history_no_fetch_filled() -> None:
+    harness, _ = fresh_harness()
+    ingest = IngestWebhookRecords(unit_of_work=harness.stores.unit_of_work, clock=harness.clock)
+    await ingest.ingest(WebhookDelivery(record=steps(USER, START), received_at=START).to_payload(), WEBHOOK)
+
+    first = await bounded(harness, webhook_silence=timedelta(days=1)).run_analysis(USER, ARCHETYPE, BEHAVIOR)
+
+    assert first.data_source == "sahha"
+    assert harness.source.calls[0].window.start == START - timedelta(days=7)
+
+
 async def test_a_burst_of_deliveries_records_one_event_a_minute() -> None:
     harness, _ = fresh_harness()
     ingest = IngestWebhookRecords(unit_of_work=harness.stores.unit_of_work, clock=harness.clock)
