@@ -40,23 +40,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import httpx
+import incremental_sim as seed_benchmark  # its emulated Sahha, zero-latency analyst and queue settling
 import structlog
 
 from sahha_sync import migrations
-from sahha_sync.adapters.clock import ManualClock
 from sahha_sync.adapters.memory import InMemoryJobQueue
-from sahha_sync.adapters.sahha import SahhaHealthDataSource
-from sahha_sync.adapters.sahha.emulator import (
-    EMULATOR_BASE_URL,
-    EMULATOR_CLIENT_ID,
-    EMULATOR_CLIENT_SECRET,
-    SahhaEmulator,
-    SyntheticPopulation,
-    emulator_transport,
-)
 from sahha_sync.adapters.sql import create_engine, sql_unit_of_work_factory
-from sahha_sync.application.ports import Analyst, JobContext
+from sahha_sync.application.ports import JobContext
 from sahha_sync.application.use_cases import (
     AnalysisOutcome,
     ArchiveHealthData,
@@ -65,12 +55,11 @@ from sahha_sync.application.use_cases import (
     UserFlights,
 )
 from sahha_sync.application.use_cases.ingest_webhook import WebhookDelivery
-from sahha_sync.domain import Analysis, AnalysisInput, FetchWindow, HealthRecords
+from sahha_sync.domain import FetchWindow, HealthRecords
 from sahha_sync.infrastructure.settings import DEFAULT_ARCHETYPE_PERIOD, DEFAULT_MAX_STALENESS, DEFAULT_WEBHOOK_SILENCE
 
 START = datetime(2026, 11, 2, tzinfo=UTC)
 BEHAVIOUR, CIRCADIAN = "behavior_analysis", "circadian_analysis"
-ROUTES = ("biomarker", "score", "archetypes")  # data requests; token requests are not counted
 BACK_TO_BACK = timedelta(milliseconds=50)
 PUSH_EVERY = timedelta(minutes=30)
 PERIOD_DAYS = 7
@@ -97,15 +86,6 @@ class Figures:
     fresh_cpu: list[float] = field(default_factory=list)  # the process's CPU time (every thread) for those
     served: int = 0
     missed_deliveries: int = 0
-
-
-class InstantAnalyst(Analyst):
-    """A zero-latency analyst: the host's wait is the library's own work."""
-
-    name = "instant"
-
-    async def analyse(self, analysis_input: AnalysisInput) -> Analysis:
-        return Analysis(summary="", analyst=self.name, model="none", prompt_version="0", input_hash="")
 
 
 # -- the workloads ---------------------------------------------------------------------------------------
@@ -146,36 +126,14 @@ def with_webhooks(steps: list[Step], args: argparse.Namespace) -> list[Step]:
 # -- Sahha, simulated ------------------------------------------------------------------------------------
 
 
-class Sahha:
+class Sahha(seed_benchmark.Sahha):
     """The emulator on the simulated clock, a client of it, and what it pushed so far per user."""
 
     def __init__(self, args: argparse.Namespace) -> None:
-        self.clock = ManualClock(START)
-        self.emulator = SahhaEmulator(
-            SyntheticPopulation(args.seed, size=args.users), seed=args.seed, clock=self.clock.now
-        )
-        self.http = httpx.AsyncClient(transport=emulator_transport(self.emulator), base_url=EMULATOR_BASE_URL)
-        self.source = SahhaHealthDataSource(
-            self.http,
-            client_id=EMULATOR_CLIENT_ID,
-            client_secret=EMULATOR_CLIENT_SECRET,
-            base_url=EMULATOR_BASE_URL,
-            rate_limit_delay=0.0,
-            monotonic=lambda: self.clock.now().timestamp(),
-            wall_clock=lambda: self.clock.now().timestamp(),
-            now=self.clock.now,
-        )
+        super().__init__(args.seed, args.users, cache=True)
         self.pushed: dict[str, set[object]] = {}
         self.lost: set[object] = set()
         self._rng = random.Random(f"pushes:{args.seed}")
-
-    @property
-    def users(self) -> tuple[str, ...]:
-        return self.emulator.population.profile_ids
-
-    @property
-    def calls(self) -> int:
-        return sum(self.emulator.count(route) for route in ROUTES)
 
     def new_since_last_push(self, user: str, lost_fraction: float) -> list[object]:
         """The user's records that reached Sahha since the last push; a ``lost_fraction`` of them never come."""
@@ -225,7 +183,7 @@ async def seed_way(steps: list[Step], args: argparse.Namespace) -> Figures:
         figures.items += records.total_items
         figures.ages.append(timedelta(0))
         figures.waits.append(args.latency)
-    figures.calls = sahha.calls
+    figures.calls = sahha.api_calls
     await sahha.http.aclose()
     return figures
 
@@ -238,7 +196,7 @@ async def sahha_sync_way(steps: list[Step], args: argparse.Namespace, database: 
     queue = InMemoryJobQueue()
     queue.register(ArchiveHealthData.JOB_TYPE, ArchiveHealthData(unit_of_work=uow, clock=sahha.clock))
     await queue.start()
-    common = {"source": sahha.source, "analyst": InstantAnalyst(), "unit_of_work": uow, "queue": queue}
+    common = {"source": sahha.source, "analyst": seed_benchmark.InstantAnalyst(), "unit_of_work": uow, "queue": queue}
     run = RunAnalysis(
         **common,
         clock=sahha.clock,
@@ -252,13 +210,13 @@ async def sahha_sync_way(steps: list[Step], args: argparse.Namespace, database: 
     for step in steps:
         sahha.clock.set(step.at)
         if step.settle:
-            await _settle(queue)
+            await seed_benchmark._settle(queue, at_most=0)
         if step.kind == "push":
-            for user in sahha.users:
+            for user in sahha.profile_ids:
                 for record in sahha.new_since_last_push(user, args.lost):
                     await ingest.ingest(WebhookDelivery(record=record, received_at=step.at).to_payload(), PUSHED)  # type: ignore[arg-type]
         elif step.kind == "reconcile":
-            for user in sahha.users:
+            for user in sahha.profile_ids:
                 figures.items += (await reconcile.run_analysis(user, "backfill", BEHAVIOUR)).snapshot.total_items
         else:
             began, cpu = time.perf_counter(), time.process_time()
@@ -268,7 +226,7 @@ async def sahha_sync_way(steps: list[Step], args: argparse.Namespace, database: 
             if outcome.data_source == "archive":
                 figures.fresh_cpu.append(cpu)
     await queue.stop(drain=True)
-    figures.calls = sahha.calls
+    figures.calls = sahha.api_calls
     figures.missed_deliveries = len(sahha.lost)
     await engine.dispose()
     await sahha.http.aclose()
@@ -288,17 +246,7 @@ def _count(figures: Figures, sahha: Sahha, user: str, outcome: AnalysisOutcome, 
         figures.ages.append(timedelta(0))
 
 
-async def _settle(queue: InMemoryJobQueue) -> None:
-    """Wait (untimed) until the queue is idle: simulated hours pass between opens in milliseconds here."""
-    while (stats := await queue.get_stats()).queued + stats.running > 0:  # noqa: ASYNC110 (the port has no event)
-        await asyncio.sleep(0.0005)
-
-
 # -- the report ------------------------------------------------------------------------------------------
-
-
-def _less(new: int, old: int) -> str:
-    return "n/a" if old == 0 else f"{100.0 * (old - new) / old:.1f} %"
 
 
 def _ms(waits: list[float], q: int) -> str:
@@ -325,7 +273,7 @@ def report(args: argparse.Namespace, results: dict[str, tuple[Figures, Figures]]
     print(head + f"{'oldest data':>13}{'bound held':>12}{'wait p50 ms':>13}{'p99 ms':>10}{'served':>8}")
     for name, (seed, ours) in results.items():
         for way, f in (("seed", seed), ("sahha-sync", ours)):
-            fewer = "" if f is seed else _less(f.calls, seed.calls)
+            fewer = "" if f is seed else seed_benchmark._less(f.calls, seed.calls)
             held = "yes" if max(f.ages, default=timedelta(0)) <= bound else "no"
             line = f"{name if f is seed else '':28}{way:12}{len(f.waits):>6}{f.calls:>13,}{fewer:>9}{f.items:>9,}"
             served = "" if f is seed else str(f.served)
@@ -345,7 +293,7 @@ def report(args: argparse.Namespace, results: dict[str, tuple[Figures, Figures]]
 
 
 async def main(args: argparse.Namespace) -> None:
-    users = Sahha(args).users
+    users = Sahha(args).profile_ids
     opens = app_opens(users, args)
     workloads = {
         "(i) random times": random_times(users, args),
