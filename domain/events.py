@@ -79,6 +79,7 @@ class HealthDataFetched(DomainEvent):
     is_incremental: bool
     watermark: datetime | None
     source: str = "sahha"  # "sahha", or "archive" when Sahha failed and the archive stood in
+    with_archetypes: bool = False  # Sahha's archetypes were asked for (False in payloads written before)
     # what the fetch cost at Sahha's API (0 for a source that does not count it, and for payloads written before)
     api_requests: int = 0
     api_successes: int = 0
@@ -103,6 +104,34 @@ class HealthDataFetchFailed(DomainEvent):
     api_retries: int = 0
     api_rate_limited: int = 0
     api_token_refreshes: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HealthDataServed(DomainEvent):
+    """The run fetched nothing: the user's data was fresh within the bound, so the archive answered, with the
+    records of ``shared_with``'s fetch (made in this process, not archived yet) on top when there were any.
+    ``fresh_as_of`` is up to when that data was current."""
+
+    TYPE: ClassVar[str] = "health_data.served"
+    fresh_as_of: datetime
+    shared_with: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UserDataDelivered(DomainEvent):
+    """Sahha's webhooks delivered data of ``user_id`` (received at ``delivered_at``) and it is archived.
+
+    One stream per user (``run-delivery-<uuid>``, a random id the user's freshness row keeps); events record
+    at most one delivery a minute, so a burst of deliveries writes one."""
+
+    TYPE: ClassVar[str] = "user_data.delivered"
+    user_id: str
+    delivered_at: datetime
+
+    def __post_init__(self) -> None:
+        DomainEvent.__post_init__(self)
+        require_text(self.user_id, "user_id", where=self.TYPE)
+        require_aware(self.delivered_at, "delivered_at", where=self.TYPE)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -203,6 +232,8 @@ LIBRARY_EVENTS = EventCodec(
         AnalysisRequested,
         HealthDataFetched,
         HealthDataFetchFailed,
+        HealthDataServed,
+        UserDataDelivered,
         RecordsQuarantined,
         AnalysisCompleted,
         AnalysisFailed,

@@ -73,6 +73,7 @@ from sahha_sync.application.use_cases import (
     RecoverPendingArchivals,
     RecoverWebhookInbox,
     RunAnalysis,
+    UserFlights,
     Watermarks,
 )
 from sahha_sync.infrastructure.settings import Settings, SettingsError
@@ -223,6 +224,18 @@ def lookback(settings: Settings) -> timedelta:
     return timedelta(hours=settings.lookback_hours)
 
 
+def max_staleness(settings: Settings) -> timedelta:
+    return timedelta(seconds=settings.max_staleness)
+
+
+def archetype_period(settings: Settings) -> timedelta:
+    return timedelta(seconds=settings.archetype_period)
+
+
+def webhook_silence(settings: Settings) -> timedelta:
+    return timedelta(seconds=settings.webhook_silence)
+
+
 def durable_queue(settings: Settings) -> JobQueue:
     return ProcrastinateJobQueue(settings.database_url)
 
@@ -309,7 +322,8 @@ class Container(containers.DeclarativeContainer):
     recovery = providers.Resource(recovery_in_background, recover_pending_archivals, recover_webhook_inbox)
     inbox_recovery = providers.Resource(recovery_in_background, recover_webhook_inbox)
 
-    # use cases
+    # use cases; one fetch per user at a time across every run of the process
+    user_flights = providers.Singleton(UserFlights)
     run_analysis = providers.Factory(
         RunAnalysis,
         source=source,
@@ -320,6 +334,11 @@ class Container(containers.DeclarativeContainer):
         lookback=providers.Callable(lookback, config),
         initial_days=config.provided.initial_days,
         fallback_analyst=fallback_analyst,
+        max_staleness=providers.Callable(max_staleness, config),
+        archetype_period=providers.Callable(archetype_period, config),
+        webhook_silence=providers.Callable(webhook_silence, config),
+        flights=user_flights,
+        source_name=config.provided.source,
     )
     fetch_health_data = providers.Factory(
         FetchHealthData,

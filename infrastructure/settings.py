@@ -21,6 +21,15 @@ from sahha_sync.domain.errors import InvalidInputError
 DEFAULT_DATABASE_URL = "sqlite:///./sahha_sync.db"
 DEFAULT_OPENAI_MODEL = "gpt-4o"
 MEMORY_DATABASE_URL = "memory://"
+DAY_SECONDS = 86_400
+# An hour: wearables reach Sahha in uploads that lag by tens of minutes to hours (hence the 48 h lookback), so
+# archived data an hour old misses little that a fetch would bring, while both analyses of an app open, and
+# the opens within the hour, share one fetch. README, "Freshness", says what each value saves.
+DEFAULT_MAX_STALENESS = 3600.0
+DEFAULT_ARCHETYPE_PERIOD = float(DAY_SECONDS)  # Sahha's archetypes are weekly or monthly
+# A day: a user's data reaches Sahha a few times a day (the night is quiet); a day without any delivery means
+# their webhooks or their phone stopped, and polling takes over.
+DEFAULT_WEBHOOK_SILENCE = float(DAY_SECONDS)
 
 Source = Literal["sahha", "emulator"]
 QueueKind = Literal["memory", "postgres"]
@@ -62,6 +71,15 @@ class Settings(BaseSettings):
     openai_model: str = Field(DEFAULT_OPENAI_MODEL, min_length=1, validation_alias="SAHHA_SYNC_OPENAI_MODEL")
     lookback_hours: float = Field(48.0, ge=0, le=24 * 366, validation_alias="SAHHA_SYNC_LOOKBACK_HOURS")
     initial_days: int = Field(7, ge=1, le=366, validation_alias="SAHHA_SYNC_INITIAL_DAYS")
+    max_staleness: float = Field(
+        DEFAULT_MAX_STALENESS, ge=0, le=7 * DAY_SECONDS, validation_alias="SAHHA_SYNC_MAX_STALENESS"
+    )
+    archetype_period: float = Field(
+        DEFAULT_ARCHETYPE_PERIOD, ge=0, le=31 * DAY_SECONDS, validation_alias="SAHHA_SYNC_ARCHETYPE_PERIOD"
+    )
+    webhook_silence: float = Field(
+        DEFAULT_WEBHOOK_SILENCE, ge=0, le=31 * DAY_SECONDS, validation_alias="SAHHA_SYNC_WEBHOOK_SILENCE"
+    )
     log_format: LogFormat = Field(validation_alias="SAHHA_SYNC_LOG_FORMAT")
     webhook_secret: SecretStr | None = Field(None, validation_alias="SAHHA_SYNC_WEBHOOK_SECRET")
 

@@ -1,4 +1,5 @@
-"""An in-memory ``TrackingStore``: the ``archetype_analysis_tracking`` projection, one row per run."""
+"""An in-memory ``TrackingStore``: the ``archetype_analysis_tracking`` projection, one row per run, and the
+``user_freshness`` projection, one row per user."""
 
 from __future__ import annotations
 
@@ -7,7 +8,10 @@ import dataclasses
 from datetime import datetime
 
 from sahha_sync.application.ports.tracking_store import TrackingStore
+from sahha_sync.domain.freshness import UserFreshness
 from sahha_sync.domain.tracking import TrackingRecord
+
+TrackingState = tuple[dict[str, TrackingRecord], dict[str, UserFreshness]]
 
 
 class InMemoryTrackingStore(TrackingStore):
@@ -15,6 +19,7 @@ class InMemoryTrackingStore(TrackingStore):
 
     def __init__(self) -> None:
         self._rows: dict[str, TrackingRecord] = {}
+        self._freshness: dict[str, UserFreshness] = {}
         self._last_id = 0
         self.transaction_lock = asyncio.Lock()
 
@@ -58,17 +63,29 @@ class InMemoryTrackingStore(TrackingStore):
     async def list_all(self) -> list[TrackingRecord]:
         return sorted(self._rows.values(), key=lambda r: r.id or 0)
 
+    async def freshness(self, user_id: str) -> UserFreshness | None:
+        return self._freshness.get(user_id)
+
+    async def save_freshness(self, freshness: UserFreshness) -> None:
+        self._freshness[freshness.user_id] = freshness
+
+    async def list_freshness(self) -> list[UserFreshness]:
+        return [self._freshness[user] for user in sorted(self._freshness)]
+
     async def delete_user(self, user_id: str) -> int:
         gone = [run_id for run_id, row in self._rows.items() if row.user_id == user_id]
         for run_id in gone:
             del self._rows[run_id]
+        self._freshness.pop(user_id, None)
         return len(gone)
 
     async def clear(self) -> None:
         self._rows.clear()
+        self._freshness.clear()
 
-    def snapshot(self) -> dict[str, TrackingRecord]:
-        return dict(self._rows)
+    def snapshot(self) -> TrackingState:
+        return dict(self._rows), dict(self._freshness)
 
-    def restore(self, state: dict[str, TrackingRecord]) -> None:
-        self._rows = dict(state)
+    def restore(self, state: TrackingState) -> None:
+        rows, freshness = state
+        self._rows, self._freshness = dict(rows), dict(freshness)

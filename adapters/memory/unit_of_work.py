@@ -15,13 +15,10 @@ from typing import Self
 from sahha_sync.adapters.memory.analysis_results import InMemoryAnalysisResultStore, StoredAnalysisRow
 from sahha_sync.adapters.memory.event_store import InMemoryEventStore, StoredEvent
 from sahha_sync.adapters.memory.health_archive import ArchiveState, InMemoryHealthArchive
-from sahha_sync.adapters.memory.tracking_store import InMemoryTrackingStore
+from sahha_sync.adapters.memory.tracking_store import InMemoryTrackingStore, TrackingState
 from sahha_sync.application.ports.unit_of_work import UnitOfWork
-from sahha_sync.domain.tracking import TrackingRecord
 
-_State = tuple[
-    ArchiveState, tuple[list[StoredEvent], dict[str, int]], dict[str, TrackingRecord], dict[str, StoredAnalysisRow]
-]
+_State = tuple[ArchiveState, tuple[list[StoredEvent], dict[str, int]], TrackingState, dict[str, StoredAnalysisRow]]
 
 
 class InMemoryUnitOfWork(UnitOfWork):

@@ -226,6 +226,18 @@ webhook_inbox = Table(
     sqlite_autoincrement=True,  # an id is never given twice, not even after the newest entry was removed
 )
 
+# 0010_user_freshness: how far the archive holds each user's data (a projection of the events).
+user_freshness = Table(
+    "user_freshness",
+    metadata,
+    Column("user_id", Text, primary_key=True),
+    Column("fetched_through", UtcDateTime),
+    Column("delivered_through", UtcDateTime),
+    Column("archetypes_through", UtcDateTime),
+    Column("delivery_run_id", Text),
+    Column("updated_at", UtcDateTime, nullable=False, server_default=func.now()),
+)
+
 TABLES_WITH_ROW_LEVEL_SECURITY = (
     biomarkers,
     scores,
@@ -236,4 +248,5 @@ TABLES_WITH_ROW_LEVEL_SECURITY = (
     analysis_results,
     sahha_rate_budgets,
     webhook_inbox,
+    user_freshness,
 )

@@ -1,4 +1,5 @@
-"""``SqlTrackingStore``: ``archetype_analysis_tracking``, one row per analysis run (unique ``run_id``)."""
+"""``SqlTrackingStore``: ``archetype_analysis_tracking``, one row per analysis run (unique ``run_id``), and
+``user_freshness``, one row per user."""
 
 from __future__ import annotations
 
@@ -11,10 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sahha_sync.adapters.sql._bind import Bind, insert_for, transaction, translated
 from sahha_sync.adapters.sql.errors import ErrorKinds
 from sahha_sync.adapters.sql.tables import archetype_analysis_tracking as tracking
+from sahha_sync.adapters.sql.tables import user_freshness
 from sahha_sync.application.ports.tracking_store import TrackingStore, TrackingStoreError
+from sahha_sync.domain.freshness import UserFreshness
 from sahha_sync.domain.record_kinds import RECORD_KINDS
 from sahha_sync.domain.tracking import SyncStatus, TrackingRecord
-from sahha_sync.domain.windows import FetchWindow
+from sahha_sync.domain.windows import FetchWindow, Watermark
 
 
 class TrackingStoreUnavailableError(TrackingStoreError):
@@ -66,6 +69,34 @@ def _record(row: Any) -> TrackingRecord:
             archival_requested=row.archival_requested,
         ),
     )
+
+
+def _freshness_row(freshness: UserFreshness) -> dict[str, Any]:
+    return {
+        "user_id": freshness.user_id,
+        "fetched_through": _moment(freshness.fetched),
+        "delivered_through": _moment(freshness.delivered),
+        "archetypes_through": _moment(freshness.archetypes),
+        "delivery_run_id": freshness.delivery_run_id,
+    }
+
+
+def _freshness(row: Any) -> UserFreshness:
+    return UserFreshness(
+        user_id=row.user_id,
+        fetched=_mark(row.fetched_through),
+        delivered=_mark(row.delivered_through),
+        archetypes=_mark(row.archetypes_through),
+        delivery_run_id=row.delivery_run_id,
+    )
+
+
+def _moment(mark: Watermark | None) -> datetime | None:
+    return None if mark is None else mark.value
+
+
+def _mark(moment: datetime | None) -> Watermark | None:
+    return None if moment is None else Watermark(moment)
 
 
 # After a row is put back under a given id, the identity must not hand that id out again.
@@ -127,14 +158,39 @@ class SqlTrackingStore(TrackingStore):
     async def list_all(self) -> list[TrackingRecord]:
         return await self._select(select(tracking).order_by(tracking.c.id), "read of every run")
 
+    async def freshness(self, user_id: str) -> UserFreshness | None:
+        query = select(user_freshness).where(user_freshness.c.user_id == user_id)
+        async with translated(TRACKING_ERRORS, "read of a user's freshness"), transaction(self._bind, write=False) as c:
+            row = (await c.execute(query)).one_or_none()
+        return None if row is None else _freshness(row)
+
+    async def save_freshness(self, freshness: UserFreshness) -> None:
+        values = _freshness_row(freshness)
+        stmt = insert_for(self._bind)(user_freshness).values(values)
+        changes = {k: stmt.excluded[k] for k in values if k != "user_id"}
+        upsert = stmt.on_conflict_do_update(
+            index_elements=[user_freshness.c.user_id], set_={**changes, "updated_at": func.now()}
+        )
+        async with translated(TRACKING_ERRORS, "save of a user's freshness"), transaction(self._bind) as connection:
+            await connection.execute(upsert)
+
+    async def list_freshness(self) -> list[UserFreshness]:
+        query = select(user_freshness).order_by(user_freshness.c.user_id)
+        operation = "read of every freshness row"
+        async with translated(TRACKING_ERRORS, operation), transaction(self._bind, write=False) as c:
+            rows = (await c.execute(query)).all()
+        return [_freshness(row) for row in rows]
+
     async def delete_user(self, user_id: str) -> int:
         async with translated(TRACKING_ERRORS, "erasure of a user's runs"), transaction(self._bind) as connection:
             result = await connection.execute(delete(tracking).where(tracking.c.user_id == user_id))
+            await connection.execute(delete(user_freshness).where(user_freshness.c.user_id == user_id))
         return int(result.rowcount or 0)
 
     async def clear(self) -> None:
         async with translated(TRACKING_ERRORS, "clear of the tracking rows"), transaction(self._bind) as connection:
             await connection.execute(delete(tracking))
+            await connection.execute(delete(user_freshness))
 
     async def _select(self, query: Any, operation: str) -> list[TrackingRecord]:
         async with translated(TRACKING_ERRORS, operation), transaction(self._bind, write=False) as connection:

@@ -1,4 +1,6 @@
-"""``archetype_analysis_tracking``: one row per analysis run, a projection of the run's events."""
+"""``archetype_analysis_tracking``: one row per analysis run, a projection of the run's events; and
+``user_freshness``: one row per user, how far the archive holds the user's data (a projection of the runs' and
+the webhook deliveries' events)."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ from datetime import datetime
 from typing import Protocol, runtime_checkable
 
 from sahha_sync.domain.errors import SahhaSyncError
+from sahha_sync.domain.freshness import UserFreshness
 from sahha_sync.domain.tracking import TrackingRecord
 
 
@@ -42,9 +45,21 @@ class TrackingStore(Protocol):
         """Every row, ordered by ``id``."""
 
     @abstractmethod
+    async def freshness(self, user_id: str) -> UserFreshness | None:
+        """The user's freshness row, or None."""
+
+    @abstractmethod
+    async def save_freshness(self, freshness: UserFreshness) -> None:
+        """Insert or replace the freshness row of ``freshness.user_id``."""
+
+    @abstractmethod
+    async def list_freshness(self) -> list[UserFreshness]:
+        """Every freshness row, ordered by ``user_id``."""
+
+    @abstractmethod
     async def delete_user(self, user_id: str) -> int:
-        """Erase every row of ``user_id``; returns how many went."""
+        """Erase every run row of ``user_id`` and the user's freshness row; returns how many run rows went."""
 
     @abstractmethod
     async def clear(self) -> None:
-        """Remove every row (before a rebuild from the event store)."""
+        """Remove every row, runs' and users' freshness (before a rebuild from the event store)."""

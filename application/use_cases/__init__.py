@@ -13,6 +13,7 @@ from sahha_sync.application.use_cases.recover_pending_archivals import RecoverPe
 from sahha_sync.application.use_cases.recover_webhook_inbox import RecoverWebhookInbox
 from sahha_sync.application.use_cases.run_analysis import AnalysisOutcome, AnalysisUnavailableError, RunAnalysis
 from sahha_sync.application.use_cases.stored_analyses import ReadStoredAnalyses
+from sahha_sync.application.use_cases.user_flights import UserFlights
 from sahha_sync.application.use_cases.watermarks import ArchetypeTracker, Watermarks
 
 __all__ = [
@@ -34,6 +35,7 @@ __all__ = [
     "RecoverPendingArchivals",
     "RecoverWebhookInbox",
     "RunAnalysis",
+    "UserFlights",
     "Watermarks",
     "WebhookReceipt",
 ]

@@ -13,6 +13,7 @@ from sahha_sync.application.logs import get_logger
 from sahha_sync.application.ports.event_store import ConcurrencyError, RecordedEvent
 from sahha_sync.application.ports.health_data_source import HealthDataSource, HealthDataSourceError
 from sahha_sync.application.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from sahha_sync.application.use_cases._freshness import advance_after_run
 from sahha_sync.domain.analysis import AnalysisType
 from sahha_sync.domain.errors import InvalidInputError, SahhaSyncError
 from sahha_sync.domain.events import DomainEvent, stream_id_for
@@ -135,10 +136,14 @@ async def append_and_project(
     """Append ``new_events`` after ``history`` (the stream as read in this transaction) and save the projection.
 
     The tracking row is always ``TrackingRecord.fold`` of the whole stream: the fold is its only writer, so a
-    replay of the event store gives the same rows.
+    replay of the event store gives the same rows. When the new events complete the run's archival, the user's
+    freshness row moves on as well (``UserFreshness.after_run``, the fold a replay uses too).
     """
     await uow.events.append(stream_id_for(run_id), new_events, expected_version=len(history))
-    return await uow.tracking.save(TrackingRecord.fold([*history, *new_events]))
+    stream = [*history, *new_events]
+    record = await uow.tracking.save(TrackingRecord.fold(stream))
+    await advance_after_run(uow, stream, new_events)
+    return record
 
 
 async def in_transaction(factory: UnitOfWorkFactory, work: Callable[[UnitOfWork], Awaitable[T]]) -> T:

@@ -27,6 +27,7 @@ from sahha_sync.application.ports.job_queue import JobQueue
 from sahha_sync.application.ports.rate_budget import RateBudget
 from sahha_sync.application.ports.unit_of_work import UnitOfWorkFactory
 from sahha_sync.application.use_cases._fetching import SAHHA
+from sahha_sync.application.use_cases._freshness import DELIVERY_RUNS
 from sahha_sync.application.use_cases._support import PAGE_SIZE, every_event
 from sahha_sync.domain.events import (
     AnalysisCompleted,
@@ -216,7 +217,7 @@ def _count(stats: OperationsStats, stream_id: str, event: DomainEvent) -> None:
     elif isinstance(event, SyncCompleted):
         archival["synced"] += 1
     elif isinstance(event, UserForgotten):
-        runs["forgotten"] += 1
+        runs["forgotten"] += 0 if event.run_id.startswith(DELIVERY_RUNS) else 1  # a stream of deliveries: no run
 
 
 def _count_api(api: Counter[str], event: HealthDataFetched | HealthDataFetchFailed) -> None:

@@ -1,9 +1,10 @@
 """``ForgetUser``: erase everything sahha-sync holds about one user, in one unit of work.
 
 It deletes the user's biomarkers, scores, archetypes and quarantined records (``HealthArchive.delete_user``),
-their tracking rows (``TrackingStore.delete_user``) and stored analyses (``AnalysisResultStore.delete_user``),
-their queued jobs and the webhook deliveries held for them in the inbox (counted as ``queued_jobs``),
-and replaces every event of each of their runs by one tombstone (``EventStore.tombstone_streams``).
+their tracking rows and freshness row (``TrackingStore.delete_user``) and stored analyses
+(``AnalysisResultStore.delete_user``), their queued jobs and the webhook deliveries held for them in the inbox
+(counted as ``queued_jobs``), and replaces every event of each of their runs (and of their webhook deliveries'
+stream) by one tombstone (``EventStore.tombstone_streams``).
 
 The tombstone is a ``user.forgotten`` event (``UserForgotten``) carrying only the run id (a random UUID, not
 derived from the user) and the time of erasure: no user id, no hash of it (a hash of a short identifier can be
@@ -27,9 +28,10 @@ from sahha_sync.application.ports.clock import Clock
 from sahha_sync.application.ports.job_queue import JobQueue
 from sahha_sync.application.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from sahha_sync.application.ports.webhook_inbox import WebhookInbox
+from sahha_sync.application.use_cases._freshness import DELIVERY_RUNS
 from sahha_sync.application.use_cases._support import PAGE_SIZE, every_event
 from sahha_sync.domain.errors import InvalidInputError
-from sahha_sync.domain.events import AnalysisRequested, UserForgotten, stream_id_for
+from sahha_sync.domain.events import AnalysisRequested, UserDataDelivered, UserForgotten, stream_id_for
 
 log = get_logger(__name__)
 
@@ -89,7 +91,7 @@ class ForgetUser:
             quarantined_records=archive.get("quarantined_records", 0),
             tracking_rows=tracking_rows,
             analysis_results=analyses,
-            runs=len(run_ids),
+            runs=sum(1 for run_id in run_ids if not run_id.startswith(DELIVERY_RUNS)),  # analysis runs only
             events_removed=removed,
             queued_jobs=jobs,
         )
@@ -105,6 +107,6 @@ class ForgetUser:
         run_ids = {row.run_id for row in await uow.tracking.runs_for_user(user_id)}
         async for recorded in every_event(uow, self.page_size):
             event = recorded.event
-            if isinstance(event, AnalysisRequested) and event.user_id == user_id:
-                run_ids.add(event.run_id)
+            if isinstance(event, AnalysisRequested | UserDataDelivered) and event.user_id == user_id:
+                run_ids.add(event.run_id)  # the user's runs, and the stream of their webhook deliveries
         return run_ids

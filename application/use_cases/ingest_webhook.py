@@ -14,7 +14,9 @@ the upsert. The streams are per delivery day (UTC), split into 16 shards so that
 parallel seldom append to the same stream: run id ``webhook-<YYYY-MM-DD>-<shard 00..15>``, stream
 ``run-webhook-<YYYY-MM-DD>-<shard>``; an append that meets another writer is retried with a short random pause.
 A redelivery writes nothing and records nothing. These streams hold no ``analysis.requested``, so no tracking
-row is projected from them, and erasing a user needs nothing from them.
+row is projected from them, and erasing a user needs nothing from them. A delivery that wrote also moves the
+user's freshness on (``user_data.delivered`` in the user's own delivery stream, at most one a minute), so
+analyses of a user whom webhooks keep fresh are answered from the archive.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from sahha_sync.application.ports.health_data_source import HealthDataSource
 from sahha_sync.application.ports.job_queue import JobContext
 from sahha_sync.application.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from sahha_sync.application.ports.webhook_inbox import WebhookInbox
+from sahha_sync.application.use_cases._freshness import record_delivery
 from sahha_sync.application.use_cases._webhook_stream import APPEND_ATTEMPTS, append_to_stream, committed
 from sahha_sync.application.use_cases.webhook_delivery import (
     INGEST_WEBHOOK_JOB,
@@ -144,6 +147,7 @@ class IngestWebhookRecords:
             run_id = delivery.run_id
             event = RecordsArchived.counted(run_id, self._clock.now(), delivery.kind, counts)
             await append_to_stream(uow, run_id, event)
+            await record_delivery(uow, delivery.record.user_id, delivery.received_at, self._clock.now())
             return counts
 
         return store

@@ -1,4 +1,6 @@
-"""``RebuildProjections``: the tracking store rebuilt from the event store (the source of truth).
+"""``RebuildProjections``: the tracking store rebuilt from the event store (the source of truth): the runs'
+rows, and every user's freshness (``fold_freshness`` over the run and delivery streams, the folds the live
+writers use).
 
 Every run stream is folded with ``TrackingRecord.fold`` — the same fold that writes the live rows — so the
 rebuilt rows equal the live ones. Ids: each row is saved with the ``id`` it had before the rebuild, which a
@@ -14,13 +16,16 @@ from dataclasses import dataclass
 
 from sahha_sync.application.logs import get_logger
 from sahha_sync.application.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from sahha_sync.application.use_cases._freshness import DELIVERY_RUNS
 from sahha_sync.application.use_cases._support import PAGE_SIZE, every_event
-from sahha_sync.domain.events import AnalysisRequested, DomainEvent, UserForgotten
+from sahha_sync.domain.events import AnalysisRequested, DomainEvent, UserForgotten, stream_id_for
+from sahha_sync.domain.freshness import fold_freshness
 from sahha_sync.domain.tracking import TrackingRecord
 
 log = get_logger(__name__)
 
 WEBHOOK_STREAMS = "run-webhook-"
+DELIVERY_STREAMS = stream_id_for(DELIVERY_RUNS)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -39,14 +44,16 @@ class RebuildProjections:
             await uow.tracking.clear()
             rebuilt = 0
             for stream_id, events in streams.items():
-                if isinstance(events[0], UserForgotten) or stream_id.startswith(WEBHOOK_STREAMS):
-                    continue  # a forgotten user's run, or webhook counts: nothing to project, as expected
+                if isinstance(events[0], UserForgotten) or stream_id.startswith((WEBHOOK_STREAMS, DELIVERY_STREAMS)):
+                    continue  # a forgotten user's run, webhook counts or deliveries: no run to project, as expected
                 if not isinstance(events[0], AnalysisRequested):
                     log.warning("projections.stream_skipped", stream_id=stream_id, reason="no analysis.requested")
                     continue
                 record = TrackingRecord.fold(events)
                 await uow.tracking.save(dataclasses.replace(record, id=old_ids.get(record.run_id)))
                 rebuilt += 1
+            for freshness in fold_freshness(streams.values()).values():
+                await uow.tracking.save_freshness(freshness)
             await uow.commit()
         log.info("projections.rebuilt", runs=rebuilt, previous_rows=len(old_ids))
         return rebuilt

@@ -2,12 +2,14 @@
 
 Order of work for one run (DESIGN.md, promises 1 and 3):
 
-1. one short read-only unit of work: the watermark (with the tracker's fallback), the user's recent runs (for
-   the earliest window not archived yet), the archived rows of the analysis period, and the stored analysis
-   of the user's last run of the same archetype and type;
-2. no unit of work open: fetch the planned window from the source (falling back to the archive when the source
-   fails), then analyse (see ``_reuse_or_analyse``): the stored analysis when the input hash is unchanged,
-   else the analyst, falling back to ``fallback_analyst`` when it fails while Sahha answered;
+1. one short read-only unit of work: the user's freshness, the watermark (with the tracker's fallback), the
+   user's recent runs (for the earliest window not archived yet), the archived rows of the analysis period, and
+   the stored analysis of the user's last run of the same archetype and type;
+2. no unit of work open: when the user's data is fresh within ``max_staleness``, the archive answers (with this
+   process's last fetch of the user on top); else fetch the delta since the user's mark minus the lookback,
+   one fetch per user at a time (falling back to the archive when the source fails; see ``_fetching``), then
+   analyse (see ``_reuse_or_analyse``): the stored analysis when the input hash is unchanged, else the analyst,
+   falling back to ``fallback_analyst`` when it fails while Sahha answered;
 3. one unit of work: append the run's events, save its tracking row and its analysis, then commit;
 4. submit the archival job and return without waiting for it.
 
@@ -22,6 +24,7 @@ job's idempotence absorb.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import uuid4
@@ -32,30 +35,28 @@ from sahha_sync.application.ports.analyst import Analyst
 from sahha_sync.application.ports.clock import Clock
 from sahha_sync.application.ports.health_data_source import HealthDataSource
 from sahha_sync.application.ports.job_queue import JobQueue, JobQueueError, SubmitResult
-from sahha_sync.application.ports.unit_of_work import UnitOfWorkFactory
-from sahha_sync.application.use_cases._fetching import SAHHA, FetchResult, RunContext, RunFetcher
+from sahha_sync.application.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from sahha_sync.application.use_cases._fetching import ARCHIVE, SAHHA, FetchResult, RunContext, RunFetcher
+from sahha_sync.application.use_cases._freshness import current_freshness
 from sahha_sync.application.use_cases._reuse_or_analyse import (
     AnalysisChoice,
     AnalysisUnavailableError,
     ReuseOrAnalyse,
     completed_event,
 )
-from sahha_sync.application.use_cases._support import require_run_key, within
+from sahha_sync.application.use_cases._support import require_run_key
 from sahha_sync.application.use_cases.archival_job import ArchivalJob
+from sahha_sync.application.use_cases.user_flights import UserFlights
 from sahha_sync.application.use_cases.watermarks import find_watermark
 from sahha_sync.domain.analysis import Analysis, AnalysisInput, AnalysisType
 from sahha_sync.domain.errors import InvalidInputError
 from sahha_sync.domain.events import AnalysisRequested, ArchivalRequested, DomainEvent, HealthDataFetchFailed
+from sahha_sync.domain.freshness import FreshnessBound
 from sahha_sync.domain.health import HealthRecords
 from sahha_sync.domain.schedule import WorkSchedule
 from sahha_sync.domain.snapshot import HealthSnapshot, merge_by_key
 from sahha_sync.domain.tracking import TrackingRecord, earliest_unsynced_start
-from sahha_sync.domain.windows import (
-    DEFAULT_INITIAL_DAYS,
-    DEFAULT_LOOKBACK,
-    FetchWindow,
-    plan_fetch_window,
-)
+from sahha_sync.domain.windows import DEFAULT_INITIAL_DAYS, DEFAULT_LOOKBACK, FetchWindow
 
 log = get_logger(__name__)
 
@@ -64,12 +65,18 @@ log = get_logger(__name__)
 class AnalysisOutcome:
     """What ``RunAnalysis`` answers the host with, before archival has run.
 
-    ``window`` is the window planned for the fetch; ``snapshot`` the data fetched (with ``data_source="archive"``:
-    the archived rows of the analysis period, as of ``stale_as_of``). ``archival`` is None when no job was
-    submitted (archive fallback; or the queue refused it, and recovery re-submits it). ``watermark`` and
-    ``watermark_source`` say where the window started from; ``fallback_analyst_used`` that the first analyst
-    failed and the fallback answered; ``reused_from`` that the input was unchanged and the analysis is the
-    stored one of that run (the analyst was not called). ``metrics`` are the figures the analysis rests on.
+    ``data_source`` says where the data came from: ``sahha`` or ``emulator`` (fetched now, named as the source
+    is configured), or ``archive`` — fresh within the bound, or standing in because the fetch failed
+    (``source_failed``, with ``stale_as_of`` the newest archived record's time). ``fresh_as_of`` is up to when
+    the data was current and ``data_age`` how old that was when the run used it (zero for a fetch; None when
+    nothing is archived). ``window`` is the window fetched (the analysis period when nothing was);
+    ``snapshot`` the data fetched (with ``archive``: the archived rows of the analysis period, with the
+    records of the user's last fetch in this process on top). ``archival`` is None when no job was submitted
+    (nothing fetched, or the queue refused it and recovery re-submits it). ``watermark`` and
+    ``watermark_source`` say where the window started from (``user``: the user's archived fetches);
+    ``fallback_analyst_used`` that the first analyst failed and the fallback answered; ``reused_from`` that the
+    input was unchanged and the analysis is the stored one of that run (the analyst was not called). ``metrics``
+    are the figures the analysis rests on.
     """
 
     run_id: str
@@ -85,6 +92,9 @@ class AnalysisOutcome:
     watermark_source: str = "none"
     fallback_analyst_used: bool = False
     reused_from: str | None = None
+    fresh_as_of: datetime | None = None
+    data_age: timedelta | None = None
+    source_failed: bool = False
 
     @property
     def reused(self) -> bool:
@@ -98,7 +108,7 @@ class AnalysisOutcome:
     @property
     def degraded(self) -> bool:
         """True when Sahha or the analyst was down and a stand-in (the archive, the fallback) answered."""
-        return self.data_source != SAHHA or self.fallback_analyst_used
+        return self.source_failed or self.fallback_analyst_used
 
 
 class RunAnalysis:
@@ -107,7 +117,14 @@ class RunAnalysis:
     The analysis period is the last ``initial_days`` days. ``work_schedule`` gives the user's work and free days
     (MCTQ's split of nights, and behaviour by kind of day); without it they are Monday-Friday and the weekend,
     and the metrics say that this is the default. ``unsynced_horizon`` bounds how far back runs whose
-    archival did not succeed are looked for, and so how far back a fetch may reach.
+    archival did not succeed are looked for, and so how far back a fetch may reach. ``max_staleness``: how old
+    the user's archived data may be for the archive to answer without a fetch (zero: fetch every time);
+    ``archetype_period``: Sahha's archetypes are asked for at most once per period (zero: every fetch);
+    ``webhook_silence``: a user whose webhook deliveries came less than this ago is answered from the archive
+    (with a bound above zero), the runs polling only once deliveries fall silent (zero: they count through the
+    mark alone).
+    ``flights`` is shared by every ``RunAnalysis`` of a process (one fetch per user at a time); ``source_name``
+    names a fetch's source in the outcome (``emulator`` for the emulator).
     """
 
     def __init__(
@@ -123,8 +140,22 @@ class RunAnalysis:
         fallback_analyst: Analyst | None = None,
         unsynced_horizon: timedelta = timedelta(days=30),
         include_archetypes: bool = True,
+        max_staleness: timedelta = timedelta(0),
+        archetype_period: timedelta = timedelta(0),
+        webhook_silence: timedelta = timedelta(0),
+        flights: UserFlights | None = None,
+        source_name: str = SAHHA,
     ) -> None:
-        self._fetcher = RunFetcher(source, clock, include_archetypes=include_archetypes)
+        self._fetcher = RunFetcher(
+            source,
+            clock,
+            include_archetypes=include_archetypes,
+            bound=FreshnessBound(max_staleness, archetype_period, webhook_silence),
+            flights=flights if flights is not None else UserFlights(),
+            lookback=lookback,
+            initial_days=initial_days,
+        )
+        self._source_name = source_name
         self._analysis = ReuseOrAnalyse(analyst, fallback_analyst)
         self._unit_of_work = unit_of_work
         self._queue = queue
@@ -148,14 +179,13 @@ class RunAnalysis:
         period = FetchWindow.last_days(now, self._initial_days)
         log.info("run_analysis.started", run_id=run_id, user_id=user, analysis_type=atype.value)
         context, previous = await self._read_context(user, kind, atype, now, period)
-        plan = plan_fetch_window(
-            now,
-            context.watermark,
-            lookback=self._lookback,
-            initial_days=self._initial_days,
-            not_after=context.not_after,
-        )
-        fetched = await self._fetcher.fetch(run_id, user, plan, context, period)
+
+        async def planning(unplanned: RunContext) -> RunContext:
+            async with self._unit_of_work() as uow:
+                return await self._with_planning(uow, unplanned, kind, atype, now)
+
+        fetched = await self._fetcher.fetch(run_id, user, context, period, planning)
+        context = fetched.context or context
         analysis_input = _analysis_input(user, kind, atype, period, context.archived, fetched, work_schedule)
         source_failure = next((e for e in fetched.events if isinstance(e, HealthDataFetchFailed)), None)
         result = await self._analysis.analyse(
@@ -174,20 +204,24 @@ class RunAnalysis:
             error = result.error or AssertionError("an analyst result holds an analysis or an error")
             log.error("run_analysis.analysis_failed", run_id=run_id, error_kind=type(error).__name__)
             raise error
+        mark, mark_source = context.poll_mark
         outcome = AnalysisOutcome(
             run_id=run_id,
             tracking_record_id=record.id,
             analysis=result.analysis,
-            window=plan.window,
-            is_incremental=plan.is_incremental,
-            data_source=fetched.data_source,
+            window=period if fetched.plan is None else fetched.plan.window,
+            is_incremental=fetched.plan is not None and fetched.plan.is_incremental,
+            data_source=self._source_name if fetched.data_source == SAHHA else fetched.data_source,
             stale_as_of=fetched.stale_as_of,
             snapshot=fetched.snapshot,
             archival=archival,
-            watermark=context.watermark_time,
-            watermark_source=context.watermark_source,
+            watermark=None if mark is None else mark.value,
+            watermark_source=mark_source,
             fallback_analyst_used=result.fallback_used,
             reused_from=result.reused_from,
+            fresh_as_of=fetched.fresh_as_of,
+            data_age=fetched.data_age,
+            source_failed=fetched.source_failed,
         )
         _log_completed(outcome)
         return outcome
@@ -198,11 +232,26 @@ class RunAnalysis:
         self, user: str, archetype: str, atype: AnalysisType, now: datetime, period: FetchWindow
     ) -> tuple[RunContext, StoredAnalysis | None]:
         async with self._unit_of_work() as uow:
-            watermark, source = await find_watermark(uow, user, archetype, atype)
-            runs = await uow.tracking.runs_for_user(user, window_end_after=now - self._horizon)
+            # freshness before the archive: the rows read next hold at least what the mark says is archived
+            freshness = await current_freshness(uow, user)
             archived = await uow.archive.read_window(user, period)
             previous = await uow.analysis_results.latest(user, archetype, atype.value)
-        return RunContext(watermark, source, earliest_unsynced_start(runs), archived), previous
+            context = RunContext(freshness, archived)
+            if not self._fetcher.may_serve(user, freshness, period):  # a fetch is likely: plan it in this read
+                context = await self._with_planning(uow, context, archetype, atype, now)
+        return context, previous
+
+    async def _with_planning(
+        self, uow: UnitOfWork, context: RunContext, archetype: str, atype: AnalysisType, now: datetime
+    ) -> RunContext:
+        """``context`` with what planning a fetch needs: the watermark, and the earliest unarchived window."""
+        user = context.freshness.user_id
+        watermark, source = await find_watermark(uow, user, archetype, atype)
+        runs = await uow.tracking.runs_for_user(user, window_end_after=now - self._horizon)
+        not_after = earliest_unsynced_start(runs)
+        return dataclasses.replace(
+            context, watermark=watermark, watermark_source=source, not_after=not_after, planned=True
+        )
 
     def _stored(self, requested: AnalysisRequested, result: AnalysisChoice) -> StoredAnalysis | None:
         if result.analysis is None:
@@ -222,7 +271,7 @@ class RunAnalysis:
     ) -> tuple[TrackingRecord, SubmitResult | None]:
         """Record the run (events, tracking row, analysis) in one transaction, then submit its archival job."""
         snapshot = fetched.snapshot
-        archive_it = fetched.data_source == SAHHA  # archived rows standing in have nothing new to archive
+        archive_it = fetched.data_source == SAHHA  # archived rows (and a fetch they include) are archived already
         if archive_it:
             events.append(_archival_requested(run_id, self._clock.now(), snapshot))
         async with self._unit_of_work() as uow:
@@ -258,8 +307,9 @@ def _analysis_input(
     fetched: FetchResult,
     work_schedule: WorkSchedule | None,
 ) -> AnalysisInput:
-    """The archived rows of the period merged with the fresh ones of the period (fresh wins)."""
-    fresh = within(fetched.snapshot.records, period) if fetched.data_source == SAHHA else HealthRecords()
+    """The archived rows of the period merged with the fresh ones of the period (fresh wins). The input says
+    ``archive`` only when the fetch failed: data fresh within the bound is Sahha's data, as a fetch's is."""
+    fresh = fetched.fresh
     return AnalysisInput(
         user_id=user,
         archetype=archetype,
@@ -268,7 +318,7 @@ def _analysis_input(
         biomarkers=tuple(merge_by_key(archived.biomarkers, fresh.biomarkers)),
         scores=tuple(merge_by_key(archived.scores, fresh.scores)),
         archetypes=tuple(merge_by_key(archived.archetypes, fresh.archetypes)),
-        data_source=fetched.data_source,
+        data_source=ARCHIVE if fetched.source_failed else SAHHA,
         stale_as_of=fetched.stale_as_of,
         work_schedule=work_schedule,
     )
@@ -291,6 +341,7 @@ def _log_completed(outcome: AnalysisOutcome) -> None:
         run_id=outcome.run_id,
         tracking_record_id=outcome.tracking_record_id,
         data_source=outcome.data_source,
+        data_age_seconds=None if outcome.data_age is None else round(outcome.data_age.total_seconds(), 3),
         is_incremental=outcome.is_incremental,
         total_items=outcome.snapshot.total_items,
         fallback_analyst_used=outcome.fallback_analyst_used,

@@ -4,6 +4,10 @@ The watermark is the ``analysis_timestamp`` of the latest analysed run (the end 
 It is looked up first for the same archetype, then for any archetype of the same analysis type. A host that
 analyses without ``RunAnalysis`` sets it by recording its analysis. ``Watermarks`` is the seed's
 ``ArchetypeTracker`` (``get_archetype_tracker()`` returns one), with the seed's method names.
+
+The data itself belongs to the user: a ``RunAnalysis`` fetch continues from the later of this watermark and the
+user's archived fetches (``UserFreshness.fetched``), whatever the analysis type, and a run answered from the
+archive within the freshness bound analyses no new window, so it leaves this watermark where it was.
 """
 
 from __future__ import annotations

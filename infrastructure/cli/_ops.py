@@ -57,10 +57,14 @@ def since(value: str | None) -> datetime | None:
     return moment
 
 
-def run_problems(data_source: str, sync_state: str, sync_error: str | None) -> list[str]:
-    """What went wrong in one run, in words; empty when its fetch and its archival both succeeded."""
+def run_problems(
+    data_source: str, sync_state: str, sync_error: str | None, *, fetch_failed: bool | None = None
+) -> list[str]:
+    """What went wrong in one run, in words; empty when its fetch and its archival both succeeded (or it needed no
+    fetch). ``fetch_failed``, when known, says whether the archive stood in for a failed fetch; else ``archive``
+    as the data source says so."""
     problems = []
-    if data_source == "archive":
+    if data_source == "archive" if fetch_failed is None else fetch_failed:
         problems.append("the fetch failed and archived data stood in")
     if sync_state == "failed":
         problems.append(f"archival failed ({(sync_error or 'no reason recorded').split(':')[0]})")

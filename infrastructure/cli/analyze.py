@@ -58,7 +58,12 @@ def analyze(
 def _render(report: dict[str, Any], user_id: str) -> None:
     out.print(f"[bold]{user_id}[/bold] · {report['analysis_type']} · {report['archetype']} · run {report['run_id']}")
     out.print(f"window {report['window']['start']} → {report['window']['end']} ({report['fetch']})")
-    out.print(f"fetched {report['items_fetched']} items from {report['data_source']}; analyst {report['analyst']}")
+    age = report["data_age_seconds"]
+    if report["data_source"] == "archive" and not report["fetch_failed"]:
+        source = f"answered from the archive, its data {age:.0f} s old (within SAHHA_SYNC_MAX_STALENESS)"
+    else:
+        source = f"fetched {report['items_fetched']} items from {report['data_source']}"
+    out.print(f"{source}; analyst {report['analyst']}")
     out.print(report["summary"])
     for note in report["data_quality_notes"]:
         out.print(f"note: {note}")
@@ -69,7 +74,9 @@ def _verdict(report: dict[str, Any], user_id: str) -> None:
     """A warning when the source had nothing for the user; exit 1 when the fetch or the archival failed."""
     if report["items_fetched"] == 0 and report["data_source"] != "archive":
         warn(f"{report['data_source']} has no data for {user_id} in this window: is the user id right?")
-    problems = _ops.run_problems(report["data_source"], report["sync_status"], report["sync_error"])
+    problems = _ops.run_problems(
+        report["data_source"], report["sync_status"], report["sync_error"], fetch_failed=report["fetch_failed"]
+    )
     if problems:
         fail(f"{user_id}, run {report['run_id']}: " + "; ".join(problems), EXIT_FAILED)
 
@@ -108,6 +115,9 @@ def _report(outcome: AnalysisOutcome, archetype: str, analysis_type: str) -> dic
         "fetch": "incremental" if outcome.is_incremental else "initial",
         "items_fetched": outcome.snapshot.total_items,
         "data_source": outcome.data_source,
+        "fetch_failed": outcome.source_failed,
+        "fresh_as_of": None if outcome.fresh_as_of is None else outcome.fresh_as_of.isoformat(),
+        "data_age_seconds": None if outcome.data_age is None else round(outcome.data_age.total_seconds(), 1),
         "stale_as_of": None if outcome.stale_as_of is None else outcome.stale_as_of.isoformat(),
         "analyst": analysis.analyst,
         "summary": analysis.summary,

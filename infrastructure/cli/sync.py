@@ -37,9 +37,11 @@ HELP = (
     "user without one starts at --since (default: SAHHA_SYNC_INITIAL_DAYS ago). Each user gets one run of "
     "--type under the archetype --archetype (default 'backfill'), analysed by the offline analyst (no model "
     "calls); later runs of any archetype of that type continue from its watermark. One Sahha client serves every "
-    "user, so its rate limit holds across them. The command waits until everything is archived.\n\n"
+    "user, so its rate limit holds across them. The command waits until everything is archived. It always fetches "
+    "(whatever SAHHA_SYNC_MAX_STALENESS says), so run it periodically as the reconcile that catches webhook "
+    "deliveries that never came.\n\n"
     "--users FILE: one user id per line (blank lines and lines starting with # are skipped). --all: every user "
-    "that has a run already.\n\n"
+    "that has a run already or whose data webhooks delivered.\n\n"
     "Examples:\n\n"
     "  sahha-sync sync --users users.txt --since 2025-01-01\n\n"
     "  sahha-sync sync --all --concurrency 8\n\n"
@@ -97,7 +99,7 @@ def _read_users(path: Path) -> list[str]:
 
 
 def _sync_settings(settings: Settings, start: datetime | None) -> Settings:
-    update: dict[str, Any] = {"analyst": "offline"}
+    update: dict[str, Any] = {"analyst": "offline", "max_staleness": 0.0}  # a reconcile polls every user
     if start is not None:
         days = math.ceil((datetime.now(UTC) - start).total_seconds() / 86400)
         update["initial_days"] = min(max(days, 1), 366)
@@ -137,7 +139,9 @@ async def _sync(
         unit_of_work = await resolve(runtime.container.unit_of_work)
         if users is None:
             async with unit_of_work() as uow:
-                users = list(dict.fromkeys(row.user_id for row in await uow.tracking.list_all()))
+                known = [row.user_id for row in await uow.tracking.list_all()]
+                known += [row.user_id for row in await uow.tracking.list_freshness()]  # webhook-only users too
+                users = list(dict.fromkeys(known))
             if not users:
                 raise InvalidInputError("--all found no user with a run yet; name them with --users FILE")
         summary = SyncSummary(users=len(users))
@@ -153,7 +157,7 @@ async def _sync(
                         outcome = await runtime.run_analysis(user, archetype, analysis_type)
                         runs.append(outcome.run_id)
                         users_of[outcome.run_id] = user
-                        if outcome.data_source != "sahha":  # archived rows stood in: nothing was fetched
+                        if outcome.source_failed:  # archived rows stood in: nothing was fetched
                             summary.failed[user] = "fetch failed"
                         elif outcome.snapshot.total_items == 0:
                             summary.no_data.append(user)

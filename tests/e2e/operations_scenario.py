@@ -31,7 +31,8 @@ async def run_scenario(database_url: str) -> SahhaStats:
     """ann: two runs (behavior, circadian) and a webhook biomarker; ben: one run; cat: Sahha fails (no archive to
     fall back on); dan: a 429 and a 500 retried, then archival fails for good; eve: archival still pending.
     Returns the Sahha client's own counters (what the emulator was asked, seen by the only process that asked)."""
-    settings = Settings.from_env(database_url=database_url, queue="memory")
+    # every run fetches (a zero bound), so each of ann's two runs has its own fetch and archival to count
+    settings = Settings.from_env(database_url=database_url, queue="memory", max_staleness=0)
     async with SahhaSync(settings) as sync:
         await sync.run_analysis(FORGOTTEN, "Peak Performer", "behavior_analysis")
         await sync.run_analysis(FORGOTTEN, "Peak Performer", "circadian_analysis")

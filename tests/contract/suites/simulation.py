@@ -12,8 +12,10 @@ analysis per user ran, ``SimulationReport.problems`` lists every broken promise:
 
 - the archive equals the emulator's ground truth over the fetched span: every record once, with its latest value;
 - every run's tracking row agrees with what happened to it (its fate, recorded as the simulation saw it);
-- ``RebuildProjections`` rebuilds the same tracking table;
-- no watermark ever moved backwards (checked after every run).
+- ``RebuildProjections`` rebuilds the same tracking table and the same freshness rows;
+- no watermark ever moved backwards (checked after every run);
+- with a freshness bound (``SimulationConfig.max_staleness``), an answer from the archive holds every record
+  archived before the run (checked after every such run), and the data it used is no older than the bound.
 
 Everything random is drawn from ``SimulationConfig.seed``; ``report.assert_consistent()`` names the seed, so a
 failure can be replayed with ``SimulationConfig(seed=...)``. A host runs it against its own adapters::
@@ -63,12 +65,14 @@ from sahha_sync.application.ports import (
     UnitOfWorkFactory,
 )
 from sahha_sync.application.use_cases import (
+    AnalysisOutcome,
     ArchiveHealthData,
     IngestWebhookRecords,
     RebuildProjections,
     ReceiveWebhookDelivery,
     RecoverPendingArchivals,
     RunAnalysis,
+    UserFlights,
 )
 from sahha_sync.domain import (
     RECORD_KINDS,
@@ -115,6 +119,7 @@ class SimulationConfig:
     restart: bool = True
     request_timeout: float = 0.05  # real seconds the client waits for an answer that never comes
     drain_fraction: float = 0.3  # runs after which the simulation waits for the queue; the others overlap it
+    max_staleness: timedelta = timedelta(0)  # zero: every run fetches; else the archive answers within the bound
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +132,7 @@ class RunFate:
     data_source: str
     archive_fails_at: str | None  # the part whose upsert always fails, or None
     job_dropped: bool = False
+    served: bool = False  # answered from the archive within the freshness bound: nothing fetched
 
 
 @dataclass(slots=True)
@@ -375,6 +381,7 @@ class IntegritySimulation:
         self._watermarks: dict[tuple[str, str, str], datetime] = {}
         self._first_run: dict[str, datetime] = {}
         self._queue: JobQueue | None = None
+        self._flights = UserFlights()  # the process's own: a restart starts with none
         self._counts: dict[str, int] = {"webhook_posts": 0, "webhook_records": 0, "recovered": 0, "stalled_submits": 0}
         self._stalled = False
 
@@ -438,6 +445,8 @@ class IntegritySimulation:
             clock=self.clock,
             lookback=self.config.lookback,
             initial_days=self.config.initial_days,
+            max_staleness=self.config.max_staleness,
+            flights=self._flights,
         )
         intake = ReceiveWebhookDelivery(queue=queue, unit_of_work=uow, clock=self.clock)
         self._receiver = SahhaWebhookReceiver(
@@ -466,16 +475,52 @@ class IntegritySimulation:
 
     async def _analyse(self, user: str, archetype: str, atype: str) -> None:
         key: RunKey = (user, archetype, atype, self.clock.now())
+        before = await self._archived(user)
         outcome = await self._run_analysis.run_analysis(user, archetype, atype)
         self._first_run.setdefault(user, self.clock.now())
         sahha = outcome.data_source == "sahha"
+        served = outcome.data_source == "archive" and not outcome.source_failed
         fails_at = self.faults.always.get(key) if sahha else None
         self.report.fates.append(
-            RunFate(outcome.run_id, key, outcome.window, outcome.data_source, fails_at, job_dropped=self._stalled)
+            RunFate(
+                outcome.run_id,
+                key,
+                outcome.window,
+                outcome.data_source,
+                fails_at,
+                job_dropped=self._stalled,
+                served=served,
+            )
         )
         if sahha and self._stalled:
             self._counts["stalled_submits"] += 1
+        if served:  # no fetch: the per-type watermark stays; the answer must hold what the archive held
+            self._check_served(user, outcome, before)
+            return
         await self._check_watermark(user, archetype, atype, outcome.window.end)
+
+    async def _archived(self, user: str) -> HealthRecords:
+        """The user's archived records of the analysis period, as the next run will see them at the earliest."""
+        if self.config.max_staleness <= timedelta(0):
+            return HealthRecords()
+        async with self._stores() as uow:
+            return await uow.archive.read_window(
+                user, FetchWindow.last_days(self.clock.now(), self.config.initial_days)
+            )
+
+    def _check_served(self, user: str, outcome: AnalysisOutcome, before: HealthRecords) -> None:
+        """An answer from the archive holds every record archived before the run (the archive only grows here),
+        and its data is no older than the bound."""
+        self._counts["served"] = self._counts.get("served", 0) + 1
+        if outcome.data_age is None or outcome.data_age > self.config.max_staleness:
+            self.report.problems.append(f"{user}: an answer from the archive used data {outcome.data_age} old")
+        used = outcome.snapshot.records
+        for kind in RECORD_KINDS:
+            missing = {r.key for r in kind.records_in(before)} - {r.key for r in kind.records_in(used)}
+            for key in sorted(missing, key=str)[:3]:
+                self.report.problems.append(
+                    f"{user}: {kind.name} {_show(key)} was archived but the archive's answer left it out"
+                )
 
     async def _check_watermark(self, user: str, archetype: str, atype: str, reached: datetime) -> None:
         async with self._stores() as uow:
@@ -527,6 +572,7 @@ class IntegritySimulation:
         """The process dies with jobs pending; a new one builds its queue and recovers from the event store."""
         await self.queue.stop(drain=False, timeout=10)
         self._queue = None
+        self._flights = UserFlights()  # what the old process had fetched went with it
         self.faults.gate.set()
         self._stalled = False
         faults = self.emulator.faults
@@ -557,6 +603,7 @@ class IntegritySimulation:
 
     async def _check(self) -> None:
         end = SIM_START + timedelta(days=self.config.days)
+        await self._check_freshness_replay()
         for user in self.population.profile_ids:
             first = self._first_run.get(user)
             if first is not None:
@@ -573,6 +620,17 @@ class IntegritySimulation:
                 f"replay rebuilt {rebuilt} runs into {len(after)} rows, unlike the {len(rows)} live rows "
                 f"(first differing runs: {changed})"
             )
+
+    async def _check_freshness_replay(self) -> None:
+        """``RebuildProjections`` gives every user's freshness row back as the live writers left it."""
+        async with self._stores() as uow:
+            live = await uow.tracking.list_freshness()
+        await RebuildProjections(unit_of_work=self._stores).rebuild()
+        async with self._stores() as uow:
+            rebuilt = await uow.tracking.list_freshness()
+        if rebuilt != live:
+            differing = [f.user_id for f in live if f not in rebuilt][:3]
+            self.report.problems.append(f"replay rebuilt other freshness rows (first differing users: {differing})")
 
     async def _check_archive(self, user: str, span: FetchWindow) -> None:
         """The archive holds exactly what Sahha holds for the span: each record once, with its latest value."""
@@ -629,10 +687,11 @@ class IntegritySimulation:
         stats = self.source.stats()
         self.report.figures.update(
             runs=len(fates),
-            archive_fallbacks=sum(1 for f in fates if f.data_source != "sahha"),
+            archive_fallbacks=sum(1 for f in fates if f.data_source != "sahha" and not f.served),
             dead_runs=sum(1 for f in fates if f.archive_fails_at is not None),
             jobs_pending_at_restart=self._counts["stalled_submits"],
             recovered_jobs=self._counts["recovered"],
+            served_from_archive=self._counts.get("served", 0),
             injected_archive_failures=self.faults.injected,
             webhook_posts=self._counts["webhook_posts"],
             webhook_records=self._counts["webhook_records"],
@@ -644,6 +703,9 @@ class IntegritySimulation:
 
 
 def _expected_status(fate: RunFate) -> dict[str, Any]:
+    if fate.served:  # nothing fetched, nothing to archive: the row claims no window
+        unclaimed = {"window": None, "data_source": None, "analysis_timestamp": None}
+        return unclaimed | {"synced": False, "archival_requested": False, "parts": (False,) * len(PARTS), "error": None}
     common = {"window": fate.window, "data_source": fate.data_source, "analysis_timestamp": fate.window.end}
     parts: tuple[bool, ...] = (False, False, False)
     if fate.data_source != "sahha":

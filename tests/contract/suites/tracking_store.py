@@ -1,4 +1,5 @@
-"""``TrackingStoreContract``: one row per run, ids kept on replace, the latest analysed run, a user's runs."""
+"""``TrackingStoreContract``: one row per run, ids kept on replace, the latest analysed run, a user's runs; and
+one freshness row per user."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ from datetime import datetime, timedelta
 import pytest
 
 from sahha_sync.application.ports.tracking_store import TrackingStore
+from sahha_sync.domain.freshness import UserFreshness
 from sahha_sync.domain.tracking import SyncStatus, TrackingRecord
-from sahha_sync.domain.windows import FetchWindow
+from sahha_sync.domain.windows import FetchWindow, Watermark
 from sahha_sync.testing.records import T0, unique_id
 
 
@@ -158,3 +160,36 @@ class TrackingStoreContract:
         assert [await tracking_store.get(r.run_id) for r in mine] == [None, None]
         assert await tracking_store.get(theirs.run_id) == theirs
         assert await tracking_store.delete_user(user) == 0
+
+    async def test_a_users_freshness_reads_back_equal_and_a_save_replaces_it(
+        self, tracking_store: TrackingStore
+    ) -> None:
+        user = unique_id()
+        assert await tracking_store.freshness(user) is None
+        first = UserFreshness(user_id=user, fetched=Watermark(T0))
+        await tracking_store.save_freshness(first)
+        assert await tracking_store.freshness(user) == first
+        later = UserFreshness(
+            user_id=user,
+            fetched=Watermark(T0 + timedelta(hours=1)),
+            delivered=Watermark(T0 + timedelta(hours=2)),
+            archetypes=Watermark(T0),
+            delivery_run_id="delivery-1",
+        )
+        await tracking_store.save_freshness(later)
+        assert await tracking_store.freshness(user) == later
+        assert [f for f in await tracking_store.list_freshness() if f.user_id == user] == [later]
+
+    async def test_freshness_rows_are_listed_by_user_and_go_with_the_user_and_with_clear(
+        self, tracking_store: TrackingStore
+    ) -> None:
+        user, other = sorted((unique_id(), unique_id()))
+        for who in (other, user):
+            await tracking_store.save_freshness(UserFreshness(user_id=who, delivered=Watermark(T0)))
+        listed = [f.user_id for f in await tracking_store.list_freshness() if f.user_id in (user, other)]
+        assert listed == [user, other]
+        await tracking_store.delete_user(user)
+        assert await tracking_store.freshness(user) is None
+        assert await tracking_store.freshness(other) is not None
+        await tracking_store.clear()
+        assert await tracking_store.list_freshness() == []

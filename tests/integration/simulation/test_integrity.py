@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from datetime import timedelta
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -86,3 +87,13 @@ if SWEEP_SEEDS > 0:
     @pytest.mark.parametrize("seed", range(1, SWEEP_SEEDS + 1))
     async def test_every_seed_of_the_sweep_keeps_the_promises(ram_sqlite_engine: AsyncEngine, seed: int) -> None:
         await simulate(ram_sqlite_engine, SimulationConfig(seed=seed, users=6))
+
+
+async def test_a_stormy_fortnight_answered_from_the_archive_within_an_hour_keeps_every_promise(
+    ram_sqlite_engine: AsyncEngine,
+) -> None:
+    """Three runs a day or more per user and type, an hour's bound: many answers come from the archive, each
+    holding every record archived before it, and the archive still ends up equal to Sahha's data."""
+    config = dataclasses.replace(ci_config(CI_SEED), users=3, analyses_per_day=(2, 4), max_staleness=timedelta(hours=1))
+    report = await simulate(ram_sqlite_engine, config)
+    assert report.figures["served_from_archive"] > 0, f"seed={config.seed}: no run was answered from the archive"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import pytest
 
@@ -42,17 +43,20 @@ async def test_the_circadian_agent_runs_a_circadian_analysis(sync: SahhaSync) ->
     assert await analysis_type_of(sync, outcome.run_id) == "circadian_analysis"
 
 
-async def test_each_agent_keeps_its_own_watermark(sync: SahhaSync) -> None:
+async def test_the_agents_share_the_users_data_fetched_once_within_the_bound(sync: SahhaSync) -> None:
     behaviour, circadian = BehaviorAnalysisAgent(sync), CircadianAnalysisAgent(sync)
 
     first = await behaviour.analyze_behavior(USER, ARCHETYPE)
     other = await circadian.analyze_circadian(USER, ARCHETYPE)
     again = await behaviour.analyze_behavior(USER, ARCHETYPE)
 
-    assert not first.is_incremental
-    assert not other.is_incremental  # no circadian analysis before: the initial days
-    assert again.is_incremental
-    assert again.watermark == first.window.end
+    assert (first.data_source, first.is_incremental, first.data_age) == ("emulator", False, timedelta(0))
+    for later in (other, again):  # the data is the user's: the first fetch answers both, from the archive
+        assert (later.data_source, later.source_failed) == ("archive", False)
+        assert later.fresh_as_of == first.window.end
+        assert later.data_age is not None
+        assert later.data_age <= timedelta(seconds=sync.settings.max_staleness)
+    assert await analysis_type_of(sync, other.run_id) == "circadian_analysis"
 
 
 @pytest.mark.parametrize(

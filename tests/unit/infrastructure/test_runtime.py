@@ -42,7 +42,7 @@ async def test_the_facade_answers_a_run_and_archives_it_before_closing(tmp_path:
         assert await sync.wait_for_archival(30)
         record = await sync.tracking_record(outcome.run_id)
         http = sync.container.emulator_http()
-    assert outcome.data_source == "sahha"
+    assert outcome.data_source == "emulator"  # the configured source's name
     assert outcome.snapshot.total_items > 0
     assert outcome.analysis.summary
     assert record is not None
@@ -86,16 +86,17 @@ async def test_the_accessors_share_one_runtime_built_on_first_use(memory_environ
         await aclose()
     assert accessors._shared is None
     assert isinstance(tracker, ArchetypeTracker)
-    assert (first.is_incremental, second.is_incremental) == (False, True)
-    assert stats.completed == 2
-    assert (watermark, source) == (second.window.end, "archetype")
+    assert (first.data_source, second.data_source) == ("emulator", "archive")  # one fetch, shared
+    assert second.fresh_as_of == first.window.end
+    assert stats.completed == 1
+    assert (watermark, source) == (first.window.end, "archetype")
 
 
 async def test_the_seed_flow_runs_step_by_step_through_the_accessors(memory_environment: None) -> None:
     try:
         tracker = await get_archetype_tracker()
         watermark, _ = await tracker.get_last_analysis_date_with_fallback(USER, ARCHETYPE, "behavior_analysis")
-        health_data = await get_sahha_client().fetch_health_data(external_id=USER, since_timestamp=watermark, days=7)
+        health_data = await get_sahha_client().fetch_health_data(user_id=USER, since_timestamp=watermark, days=7)
         record = await tracker.update_last_analysis_date(
             USER, ARCHETYPE, "behavior_analysis", health_data.window.end, window=health_data.window
         )

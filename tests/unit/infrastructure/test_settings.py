@@ -24,6 +24,7 @@ def test_with_nothing_set_everything_runs_on_embedded_defaults() -> None:
         30.0,
     )
     assert (settings.lookback_hours, settings.initial_days) == (48, 7)
+    assert (settings.max_staleness, settings.archetype_period, settings.webhook_silence) == (3600, 86400, 86400)
     assert settings.webhook_secret is None
 
 
@@ -71,6 +72,8 @@ def test_the_project_variables_are_read_with_their_sahha_sync_names(monkeypatch:
         "SAHHA_SYNC_INITIAL_DAYS": "14",
         "SAHHA_SYNC_LOG_FORMAT": "console",
         "SAHHA_SYNC_WEBHOOK_SECRET": "whsec",
+        "SAHHA_SYNC_MAX_STALENESS": "0",
+        "SAHHA_SYNC_ARCHETYPE_PERIOD": "604800",
     }
     for name, value in values.items():
         monkeypatch.setenv(name, value)
@@ -82,6 +85,7 @@ def test_the_project_variables_are_read_with_their_sahha_sync_names(monkeypatch:
         "gpt-4.1",
     )
     assert (settings.lookback_hours, settings.initial_days, settings.log_format) == (72, 14, "console")
+    assert (settings.max_staleness, settings.archetype_period) == (0, 604800)
     assert settings.webhook_secret is not None
     assert settings.webhook_secret.get_secret_value() == "whsec"
     assert settings.database_url_for_display == "postgresql://app:***@db.example:5432/health"
@@ -210,6 +214,9 @@ def test_every_field_has_the_environment_variable_design_md_names() -> None:
         "openai_model": "SAHHA_SYNC_OPENAI_MODEL",
         "lookback_hours": "SAHHA_SYNC_LOOKBACK_HOURS",
         "initial_days": "SAHHA_SYNC_INITIAL_DAYS",
+        "max_staleness": "SAHHA_SYNC_MAX_STALENESS",
+        "archetype_period": "SAHHA_SYNC_ARCHETYPE_PERIOD",
+        "webhook_silence": "SAHHA_SYNC_WEBHOOK_SILENCE",
         "log_format": "SAHHA_SYNC_LOG_FORMAT",
         "webhook_secret": "SAHHA_SYNC_WEBHOOK_SECRET",
         "openai_api_key": "OPENAI_API_KEY",

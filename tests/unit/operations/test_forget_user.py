@@ -26,7 +26,7 @@ def _stored_text(pipeline: Pipeline) -> str:
     stores = pipeline.stores
     parts = [row.payload + row.stream_id for row in stores.events.rows]
     parts += [repr(row) for row in stores.analysis_results.rows]
-    parts += [repr(row) for row in stores.tracking.snapshot().values()]
+    parts += [repr(row) for rows in stores.tracking.snapshot() for row in rows.values()]  # runs, freshness
     parts += [repr(state) for state in stores.archive.snapshot()]
     return "\n".join(parts)
 

@@ -1,4 +1,5 @@
 import asyncio
+from datetime import timedelta
 
 import httpx
 import pytest
@@ -25,11 +26,11 @@ async def test_after_the_ttl_the_api_is_asked_again(make_source, emulator, fake_
     assert emulator.count("biomarker") == 2
 
 
-async def test_another_user_or_window_is_not_served_from_the_cache(make_source, emulator, week):
+async def test_another_user_or_a_window_reaching_further_is_not_served_from_the_cache(make_source, emulator, week):
     source = make_source(emulator, cache_ttl=60.0)
     await source.fetch("user-0001", week)
     await source.fetch("user-0002", week)
-    await source.fetch("user-0001", type(week)(week.start, week.end.replace(hour=2)))
+    await source.fetch("user-0001", type(week)(week.start, week.end + timedelta(hours=2)))
     assert emulator.count("biomarker") == 3
 
 
@@ -75,3 +76,25 @@ async def test_failures_are_not_cached(make_source, stub, week):
         await source.fetch("u", week)
     assert (await source.fetch("u", week)).total_items == 0
     assert source.stats().failed_fetches == 1
+
+
+async def test_a_wider_fetch_answers_a_narrower_one_cut_to_its_window(make_source, emulator, week):
+    source = make_source(emulator, cache_ttl=60.0)
+    wide = await source.fetch("user-0001", week, include_archetypes=True)
+    narrow_window = type(week)(week.start + (week.end - week.start) / 2, week.end)
+    narrow = await source.fetch("user-0001", narrow_window)
+    assert emulator.count("biomarker") == 1
+    assert narrow.archetypes == ()
+    assert 0 < len(narrow.biomarkers) < len(wide.biomarkers)
+    assert all(narrow_window.overlaps(*b.period) for b in narrow.biomarkers)
+    assert narrow.biomarkers == tuple(b for b in wide.biomarkers if narrow_window.overlaps(*b.period))
+
+
+async def test_a_narrower_fetch_joins_a_wider_one_in_flight(make_source, population, week):
+    emulator = SahhaEmulator(population, latency=0.02, clock=lambda: week.end)
+    source = make_source(emulator, cache_ttl=0.0)
+    narrow_window = type(week)(week.end - (week.end - week.start) / 3, week.end)
+    wide, narrow = await asyncio.gather(source.fetch("user-0001", week), source.fetch("user-0001", narrow_window))
+    assert emulator.count("biomarker") == 1
+    assert source.stats().coalesced == 1
+    assert narrow.biomarkers == tuple(b for b in wide.biomarkers if narrow_window.overlaps(*b.period))
