@@ -96,7 +96,7 @@ async def test_the_seed_flow_runs_step_by_step_through_the_accessors(memory_envi
     try:
         tracker = await get_archetype_tracker()
         watermark, _ = await tracker.get_last_analysis_date_with_fallback(USER, ARCHETYPE, "behavior_analysis")
-        health_data = await get_sahha_client().fetch_health_data(user_id=USER, since_timestamp=watermark, days=7)
+        health_data = await get_sahha_client().fetch_health_data(external_id=USER, since_timestamp=watermark, days=7)
         record = await tracker.update_last_analysis_date(
             USER, ARCHETYPE, "behavior_analysis", health_data.window.end, window=health_data.window
         )
