@@ -58,28 +58,16 @@ def to_prometheus(figures: Mapping[str, Any]) -> str:
         "Analysis runs by step, from the event store.",
         ((n, {"event": event}) for event, n in runs.items()),
     )
-    out.metric("sahha_fetches_total", "counter", "Fetches from Sahha that returned data.", [(api["fetches"], {})])
+    _plain(out, api, (("fetches", "sahha_fetches_total", "Fetches from Sahha that returned data."),))
     out.metric(
         "sahha_fetch_failures_total",
         "counter",
         "Fetches from Sahha that failed, by error class.",
         ((n, {"kind": kind}) for kind, n in api["fetch_failures"].items()),
     )
-    out.metric(
-        "sahha_fetch_success_ratio",
-        "gauge",
-        "Share of Sahha fetches that succeeded.",
-        [(api["fetch_success_rate"], {})],
-    )
-    out.metric(
-        "archive_fallbacks_total",
-        "counter",
-        "Runs whose data came from the archive because Sahha failed.",
-        [(api["archive_fallbacks"], {})],
-    )
-    _api(out, api)
-    _client(out, api.get("client"))
-    _account(out, api.get("account"))
+    _plain(out, api, API_METRICS)
+    _plain(out, api.get("client"), CLIENT_METRICS)
+    _plain(out, api.get("account"), ACCOUNT_METRICS)  # the account's shared rate budget (on a Postgres database)
     out.metric(
         "archival_total",
         "counter",
@@ -92,13 +80,7 @@ def to_prometheus(figures: Mapping[str, Any]) -> str:
         "Failed archival attempts, by error class.",
         ((n, {"reason": reason}) for reason, n in archival["failures_by_reason"].items()),
     )
-    out.metric(
-        "archival_success_ratio",
-        "gauge",
-        "Synced runs over finished runs (synced or failed for good).",
-        [(archival["success_rate"], {})],
-    )
-    out.metric("dead_jobs", "gauge", "Jobs that used up their attempts.", [(archival["dead_jobs"], {})])
+    _plain(out, archival, ARCHIVAL_METRICS)
     out.metric(
         "rows_total",
         "counter",
@@ -127,52 +109,46 @@ def to_prometheus(figures: Mapping[str, Any]) -> str:
     return "\n".join(out.lines) + "\n"
 
 
-def _api(out: _Exposition, api: Mapping[str, Any]) -> None:
-    for key, name, help_text in (
-        ("requests", "sahha_requests_total", "HTTP requests to Sahha (token requests included), from the events."),
-        ("successes", "sahha_request_successes_total", "Requests to Sahha that succeeded, from the events."),
-        ("failed_requests", "sahha_request_failures_total", "Failed requests to Sahha, from the events."),
-        ("retries", "sahha_retries_total", "Requests to Sahha retried, from the events."),
-        ("rate_limited", "sahha_rate_limited_total", "429 answers from Sahha, from the events."),
-        ("token_refreshes", "sahha_token_refreshes_total", "Sahha account tokens fetched, from the events."),
-    ):
-        out.metric(name, "counter", help_text, [(api.get(key), {})])
-    out.metric(
-        "sahha_request_success_ratio",
-        "gauge",
-        "Share of requests to Sahha that succeeded, from the events.",
-        [(api.get("success_rate"), {})],
-    )
-
-
-def _client(out: _Exposition, client: Mapping[str, Any] | None) -> None:
-    if not client:
-        return
-    for key, name, help_text in (
-        ("requests", "sahha_process_requests_total", "HTTP requests to Sahha by this process."),
-        ("retries", "sahha_process_retries_total", "Requests to Sahha retried by this process."),
-        ("rate_limited", "sahha_process_rate_limited_total", "429 answers from Sahha to this process."),
-        ("token_refreshes", "sahha_process_token_refreshes_total", "Sahha account tokens fetched by this process."),
-    ):
-        out.metric(name, "counter", help_text, [(client.get(key), {})])
-
-
+# (key in the figures, metric name, help) of the figures exported without labels, section by section.
+API_METRICS = (
+    ("fetch_success_rate", "sahha_fetch_success_ratio", "Share of Sahha fetches that succeeded."),
+    ("archive_fallbacks", "archive_fallbacks_total", "Runs whose data came from the archive because Sahha failed."),
+    ("requests", "sahha_requests_total", "HTTP requests to Sahha (token requests included), from the events."),
+    ("successes", "sahha_request_successes_total", "Requests to Sahha that succeeded, from the events."),
+    ("failed_requests", "sahha_request_failures_total", "Failed requests to Sahha, from the events."),
+    ("retries", "sahha_retries_total", "Requests to Sahha retried, from the events."),
+    ("rate_limited", "sahha_rate_limited_total", "429 answers from Sahha, from the events."),
+    ("token_refreshes", "sahha_token_refreshes_total", "Sahha account tokens fetched, from the events."),
+    ("success_rate", "sahha_request_success_ratio", "Share of requests to Sahha that succeeded, from the events."),
+)
+CLIENT_METRICS = (
+    ("requests", "sahha_process_requests_total", "HTTP requests to Sahha by this process."),
+    ("retries", "sahha_process_retries_total", "Requests to Sahha retried by this process."),
+    ("rate_limited", "sahha_process_rate_limited_total", "429 answers from Sahha to this process."),
+    ("token_refreshes", "sahha_process_token_refreshes_total", "Sahha account tokens fetched by this process."),
+)
 ACCOUNT_METRICS = (
-    ("requests", "sahha_account_requests_total", "counter", "Requests to Sahha by every process of the account."),
-    ("rate_limited", "sahha_account_rate_limited_total", "counter", "429 answers to every process of the account."),
-    ("request_rate", "sahha_account_request_rate", "gauge", "Requests to Sahha per second, every process."),
-    ("rate_limited_rate", "sahha_account_rate_limited_rate", "gauge", "429 answers per second, every process."),
-    ("paused_for", "sahha_account_paused_seconds", "gauge", "Seconds every process still waits for a Retry-After."),
-    ("processes", "sahha_account_processes", "gauge", "Processes that drew from the shared budget, last minute."),
+    ("requests", "sahha_account_requests_total", "Requests to Sahha by every process of the account."),
+    ("rate_limited", "sahha_account_rate_limited_total", "429 answers to every process of the account."),
+    ("request_rate", "sahha_account_request_rate", "Requests to Sahha per second, every process."),
+    ("rate_limited_rate", "sahha_account_rate_limited_rate", "429 answers per second, every process."),
+    ("paused_for", "sahha_account_paused_seconds", "Seconds every process still waits for a Retry-After."),
+    ("processes", "sahha_account_processes", "Processes that drew from the shared budget, last minute."),
+)
+ARCHIVAL_METRICS = (
+    ("success_rate", "archival_success_ratio", "Synced runs over finished runs (synced or failed for good)."),
+    ("dead_jobs", "dead_jobs", "Jobs that used up their attempts."),
 )
 
 
-def _account(out: _Exposition, account: Mapping[str, Any] | None) -> None:
-    """The account's shared rate budget (on a Postgres database): every process together."""
-    if not account:
+def _plain(out: _Exposition, section: Mapping[str, Any] | None, metrics: Iterable[tuple[str, str, str]]) -> None:
+    """One unlabelled metric per row of ``metrics`` from ``section`` (nothing when the section is absent): a
+    counter when its name ends in ``_total``, as Prometheus names counters, else a gauge."""
+    if not section:
         return
-    for key, name, kind, help_text in ACCOUNT_METRICS:
-        out.metric(name, kind, help_text, [(account.get(key), {})])
+    for key, name, help_text in metrics:
+        kind = "counter" if name.endswith("_total") else "gauge"
+        out.metric(name, kind, help_text, [(section.get(key), {})])
 
 
 def _freshness(out: _Exposition, rows: list[Mapping[str, Any]]) -> None:

@@ -82,20 +82,9 @@ class InMemoryAnalysisResultStore(AnalysisResultStore):
         row = self._rows.get(run_id)
         return None if row is None else row.stored()
 
-    async def latest(self, user_id: str, archetype: str, analysis_type: str) -> StoredAnalysis | None:
-        found = await self.list_for_user(user_id, archetype=archetype, analysis_type=analysis_type, limit=1)
-        return found[0] if found else None
-
-    async def list_for_user(
-        self,
-        user_id: str,
-        *,
-        archetype: str | None = None,
-        analysis_type: str | None = None,
-        limit: int | None = None,
+    async def _newest_first(
+        self, user_id: str, archetype: str | None, analysis_type: str | None, limit: int | None
     ) -> list[StoredAnalysis]:
-        if limit is not None and limit < 0:
-            raise InvalidInputError("limit must not be negative", field="limit")
         rows = [
             r
             for r in self._rows.values()

@@ -134,11 +134,11 @@ class SahhaHealthDataSource(HealthDataSource):
             except HealthDataSourceError as exc:
                 self._metrics.failed_fetches += 1
                 if exc.api is None:
-                    exc.api = call.snapshot()
+                    exc.api = call.fetch_metrics()
                     raise
-                raise _with_api(exc, call.snapshot()) from exc  # a failure shared with a coalesced call
+                raise _with_api(exc, call.fetch_metrics()) from exc  # a failure shared with a coalesced call
         # a cached or shared result carries the figures of the call that fetched it: replace them with this call's
-        return replace(records, api=call.snapshot())
+        return replace(records, api=call.fetch_metrics())
 
     async def _fetch(self, user_id: str, window: FetchWindow, include_archetypes: bool) -> HealthRecords:
         routes = ["biomarker", "score"] + (["archetypes"] if include_archetypes else [])

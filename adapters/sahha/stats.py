@@ -6,7 +6,7 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from sahha_sync.domain import FetchMetrics
@@ -39,20 +39,7 @@ class SahhaStats:
         return self.successes / self.requests if self.requests else 1.0
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "requests": self.requests,
-            "successes": self.successes,
-            "failures": dict(self.failures),
-            "retries": self.retries,
-            "rate_limited": self.rate_limited,
-            "token_refreshes": self.token_refreshes,
-            "fetches": self.fetches,
-            "failed_fetches": self.failed_fetches,
-            "cache_hits": self.cache_hits,
-            "coalesced": self.coalesced,
-            "quarantined": self.quarantined,
-            "success_rate": self.success_rate,
-        }
+        return {**asdict(self), "success_rate": self.success_rate}
 
 
 class CallCounter:
@@ -66,7 +53,7 @@ class CallCounter:
         self.rate_limited = 0
         self.token_refreshes = 0
 
-    def snapshot(self) -> FetchMetrics:
+    def fetch_metrics(self) -> FetchMetrics:
         return FetchMetrics(
             requests=self.requests,
             successes=self.successes,
@@ -93,61 +80,46 @@ def counting_call() -> Iterator[CallCounter]:
         _CURRENT_CALL.reset(token)
 
 
-class Metrics:
-    """The mutable counters behind ``SahhaStats`` (one per client; asyncio is single-threaded). The request
-    counters are bumped through methods, which count for the current call (``counting_call``) too."""
+class Metrics(CallCounter):
+    """The mutable counters behind ``SahhaStats`` (one per client; asyncio is single-threaded): a call's
+    counters over every call, and the client's own. The request counters are bumped through methods, which
+    count for the current call (``counting_call``) too."""
 
     def __init__(self) -> None:
-        self.requests = 0
-        self.successes = 0
-        self.failures: Counter[str] = Counter()
-        self.retries = 0
-        self.rate_limited = 0
-        self.token_refreshes = 0
+        super().__init__()
         self.fetches = 0
         self.failed_fetches = 0
         self.cache_hits = 0
         self.coalesced = 0
         self.quarantined = 0
 
+    def _counting(self) -> tuple[CallCounter, ...]:
+        """These counters, and the current call's when there is one."""
+        call = _CURRENT_CALL.get()
+        return (self, call) if call is not None else (self,)
+
+    def _bump(self, name: str) -> None:
+        for counter in self._counting():
+            setattr(counter, name, getattr(counter, name) + 1)
+
     def request(self) -> None:
-        self.requests += 1
-        if (call := _CURRENT_CALL.get()) is not None:
-            call.requests += 1
+        self._bump("requests")
 
     def success(self) -> None:
-        self.successes += 1
-        if (call := _CURRENT_CALL.get()) is not None:
-            call.successes += 1
+        self._bump("successes")
 
     def retry(self) -> None:
-        self.retries += 1
-        if (call := _CURRENT_CALL.get()) is not None:
-            call.retries += 1
+        self._bump("retries")
 
     def token_refresh(self) -> None:
-        self.token_refreshes += 1
-        if (call := _CURRENT_CALL.get()) is not None:
-            call.token_refreshes += 1
+        self._bump("token_refreshes")
 
     def failure(self, kind: str) -> None:
-        call = _CURRENT_CALL.get()
-        for counter in (self, call) if call is not None else (self,):
+        for counter in self._counting():
             counter.failures[kind] += 1
             if kind == "rate_limited":
                 counter.rate_limited += 1
 
     def snapshot(self) -> SahhaStats:
-        return SahhaStats(
-            requests=self.requests,
-            successes=self.successes,
-            failures=dict(self.failures),
-            retries=self.retries,
-            rate_limited=self.rate_limited,
-            token_refreshes=self.token_refreshes,
-            fetches=self.fetches,
-            failed_fetches=self.failed_fetches,
-            cache_hits=self.cache_hits,
-            coalesced=self.coalesced,
-            quarantined=self.quarantined,
-        )
+        counts = {f.name: getattr(self, f.name) for f in fields(SahhaStats)}
+        return SahhaStats(**{**counts, "failures": dict(self.failures)})

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Table
+from sqlalchemy import Table, UniqueConstraint
 
 from sahha_sync.adapters.sql.column_types import with_offset
 from sahha_sync.adapters.sql.tables import OBSERVED_COLUMN, RECORD_TABLES
@@ -183,9 +183,9 @@ class KindTable(Generic[R]):
 
     def __post_init__(self) -> None:
         table = RECORD_TABLES[self.kind.plural]
-        (constraint,) = (c for c in table.constraints if c.name == self.constraint)
+        (constraint,) = (c for c in table.constraints if isinstance(c, UniqueConstraint) and c.name == self.constraint)
         object.__setattr__(self, "table", table)
-        object.__setattr__(self, "key", tuple(c.name for c in constraint.columns))  # type: ignore[attr-defined]
+        object.__setattr__(self, "key", tuple(c.name for c in constraint.columns))
         expected = tuple(c.name for c in table.columns if c.name not in {"id", "archived_at", "updated_at"})
         if self.columns != expected:
             raise RuntimeError(f"the {self.name} columns of the adapter and of the table differ")

@@ -72,20 +72,9 @@ class SqlAnalysisResultStore(AnalysisResultStore):
         found = await self._select(select(results).where(results.c.run_id == run_id), f"read of run {run_id}")
         return found[0] if found else None
 
-    async def latest(self, user_id: str, archetype: str, analysis_type: str) -> StoredAnalysis | None:
-        found = await self.list_for_user(user_id, archetype=archetype, analysis_type=analysis_type, limit=1)
-        return found[0] if found else None
-
-    async def list_for_user(
-        self,
-        user_id: str,
-        *,
-        archetype: str | None = None,
-        analysis_type: str | None = None,
-        limit: int | None = None,
+    async def _newest_first(
+        self, user_id: str, archetype: str | None, analysis_type: str | None, limit: int | None
     ) -> list[StoredAnalysis]:
-        if limit is not None and limit < 0:
-            raise InvalidInputError("limit must not be negative", field="limit")
         query = select(results).where(results.c.user_id == user_id)
         if archetype is not None:
             query = query.where(results.c.archetype == archetype)

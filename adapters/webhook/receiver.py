@@ -22,18 +22,8 @@ from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime
 from typing import Any
 
-from sahha_sync.adapters.webhook._asgi import (
-    Disconnected,
-    Headers,
-    Receive,
-    Rejected,
-    Scope,
-    Send,
-    declared_length,
-    lifespan,
-    read_body,
-    respond,
-)
+from sahha_sync.adapters._asgi import Receive, Scope, Send, lifespan
+from sahha_sync.adapters.webhook._asgi import Disconnected, Headers, Rejected, declared_length, read_body, respond
 from sahha_sync.adapters.webhook.body import json_object, user_of
 from sahha_sync.adapters.webhook.signature import (
     SIGNATURE_HEADERS,

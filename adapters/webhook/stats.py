@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 MAX_UNKNOWN_TYPE_NAMES = 50
@@ -39,19 +39,17 @@ class WebhookStats:
         return sum(self.rejected.values())
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "received": self.received,
-            "accepted": self.accepted,
-            "duplicates": self.duplicates,
-            "quarantined": self.quarantined,
-            "data_logs": self.data_logs,
-            "unknown_types": self.unknown_types,
-            "disconnected": self.disconnected,
-            "rejected_total": self.rejected_total,
-            "accepted_by_kind": dict(self.accepted_by_kind),
-            "unknown_by_type": dict(self.unknown_by_type),
-            "rejected": dict(self.rejected),
-        }
+        """The counts, ``rejected_total``, then the counts by name (as plain dicts)."""
+        figures = _figures(self)
+        counts = {name: value for name, value in figures.items() if isinstance(value, int)}
+        by_name = {name: value for name, value in figures.items() if not isinstance(value, int)}
+        return {**counts, "rejected_total": self.rejected_total, **by_name}
+
+
+def _figures(counters: WebhookStats | WebhookCounters) -> dict[str, Any]:
+    """Each of ``WebhookStats``'s fields as ``counters`` holds it, counts by name copied into plain dicts."""
+    figures = {f.name: getattr(counters, f.name) for f in fields(WebhookStats)}
+    return {name: value if isinstance(value, int) else dict(value) for name, value in figures.items()}
 
 
 class WebhookCounters:
@@ -75,15 +73,4 @@ class WebhookCounters:
         self.unknown_by_type[event_type if known else OTHER_TYPES] += 1
 
     def snapshot(self) -> WebhookStats:
-        return WebhookStats(
-            received=self.received,
-            accepted=self.accepted,
-            duplicates=self.duplicates,
-            quarantined=self.quarantined,
-            data_logs=self.data_logs,
-            unknown_types=self.unknown_types,
-            disconnected=self.disconnected,
-            accepted_by_kind=dict(self.accepted_by_kind),
-            unknown_by_type=dict(self.unknown_by_type),
-            rejected=dict(self.rejected),
-        )
+        return WebhookStats(**_figures(self))

@@ -119,12 +119,12 @@ class AnalysisResultStore(Protocol):
     async def get(self, run_id: str) -> StoredAnalysis | None:
         """The analysis of a run, or None."""
 
-    @abstractmethod
     async def latest(self, user_id: str, archetype: str, analysis_type: str) -> StoredAnalysis | None:
         """The newest stored analysis of that user, archetype and type (greatest ``created_at``; of equal
         times, the one saved last), or None."""
+        found = await self.list_for_user(user_id, archetype=archetype, analysis_type=analysis_type, limit=1)
+        return found[0] if found else None
 
-    @abstractmethod
     async def list_for_user(
         self,
         user_id: str,
@@ -134,6 +134,15 @@ class AnalysisResultStore(Protocol):
         limit: int | None = None,
     ) -> list[StoredAnalysis]:
         """The user's stored analyses (of that archetype and type, when given), newest first, at most ``limit``."""
+        if limit is not None and limit < 0:
+            raise InvalidInputError("limit must not be negative", field="limit")
+        return await self._newest_first(user_id, archetype, analysis_type, limit)
+
+    @abstractmethod
+    async def _newest_first(
+        self, user_id: str, archetype: str | None, analysis_type: str | None, limit: int | None
+    ) -> list[StoredAnalysis]:
+        """What ``list_for_user`` answers, ``limit`` checked (None or at least 0): each store's own query."""
 
     @abstractmethod
     async def delete_user(self, user_id: str) -> int:

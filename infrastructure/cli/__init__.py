@@ -1,36 +1,59 @@
 """The ``sahha-sync`` command line (typer + rich).
 
-One module per command group, each with a ``register(app)`` function listed in ``COMMAND_MODULES``; adding a
-group is adding a module. ``main()`` (the console script) turns every failure into one line on stderr and a
-non-zero exit: 2 for bad input or settings, 1 for anything else (a failed fetch or archival included). The
-global options ``--log-level`` and ``--traceback`` may come before or after the command.
+One module per command group; ``COMMANDS`` lists each command (name, function, help) or group (a typer app
+of its own) in the order the help shows them: adding a group is adding a module and its line. ``main()`` (the
+console script) turns every failure into one line on stderr and a non-zero exit: 2 for bad input or settings,
+1 for anything else (a failed fetch or archival included). The global options ``--log-level`` and
+``--traceback`` may come before or after the command.
 """
 
 from __future__ import annotations
 
-import importlib
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from importlib.metadata import PackageNotFoundError, version
+from typing import Any, NamedTuple
 
 import typer
 from typer.exceptions import TyperException
 
 from sahha_sync.domain.errors import InvalidInputError, SahhaSyncError
+from sahha_sync.infrastructure.cli import (
+    analyze,
+    db,
+    demo,
+    emulator,
+    forget,
+    jobs,
+    replay,
+    stats,
+    sync,
+    webhook,
+    worker,
+)
 from sahha_sync.infrastructure.cli._common import EXIT_BAD_INPUT, EXIT_FAILED, PROG, fail, setup
 
-COMMAND_MODULES = (
-    "demo",
-    "db",
-    "emulator",
-    "analyze",
-    "sync",
-    "worker",
-    "jobs",
-    "replay",
-    "stats",
-    "forget",
-    "webhook",
+
+class Command(NamedTuple):
+    name: str
+    run: Callable[..., Any]
+    help: str
+    short_help: str | None = None
+
+
+COMMANDS: tuple[Command | typer.Typer, ...] = (
+    Command("demo", demo.demo, demo.HELP),
+    db.db,
+    Command("emulator", emulator.emulator, emulator.HELP),
+    Command("analyze", analyze.analyze, analyze.HELP, "Analyse one user now; archive in the background."),
+    Command("sync", sync.sync, sync.HELP, "Backfill many users incrementally, one shared Sahha client."),
+    Command("worker", worker.worker, worker.WORKER_HELP, "Run jobs from the durable queue until stopped."),
+    Command("recover", worker.recover, worker.RECOVER_HELP, "Re-submit archival jobs that were lost."),
+    jobs.jobs,
+    Command("replay", replay.replay, replay.HELP, "Rebuild the tracking rows from the event store."),
+    Command("stats", stats.stats, stats.HELP, "Monitoring figures: table, JSON or Prometheus."),
+    Command("forget-user", forget.forget_user, forget.HELP, "Erase a user in one transaction."),
+    webhook.webhook,
 )
 
 app = typer.Typer(
@@ -75,8 +98,11 @@ def _root(
     setup(ctx, log_level.lower())
 
 
-for _name in COMMAND_MODULES:
-    importlib.import_module(f"{__name__}.{_name}").register(app)
+for _entry in COMMANDS:
+    if isinstance(_entry, Command):
+        app.command(_entry.name, help=_entry.help, short_help=_entry.short_help)(_entry.run)
+    else:
+        app.add_typer(_entry)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

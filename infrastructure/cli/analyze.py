@@ -29,10 +29,6 @@ HELP = (
 ARCHIVAL_TIMEOUT = 300.0
 
 
-def register(app: typer.Typer) -> None:
-    app.command("analyze", help=HELP, short_help="Analyse one user now; archive in the background.")(analyze)
-
-
 def analyze(
     ctx: typer.Context,
     user: str = typer.Option(..., "--user", help="The host's user id (Sahha's external id)."),

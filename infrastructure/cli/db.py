@@ -31,10 +31,6 @@ db = typer.Typer(
 URL_HELP = "Database URL (default: SAHHA_SYNC_DATABASE_URL)."
 
 
-def register(app: typer.Typer) -> None:
-    app.add_typer(db)
-
-
 def _url(ctx: typer.Context, url: str | None) -> str:
     target = normalised_database_url(url) if url else state(ctx).settings.database_url
     if target == MEMORY_DATABASE_URL:

@@ -25,10 +25,6 @@ HELP = (
 )
 
 
-def register(app: typer.Typer) -> None:
-    app.command("demo", help=HELP)(demo)
-
-
 def demo(
     ctx: typer.Context,
     users: int = typer.Option(3, "--users", min=1, max=20, help="How many synthetic users (1-20)."),

@@ -18,10 +18,6 @@ HELP = (
 )
 
 
-def register(app: typer.Typer) -> None:
-    app.command("emulator", help=HELP)(emulator)
-
-
 def emulator(
     port: int = typer.Option(8765, "--port", min=1, max=65535, help="TCP port to listen on."),
     host: str = typer.Option("127.0.0.1", "--host", help="Address to bind (loopback by default)."),

@@ -22,10 +22,6 @@ HELP = (
 )
 
 
-def register(app: typer.Typer) -> None:
-    app.command("forget-user", help=HELP, short_help="Erase a user in one transaction.")(forget_user)
-
-
 def forget_user(
     ctx: typer.Context,
     user: str = typer.Argument(..., help="The user id to erase."),

@@ -18,10 +18,6 @@ jobs = typer.Typer(
 )
 
 
-def register(app: typer.Typer) -> None:
-    app.add_typer(jobs)
-
-
 @jobs.command(
     "list",
     help="Show the queue's figures and the dead jobs (those that used up their attempts).\n\n"

@@ -19,10 +19,6 @@ HELP = (
 )
 
 
-def register(app: typer.Typer) -> None:
-    app.command("replay", help=HELP, short_help="Rebuild the tracking rows from the event store.")(replay)
-
-
 def replay(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     runs = run_sync(_replay(state(ctx).settings))
     if as_json:

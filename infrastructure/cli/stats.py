@@ -31,10 +31,6 @@ HELP = (
 FORMATS = ("table", "json", "prometheus")
 
 
-def register(app: typer.Typer) -> None:
-    app.command("stats", help=HELP, short_help="Monitoring figures: table, JSON or Prometheus.")(stats)
-
-
 def stats(
     ctx: typer.Context,
     since: str | None = typer.Option(None, "--since", help="Count events from this date on (YYYY-MM-DD)."),

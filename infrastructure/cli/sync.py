@@ -52,10 +52,6 @@ POLL_SECONDS = 0.5
 ARCHIVED = RecordsArchived
 
 
-def register(app: typer.Typer) -> None:
-    app.command("sync", help=HELP, short_help="Backfill many users incrementally, one shared Sahha client.")(sync)
-
-
 def sync(
     ctx: typer.Context,
     users_file: str | None = typer.Option(None, "--users", help="File with one user id per line."),

@@ -33,10 +33,6 @@ SERVE_HELP = (
 )
 
 
-def register(app: typer.Typer) -> None:
-    app.add_typer(webhook)
-
-
 @webhook.command("serve", help=SERVE_HELP, short_help="Serve the webhook receiver until stopped.")
 def serve(
     ctx: typer.Context,

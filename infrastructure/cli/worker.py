@@ -33,11 +33,6 @@ RECOVER_HELP = (
 DRAIN_TIMEOUT = 600.0
 
 
-def register(app: typer.Typer) -> None:
-    app.command("worker", help=WORKER_HELP, short_help="Run jobs from the durable queue until stopped.")(worker)
-    app.command("recover", help=RECOVER_HELP, short_help="Re-submit archival jobs that were lost.")(recover)
-
-
 def worker(
     ctx: typer.Context,
     concurrency: int = typer.Option(1, "--concurrency", min=1, max=256, help="Jobs run at once."),

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime as http_date
 from typing import Literal
 
+from sahha_sync.adapters._asgi import lifespan
 from sahha_sync.adapters.sahha.emulator import asgi
 from sahha_sync.adapters.sahha.emulator.asgi import Request, Response
 from sahha_sync.adapters.sahha.emulator.faults import Fault, FaultPlan, TokenBucket
@@ -109,7 +110,7 @@ class SahhaEmulator:
 
     async def __call__(self, scope: asgi.Scope, receive: asgi.Receive, send: asgi.Send) -> None:
         if scope["type"] == "lifespan":
-            await asgi.answer_lifespan(receive, send)
+            await lifespan(receive, send)
             return
         started = self._monotonic()
         request = await asgi.read_request(scope, receive)
