@@ -69,17 +69,11 @@ class AnalysisRequested(DomainEvent):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class HealthDataFetched(DomainEvent):
-    TYPE: ClassVar[str] = "health_data.fetched"
+class _Fetch(DomainEvent):
+    """A fetch of the window ``[window_start, window_end]`` and what it cost at Sahha's API."""
+
     window_start: datetime
     window_end: datetime
-    biomarker_count: int
-    score_count: int
-    archetype_count: int = 0
-    is_incremental: bool
-    watermark: datetime | None
-    source: str = "sahha"  # "sahha", or "archive" when Sahha failed and the archive stood in
-    with_archetypes: bool = False  # Sahha's archetypes were asked for (False in payloads written before)
     # what the fetch cost at Sahha's API (0 for a source that does not count it, and for payloads written before)
     api_requests: int = 0
     api_successes: int = 0
@@ -90,20 +84,23 @@ class HealthDataFetched(DomainEvent):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class HealthDataFetchFailed(DomainEvent):
+class HealthDataFetched(_Fetch):
+    TYPE: ClassVar[str] = "health_data.fetched"
+    biomarker_count: int
+    score_count: int
+    archetype_count: int = 0
+    is_incremental: bool
+    watermark: datetime | None
+    source: str = "sahha"  # "sahha", or "archive" when Sahha failed and the archive stood in
+    with_archetypes: bool = False  # Sahha's archetypes were asked for (False in payloads written before)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HealthDataFetchFailed(_Fetch):
     TYPE: ClassVar[str] = "health_data.fetch_failed"
-    window_start: datetime
-    window_end: datetime
     error_kind: str
     error: str
     fallback_used: bool
-    # what the fetch cost at Sahha's API (0 for a source that does not count it, and for payloads written before)
-    api_requests: int = 0
-    api_successes: int = 0
-    api_failures: int = 0
-    api_retries: int = 0
-    api_rate_limited: int = 0
-    api_token_refreshes: int = 0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

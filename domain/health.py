@@ -14,9 +14,10 @@ two observations of one value are equal records.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import MISSING, Field, dataclass, field, fields
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Self, get_args, get_origin, get_type_hints
 
 from sahha_sync.domain._checks import (
     require_aware,
@@ -34,10 +35,6 @@ NUMERIC_VALUE_TYPES = frozenset({"integer", "long", "double", "float", "decimal"
 BiomarkerKey = tuple[str, str, datetime, datetime]
 ScoreKey = tuple[str, str, datetime]
 ArchetypeKey = tuple[str, str, str, datetime, datetime]
-
-
-def _iso(value: datetime | None) -> str | None:
-    return None if value is None else value.isoformat()
 
 
 def _parse_dt(value: Any, field_name: str) -> datetime | None:
@@ -58,7 +55,7 @@ def _required_dt(value: Any, field_name: str) -> datetime:
     return parsed
 
 
-def _user_of(data: dict[str, Any]) -> Any:
+def _user_of(data: Mapping[str, Any]) -> Any:
     """The record's user: ``user_id``, or ``profile_id`` as payloads written before the rename carried it."""
     return data["user_id"] if "user_id" in data else data["profile_id"]
 
@@ -73,18 +70,96 @@ def numeric_value(value: str, value_type: str) -> float | None:
         return None
 
 
-def _settle_observed_at(record: Biomarker | Score | Archetype, where: str) -> None:
-    """Sets ``observed_at``: Sahha's ``created_at_utc`` when it gives one, else what the record was built with."""
+def _check_record(record: _Record, where: str, name: str, **moments: datetime) -> None:
+    """What every record holds: a user, a ``name`` (the field that says what it is), its ``moments`` (the
+    datetimes that place it, by field name) timezone-aware, and plausible years; then sets ``observed_at``:
+    Sahha's ``created_at_utc`` when it gives one, else what the record was built with."""
+    require_text(record.user_id, "user_id", where=where)
+    require_text(getattr(record, name), name, where=where)
+    for moment_name, moment in moments.items():
+        require_aware(moment, moment_name, where=where)
+    require_optional_aware(record.created_at_utc, "created_at_utc", where=where)
     require_optional_aware(record.observed_at, "observed_at", where=where)
     if record.created_at_utc is not None:
         object.__setattr__(record, "observed_at", record.created_at_utc)
+    require_plausible_times(where, **moments, created_at_utc=record.created_at_utc)
+
+
+_HINTS: dict[type, dict[str, Any]] = {}
+
+
+def _hints(cls: type) -> dict[str, Any]:
+    """The resolved field types of a record class (read once per class)."""
+    if cls not in _HINTS:
+        _HINTS[cls] = get_type_hints(cls)
+    return _HINTS[cls]
+
+
+def _fields(record: Any) -> tuple[Field[Any], ...]:
+    return fields(record)
+
+
+def _parsed(raw: Any, hint: Any, name: str) -> Any:
+    """A field's value from its JSON form: a datetime from ISO-8601 (required unless optional), a tuple from a
+    list (of dicts when its items have ``from_dict``), anything else as it is."""
+    if hint is datetime:
+        return _required_dt(raw, name)
+    if hint == datetime | None:
+        return _parse_dt(raw, name)
+    if get_origin(hint) is tuple:
+        from_dict = getattr(get_args(hint)[0], "from_dict", None)
+        return tuple(from_dict(item) if from_dict else item for item in raw or ())
+    return raw
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, tuple):
+        return [item.to_dict() if isinstance(item, _Serialised) else item for item in value]
+    return value
+
+
+class _Serialised:
+    """``to_dict``/``from_dict`` of a record dataclass, by its fields: the JSON-ready form (datetimes as ISO-8601,
+    tuples as lists) and back. A field without a default is required (``KeyError`` when missing); the user is
+    ``user_id``, or ``profile_id`` in payloads written before the rename."""
+
+    __slots__ = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {f.name: _jsonable(getattr(self, f.name)) for f in _fields(self)}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Self:
+        hints = _hints(cls)
+        values: dict[str, Any] = {}
+        for f in _fields(cls):
+            if f.name == "user_id":
+                values[f.name] = _user_of(data)
+                continue
+            required = f.default is MISSING and f.default_factory is MISSING
+            raw = data[f.name] if required else data.get(f.name, None if f.default is MISSING else f.default)
+            values[f.name] = _parsed(raw, hints[f.name], f.name)
+        return cls(**values)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Biomarker:
-    """One biomarker reading for one user over ``[start_date_time, end_date_time]``."""
+class _Record(_Serialised):
+    """What every kind of record carries: the host's user, Sahha's ids, when Sahha created it and how new this
+    version is (``observed_at``, see the module's docstring)."""
 
     user_id: str
+    sahha_profile_id: str | None = None
+    sahha_id: str | None = None
+    created_at_utc: datetime | None = None
+    observed_at: datetime | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Biomarker(_Record):
+    """One biomarker reading for one user over ``[start_date_time, end_date_time]``."""
+
     category: str
     type: str
     value: str
@@ -94,25 +169,10 @@ class Biomarker:
     end_date_time: datetime
     periodicity: str = "daily"
     aggregation: str = "none"
-    sahha_profile_id: str | None = None
-    sahha_id: str | None = None
-    created_at_utc: datetime | None = None
-    observed_at: datetime | None = field(default=None, compare=False)  # see the module's docstring
 
     def __post_init__(self) -> None:
         where = f"biomarker {self.type or '?'} of {self.user_id or '?'}"
-        require_text(self.user_id, "user_id", where=where)
-        require_text(self.type, "type", where=where)
-        require_aware(self.start_date_time, "start_date_time", where=where)
-        require_aware(self.end_date_time, "end_date_time", where=where)
-        require_optional_aware(self.created_at_utc, "created_at_utc", where=where)
-        _settle_observed_at(self, where)
-        require_plausible_times(
-            where,
-            start_date_time=self.start_date_time,
-            end_date_time=self.end_date_time,
-            created_at_utc=self.created_at_utc,
-        )
+        _check_record(self, where, "type", start_date_time=self.start_date_time, end_date_time=self.end_date_time)
         if self.end_date_time < self.start_date_time:
             raise InvalidInputError(f"{where}: end_date_time is before start_date_time", field="end_date_time")
         if not isinstance(self.value, str):
@@ -135,46 +195,9 @@ class Biomarker:
     def value_numeric(self) -> float | None:
         return numeric_value(self.value, self.value_type)
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "user_id": self.user_id,
-            "sahha_profile_id": self.sahha_profile_id,
-            "sahha_id": self.sahha_id,
-            "category": self.category,
-            "type": self.type,
-            "periodicity": self.periodicity,
-            "aggregation": self.aggregation,
-            "value": self.value,
-            "unit": self.unit,
-            "value_type": self.value_type,
-            "start_date_time": _iso(self.start_date_time),
-            "end_date_time": _iso(self.end_date_time),
-            "created_at_utc": _iso(self.created_at_utc),
-            "observed_at": _iso(self.observed_at),
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Biomarker:
-        return cls(
-            user_id=_user_of(data),
-            sahha_profile_id=data.get("sahha_profile_id"),
-            sahha_id=data.get("sahha_id"),
-            category=data["category"],
-            type=data["type"],
-            periodicity=data.get("periodicity", "daily"),
-            aggregation=data.get("aggregation", "none"),
-            value=data["value"],
-            unit=data["unit"],
-            value_type=data["value_type"],
-            start_date_time=_required_dt(data["start_date_time"], "start_date_time"),
-            end_date_time=_required_dt(data["end_date_time"], "end_date_time"),
-            created_at_utc=_parse_dt(data.get("created_at_utc"), "created_at_utc"),
-            observed_at=_parse_dt(data.get("observed_at"), "observed_at"),
-        )
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class ScoreFactor:
+class ScoreFactor(_Serialised):
     """One factor behind a score (e.g. ``sleep_duration`` for the sleep score)."""
 
     name: str
@@ -191,55 +214,22 @@ class ScoreFactor:
         for name in ("value", "goal", "score"):
             require_finite(getattr(self, name), name, where=where)
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "value": self.value,
-            "goal": self.goal,
-            "score": self.score,
-            "state": self.state,
-            "unit": self.unit,
-            "id": self.id,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ScoreFactor:
-        return cls(
-            name=data["name"],
-            value=data.get("value"),
-            goal=data.get("goal"),
-            score=data.get("score"),
-            state=data.get("state"),
-            unit=data.get("unit"),
-            id=data.get("id"),
-        )
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Score:
+class Score(_Record):
     """One Sahha score (sleep, activity, readiness, wellbeing, mental_wellbeing) for one day of one user."""
 
-    user_id: str
     type: str
     score_date_time: datetime
     score: float | None = None
     state: str | None = None
     factors: tuple[ScoreFactor, ...] = ()
     data_sources: tuple[str, ...] = ()
-    created_at_utc: datetime | None = None
-    sahha_profile_id: str | None = None
-    sahha_id: str | None = None
     version: str | None = None
-    observed_at: datetime | None = field(default=None, compare=False)  # see the module's docstring
 
     def __post_init__(self) -> None:
         where = f"score {self.type or '?'} of {self.user_id or '?'}"
-        require_text(self.user_id, "user_id", where=where)
-        require_text(self.type, "type", where=where)
-        require_aware(self.score_date_time, "score_date_time", where=where)
-        require_optional_aware(self.created_at_utc, "created_at_utc", where=where)
-        _settle_observed_at(self, where)
-        require_plausible_times(where, score_date_time=self.score_date_time, created_at_utc=self.created_at_utc)
+        _check_record(self, where, "type", score_date_time=self.score_date_time)
         require_finite(self.score, "score", where=where)
         if self.score is not None and not 0.0 <= self.score <= 1.0:
             raise InvalidInputError(f"{where}: score must lie in 0.0-1.0", field="score")
@@ -259,48 +249,14 @@ class Score:
     def key(self) -> ScoreKey:
         return (self.user_id, self.type, self.score_date_time)
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "user_id": self.user_id,
-            "sahha_profile_id": self.sahha_profile_id,
-            "sahha_id": self.sahha_id,
-            "type": self.type,
-            "state": self.state,
-            "score": self.score,
-            "factors": [f.to_dict() for f in self.factors],
-            "data_sources": list(self.data_sources),
-            "score_date_time": _iso(self.score_date_time),
-            "created_at_utc": _iso(self.created_at_utc),
-            "version": self.version,
-            "observed_at": _iso(self.observed_at),
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Score:
-        return cls(
-            user_id=_user_of(data),
-            sahha_profile_id=data.get("sahha_profile_id"),
-            sahha_id=data.get("sahha_id"),
-            type=data["type"],
-            state=data.get("state"),
-            score=data.get("score"),
-            factors=tuple(ScoreFactor.from_dict(f) for f in data.get("factors") or ()),
-            data_sources=tuple(data.get("data_sources") or ()),
-            score_date_time=_required_dt(data["score_date_time"], "score_date_time"),
-            created_at_utc=_parse_dt(data.get("created_at_utc"), "created_at_utc"),
-            observed_at=_parse_dt(data.get("observed_at"), "observed_at"),
-            version=data.get("version"),
-        )
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Archetype:
+class Archetype(_Record):
     """One of Sahha's own archetypes (e.g. ``sleep_pattern``) for a user over a week or a month.
 
     Not to be confused with the host's archetype (e.g. "Peak Performer") that names an analysis run.
     """
 
-    user_id: str
     name: str
     value: str
     periodicity: str
@@ -308,26 +264,11 @@ class Archetype:
     end_date_time: datetime
     data_type: str | None = None
     ordinality: int | None = None
-    created_at_utc: datetime | None = None
-    sahha_profile_id: str | None = None
-    sahha_id: str | None = None
     version: str | None = None
-    observed_at: datetime | None = field(default=None, compare=False)  # see the module's docstring
 
     def __post_init__(self) -> None:
         where = f"archetype {self.name or '?'} of {self.user_id or '?'}"
-        require_text(self.user_id, "user_id", where=where)
-        require_text(self.name, "name", where=where)
-        require_aware(self.start_date_time, "start_date_time", where=where)
-        require_aware(self.end_date_time, "end_date_time", where=where)
-        require_optional_aware(self.created_at_utc, "created_at_utc", where=where)
-        _settle_observed_at(self, where)
-        require_plausible_times(
-            where,
-            start_date_time=self.start_date_time,
-            end_date_time=self.end_date_time,
-            created_at_utc=self.created_at_utc,
-        )
+        _check_record(self, where, "name", start_date_time=self.start_date_time, end_date_time=self.end_date_time)
         require_int32(self.ordinality, "ordinality", where=where)
 
     @property
@@ -337,41 +278,6 @@ class Archetype:
     @property
     def key(self) -> ArchetypeKey:
         return (self.user_id, self.name, self.periodicity, self.start_date_time, self.end_date_time)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "user_id": self.user_id,
-            "sahha_profile_id": self.sahha_profile_id,
-            "sahha_id": self.sahha_id,
-            "name": self.name,
-            "value": self.value,
-            "data_type": self.data_type,
-            "ordinality": self.ordinality,
-            "periodicity": self.periodicity,
-            "start_date_time": _iso(self.start_date_time),
-            "end_date_time": _iso(self.end_date_time),
-            "created_at_utc": _iso(self.created_at_utc),
-            "version": self.version,
-            "observed_at": _iso(self.observed_at),
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Archetype:
-        return cls(
-            user_id=_user_of(data),
-            sahha_profile_id=data.get("sahha_profile_id"),
-            sahha_id=data.get("sahha_id"),
-            name=data["name"],
-            value=data["value"],
-            data_type=data.get("data_type"),
-            ordinality=data.get("ordinality"),
-            periodicity=data["periodicity"],
-            start_date_time=_required_dt(data["start_date_time"], "start_date_time"),
-            end_date_time=_required_dt(data["end_date_time"], "end_date_time"),
-            created_at_utc=_parse_dt(data.get("created_at_utc"), "created_at_utc"),
-            observed_at=_parse_dt(data.get("observed_at"), "observed_at"),
-            version=data.get("version"),
-        )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

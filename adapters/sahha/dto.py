@@ -11,11 +11,11 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timezone
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from sahha_sync.domain import Archetype, Biomarker, QuarantinedRecord, Score, ScoreFactor
+from sahha_sync.domain import Archetype, Biomarker, QuarantinedRecord, Score
 from sahha_sync.domain.errors import InvalidInputError
 
 
@@ -50,8 +50,17 @@ class _Dto(BaseModel):
 
     _utc_created = field_validator("created_at_utc")(_utc)
 
+    RECORD: ClassVar[type[Biomarker] | type[Score] | type[Archetype]]  # the domain record it stands for
+
+    def to_domain(self, user_id: str, observed_at: datetime) -> Biomarker | Score | Archetype:
+        """The domain record: the DTO's fields by name, Sahha's ``id`` as ``sahha_id``, the host's user."""
+        fields = self.model_dump(exclude={"id"})
+        return self.RECORD.from_dict({**fields, "sahha_id": self.id, "user_id": user_id, "observed_at": observed_at})
+
 
 class BiomarkerDto(_Dto):
+    RECORD = Biomarker
+
     category: str = ""
     type: str
     periodicity: str = "daily"
@@ -63,24 +72,6 @@ class BiomarkerDto(_Dto):
     end_date_time: datetime = Field(alias="endDateTime")
 
     _local_times = field_validator("start_date_time", "end_date_time")(_local)
-
-    def to_domain(self, user_id: str, observed_at: datetime) -> Biomarker:
-        return Biomarker(
-            user_id=user_id,
-            sahha_profile_id=self.sahha_profile_id,
-            sahha_id=self.id,
-            category=self.category,
-            type=self.type,
-            periodicity=self.periodicity,
-            aggregation=self.aggregation,
-            value=self.value,
-            unit=self.unit,
-            value_type=self.value_type,
-            start_date_time=self.start_date_time,
-            end_date_time=self.end_date_time,
-            created_at_utc=self.created_at_utc,
-            observed_at=observed_at,
-        )
 
 
 class FactorDto(BaseModel):
@@ -94,15 +85,14 @@ class FactorDto(BaseModel):
     unit: str | None = None
     id: str | None = None
 
-    def to_domain(self) -> ScoreFactor:
-        return ScoreFactor(**self.model_dump())
-
 
 def _list_or_empty(value: Any) -> Any:
     return [] if value is None else value
 
 
 class ScoreDto(_Dto):
+    RECORD = Score
+
     type: str
     score: float | None = None
     state: str | None = None
@@ -114,24 +104,10 @@ class ScoreDto(_Dto):
     _lists = field_validator("factors", "data_sources", mode="before")(_list_or_empty)
     _local_time = field_validator("score_date_time")(_local)
 
-    def to_domain(self, user_id: str, observed_at: datetime) -> Score:
-        return Score(
-            user_id=user_id,
-            sahha_profile_id=self.sahha_profile_id,
-            sahha_id=self.id,
-            type=self.type,
-            score=self.score,
-            state=self.state,
-            factors=tuple(f.to_domain() for f in self.factors),
-            data_sources=tuple(self.data_sources),
-            score_date_time=self.score_date_time,
-            created_at_utc=self.created_at_utc,
-            observed_at=observed_at,
-            version=self.version,
-        )
-
 
 class ArchetypeDto(_Dto):
+    RECORD = Archetype
+
     name: str
     value: str
     data_type: str | None = Field(default=None, alias="dataType")
@@ -142,23 +118,6 @@ class ArchetypeDto(_Dto):
     version: str | None = None
 
     _local_times = field_validator("start_date_time", "end_date_time")(_local)
-
-    def to_domain(self, user_id: str, observed_at: datetime) -> Archetype:
-        return Archetype(
-            user_id=user_id,
-            sahha_profile_id=self.sahha_profile_id,
-            sahha_id=self.id,
-            name=self.name,
-            value=self.value,
-            data_type=self.data_type,
-            ordinality=self.ordinality,
-            periodicity=self.periodicity,
-            start_date_time=self.start_date_time,
-            end_date_time=self.end_date_time,
-            created_at_utc=self.created_at_utc,
-            observed_at=observed_at,
-            version=self.version,
-        )
 
 
 R = TypeVar("R", Biomarker, Score, Archetype)
