@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Collection, Hashable, Sequence
+from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
@@ -117,11 +118,5 @@ class InMemoryHealthArchive(HealthArchive):
 
     @staticmethod
     def _logged(table: str, counts: UpsertCounts) -> UpsertCounts:
-        logger.debug(
-            "archive.batch_upserted",
-            table=table,
-            inserted=counts.inserted,
-            updated=counts.updated,
-            unchanged=counts.unchanged,
-        )
+        logger.debug("archive.batch_upserted", table=table, **asdict(counts))
         return counts

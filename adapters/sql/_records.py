@@ -6,7 +6,7 @@ user) is stored in the seed's column ``profile_id``."""
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, TypeVar
@@ -14,12 +14,13 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import Table, UniqueConstraint
 
 from sahha_sync.adapters.sql.column_types import with_offset
-from sahha_sync.adapters.sql.tables import OBSERVED_COLUMN, RECORD_TABLES
+from sahha_sync.adapters.sql.tables import OBSERVED_COLUMN, RECORD_TABLES, USER_COLUMN
 from sahha_sync.domain.errors import InvalidInputError
-from sahha_sync.domain.health import Archetype, Biomarker, Score, ScoreFactor
+from sahha_sync.domain.health import Archetype, Biomarker, Score
 from sahha_sync.domain.record_kinds import ARCHETYPE, BIOMARKER, RECORD_KINDS, SCORE, HealthRecord, RecordKind
 
 R = TypeVar("R", bound=HealthRecord)
+OFFSET_SUFFIX = "_utc_offset"  # the column of a datetime's UTC offset: ``<name>_utc_offset`` for ``<name>_date_time``
 Row = dict[str, Any]
 Values = tuple[Any, ...]
 
@@ -58,6 +59,14 @@ def _finite(value: float | None, field: str, record: Any) -> float | None:
     return value
 
 
+def _span_offsets(record: Biomarker | Archetype) -> tuple[int, int]:
+    """The UTC offsets of the record's start and end, its ``created_at_utc`` checked to be aware too."""
+    start_offset = _offset(record.start_date_time, "start_date_time", record)
+    end_offset = _offset(record.end_date_time, "end_date_time", record)
+    _check_optional(record.created_at_utc, "created_at_utc", record)
+    return start_offset, end_offset
+
+
 BIOMARKER_COLUMNS = (
     "profile_id", "sahha_profile_id", "sahha_id", "category", "type", "periodicity", "aggregation", "value",
     "value_numeric", "unit", "value_type", "start_date_time", "end_date_time", "created_at_utc",
@@ -67,33 +76,12 @@ BIOMARKER_COLUMNS = (
 
 def biomarker_values(b: Biomarker) -> Values:
     """The row of ``b`` in ``BIOMARKER_COLUMNS`` order (the hot path of a bulk upsert: a tuple, no dict)."""
-    start_offset = _offset(b.start_date_time, "start_date_time", b)
-    end_offset = _offset(b.end_date_time, "end_date_time", b)
-    _check_optional(b.created_at_utc, "created_at_utc", b)
+    start_offset, end_offset = _span_offsets(b)
     return (
         b.user_id, b.sahha_profile_id, b.sahha_id, b.category, b.type, b.periodicity, b.aggregation, b.value,
         _finite(b.value_numeric, "value", b), b.unit, b.value_type, b.start_date_time, b.end_date_time,
         b.created_at_utc, start_offset, end_offset, _observed(b),
     )  # fmt: skip
-
-
-def biomarker_from(row: Any) -> Biomarker:
-    return Biomarker(
-        user_id=row.profile_id,
-        sahha_profile_id=row.sahha_profile_id,
-        sahha_id=row.sahha_id,
-        category=row.category or "",
-        type=row.type,
-        periodicity=row.periodicity or "daily",
-        aggregation=row.aggregation or "none",
-        value=row.value if row.value is not None else "",
-        unit=row.unit or "",
-        value_type=row.value_type or "",
-        start_date_time=with_offset(row.start_date_time, row.start_utc_offset),
-        end_date_time=with_offset(row.end_date_time, row.end_utc_offset),
-        created_at_utc=row.created_at_utc,
-        observed_at=row.observed_at,
-    )
 
 
 SCORE_COLUMNS = (
@@ -115,23 +103,6 @@ def score_values(s: Score) -> Values:
     )  # fmt: skip
 
 
-def score_from(row: Any) -> Score:
-    return Score(
-        user_id=row.profile_id,
-        sahha_profile_id=row.sahha_profile_id,
-        sahha_id=row.sahha_id,
-        type=row.type,
-        state=row.state,
-        score=row.score,
-        factors=tuple(ScoreFactor.from_dict(f) for f in row.factors or ()),
-        data_sources=tuple(row.data_sources or ()),
-        score_date_time=with_offset(row.score_date_time, row.score_utc_offset),
-        created_at_utc=row.created_at_utc,
-        version=row.version,
-        observed_at=row.observed_at,
-    )
-
-
 ARCHETYPE_COLUMNS = (
     "profile_id", "sahha_profile_id", "sahha_id", "name", "value", "data_type", "ordinality", "periodicity",
     "start_date_time", "end_date_time", "created_at_utc", "version", "start_utc_offset", "end_utc_offset",
@@ -140,31 +111,11 @@ ARCHETYPE_COLUMNS = (
 
 
 def archetype_values(a: Archetype) -> Values:
-    start_offset = _offset(a.start_date_time, "start_date_time", a)
-    end_offset = _offset(a.end_date_time, "end_date_time", a)
-    _check_optional(a.created_at_utc, "created_at_utc", a)
+    start_offset, end_offset = _span_offsets(a)
     return (
         a.user_id, a.sahha_profile_id, a.sahha_id, a.name, a.value, a.data_type, a.ordinality, a.periodicity,
         a.start_date_time, a.end_date_time, a.created_at_utc, a.version, start_offset, end_offset, _observed(a),
     )  # fmt: skip
-
-
-def archetype_from(row: Any) -> Archetype:
-    return Archetype(
-        user_id=row.profile_id,
-        sahha_profile_id=row.sahha_profile_id,
-        sahha_id=row.sahha_id,
-        name=row.name,
-        value=row.value if row.value is not None else "",
-        data_type=row.data_type,
-        ordinality=row.ordinality,
-        periodicity=row.periodicity,
-        start_date_time=with_offset(row.start_date_time, row.start_utc_offset),
-        end_date_time=with_offset(row.end_date_time, row.end_utc_offset),
-        created_at_utc=row.created_at_utc,
-        version=row.version,
-        observed_at=row.observed_at,
-    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,7 +128,7 @@ class KindTable(Generic[R]):
     columns: tuple[str, ...]
     moment: str
     to_values: Callable[[R], Values]
-    from_row: Callable[[Any], R]
+    blanks: Mapping[str, str] = field(default_factory=dict)  # what a NULL or empty text column reads as
     table: Table = field(init=False)
     key: tuple[str, ...] = field(init=False)
 
@@ -209,6 +160,18 @@ class KindTable(Generic[R]):
     def constraint(self) -> str:
         return f"uq_{self.name}_natural_key"
 
+    def from_row(self, row: Any) -> R:
+        """The record a row of the table holds: the user from the seed's column, each datetime with the UTC
+        offset it was sent with, a NULL or empty column named in ``blanks`` as its value there."""
+        data = dict(row._mapping)
+        data["user_id"] = data[USER_COLUMN]
+        for column, offset in row._mapping.items():
+            if column.endswith(OFFSET_SUFFIX):
+                moment = f"{column.removesuffix(OFFSET_SUFFIX)}_date_time"
+                data[moment] = with_offset(data[moment], offset)
+        data.update({column: blank for column, blank in self.blanks.items() if not data[column]})
+        return self.kind.record_type.from_dict(data)
+
     def to_row(self, record: R) -> Row:
         return dict(zip(self.columns, self.to_values(record), strict=True))
 
@@ -221,9 +184,15 @@ class KindTable(Generic[R]):
         return record
 
 
-BIOMARKERS = KindTable(BIOMARKER, BIOMARKER_COLUMNS, "start_date_time", biomarker_values, biomarker_from)
-SCORES = KindTable(SCORE, SCORE_COLUMNS, "score_date_time", score_values, score_from)
-ARCHETYPES = KindTable(ARCHETYPE, ARCHETYPE_COLUMNS, "start_date_time", archetype_values, archetype_from)
+BIOMARKERS = KindTable(
+    BIOMARKER,
+    BIOMARKER_COLUMNS,
+    "start_date_time",
+    biomarker_values,
+    {"category": "", "periodicity": "daily", "aggregation": "none", "value": "", "unit": "", "value_type": ""},
+)
+SCORES = KindTable(SCORE, SCORE_COLUMNS, "score_date_time", score_values)
+ARCHETYPES = KindTable(ARCHETYPE, ARCHETYPE_COLUMNS, "start_date_time", archetype_values, {"value": ""})
 KIND_TABLES: dict[str, KindTable[Any]] = {table.kind.name: table for table in (BIOMARKERS, SCORES, ARCHETYPES)}
 if set(KIND_TABLES) != {kind.name for kind in RECORD_KINDS}:
     raise RuntimeError("every record kind needs its KindTable here")

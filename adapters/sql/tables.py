@@ -53,6 +53,11 @@ def _stamps() -> list[Column[object]]:
     ]
 
 
+def _run_key() -> list[Column[Any]]:
+    """What an analysis run is found by: the host's user, the host's archetype and the analysis type."""
+    return [Column(name, Text, nullable=False) for name in ("user_id", "archetype", "analysis_type")]
+
+
 def _record_table(
     kind: RecordKind[Any], *columns: Column[Any], key: tuple[str, ...], offsets: tuple[str, ...]
 ) -> Table:
@@ -141,9 +146,7 @@ archetype_analysis_tracking = Table(
     "archetype_analysis_tracking",
     metadata,
     _id(),
-    Column("user_id", Text, nullable=False),
-    Column("archetype", Text, nullable=False),
-    Column("analysis_type", Text, nullable=False),
+    *_run_key(),
     Column("analysis_timestamp", UtcDateTime),
     Column("created_at", UtcDateTime, nullable=False, server_default=func.now()),
     Column("updated_at", UtcDateTime, nullable=False, server_default=func.now()),
@@ -180,9 +183,7 @@ analysis_results = Table(
     metadata,
     _id(),
     Column("run_id", Text, nullable=False),
-    Column("user_id", Text, nullable=False),
-    Column("archetype", Text, nullable=False),
-    Column("analysis_type", Text, nullable=False),
+    *_run_key(),
     Column("input_hash", Text, nullable=False),
     Column("analyst", Text, nullable=False),
     Column("model", Text, nullable=False),

@@ -160,7 +160,6 @@ class RunAnalysis:
         self._unit_of_work = unit_of_work
         self._queue = queue
         self._clock = clock
-        self._lookback = lookback
         self._initial_days = initial_days
         self._horizon = unsynced_horizon
 
