@@ -14,10 +14,8 @@ two observations of one value are equal records.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from dataclasses import MISSING, Field, dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Self, get_args, get_origin, get_type_hints
 
 from sahha_sync.domain._checks import (
     require_aware,
@@ -27,6 +25,7 @@ from sahha_sync.domain._checks import (
     require_plausible_times,
     require_text,
 )
+from sahha_sync.domain._serialised import Serialised
 from sahha_sync.domain.errors import InvalidInputError
 
 SCORE_SPAN = timedelta(days=1) - timedelta(milliseconds=1)  # a score describes one day
@@ -35,29 +34,6 @@ NUMERIC_VALUE_TYPES = frozenset({"integer", "long", "double", "float", "decimal"
 BiomarkerKey = tuple[str, str, datetime, datetime]
 ScoreKey = tuple[str, str, datetime]
 ArchetypeKey = tuple[str, str, str, datetime, datetime]
-
-
-def _parse_dt(value: Any, field_name: str) -> datetime | None:
-    if value is None:
-        return None
-    if isinstance(value, datetime):
-        return value
-    try:
-        return datetime.fromisoformat(str(value))
-    except ValueError as exc:
-        raise InvalidInputError(f"{field_name} is not an ISO-8601 datetime", field=field_name) from exc
-
-
-def _required_dt(value: Any, field_name: str) -> datetime:
-    parsed = _parse_dt(value, field_name)
-    if parsed is None:
-        raise InvalidInputError(f"{field_name} is required", field=field_name)
-    return parsed
-
-
-def _user_of(data: Mapping[str, Any]) -> Any:
-    """The record's user: ``user_id``, or ``profile_id`` as payloads written before the rename carried it."""
-    return data["user_id"] if "user_id" in data else data["profile_id"]
 
 
 def numeric_value(value: str, value_type: str) -> float | None:
@@ -85,67 +61,8 @@ def _check_record(record: _Record, where: str, name: str, **moments: datetime) -
     require_plausible_times(where, **moments, created_at_utc=record.created_at_utc)
 
 
-_HINTS: dict[type, dict[str, Any]] = {}
-
-
-def _hints(cls: type) -> dict[str, Any]:
-    """The resolved field types of a record class (read once per class)."""
-    if cls not in _HINTS:
-        _HINTS[cls] = get_type_hints(cls)
-    return _HINTS[cls]
-
-
-def _fields(record: Any) -> tuple[Field[Any], ...]:
-    return fields(record)
-
-
-def _parsed(raw: Any, hint: Any, name: str) -> Any:
-    """A field's value from its JSON form: a datetime from ISO-8601 (required unless optional), a tuple from a
-    list (of dicts when its items have ``from_dict``), anything else as it is."""
-    if hint is datetime:
-        return _required_dt(raw, name)
-    if hint == datetime | None:
-        return _parse_dt(raw, name)
-    if get_origin(hint) is tuple:
-        from_dict = getattr(get_args(hint)[0], "from_dict", None)
-        return tuple(from_dict(item) if from_dict else item for item in raw or ())
-    return raw
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, tuple):
-        return [item.to_dict() if isinstance(item, _Serialised) else item for item in value]
-    return value
-
-
-class _Serialised:
-    """``to_dict``/``from_dict`` of a record dataclass, by its fields: the JSON-ready form (datetimes as ISO-8601,
-    tuples as lists) and back. A field without a default is required (``KeyError`` when missing); the user is
-    ``user_id``, or ``profile_id`` in payloads written before the rename."""
-
-    __slots__ = ()
-
-    def to_dict(self) -> dict[str, Any]:
-        return {f.name: _jsonable(getattr(self, f.name)) for f in _fields(self)}
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Self:
-        hints = _hints(cls)
-        values: dict[str, Any] = {}
-        for f in _fields(cls):
-            if f.name == "user_id":
-                values[f.name] = _user_of(data)
-                continue
-            required = f.default is MISSING and f.default_factory is MISSING
-            raw = data[f.name] if required else data.get(f.name, None if f.default is MISSING else f.default)
-            values[f.name] = _parsed(raw, hints[f.name], f.name)
-        return cls(**values)
-
-
 @dataclass(frozen=True, slots=True, kw_only=True)
-class _Record(_Serialised):
+class _Record(Serialised):
     """What every kind of record carries: the host's user, Sahha's ids, when Sahha created it and how new this
     version is (``observed_at``, see the module's docstring)."""
 
@@ -197,7 +114,7 @@ class Biomarker(_Record):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class ScoreFactor(_Serialised):
+class ScoreFactor(Serialised):
     """One factor behind a score (e.g. ``sleep_duration`` for the sleep score)."""
 
     name: str

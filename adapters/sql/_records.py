@@ -128,7 +128,7 @@ class KindTable(Generic[R]):
     columns: tuple[str, ...]
     moment: str
     to_values: Callable[[R], Values]
-    blanks: Mapping[str, str] = field(default_factory=dict)  # what a NULL or empty text column reads as
+    blanks: Mapping[str, str] = field(default_factory=dict, compare=False)  # what a NULL or empty column reads as
     table: Table = field(init=False)
     key: tuple[str, ...] = field(init=False)
 

@@ -20,7 +20,8 @@ Erasure is all or nothing, and running it again erases nothing more.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from sahha_sync.application.logs import get_logger
@@ -32,26 +33,41 @@ from sahha_sync.application.use_cases._freshness import DELIVERY_RUNS
 from sahha_sync.application.use_cases._support import PAGE_SIZE, every_event
 from sahha_sync.domain.errors import InvalidInputError
 from sahha_sync.domain.events import AnalysisRequested, UserDataDelivered, UserForgotten, stream_id_for
+from sahha_sync.domain.record_kinds import RECORD_KINDS
 
 log = get_logger(__name__)
 
 
+# The archive's tables a user's rows are erased from: each record kind's, and the quarantine.
+ARCHIVE_TABLES = (*(kind.plural for kind in RECORD_KINDS), "quarantined_records")
+
+
+def _no_rows() -> dict[str, int]:
+    return dict.fromkeys(ARCHIVE_TABLES, 0)
+
+
 @dataclass(frozen=True, slots=True)
 class ErasureReport:
-    """How many rows and events the erasure removed, by kind (``runs`` streams got a tombstone)."""
+    """How many rows and events the erasure removed, by kind: ``archived`` by archive table (also read as
+    ``report.biomarkers``, ``report.quarantined_records`` and so on); ``runs`` streams got a tombstone."""
 
-    biomarkers: int = 0
-    scores: int = 0
-    archetypes: int = 0
-    quarantined_records: int = 0
+    archived: Mapping[str, int] = field(default_factory=_no_rows)
     tracking_rows: int = 0
     analysis_results: int = 0
     runs: int = 0
     events_removed: int = 0
     queued_jobs: int = 0
 
+    def __getattr__(self, table: str) -> int:
+        if table in ARCHIVE_TABLES:
+            return self.archived.get(table, 0)
+        raise AttributeError(f"{type(self).__name__} has no attribute {table!r}")
+
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The rows by archive table, then the other counts: one flat mapping."""
+        counts = asdict(self)
+        archived = counts.pop("archived")
+        return {**archived, **counts}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -85,10 +101,7 @@ class ForgetUser:
             await uow.commit()
         jobs += await self._purge_jobs(user_id)
         report = ErasureReport(
-            biomarkers=archive.get("biomarkers", 0),
-            scores=archive.get("scores", 0),
-            archetypes=archive.get("archetypes", 0),
-            quarantined_records=archive.get("quarantined_records", 0),
+            archived={table: archive.get(table, 0) for table in ARCHIVE_TABLES},
             tracking_rows=tracking_rows,
             analysis_results=analyses,
             runs=sum(1 for run_id in run_ids if not run_id.startswith(DELIVERY_RUNS)),  # analysis runs only
