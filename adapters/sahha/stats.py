@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -29,6 +29,7 @@ class SahhaStats:
     cache_hits: int = 0
     coalesced: int = 0
     quarantined: int = 0
+    unlisted: dict[str, int] = field(default_factory=dict)  # biomarkers of a "category/type" no list names
 
     @property
     def failed_requests(self) -> int:
@@ -51,6 +52,7 @@ class SahhaStats:
             "cache_hits": self.cache_hits,
             "coalesced": self.coalesced,
             "quarantined": self.quarantined,
+            "unlisted": dict(self.unlisted),
             "success_rate": self.success_rate,
         }
 
@@ -109,6 +111,11 @@ class Metrics:
         self.cache_hits = 0
         self.coalesced = 0
         self.quarantined = 0
+        self.unlisted: Counter[str] = Counter()
+
+    def count_unlisted(self, names: Iterable[str]) -> None:
+        """Biomarkers of types or categories no list names: fetched by their category and archived as they came."""
+        self.unlisted.update(names)
 
     def request(self) -> None:
         self.requests += 1
@@ -150,4 +157,5 @@ class Metrics:
             cache_hits=self.cache_hits,
             coalesced=self.coalesced,
             quarantined=self.quarantined,
+            unlisted=dict(self.unlisted),
         )
