@@ -51,6 +51,10 @@ def assert_the_storm_happened(report: SimulationReport) -> None:
     assert figures["sahha_failures"].get("timeout", 0) > 0, f"seed={report.config.seed}: no request timed out"
     assert figures["sahha_failures"].get("server_error", 0) > 0, f"seed={report.config.seed}: no 5xx"
     assert figures["webhook_posts"] > figures["webhook_records"] > 0, f"seed={report.config.seed}: no redelivery"
+    assert figures["webhook_out_of_order"] > 0, f"seed={report.config.seed}: no older version delivered after a newer"
+    assert figures["stale_jobs"] > 0, f"seed={report.config.seed}: no old archival job came again"
+    assert figures["unlisted_types"], f"seed={report.config.seed}: no type outside the lists was fetched"
+    assert figures["revised_keys"] > 0, f"seed={report.config.seed}: no running total was revised under its key"
 
 
 async def test_a_stormy_fortnight_on_sqlite_archives_every_record_once_with_its_latest_value(
