@@ -33,10 +33,12 @@ def test_analyze_json_prints_each_metric_with_its_unit_and_days_or_why_it_is_abs
     metrics = report["metrics"]
     circadian = {m["name"]: m for m in metrics["circadian"]}
     onset = circadian["circadian.onset.mean"]
-    assert (onset["unit"], onset["days"], onset["reason"]) == ("hour_of_day", 7, None)
+    # a week of sleep days (18:00 to 17:59:59); the last night may not have reached Sahha yet
+    assert (onset["unit"], onset["reason"]) == ("hour_of_day", None)
+    assert onset["days"] in (6, 7)
     assert isinstance(onset["value"], float)
     trend = circadian["circadian.sleep_duration.trend"]
-    assert (trend["value"], trend["reason"]) == (None, "needs at least 14 days of data, has 7")
+    assert (trend["value"], trend["reason"]) == (None, f"needs at least 14 days of data, has {onset['days']}")
     assert metrics["schedule"]["given"] is False
     assert report["insights"]
     assert all(i["metric"] in circadian or i["metric"].startswith("scores.") for i in report["insights"])
