@@ -70,9 +70,9 @@ START = datetime(2026, 11, 2, tzinfo=UTC)
 TYPES = ("behavior_analysis", "circadian_analysis")
 DATA_ROUTES = ("biomarker", "score", "archetypes")
 KEYS = {
-    "biomarkers": ("profile_id", "type", "start_date_time", "end_date_time"),
-    "scores": ("profile_id", "type", "score_date_time"),
-    "archetypes": ("profile_id", "name", "periodicity", "start_date_time", "end_date_time"),
+    "biomarkers": ("user_id", "type", "start_date_time", "end_date_time"),
+    "scores": ("user_id", "type", "score_date_time"),
+    "archetypes": ("user_id", "name", "periodicity", "start_date_time", "end_date_time"),
 }
 
 
