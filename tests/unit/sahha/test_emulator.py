@@ -1,9 +1,11 @@
+import json
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
 import httpx
 import pytest
 
+from sahha_sync.adapters.sahha.dto import parse_records
 from sahha_sync.adapters.sahha.emulator import (
     EMULATOR_BASE_URL,
     EMULATOR_CLIENT_ID,
@@ -168,3 +170,16 @@ async def test_late_data_appears_as_the_emulators_clock_moves_on(population, wee
     assert all(
         b.periodicity == "daily" and int(b.value) >= int(running[k]) for k, b in final.items() if b.type == "steps"
     )
+
+
+def test_the_webhook_stream_pushes_every_version_with_created_at_and_version(emulator):
+    pushes = emulator.webhook_stream("user-0001", NOW - timedelta(days=3), NOW)
+    bodies = [json.loads(p.body) for p in pushes]
+    assert {p.event_type for p in pushes} >= {"BiomarkerCreatedIntegrationEvent", "ScoreCreatedIntegrationEvent"}
+    assert all("createdAtUtc" in b and "version" in b and b["externalId"] == "user-0001" for b in bodies)
+    assert [p.created_at for p in pushes] == sorted(p.created_at for p in pushes)
+    steps = [b for b in bodies if b.get("type") == "steps"]
+    assert {b["periodicity"] for b in steps} == {"intraday", "daily"}  # running totals, then the day's value
+    good, bad = parse_records("biomarker", [b for b in bodies if "category" in b], "user-0001", lambda: NOW)
+    assert good
+    assert bad == []
