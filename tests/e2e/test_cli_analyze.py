@@ -62,3 +62,11 @@ def test_analyze_refuses_a_day_that_is_not_one(cli: Cli) -> None:
     assert code == 2
     assert "--workdays" in err
     assert "'funday' is not a day of the week" in err
+
+
+def test_any_user_id_has_data_on_the_emulator(cli: Cli) -> None:
+    code, out, err = cli("analyze", "--user", "alice", "--archetype", "Peak Performer", "--type", "behavior")
+    assert code == 0, err
+    fetched = next(line for line in out.splitlines() if line.startswith("fetched "))
+    assert int(fetched.split()[1]) > 0
+    assert "sync: synced" in out
