@@ -12,13 +12,12 @@ few hours, some up to ``max_delay`` later (the phone was not synced), which is w
 from __future__ import annotations
 
 import random
-import struct
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, timezone
 
-from sahha_sync.adapters.sahha.catalog import score_state
 from sahha_sync.adapters.sahha.emulator.personas import Persona, stable_uuid
-from sahha_sync.domain import Biomarker, Score, ScoreFactor
+from sahha_sync.adapters.sahha.emulator.scores import day_scores
+from sahha_sync.domain import Biomarker, Score
 
 DAY = timedelta(days=1)
 LAST_MS = timedelta(milliseconds=1)
@@ -63,11 +62,6 @@ def _delay(rng: random.Random, max_delay: timedelta, late_fraction: float) -> ti
 
 def _ms(moment: datetime) -> datetime:
     return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
-
-
-def _float32(value: float) -> float:
-    """``value`` as Sahha stores factor figures: through a 32-bit float (0.99 -> 0.9900000095367432)."""
-    return float(struct.unpack("f", struct.pack("f", value))[0])
 
 
 class DayBuilder:
@@ -270,57 +264,6 @@ class DayBuilder:
         )
 
     def _scores(self, sleep_min: int, steps: int, bedtime: float, ready: datetime) -> float:
-        regularity = max(0.0, 100.0 - abs(bedtime - self.p.bedtime_hour) * 40.0)
-        sleep = [
-            self._factor("sleep_duration", sleep_min, 480, "minute"),
-            self._factor("sleep_regularity", round(regularity, 1), 80, "index"),
-        ]
-        activity = [
-            self._factor("steps", steps, 7500, "count"),
-            self._factor("active_hours", min(16, round(steps / 900)), 10, "hour"),
-        ]
-        readiness = [
-            self._factor("resting_heart_rate", round(self.p.resting_hr, 1), 60, "bpm", lower_is_better=True),
-            self._factor("heart_rate_variability", round(self.p.hrv_rmssd, 1), 60, "ms"),
-            sleep[0],
-        ]
-        groups = {
-            "sleep": sleep,
-            "activity": activity,
-            "readiness": readiness,
-            "wellbeing": [sleep[0], activity[0], readiness[0]],
-            "mental_wellbeing": [sleep[1], activity[1]],
-        }
-        created = _ms(ready.astimezone(UTC))
-        scores = [self._score(kind, factors, created) for kind, factors in groups.items()]
+        scores = day_scores(self.p, self.seed, self.start, sleep_min, steps, bedtime, _ms(ready.astimezone(UTC)))
         self._add(ready, *scores)
         return sum(s.score or 0.0 for s in scores) / len(scores)
-
-    def _score(self, kind: str, factors: list[ScoreFactor], created: datetime) -> Score:
-        value = round(sum(f.score or 0.0 for f in factors) / len(factors), 2)
-        return Score(
-            user_id=self.p.profile_id,
-            sahha_profile_id=self.p.sahha_profile_id,
-            sahha_id=stable_uuid("score", self.seed, self.p.profile_id, kind, self.start),
-            type=kind,
-            score=value,
-            state=score_state(value),
-            factors=tuple(factors),
-            data_sources=self.p.data_sources,
-            score_date_time=self.start,
-            created_at_utc=created,
-            version="1",
-        )
-
-    def _factor(self, name: str, value: float, goal: float, unit: str, *, lower_is_better: bool = False) -> ScoreFactor:
-        ratio = goal / value if lower_is_better and value else value / goal
-        score = round(max(0.0, min(1.0, ratio)), 2)
-        return ScoreFactor(
-            name=name,
-            value=float(value),
-            goal=float(goal),
-            score=_float32(score),
-            state=score_state(score),
-            unit=unit,
-            id=stable_uuid("factor", self.seed, self.p.profile_id, name, self.start),
-        )
