@@ -5,8 +5,9 @@
 (a) the seed's baseline: every analysis fetches the full 7 days and appends them (plain INSERT, no dedup, into
     tables of the same shape without unique constraints);
 (b) the full 7-day fetch with an upsert that rewrites every fetched row (ON CONFLICT DO UPDATE);
-(c) sahha-sync as built: ``RunAnalysis`` with incremental windows and the 48 h lookback, the upsert that leaves
-    unchanged rows alone, and the client's fetch cache, on SQLite with the in-memory queue.
+(c) sahha-sync as built: ``RunAnalysis`` with incremental windows and the 48 h lookback, the upsert that keeps the
+    newest value (an equal value seen later only moves its ``observed_at`` on), and the client's fetch cache, on
+    SQLite with the in-memory queue.
 
 All three use the real Sahha client on the in-process emulator, whose clock is the simulated one (data arrives
 late, as it does in the integrity simulation). Printed: Sahha API calls (data requests; token requests apart),
@@ -70,9 +71,9 @@ START = datetime(2026, 11, 2, tzinfo=UTC)
 TYPES = ("behavior_analysis", "circadian_analysis")
 DATA_ROUTES = ("biomarker", "score", "archetypes")
 KEYS = {
-    "biomarkers": ("profile_id", "type", "start_date_time", "end_date_time"),
-    "scores": ("profile_id", "type", "score_date_time"),
-    "archetypes": ("profile_id", "name", "periodicity", "start_date_time", "end_date_time"),
+    "biomarkers": ("user_id", "type", "start_date_time", "end_date_time"),
+    "scores": ("user_id", "type", "score_date_time"),
+    "archetypes": ("user_id", "name", "periodicity", "start_date_time", "end_date_time"),
 }
 
 

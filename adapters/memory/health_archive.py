@@ -24,18 +24,19 @@ ArchiveState = tuple[dict[str, Table], list[QuarantinedRecord]]
 
 
 def _upsert(table: Table, rows: Sequence[Any]) -> UpsertCounts:
-    """The database's rule: a row replaces the stored one when it is at least as new and its value differs."""
+    """The database's rule: a row replaces the stored one when it is at least as new and its value differs, or
+    when it is newer with the same value (the stored value stays, its ``observed_at`` moves on)."""
     inserted = updated = unchanged = 0
     now = datetime.now(UTC)
     for row in dedupe_by_key(observed_by_default(r, now) for r in rows):
         stored = table.get(row.key)
         if stored is None:
             inserted += 1
-        elif stored == row or not newer_or_same(row, stored):
+        elif not newer_or_same(row, stored) or (stored == row and row.observed_at == stored.observed_at):
             unchanged += 1
             continue
         else:
-            updated += 1
+            updated += 1  # a new value, or the same value seen later: its observed_at moves on
         table[row.key] = row
     return UpsertCounts(inserted, updated, unchanged)
 
@@ -48,8 +49,9 @@ def _in_window(table: Table, user_id: str, window: FetchWindow) -> tuple[Any, ..
 class InMemoryHealthArchive(HealthArchive):
     """Records of every kind in dicts keyed by natural key, one per kind; quarantined records in a list.
 
-    A row replaces the stored one of its key only when it is at least as new (``observed_at``) and differs; an
-    older row and a row equal to the stored one count as unchanged. Rows sharing a key within one batch are
+    A row replaces the stored one of its key only when it is at least as new (``observed_at``) and differs, or is
+    newer with the same value (then only its ``observed_at`` moves on, and it counts as updated); an older row
+    and a row equal to the stored one and as new count as unchanged. Rows sharing a key within one batch are
     merged first (the newest wins; of equally new ones the last). A row that does not say when it was observed
     is stamped with the time of the call. ``faults`` makes writes fail or wait (operations
     ``upsert_<kind plural>`` such as ``upsert_scores``, ``quarantine``, ``read_window``, ``delete_user``).

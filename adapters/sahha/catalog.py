@@ -1,6 +1,7 @@
-"""The categories, types and names Sahha documents (see ``sahha-api.md``); the client asks for all by default.
+"""The categories, types and names Sahha documents; the client asks for every category by default.
 
-Sahha adds types over time; records of a type not listed here are still accepted when they arrive.
+Biomarkers are requested by category alone, so a type Sahha adds comes with its category and is archived
+as it comes; ``BIOMARKER_TYPES`` only tells the known types from new ones (counted in the client's stats).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ BIOMARKER_CATEGORIES: tuple[str, ...] = (
     "exercise",
     "device",
     "nutrition",
+    "engagement",
 )
 
 BIOMARKER_TYPES: tuple[str, ...] = (
@@ -72,7 +74,17 @@ BIOMARKER_TYPES: tuple[str, ...] = (
 
 SCORE_TYPES: tuple[str, ...] = ("sleep", "activity", "readiness", "wellbeing", "mental_wellbeing")
 
-ARCHETYPE_NAMES: tuple[str, ...] = ("activity_level", "sleep_duration", "sleep_pattern", "bed_schedule")
+ARCHETYPE_NAMES: tuple[str, ...] = (
+    "overall_wellness",
+    "activity_level",
+    "mental_wellness",
+    "sleep_duration",
+    "sleep_pattern",
+    "bed_schedule",
+    "wake_schedule",
+    "sleep_quality",
+    "sleep_efficiency",
+)
 
 SCORE_STATES: tuple[str, ...] = ("minimal", "low", "medium", "high")
 
@@ -86,3 +98,12 @@ def score_state(score: float) -> str:
     if score < 0.75:
         return "medium"
     return "high"
+
+
+def is_listed(category: str, type_: str) -> bool:
+    """Whether a biomarker's category and type are both in the lists above (else Sahha added it since)."""
+    return category in _LISTED_CATEGORIES and type_ in _LISTED_TYPES
+
+
+_LISTED_CATEGORIES = frozenset(BIOMARKER_CATEGORIES)
+_LISTED_TYPES = frozenset(BIOMARKER_TYPES)

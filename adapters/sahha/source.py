@@ -15,7 +15,7 @@ import httpx
 
 from sahha_sync.adapters.sahha.api import SahhaApi, format_query_datetime
 from sahha_sync.adapters.sahha.cache import FetchCache
-from sahha_sync.adapters.sahha.catalog import BIOMARKER_CATEGORIES, BIOMARKER_TYPES, SCORE_TYPES
+from sahha_sync.adapters.sahha.catalog import BIOMARKER_CATEGORIES, SCORE_TYPES, is_listed
 from sahha_sync.adapters.sahha.dto import parse_records
 from sahha_sync.adapters.sahha.limiter import RequestLimiter
 from sahha_sync.adapters.sahha.stats import Metrics, SahhaStats, counting_call
@@ -63,7 +63,7 @@ class SahhaHealthDataSource(HealthDataSource):
         max_concurrency: int = 8,
         cache_ttl: float = 60.0,
         categories: Sequence[str] = BIOMARKER_CATEGORIES,
-        biomarker_types: Sequence[str] = BIOMARKER_TYPES,
+        biomarker_types: Sequence[str] = (),
         score_types: Sequence[str] = SCORE_TYPES,
         archetype_names: Sequence[str] = (),
         archetype_periodicity: str | None = None,
@@ -150,6 +150,10 @@ class SahhaHealthDataSource(HealthDataSource):
             kind = route.removesuffix("s")
             good, bad = parse_records(kind, items, user_id, self._now)
             found[kind] += good
+            if kind == "biomarker":
+                self._metrics.count_unlisted(
+                    f"{b.category}/{b.type}" for b in good if not is_listed(b.category, b.type)
+                )
             quarantined += bad
         if quarantined:
             self._metrics.quarantined += len(quarantined)

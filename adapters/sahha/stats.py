@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import asdict, dataclass, field, fields
@@ -29,6 +29,7 @@ class SahhaStats:
     cache_hits: int = 0
     coalesced: int = 0
     quarantined: int = 0
+    unlisted: dict[str, int] = field(default_factory=dict)  # biomarkers of a "category/type" no list names
 
     @property
     def failed_requests(self) -> int:
@@ -92,6 +93,11 @@ class Metrics(CallCounter):
         self.cache_hits = 0
         self.coalesced = 0
         self.quarantined = 0
+        self.unlisted: Counter[str] = Counter()
+
+    def count_unlisted(self, names: Iterable[str]) -> None:
+        """Biomarkers of types or categories no list names: fetched by their category and archived as they came."""
+        self.unlisted.update(names)
 
     def _counting(self) -> tuple[CallCounter, ...]:
         """These counters, and the current call's when there is one."""
@@ -122,4 +128,4 @@ class Metrics(CallCounter):
 
     def snapshot(self) -> SahhaStats:
         counts = {f.name: getattr(self, f.name) for f in fields(SahhaStats)}
-        return SahhaStats(**{**counts, "failures": dict(self.failures)})
+        return SahhaStats(**{**counts, "failures": dict(self.failures), "unlisted": dict(self.unlisted)})

@@ -1,9 +1,11 @@
 """Bulk UPSERT on a natural key, in chunks, counting what was inserted, updated and left alone.
 
 The newest value wins: a row replaces the stored one only when it is at least as new (``observed_at``) and its
-value differs (``DO UPDATE ... WHERE new.observed_at >= stored.observed_at AND (stored) IS DISTINCT FROM
-(new)``); an older row is left alone, as is a row equal to the stored one, so re-archiving the same data creates
-no dead tuples. Both count as unchanged. A record that does not say when it was observed is stamped with the
+value differs (``DO UPDATE ... WHERE new.observed_at >= stored.observed_at AND (new.observed_at >
+stored.observed_at OR (stored) IS DISTINCT FROM (new))``): the same value seen later moves the stored
+``observed_at`` on (so an older, different value arriving after it still loses) and counts as updated. An older row
+is left alone, as is a row equal to the stored one and as new, so re-archiving the same data creates no dead
+tuples. Both count as unchanged. A record that does not say when it was observed is stamped with the
 time of the call. Input is taken in chunks of ``MERGE_ROWS``: within a chunk, rows sharing a key are merged
 before the statement (the newest wins; of equally new ones the last) and sorted by key; a key repeated more
 than ``MERGE_ROWS`` rows apart is written by each chunk (the newest still wins, but it is counted once per
@@ -155,7 +157,10 @@ def _statement(connection: AsyncConnection, kind: KindTable[Any], rows: list[Val
         set_={**changes, "updated_at": func.now()},
         where=and_(
             excluded[OBSERVED_COLUMN] >= table.c[OBSERVED_COLUMN],
-            or_(*(table.c[c].is_distinct_from(excluded[c]) for c in kind.compared)),
+            or_(
+                excluded[OBSERVED_COLUMN] > table.c[OBSERVED_COLUMN],
+                *(table.c[c].is_distinct_from(excluded[c]) for c in kind.compared),
+            ),
         ),
     )
 
@@ -211,10 +216,11 @@ def _upsert_from(kind: KindTable[Any], source: str) -> str:
     incoming = ", ".join(f"EXCLUDED.{c}" for c in kind.compared)
     assignments = ", ".join(f"{c} = EXCLUDED.{c}" for c in kind.updated)
     newer = f"EXCLUDED.{OBSERVED_COLUMN} >= {table}.{OBSERVED_COLUMN}"
+    later = f"EXCLUDED.{OBSERVED_COLUMN} > {table}.{OBSERVED_COLUMN}"
     return (
         f"WITH written AS (INSERT INTO {table} ({columns}) SELECT {columns} FROM {source} "
         f"ON CONFLICT ON CONSTRAINT {kind.constraint} DO UPDATE SET {assignments}, updated_at = now() "
-        f"WHERE {newer} AND ({stored}) IS DISTINCT FROM ({incoming}) RETURNING (xmax = 0) AS inserted) "
+        f"WHERE {newer} AND ({later} OR ({stored}) IS DISTINCT FROM ({incoming})) RETURNING (xmax = 0) AS inserted) "
         f"SELECT count(*) FILTER (WHERE inserted), count(*) FROM written"
     )
 

@@ -33,10 +33,12 @@ def test_analyze_json_prints_each_metric_with_its_unit_and_days_or_why_it_is_abs
     metrics = report["metrics"]
     circadian = {m["name"]: m for m in metrics["circadian"]}
     onset = circadian["circadian.onset.mean"]
-    assert (onset["unit"], onset["days"], onset["reason"]) == ("hour_of_day", 7, None)
+    # a week of sleep days (18:00 to 17:59:59); the last night may not have reached Sahha yet
+    assert (onset["unit"], onset["reason"]) == ("hour_of_day", None)
+    assert onset["days"] in (6, 7)
     assert isinstance(onset["value"], float)
     trend = circadian["circadian.sleep_duration.trend"]
-    assert (trend["value"], trend["reason"]) == (None, "needs at least 14 days of data, has 7")
+    assert (trend["value"], trend["reason"]) == (None, f"needs at least 14 days of data, has {onset['days']}")
     assert metrics["schedule"]["given"] is False
     assert report["insights"]
     assert all(i["metric"] in circadian or i["metric"].startswith("scores.") for i in report["insights"])
@@ -60,3 +62,11 @@ def test_analyze_refuses_a_day_that_is_not_one(cli: Cli) -> None:
     assert code == 2
     assert "--workdays" in err
     assert "'funday' is not a day of the week" in err
+
+
+def test_any_user_id_has_data_on_the_emulator(cli: Cli) -> None:
+    code, out, err = cli("analyze", "--user", "alice", "--archetype", "Peak Performer", "--type", "behavior")
+    assert code == 0, err
+    fetched = next(line for line in out.splitlines() if line.startswith("fetched "))
+    assert int(fetched.split()[1]) > 0
+    assert "sync: synced" in out

@@ -15,11 +15,13 @@ from pathlib import Path
 
 import httpx
 import pytest
+from dependency_injector import providers
 
-from sahha_sync.adapters.sahha.emulator import EMULATOR_CLIENT_ID, EMULATOR_CLIENT_SECRET
+from sahha_sync.adapters.sahha.emulator import EMULATOR_CLIENT_ID, EMULATOR_CLIENT_SECRET, SyntheticPopulation
 from sahha_sync.application.use_cases import ArchiveHealthData
 from sahha_sync.domain.errors import SahhaSyncError
 from sahha_sync.infrastructure.cli import hoist_global_options
+from sahha_sync.infrastructure.container import Container
 from sahha_sync.migrations import head
 from tests.e2e.conftest import CliResult
 
@@ -114,6 +116,15 @@ def test_a_failed_archival_alone_fails_sync(cli: Cli, here: Path, monkeypatch: p
     assert "1 of 1 users failed" in one_error_line(err)
 
 
+@pytest.fixture
+def only_named_users() -> Iterator[None]:
+    """The emulator knows only its named users (by default any id has data): another id is an unknown profile."""
+    Container.population.override(providers.Singleton(SyntheticPopulation, seed=0, any_profile=False))
+    yield
+    Container.population.reset_last_overriding()
+
+
+@pytest.mark.usefixtures("only_named_users")
 def test_a_user_without_data_is_warned_about_named_by_the_emulator_and_not_fresh(cli: Cli) -> None:
     code, out, err = cli(*ANALYZE, "made-up-user")
     assert code == 0, err

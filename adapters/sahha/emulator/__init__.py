@@ -10,6 +10,7 @@ from sahha_sync.adapters.sahha.emulator.app import (
     EMULATOR_CLIENT_SECRET,
     LoggedRequest,
     SahhaEmulator,
+    WebhookPush,
 )
 from sahha_sync.adapters.sahha.emulator.faults import Fault
 from sahha_sync.adapters.sahha.emulator.personas import Persona
@@ -32,6 +33,7 @@ __all__ = [
     "SahhaEmulator",
     "StaticPopulation",
     "SyntheticPopulation",
+    "WebhookPush",
     "emulator_transport",
     "running_emulator",
     "serve",

@@ -20,8 +20,8 @@ from sahha_sync.adapters.sahha.emulator.faults import Fault, FaultPlan, TokenBuc
 from sahha_sync.adapters.sahha.emulator.population import Population, SyntheticPopulation
 from sahha_sync.adapters.sahha.emulator.routes import ProfileRoutes
 from sahha_sync.adapters.sahha.emulator.tokens import TokenIssuer
-from sahha_sync.adapters.sahha.emulator.wire import error_json
-from sahha_sync.domain import FetchWindow, HealthRecords
+from sahha_sync.adapters.sahha.emulator.wire import EVENT_TYPES, error_json, webhook_json
+from sahha_sync.domain import Archetype, Biomarker, FetchWindow, HealthRecords, Score
 
 EMULATOR_CLIENT_ID = "sahha-sync-emulator"
 EMULATOR_CLIENT_SECRET = "sahha-sync-emulator-secret"  # public and local-only, like the emulator itself
@@ -40,6 +40,16 @@ class LoggedRequest:
     status: int
     started: float
     finished: float
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookPush:
+    """One webhook delivery Sahha would make: its ``X-Event-Type``, its body, when the version was created."""
+
+    event_type: str
+    body: bytes
+    created_at: datetime
+    record: Biomarker | Score | Archetype
 
 
 class SahhaEmulator:
@@ -98,6 +108,20 @@ class SahhaEmulator:
         return self.population.records_for(
             profile_id, window, as_of=as_of or self.clock(), include_archetypes=include_archetypes
         )
+
+    def webhook_stream(self, profile_id: str, since: datetime, until: datetime) -> list[WebhookPush]:
+        """What Sahha's webhooks push for the user between ``since`` (excluded) and ``until``: one signed-ready
+        body per version of a record that became available then, in that order, each with ``createdAtUtc`` and
+        ``version`` (a running total revised three times is pushed three times, then its daily value)."""
+        versions = getattr(self.population, "versions", None)
+        if versions is None:
+            return []
+        reach = FetchWindow(since - timedelta(days=40), until)  # a monthly archetype ends long after it began
+        return [
+            WebhookPush(EVENT_TYPES[type(record)], json.dumps(webhook_json(record, at)).encode(), at, record)
+            for record, at in versions(profile_id, reach)
+            if since < at <= until
+        ]
 
     def count(self, route: str | None = None, status: int | None = None) -> int:
         return sum(n for (r, s), n in self.counts.items() if route in (None, r) and status in (None, s))

@@ -1,8 +1,12 @@
-"""One local day of one synthetic user: biomarkers and scores, each with the moment Sahha has it.
+"""One local day of one synthetic user: biomarkers and scores, each version with the moment Sahha has it.
 
-The night that ends on the morning of ``day`` belongs to ``day`` (Sahha files sleep under the wake-up day).
-Data arrives late the way wearables deliver it: most within a few hours of the day's end or the wake-up,
-some up to ``max_delay`` later (the phone was not synced), which is why fetches reach back a lookback.
+Shaped as Sahha's answers are: a sleep day runs from 18:00 of the evening before to 17:59:59 and holds that
+night (Sahha's own ``sleep_start_time``/``sleep_end_time``/``sleep_mid_time`` among it), an activity day from
+00:00:00 to 23:59:59. ``intraday`` records are the day's running totals, revised during the day under the key of
+the ``daily`` record that replaces them; ``weekly`` records (sleep regularity as a 0-1 fraction, sleep debt in
+hours) span eight sleep days. Some types are in no list the client knows (an ``engagement`` category). API
+biomarkers carry no ``createdAtUtc``; scores do. Data arrives late the way wearables deliver it: most within a
+few hours, some up to ``max_delay`` later (the phone was not synced), which is why fetches reach back a lookback.
 """
 
 from __future__ import annotations
@@ -11,17 +15,26 @@ import random
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, timezone
 
-from sahha_sync.adapters.sahha.catalog import score_state
 from sahha_sync.adapters.sahha.emulator.personas import Persona, stable_uuid
-from sahha_sync.domain import Biomarker, Score, ScoreFactor
+from sahha_sync.adapters.sahha.emulator.scores import day_scores
+from sahha_sync.domain import Biomarker, Score
 
 DAY = timedelta(days=1)
 LAST_MS = timedelta(milliseconds=1)
+LAST_SECOND = timedelta(seconds=1)
+SLEEP_DAY_START = time(18)  # of the evening before
+RUNNING_TOTAL_HOURS = (10, 14, 19)  # local hours at which today's intraday totals are revised
+
+# Types no list of the client names (Sahha adds types; an ``engagement`` category exists): category, type, unit.
+UNLISTED_TYPES: tuple[tuple[str, str, str], ...] = (
+    ("engagement", "app_sessions", "count"),
+    ("activity", "stand_hours", "hour"),
+)
 
 
 @dataclass(frozen=True, slots=True)
 class Timed:
-    """A record and the moment it becomes available from the API."""
+    """A version of a record and the moment it becomes available from the API (the newest of a key wins)."""
 
     record: Biomarker | Score
     available_at: datetime
@@ -29,12 +42,15 @@ class Timed:
 
 @dataclass(frozen=True, slots=True)
 class DaySummary:
-    """What the weekly archetypes are computed from."""
+    """What the archetypes are computed from."""
 
     day: date
     steps: int
     sleep_minutes: int
+    efficiency: float
     bedtime_hour: float
+    wake_hour: float
+    score: float
     available_at: datetime
 
 
@@ -49,32 +65,46 @@ def _ms(moment: datetime) -> datetime:
 
 
 class DayBuilder:
-    """Draws one day of one persona; deterministic in (seed, profile id, day)."""
+    """Draws one day of one persona in ``tz``; deterministic in (seed, profile id, day, offset when travelling)."""
 
-    def __init__(self, persona: Persona, day: date, *, seed: int, max_delay: timedelta, late_fraction: float):
+    def __init__(
+        self,
+        persona: Persona,
+        day: date,
+        *,
+        seed: int,
+        max_delay: timedelta,
+        late_fraction: float,
+        tz: timezone | None = None,
+    ):
         self.p = persona
         self.day = day
         self.seed = seed
-        self.rng = random.Random(f"day:{seed}:{persona.profile_id}:{day.isoformat()}")
-        self.tz = timezone(persona.utc_offset)
+        self.tz = tz or timezone(persona.utc_offset)
+        away = "" if self.tz.utcoffset(None) == persona.utc_offset else f":{self.tz.utcoffset(None)}"
+        self.rng = random.Random(f"day:{seed}:{persona.profile_id}:{day.isoformat()}{away}")
         self.start = datetime.combine(day, time(0), self.tz)
-        self.end = self.start + DAY - LAST_MS
+        self.end = self.start + DAY - LAST_SECOND
+        self.sleep_day = (datetime.combine(day - DAY, SLEEP_DAY_START, self.tz), self.start + DAY * 0.75 - LAST_SECOND)
         self.max_delay = max_delay
         self.late_fraction = late_fraction
         self.records: list[Timed] = []
-        self.created: datetime | None = None  # createdAtUtc of the group being drawn: when it became available
 
     def build(self) -> tuple[list[Timed], DaySummary | None]:
         if self.rng.random() > self.p.wear_rate:
             return [], None
         weekend = self.day.weekday() >= 5
         bedtime = self.p.bedtime_hour + (self.p.weekend_shift_hours if weekend else 0.0) + self.rng.gauss(0, 0.5)
-        sleep_min, sleep_end = self._sleep(bedtime, weekend)
+        sleep_min, efficiency, woke_at, sleep_ready = self._sleep(bedtime, weekend)
+        self._weekly(bedtime, sleep_min, sleep_ready)
         steps = self._activity(weekend, sleep_min)
         self._vitals(sleep_min)
         day_ready = self.start + DAY + _delay(self.rng, self.max_delay, self.late_fraction)
-        self._scores(sleep_min, steps, bedtime, self._ready_at(day_ready))
-        summary = DaySummary(self.day, steps, sleep_min, bedtime, max(day_ready, sleep_end))
+        score = self._scores(sleep_min, steps, bedtime, day_ready)
+        wake_hour = (woke_at - self.start).total_seconds() / 3600
+        summary = DaySummary(
+            self.day, steps, sleep_min, efficiency, bedtime, wake_hour, score, max(day_ready, sleep_ready)
+        )
         return self.records, summary
 
     def _bio(
@@ -85,14 +115,15 @@ class DayBuilder:
         unit: str,
         value_type: str,
         *,
-        session: tuple[datetime, datetime] | None = None,
+        window: tuple[datetime, datetime] | None = None,
         aggregation: str = "total",
+        periodicity: str = "daily",
     ) -> Biomarker:
-        start, end = session or (self.start, self.end)
+        start, end = window or (self.start, self.end)
         return Biomarker(
             user_id=self.p.profile_id,
             sahha_profile_id=self.p.sahha_profile_id,
-            sahha_id=stable_uuid("biomarker", self.seed, self.p.profile_id, type_, self.day),
+            sahha_id=stable_uuid("biomarker", self.seed, self.p.profile_id, type_, start, periodicity, value),
             category=category,
             type=type_,
             value=value,
@@ -100,22 +131,16 @@ class DayBuilder:
             value_type=value_type,
             start_date_time=start,
             end_date_time=end,
-            created_at_utc=self.created,
-            periodicity="daily" if session is None else "intraday",
-            aggregation="none" if session is not None else aggregation,
+            periodicity=periodicity,
+            aggregation=aggregation,
         )
-
-    def _ready_at(self, ready: datetime) -> datetime:
-        """Start a group of records that become available at ``ready``."""
-        self.created = _ms(ready.astimezone(UTC))
-        return ready
 
     def _add(self, ready: datetime, *records: Biomarker | Score) -> None:
         self.records.extend(Timed(record, ready) for record in records)
 
-    def _sleep(self, bedtime: float, weekend: bool) -> tuple[int, datetime]:
+    def _sleep(self, bedtime: float, weekend: bool) -> tuple[int, float, datetime, datetime]:
         r = self.rng
-        asleep_at = self.start - DAY + timedelta(seconds=round(bedtime * 3600))
+        asleep_at = self.start - DAY + timedelta(seconds=round(bedtime * 60) * 60)
         in_bed = max(240, round(r.gauss(self.p.sleep_need_hours * 60 + (35 if weekend else 0), 45)))
         awake = round(r.uniform(5, 40))
         latency = round(r.uniform(4, 30))
@@ -123,23 +148,64 @@ class DayBuilder:
         deep = round(asleep * r.uniform(0.13, 0.23))
         rem = round(asleep * r.uniform(0.18, 0.26))
         woke_at = asleep_at + timedelta(minutes=in_bed)
-        ready = self._ready_at(woke_at + _delay(r, self.max_delay, self.late_fraction))
-        session = (asleep_at, woke_at)
+        mid = asleep_at + timedelta(minutes=in_bed // 2)
+        ready = woke_at + _delay(r, self.max_delay, self.late_fraction)
+        clock_times = [("sleep_start_time", asleep_at), ("sleep_end_time", woke_at), ("sleep_mid_time", mid)]
+        soon = woke_at + timedelta(minutes=r.randint(10, 90))
+        if soon < ready:  # the phone told Sahha of the night before the day's figures were final
+            self._add(soon, *(self._clock(name, at, "intraday") for name, at in clock_times))
+        efficiency = 100.0 * asleep / in_bed
         self._add(
             ready,
-            self._bio("sleep", "sleep_start_time", _local(asleep_at), "datetime", "datetime", session=session),
-            self._bio("sleep", "sleep_end_time", _local(woke_at), "datetime", "datetime", session=session),
-            self._bio("sleep", "sleep_duration", str(asleep), "minute", "integer"),
-            self._bio("sleep", "sleep_in_bed_duration", str(in_bed), "minute", "integer"),
-            self._bio("sleep", "sleep_awake_duration", str(awake), "minute", "integer"),
-            self._bio("sleep", "sleep_latency", str(latency), "minute", "integer"),
-            self._bio("sleep", "sleep_deep_duration", str(deep), "minute", "integer"),
-            self._bio("sleep", "sleep_rem_duration", str(rem), "minute", "integer"),
-            self._bio("sleep", "sleep_light_duration", str(asleep - deep - rem), "minute", "integer"),
-            self._bio("sleep", "sleep_interruptions", str(r.randint(0, 6)), "count", "integer"),
-            self._bio("sleep", "sleep_efficiency", f"{100.0 * asleep / in_bed:.1f}", "percent", "double"),
+            *(self._clock(name, at, "daily") for name, at in clock_times),
+            self._sleep_bio("sleep_duration", str(asleep), "minute", "integer"),
+            self._sleep_bio("sleep_in_bed_duration", str(in_bed), "minute", "integer"),
+            self._sleep_bio("sleep_awake_duration", str(awake), "minute", "integer"),
+            self._sleep_bio("sleep_latency", str(latency), "minute", "integer"),
+            self._sleep_bio("sleep_deep_duration", str(deep), "minute", "integer"),
+            self._sleep_bio("sleep_rem_duration", str(rem), "minute", "integer"),
+            self._sleep_bio("sleep_light_duration", str(asleep - deep - rem), "minute", "integer"),
+            self._sleep_bio("sleep_interruptions", str(r.randint(0, 6)), "count", "integer"),
+            self._sleep_bio("sleep_efficiency", f"{efficiency:.1f}", "percent", "double", aggregation="average"),
         )
-        return asleep, ready
+        return asleep, efficiency, woke_at, ready
+
+    def _sleep_bio(self, type_: str, value: str, unit: str, value_type: str, **kw: str) -> Biomarker:
+        return self._bio("sleep", type_, value, unit, value_type, window=self.sleep_day, **kw)
+
+    def _clock(self, type_: str, at: datetime, periodicity: str) -> Biomarker:
+        value = at.isoformat(timespec="minutes")  # "2025-07-11T06:00+12:00": Sahha's clock times have no seconds
+        return self._sleep_bio(type_, value, "datetime", "datetime", aggregation="none", periodicity=periodicity)
+
+    def _weekly(self, bedtime: float, sleep_min: int, ready: datetime) -> None:
+        """The week up to this sleep day: eight sleep-day windows."""
+        r = self.rng
+        window = (self.sleep_day[0] - 7 * DAY, self.sleep_day[1])
+        regularity = max(0.0, min(1.0, 1.0 - abs(bedtime - self.p.bedtime_hour) * 0.08 - r.uniform(0.0, 0.06)))
+        debt = max(0.0, (self.p.sleep_need_hours * 60 - sleep_min) / 60 * r.uniform(3.0, 7.0))
+        self._add(
+            ready,
+            self._bio(
+                "sleep",
+                "sleep_regularity",
+                f"{regularity:.3f}",
+                "percentage",
+                "double",
+                window=window,
+                aggregation="average",
+                periodicity="weekly",
+            ),
+            self._bio(
+                "sleep",
+                "sleep_debt",
+                f"{debt:.2f}",
+                "hour",
+                "double",
+                window=window,
+                aggregation="total",
+                periodicity="weekly",
+            ),
+        )
 
     def _activity(self, weekend: bool, sleep_min: int) -> int:
         r = self.rng
@@ -152,7 +218,23 @@ class DayBuilder:
         sedentary = max(0, waking - low - mid - high - round(r.uniform(60, 180)))
         active_hours = min(16, max(0, round(steps / 900 + r.gauss(0, 1.2))))
         energy = steps * 0.04 + mid * 4.0 + high * 9.0
-        ready = self._ready_at(self.start + DAY + _delay(r, self.max_delay, self.late_fraction))
+        sessions, stand = r.randint(0, 12), min(16, max(0, round(active_hours * r.uniform(0.6, 1.2))))
+        for hour in RUNNING_TOTAL_HOURS:  # today's running totals, under the daily record's key
+            share = min(1.0, (hour - 7) / 15 * r.uniform(0.8, 1.1))
+            at = self.start + timedelta(hours=hour, minutes=r.randint(0, 59))
+            self._add(
+                at,
+                self._bio("activity", "steps", str(round(steps * share)), "count", "integer", periodicity="intraday"),
+                self._bio(
+                    "activity",
+                    "active_energy_burned",
+                    f"{energy * share:.1f}",
+                    "kcal",
+                    "double",
+                    periodicity="intraday",
+                ),
+            )
+        ready = self.start + DAY + _delay(r, self.max_delay, self.late_fraction)
         self._add(
             ready,
             self._bio("activity", "steps", str(steps), "count", "integer"),
@@ -162,6 +244,10 @@ class DayBuilder:
             self._bio("activity", "activity_high_intensity_duration", str(high), "minute", "integer"),
             self._bio("activity", "activity_sedentary_duration", str(sedentary), "minute", "integer"),
             self._bio("activity", "active_energy_burned", f"{energy:.1f}", "kcal", "double"),
+            *(
+                self._bio(category, type_, str(value), unit, "integer")
+                for (category, type_, unit), value in zip(UNLISTED_TYPES, (sessions, stand), strict=True)
+            ),
         )
         return steps
 
@@ -170,60 +256,14 @@ class DayBuilder:
         strain = 2.0 if sleep_min < 380 else 0.0
         rhr = self.p.resting_hr + strain + r.gauss(0, 1.6)
         hrv = max(8.0, self.p.hrv_rmssd - 3.0 * strain + r.gauss(0, 6.0))
-        ready = self._ready_at(self.start + DAY + _delay(r, self.max_delay, self.late_fraction))
+        ready = self.start + DAY + _delay(r, self.max_delay, self.late_fraction)
         self._add(
             ready,
             self._bio("vitals", "heart_rate_resting", f"{rhr:.1f}", "bpm", "double", aggregation="average"),
             self._bio("vitals", "heart_rate_variability_rmssd", f"{hrv:.1f}", "ms", "double", aggregation="average"),
         )
 
-    def _scores(self, sleep_min: int, steps: int, bedtime: float, ready: datetime) -> None:
-        regularity = max(0.0, 100.0 - abs(bedtime - self.p.bedtime_hour) * 40.0)
-        sleep = [
-            _factor("sleep_duration", sleep_min, 480, "minute"),
-            _factor("sleep_regularity", round(regularity, 1), 80, "index"),
-        ]
-        activity = [
-            _factor("steps", steps, 7500, "count"),
-            _factor("active_hours", min(16, round(steps / 900)), 10, "hour"),
-        ]
-        readiness = [
-            _factor("resting_heart_rate", round(self.p.resting_hr, 1), 60, "bpm", lower_is_better=True),
-            _factor("heart_rate_variability", round(self.p.hrv_rmssd, 1), 60, "ms"),
-            sleep[0],
-        ]
-        groups = {
-            "sleep": sleep,
-            "activity": activity,
-            "readiness": readiness,
-            "wellbeing": [sleep[0], activity[0], readiness[0]],
-            "mental_wellbeing": [sleep[1], activity[1]],
-        }
-        self._add(ready, *(self._score(kind, factors) for kind, factors in groups.items()))
-
-    def _score(self, kind: str, factors: list[ScoreFactor]) -> Score:
-        value = round(sum(f.score or 0.0 for f in factors) / len(factors), 2)
-        return Score(
-            user_id=self.p.profile_id,
-            sahha_profile_id=self.p.sahha_profile_id,
-            sahha_id=stable_uuid("score", self.seed, self.p.profile_id, kind, self.day),
-            type=kind,
-            score=value,
-            state=score_state(value),
-            factors=tuple(factors),
-            data_sources=self.p.data_sources,
-            score_date_time=self.start,
-            created_at_utc=self.created,
-        )
-
-
-def _factor(name: str, value: float, goal: float, unit: str, *, lower_is_better: bool = False) -> ScoreFactor:
-    ratio = goal / value if lower_is_better and value else value / goal
-    score = round(max(0.0, min(1.0, ratio)), 2)
-    return ScoreFactor(
-        name=name, value=float(value), goal=float(goal), score=score, state=score_state(score), unit=unit
-    )
-
-
-def _local(moment: datetime) -> str:
-    return moment.isoformat(timespec="milliseconds")
+    def _scores(self, sleep_min: int, steps: int, bedtime: float, ready: datetime) -> float:
+        scores = day_scores(self.p, self.seed, self.start, sleep_min, steps, bedtime, _ms(ready.astimezone(UTC)))
+        self._add(ready, *scores)
+        return sum(s.score or 0.0 for s in scores) / len(scores)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import random
-from collections.abc import Iterable, Sequence
-from datetime import UTC, date, datetime, time, timedelta, timezone
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from datetime import date, datetime, timedelta, timezone
 from typing import Protocol
 
-from sahha_sync.adapters.sahha.emulator.days import DAY, LAST_MS, DayBuilder, DaySummary, Timed
-from sahha_sync.adapters.sahha.emulator.personas import Persona, stable_uuid
+from sahha_sync.adapters.sahha.emulator.archetypes import archetypes_for
+from sahha_sync.adapters.sahha.emulator.days import DayBuilder, DaySummary, Timed
+from sahha_sync.adapters.sahha.emulator.personas import Persona
 from sahha_sync.domain import Archetype, Biomarker, FetchWindow, HealthRecords, Score
 
 _CACHE_LIMIT = 50_000
@@ -28,10 +28,13 @@ class Population(Protocol):
 class SyntheticPopulation:
     """``size`` synthetic users (``user-0000`` ...) with days of data around their habits; any window works.
 
-    With ``any_profile=True`` every external id is a user (drawn from the seed and the id), not only the
-    named ones. Deterministic in ``seed``: the same seed gives the same users, offsets and values. Each
-    record has an availability time after its period (usually hours, sometimes up to ``max_delay``);
-    ``records_for(..., as_of=now)`` hides what has not arrived yet, ``as_of=None`` shows everything.
+    Every external id is a user (drawn from the seed and the id), not only the named ones, unless
+    ``any_profile=False`` (then an unknown id has no data, as an unknown profile). Deterministic in ``seed``: the
+    same seed gives the same users, offsets and values. Each version of a record has an availability time (a
+    running total during its day; the final value usually hours after its period, sometimes up to
+    ``max_delay``); ``records_for(..., as_of=now)`` answers the newest version of each key available by then,
+    ``as_of=None`` the newest of all. ``travellers`` maps a user to the day they move to another UTC offset: that
+    local date is lived twice, once in each offset.
     """
 
     def __init__(
@@ -42,16 +45,18 @@ class SyntheticPopulation:
         profile_ids: Sequence[str] | None = None,
         max_delay: timedelta = timedelta(days=2),
         late_fraction: float = 0.15,
-        any_profile: bool = False,
+        any_profile: bool = True,
+        travellers: Mapping[str, tuple[date, timedelta]] | None = None,
     ) -> None:
         self.seed = seed
         ids = tuple(profile_ids) if profile_ids is not None else tuple(f"user-{i:04d}" for i in range(size))
         self._named = ids
         self._personas = {pid: Persona.draw(seed, pid) for pid in ids}
         self.any_profile = any_profile
+        self.travellers = dict(travellers or {})
         self._max_delay = max_delay
         self._late_fraction = late_fraction
-        self._days: dict[tuple[str, date], tuple[list[Timed], DaySummary | None]] = {}
+        self._days: dict[tuple[str, date, timezone], tuple[list[Timed], DaySummary | None]] = {}
 
     @property
     def profile_ids(self) -> tuple[str, ...]:
@@ -77,112 +82,70 @@ class SyntheticPopulation:
             persona = self._personas[profile_id] = Persona.draw(self.seed, profile_id)
         return persona
 
+    def versions(
+        self, profile_id: str, window: FetchWindow, *, include_archetypes: bool = True
+    ) -> list[tuple[Biomarker | Score | Archetype, datetime]]:
+        """Every version of every record of the user that meets ``window``, with the moment it became
+        available, in that order (what Sahha's webhooks push, one delivery per version)."""
+        persona = self._persona(profile_id)
+        if persona is None:
+            return []
+        found: list[tuple[Biomarker | Score | Archetype, datetime]] = []
+        for day, tz in self._local_days(persona, window):
+            found += [
+                (t.record, t.available_at) for t in self._day(persona, day, tz)[0] if window.overlaps(*t.record.period)
+            ]
+        if include_archetypes:
+            found += archetypes_for(
+                persona, window, lambda a, b: self._summaries(persona, a, b), seed=self.seed, max_delay=self._max_delay
+            )
+        return sorted(found, key=lambda pair: pair[1])
+
     def records_for(
         self, profile_id: str, window: FetchWindow, *, as_of: datetime | None = None, include_archetypes: bool = True
     ) -> HealthRecords:
-        persona = self._persona(profile_id)
-        if persona is None:
-            return HealthRecords()
-        tz = timezone(persona.utc_offset)
-        first = window.start.astimezone(tz).date() - timedelta(days=1)
-        last = window.end.astimezone(tz).date() + timedelta(days=1)
-        biomarkers: list[Biomarker] = []
-        scores: list[Score] = []
-        for day in _dates(first, last):
-            for timed in self._day(persona, day)[0]:
-                if as_of is not None and timed.available_at > as_of:
-                    continue
-                record = timed.record
-                if isinstance(record, Biomarker) and window.overlaps(*record.period):
-                    biomarkers.append(record)
-                elif isinstance(record, Score) and window.overlaps(*record.period):
-                    scores.append(record)
-        archetypes = self._archetypes(persona, window, as_of) if include_archetypes else []
-        return HealthRecords(tuple(biomarkers), tuple(scores), tuple(archetypes))
+        newest: dict[tuple[type, Hashable], Biomarker | Score | Archetype] = {}
+        for record, available_at in self.versions(profile_id, window, include_archetypes=include_archetypes):
+            if as_of is None or available_at <= as_of:
+                newest[(type(record), record.key)] = record
+        records = list(newest.values())
+        return HealthRecords(
+            tuple(r for r in records if isinstance(r, Biomarker)),
+            tuple(r for r in records if isinstance(r, Score)),
+            tuple(r for r in records if isinstance(r, Archetype)),
+        )
 
-    def _day(self, persona: Persona, day: date) -> tuple[list[Timed], DaySummary | None]:
-        key = (persona.profile_id, day)
+    def _local_days(self, persona: Persona, window: FetchWindow) -> list[tuple[date, timezone]]:
+        """The local days that may meet ``window``: in the user's offset, and for a traveller in the new one from
+        the day they moved (that date twice)."""
+        home = timezone(persona.utc_offset)
+        moved = self.travellers.get(persona.profile_id)
+        first = window.start.astimezone(home).date() - timedelta(days=2)
+        last = window.end.astimezone(home).date() + timedelta(days=2)
+        days: list[tuple[date, timezone]] = []
+        for day in _dates(first, last):
+            if moved is None or day <= moved[0]:
+                days.append((day, home))
+            if moved is not None and day >= moved[0]:
+                days.append((day, timezone(moved[1])))
+        return days
+
+    def _day(self, persona: Persona, day: date, tz: timezone) -> tuple[list[Timed], DaySummary | None]:
+        key = (persona.profile_id, day, tz)
         cached = self._days.get(key)
         if cached is None:
             if len(self._days) >= _CACHE_LIMIT:
                 self._days.clear()
                 # Days are cheap to draw again and always come out the same.
             builder = DayBuilder(
-                persona, day, seed=self.seed, max_delay=self._max_delay, late_fraction=self._late_fraction
+                persona, day, seed=self.seed, max_delay=self._max_delay, late_fraction=self._late_fraction, tz=tz
             )
             cached = self._days[key] = builder.build()
         return cached
 
-    def _archetypes(self, persona: Persona, window: FetchWindow, as_of: datetime | None) -> list[Archetype]:
-        tz = timezone(persona.utc_offset)
-        first = window.start.astimezone(tz).date()
-        monday = first - timedelta(days=first.weekday())
-        found: list[Archetype] = []
-        while datetime.combine(monday, time(0), tz) < window.end:
-            start = datetime.combine(monday, time(0), tz)
-            if window.overlaps(start, start + 7 * DAY - LAST_MS):
-                days = [s for d in _dates(monday, monday + timedelta(days=6)) if (s := self._day(persona, d)[1])]
-                found.extend(self._week(persona, start, days, as_of))
-            monday += timedelta(days=7)
-        return found
-
-    def _week(
-        self, persona: Persona, start: datetime, days: list[DaySummary], as_of: datetime | None
-    ) -> list[Archetype]:
-        if not days:
-            return []
-        rng = random.Random(f"week:{self.seed}:{persona.profile_id}:{start.date().isoformat()}")
-        end = start + 7 * DAY - LAST_MS
-        ready = end + timedelta(seconds=round(rng.uniform(3600, self._max_delay.total_seconds())))
-        if as_of is not None and ready > as_of:
-            return []
-        steps = sum(d.steps for d in days) / len(days)
-        sleep = sum(d.sleep_minutes for d in days) / len(days)
-        bedtimes = [d.bedtime_hour for d in days]
-        bedtime = sum(bedtimes) / len(bedtimes)
-        spread = max(bedtimes) - min(bedtimes)
-        labels = [
-            ("activity_level", _ordinal(steps, (5000, 7500, 10000), _ACTIVITY), "ordinal"),
-            ("sleep_duration", _ordinal(sleep, (360, 420, 510), _SLEEP), "ordinal"),
-            (
-                "bed_schedule",
-                ("early_sleeper", 0)
-                if bedtime < 22.5
-                else (("late_sleeper", 2) if bedtime > 24.0 else ("average_sleeper", 1)),
-                "categorical",
-            ),
-            (
-                "sleep_pattern",
-                ("consistent_sleeper", 0) if spread < 1.5 else ("inconsistent_sleeper", 1),
-                "categorical",
-            ),
-        ]
-        created = ready.astimezone(UTC).replace(microsecond=0)
-        return [
-            Archetype(
-                user_id=persona.profile_id,
-                sahha_profile_id=persona.sahha_profile_id,
-                sahha_id=stable_uuid("archetype", self.seed, persona.profile_id, name, start.date()),
-                name=name,
-                value=label,
-                data_type=data_type,
-                ordinality=rank if data_type == "ordinal" else None,
-                periodicity="weekly",
-                start_date_time=start,
-                end_date_time=end,
-                created_at_utc=created,
-            )
-            for name, (label, rank), data_type in labels
-        ]
-
-
-_ACTIVITY = ("sedentary", "lightly_active", "moderately_active", "highly_active")
-_SLEEP = ("very_short_sleeper", "short_sleeper", "average_sleeper", "long_sleeper")
-
-
-def _ordinal(value: float, bounds: tuple[float, ...], labels: tuple[str, ...]) -> tuple[str, int]:
-    rank = sum(1 for bound in bounds if value >= bound)
-    return labels[rank], rank
+    def _summaries(self, persona: Persona, first: date, last: date) -> list[DaySummary]:
+        home = timezone(persona.utc_offset)
+        return [s for d in _dates(first, last) if (s := self._day(persona, d, home)[1]) is not None]
 
 
 def _dates(first: date, last: date) -> Iterable[date]:

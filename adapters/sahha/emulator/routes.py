@@ -52,6 +52,7 @@ class ProfileRoutes:
         self.population = population
         self.malformed_rate = malformed_rate
         self._rng = rng
+        self._empty = random.Random(f"empty:{rng.random()}")
 
     def answer(self, route: str, external_id: str, request: Request, location: str, now: datetime) -> Response:
         try:
@@ -59,17 +60,20 @@ class ProfileRoutes:
             items = getattr(self, f"_{route}")(external_id, window, request, now)
         except BadRequest as exc:
             return Response.json(400, error_json(400, "Bad Request", location, exc.errors))
-        if not items:
-            return Response(204)
+        if not items:  # Sahha answers nothing found with 204 or with 200 and an empty array
+            return Response(204) if self._empty.random() < 0.5 else Response.json(200, [])
         return Response.json(200, items)
 
     def _biomarker(self, external_id: str, window: FetchWindow, request: Request, now: datetime) -> list[Json]:
         categories, types = request.query.get("categories"), request.query.get("types")
-        if not categories or not types:
-            missing = [n for n, v in (("categories", categories), ("types", types)) if not v]
-            raise BadRequest({n: [f"At least one value of '{n}' is required."] for n in missing})
+        if not categories and not types:  # categories alone (or types alone) are answered
+            raise BadRequest({"categories": ["At least one value of 'categories' or 'types' is required."]})
         records = self.population.records_for(external_id, window, as_of=now, include_archetypes=False)
-        items = [biomarker_json(b) for b in records.biomarkers if b.category in categories and b.type in types]
+        items = [
+            biomarker_json(b)
+            for b in records.biomarkers
+            if (not categories or b.category in categories) and (not types or b.type in types)
+        ]
         if items and self._rng.random() < self.malformed_rate:
             items.append(malformed_biomarker(self._rng, self._rng.choice(items)))
         return items

@@ -23,6 +23,8 @@ def format_utc(moment: datetime) -> str:
 
 
 def _common(record: Biomarker | Score | Archetype) -> Json:
+    """The fields every kind carries; ``createdAtUtc`` only when the record has one (API scores, not API
+    biomarkers or archetypes)."""
     body: Json = {"profileId": record.sahha_profile_id, "accountId": EMULATOR_ACCOUNT_ID}
     body["externalId"] = record.user_id
     if record.sahha_id is not None:
@@ -30,6 +32,38 @@ def _common(record: Biomarker | Score | Archetype) -> Json:
     if record.created_at_utc is not None:
         body["createdAtUtc"] = format_utc(record.created_at_utc)
     return body
+
+
+def _version(value: str | None) -> int | str | None:
+    """A version as Sahha sends it: a number when it is one (``1``), else as it was."""
+    whole = value is not None and value.isascii() and value.isdigit() and str(int(value)) == value
+    return int(value) if whole and value is not None else value
+
+
+EVENT_TYPES = {
+    Biomarker: "BiomarkerCreatedIntegrationEvent",
+    Score: "ScoreCreatedIntegrationEvent",
+    Archetype: "ArchetypeCreatedIntegrationEvent",
+}
+
+
+def api_json(record: Biomarker | Score | Archetype) -> Json:
+    if isinstance(record, Biomarker):
+        return biomarker_json(record)
+    return score_json(record) if isinstance(record, Score) else archetype_json(record)
+
+
+def webhook_json(record: Biomarker | Score | Archetype, created: datetime) -> Json:
+    """The body of the webhook that pushes ``record``: its API fields, with ``createdAtUtc`` (``created`` unless
+    the record has its own) and ``version`` always present."""
+    body = api_json(record)
+    body.setdefault("createdAtUtc", format_utc(_ms(created)))
+    body.setdefault("version", 1)
+    return body
+
+
+def _ms(moment: datetime) -> datetime:
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
 
 
 def biomarker_json(b: Biomarker) -> Json:
@@ -61,21 +95,24 @@ def score_json(s: Score) -> Json:
         "factors": [factor_json(f) for f in s.factors],
         "dataSources": list(s.data_sources),
         "scoreDateTime": format_datetime(s.score_date_time),
-        "version": s.version,
+        "version": _version(s.version),
     }
 
 
 def archetype_json(a: Archetype) -> Json:
-    return _common(a) | {
-        "name": a.name,
-        "value": a.value,
-        "dataType": a.data_type,
-        "ordinality": a.ordinality,
-        "periodicity": a.periodicity,
-        "startDateTime": format_datetime(a.start_date_time),
-        "endDateTime": format_datetime(a.end_date_time),
-        "version": a.version,
-    }
+    return (
+        _common(a)
+        | {
+            "name": a.name,
+            "value": a.value,
+            "dataType": a.data_type,
+            "ordinality": a.ordinality,
+            "periodicity": a.periodicity,
+            "startDateTime": format_datetime(a.start_date_time),
+            "endDateTime": format_datetime(a.end_date_time),
+        }
+        | ({} if a.version is None else {"version": _version(a.version)})
+    )
 
 
 def error_json(status: int, title: str, location: str, errors: dict[str, list[str]] | None = None) -> Json:

@@ -235,14 +235,33 @@ class HealthArchiveContract:
         assert counts == UpsertCounts(updated=1)
         assert await stored_values(archive, user) == ["455"]
 
-    async def test_an_equal_value_observed_later_is_left_alone(self, archive: HealthArchive) -> None:
+    async def test_an_equal_value_observed_later_keeps_its_value_and_moves_its_observed_at_on(
+        self, archive: HealthArchive
+    ) -> None:
         user = unique_id()
         day = biomarker(user)
         await archive.upsert_biomarkers([fetched(day, "400", at=timedelta(hours=1))])
         counts = await archive.upsert_biomarkers([fetched(day, "400", at=timedelta(hours=5))])
-        assert counts == UpsertCounts(unchanged=1)
+        assert counts == UpsertCounts(updated=1)
         (stored,) = (await archive.read_window(user, WEEK)).biomarkers
-        assert stored.observed_at == T0 + timedelta(hours=1)
+        assert (stored.value, stored.observed_at) == ("400", T0 + timedelta(hours=5))
+
+    async def test_an_equal_value_as_new_as_the_stored_one_is_left_alone(self, archive: HealthArchive) -> None:
+        user = unique_id()
+        day = fetched(biomarker(user), "400", at=timedelta(hours=1))
+        await archive.upsert_biomarkers([day])
+        assert await archive.upsert_biomarkers([day]) == UpsertCounts(unchanged=1)
+
+    async def test_a_value_seen_again_later_beats_an_older_other_value_arriving_after_it(
+        self, archive: HealthArchive
+    ) -> None:
+        """v1@t1, v1@t3, v0@t2: the second sighting of v1 makes it as new as t3, so v0 (t2) loses."""
+        user = unique_id()
+        day = biomarker(user)
+        for value, hour in (("455", 1), ("455", 3), ("400", 2)):
+            await archive.upsert_biomarkers([fetched(day, value, at=timedelta(hours=hour))])
+        (stored,) = (await archive.read_window(user, WEEK)).biomarkers
+        assert (stored.value, stored.observed_at) == ("455", T0 + timedelta(hours=3))
 
     async def test_records_without_created_at_are_ordered_by_when_they_were_fetched(
         self, archive: HealthArchive

@@ -7,8 +7,11 @@ several analyses a day per user and analysis type at seeded random times; data a
 values revised after they were first served; injected Sahha 429s, 5xx, timeouts and outages; archive failures on a
 schedule (some runs fail once and are retried, some fail every attempt and die); a process restart with jobs
 pending (the queue is dropped, a new one built and ``RecoverPendingArchivals`` run); duplicate webhook
-deliveries through the signed receiver into the ingest job. At the end, once the queue drained and one more
-analysis per user ran, ``SimulationReport.problems`` lists every broken promise:
+deliveries through the signed receiver into the ingest job, out of order (a record's newest version, then an older
+one); old archival jobs submitted again after newer ones ran. The data has Sahha's real shapes (the emulator's):
+running totals revised under the daily record's key, weekly records, types no list names, API biomarkers without
+``createdAtUtc``, and a user who moves to another offset (a local date lived twice). At the end, once the queue
+drained and one more analysis per user ran, ``SimulationReport.problems`` lists every broken promise:
 
 - the archive equals the emulator's ground truth over the fetched span: every record once, with its latest value;
 - every run's tracking row agrees with what happened to it (its fate, recorded as the simulation saw it);
@@ -29,7 +32,6 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import dataclasses
-import json
 import random
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -49,9 +51,9 @@ from sahha_sync.adapters.sahha.emulator import (
     EMULATOR_CLIENT_SECRET,
     SahhaEmulator,
     SyntheticPopulation,
+    WebhookPush,
     emulator_transport,
 )
-from sahha_sync.adapters.sahha.emulator.wire import biomarker_json, score_json
 from sahha_sync.adapters.webhook import SahhaWebhookReceiver, sign
 from sahha_sync.application.ports import (
     ARCHIVED_KINDS,
@@ -120,6 +122,8 @@ class SimulationConfig:
     request_timeout: float = 0.05  # real seconds the client waits for an answer that never comes
     drain_fraction: float = 0.3  # runs after which the simulation waits for the queue; the others overlap it
     max_staleness: timedelta = timedelta(0)  # zero: every run fetches; else the archive answers within the bound
+    stale_jobs: int = 4  # an old archival job submitted again after newer ones ran
+    traveller_moves: timedelta | None = timedelta(hours=-9)  # the last user moves this far west on day 5 (None: no one)
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,8 +188,11 @@ class RevisingPopulation:
             return record
         revised = number * rng.uniform(1.02, 1.3)
         value = str(round(revised)) if record.value_type.lower() in ("integer", "long") else f"{revised:.1f}"
-        created = at.astimezone(UTC).replace(microsecond=0)
-        return dataclasses.replace(record, value=value, created_at_utc=created)
+        return dataclasses.replace(record, value=value)  # API biomarkers say nothing of when they were made
+
+    def versions(self, profile_id: str, window: FetchWindow, *, include_archetypes: bool = True) -> list[Any]:
+        """The versions Sahha's webhooks push (before any later revision)."""
+        return self.base.versions(profile_id, window, include_archetypes=include_archetypes)
 
 
 # -- archive failures on a schedule ----------------------------------------------------------------------
@@ -203,6 +210,7 @@ class ArchiveFaults:
         self.gate = asyncio.Event()
         self.gate.set()
         self.injected = 0
+        self.ran: dict[str, list[dict[str, Any]]] = {}  # payloads of archival jobs that ran, by user
 
     def check(self, part: str) -> None:
         current = _current_job.get()
@@ -219,6 +227,8 @@ class ArchiveFaults:
         async def run(payload: Mapping[str, Any], context: JobContext) -> None:
             await self.gate.wait()
             key = _key_of(payload)
+            if key is not None and key not in self.always and key not in self.first_attempt:
+                self.ran.setdefault(key[0], []).append(dict(payload))
             token = _current_job.set(None if key is None else (key, context.attempt))
             try:
                 await handler(payload, context)
@@ -322,6 +332,9 @@ def _schedule(config: SimulationConfig, users: Sequence[str], faults: ArchiveFau
     for _ in range(config.webhook_deliveries):
         at = SIM_START + timedelta(seconds=rng.uniform(0, days.total_seconds()))
         steps.append(_Step(at, "webhook", rng.choice(users)))
+    for _ in range(config.stale_jobs):
+        at = SIM_START + timedelta(seconds=rng.uniform(3 * 86_400, days.total_seconds()))
+        steps.append(_Step(at, "stale_job", rng.choice(users)))
     if config.restart and config.days >= 3:
         restart = SIM_START + timedelta(seconds=rng.uniform(2 * 86_400, days.total_seconds() - 86_400))
         steps.append(_Step(restart - timedelta(hours=rng.uniform(2, 8)), "stall"))
@@ -358,8 +371,17 @@ class IntegritySimulation:
     ) -> None:
         self.config = config
         self.clock = ManualClock(SIM_START)
+        travellers = {}
+        if config.traveller_moves is not None:
+            home = SyntheticPopulation(config.seed).persona(f"user-{config.users - 1:04d}").utc_offset
+            moved = max(timedelta(hours=-12), home + config.traveller_moves)
+            travellers[f"user-{config.users - 1:04d}"] = ((SIM_START + timedelta(days=5)).date(), moved)
         population = SyntheticPopulation(
-            config.seed, size=config.users, max_delay=config.max_delay, late_fraction=config.late_fraction
+            config.seed,
+            size=config.users,
+            max_delay=config.max_delay,
+            late_fraction=config.late_fraction,
+            travellers=travellers,
         )
         latest = config.max_delay - timedelta(hours=1)
         self.population = RevisingPopulation(population, fraction=config.revision_fraction, latest=latest)
@@ -382,7 +404,14 @@ class IntegritySimulation:
         self._first_run: dict[str, datetime] = {}
         self._queue: JobQueue | None = None
         self._flights = UserFlights()  # the process's own: a restart starts with none
-        self._counts: dict[str, int] = {"webhook_posts": 0, "webhook_records": 0, "recovered": 0, "stalled_submits": 0}
+        self._counts: dict[str, int] = {
+            "webhook_posts": 0,
+            "webhook_records": 0,
+            "webhook_out_of_order": 0,
+            "recovered": 0,
+            "stalled_submits": 0,
+            "stale_jobs": 0,
+        }
         self._stalled = False
 
     def unit_of_work(self) -> UnitOfWork:
@@ -538,25 +567,37 @@ class IntegritySimulation:
         self._watermarks[(user, archetype, atype)] = max(current, previous or current)
 
     async def _on_webhook(self, step: _Step) -> None:
+        """Sahha pushes versions of one record of the last two days out of order: the newest first, then an older
+        one (a running total before its daily value), each two or three times."""
         now = self.clock.now()
-        truth = self.emulator.ground_truth(
-            step.user, FetchWindow(now - timedelta(days=2), now), include_archetypes=False
-        )
-        candidates: list[Biomarker | Score] = [*truth.biomarkers, *truth.scores]
-        if not candidates:
+        pushes = self.emulator.webhook_stream(step.user, now - timedelta(days=2), now)
+        if not pushes:
             return
-        record = self._rng.choice(candidates)
+        by_key: dict[Any, list[WebhookPush]] = {}
+        for push in pushes:
+            by_key.setdefault((type(push.record), push.record.key), []).append(push)
+        revised = [versions for versions in by_key.values() if len(versions) > 1]
+        versions = self._rng.choice(revised or list(by_key.values()))
+        chosen = [versions[-1], *([self._rng.choice(versions[:-1])] if len(versions) > 1 else [])]
         self._counts["webhook_records"] += 1
-        kind = "Biomarker" if isinstance(record, Biomarker) else "Score"
-        body = json.dumps(biomarker_json(record) if isinstance(record, Biomarker) else score_json(record)).encode()
-        headers = {"X-Event-Type": f"{kind}CreatedIntegrationEvent", "X-Signature": sign(WEBHOOK_SECRET, body)}
+        self._counts["webhook_out_of_order"] += len(chosen) - 1
         transport = httpx.ASGITransport(app=self._receiver)
         async with httpx.AsyncClient(transport=transport, base_url="http://host.local") as client:
-            for _ in range(self._rng.randint(2, 3)):  # Sahha delivers again when unsure we got it
-                response = await client.post("/sahha/webhooks", content=body, headers=headers)
-                self._counts["webhook_posts"] += 1
-                if response.status_code != 202:
-                    self.report.problems.append(f"webhook delivery answered {response.status_code}, not 202")
+            for push in chosen:
+                headers = {"X-Event-Type": push.event_type, "X-Signature": sign(WEBHOOK_SECRET, push.body)}
+                for _ in range(self._rng.randint(2, 3)):  # Sahha delivers again when unsure we got it
+                    response = await client.post("/sahha/webhooks", content=push.body, headers=headers)
+                    self._counts["webhook_posts"] += 1
+                    if response.status_code != 202:
+                        self.report.problems.append(f"webhook delivery answered {response.status_code}, not 202")
+
+    async def _on_stale_job(self, step: _Step) -> None:
+        """An old archival job of the user comes again (a retry the queue thought lost) after newer ones ran."""
+        ran = self.faults.ran.get(step.user, [])
+        if len(ran) < 2:
+            return
+        self._counts["stale_jobs"] += 1
+        await self.queue.submit_job(ArchiveHealthData.JOB_TYPE, self._rng.choice(ran[:-1]))
 
     async def _on_outage_on(self, step: _Step) -> None:
         self.emulator.faults.error_rate = 1.0
@@ -635,14 +676,19 @@ class IntegritySimulation:
     async def _check_archive(self, user: str, span: FetchWindow) -> None:
         """The archive holds exactly what Sahha holds for the span: each record once, with its latest value."""
         truth = self.emulator.ground_truth(user, span, as_of=span.end)
-        wide = FetchWindow(span.start - timedelta(days=10), span.end + timedelta(days=1))
+        wide = FetchWindow(span.start - timedelta(days=40), span.end + timedelta(days=1))
         async with self._stores() as uow:
             stored = await uow.archive.read_window(user, wide)
-        self.report.figures["truth_records"] = self.report.figures.get("truth_records", 0) + truth.total_items
+        figures = self.report.figures
+        figures["truth_records"] = figures.get("truth_records", 0) + truth.total_items
+        keys = [r.key for r, _ in self.population.versions(user, span, include_archetypes=False)]
+        figures["revised_keys"] = figures.get("revised_keys", 0) + len(keys) - len(set(keys))
+        weekly = sum(1 for b in truth.biomarkers if b.periodicity == "weekly")
+        figures["weekly_records"] = figures.get("weekly_records", 0) + weekly
         for kind in ("biomarkers", "scores", "archetypes"):
-            expected = {r.key: r for r in getattr(truth, kind)}
+            expected = {r.key: _as_served(r) for r in getattr(truth, kind)}
             got_list = getattr(stored, kind)
-            got = {r.key: r for r in got_list}
+            got = {r.key: _as_served(r) for r in got_list}
             problems = self.report.problems
             if len(got) != len(got_list):
                 problems.append(f"{user}: {len(got_list) - len(got)} {kind} stored more than once")
@@ -695,6 +741,9 @@ class IntegritySimulation:
             injected_archive_failures=self.faults.injected,
             webhook_posts=self._counts["webhook_posts"],
             webhook_records=self._counts["webhook_records"],
+            webhook_out_of_order=self._counts["webhook_out_of_order"],
+            stale_jobs=self._counts["stale_jobs"],
+            unlisted_types=sorted(stats.unlisted),
             sahha_requests=stats.requests,
             sahha_retries=stats.retries,
             sahha_failures=dict(stats.failures),
@@ -720,6 +769,16 @@ def _expected_status(fate: RunFate) -> dict[str, Any]:
             "error": "ArchiveUnavailableError",
         }
     return common | {"synced": True, "archival_requested": True, "parts": (True, True, True), "error": None}
+
+
+def _as_served(record: Any) -> Any:
+    """``record`` as the API serves it: a biomarker or archetype pushed by a webhook carries a ``createdAtUtc``
+    (and an archetype a ``version``) that the API's form of the same value does not."""
+    if isinstance(record, Score):
+        return record
+    return dataclasses.replace(
+        record, created_at_utc=None, **({} if isinstance(record, Biomarker) else {"version": None})
+    )
 
 
 def _show(key: tuple[Any, ...]) -> str:

@@ -3,7 +3,7 @@
 
 One or a few seeds run in CI (``SAHHA_SYNC_SIM_SEED`` picks another one to replay a failure). A sweep over
 many seeds is an explicit opt-in: ``SAHHA_SYNC_SIM_SEEDS=50 pytest tests/integration/simulation -m slow``
-(the sweep's tests exist only when the variable is set).
+(the sweep's tests exist only when the variable is set), on SQLite and on Postgres.
 """
 
 from __future__ import annotations
@@ -51,6 +51,10 @@ def assert_the_storm_happened(report: SimulationReport) -> None:
     assert figures["sahha_failures"].get("timeout", 0) > 0, f"seed={report.config.seed}: no request timed out"
     assert figures["sahha_failures"].get("server_error", 0) > 0, f"seed={report.config.seed}: no 5xx"
     assert figures["webhook_posts"] > figures["webhook_records"] > 0, f"seed={report.config.seed}: no redelivery"
+    assert figures["webhook_out_of_order"] > 0, f"seed={report.config.seed}: no older version delivered after a newer"
+    assert figures["stale_jobs"] > 0, f"seed={report.config.seed}: no old archival job came again"
+    assert figures["unlisted_types"], f"seed={report.config.seed}: no type outside the lists was fetched"
+    assert figures["revised_keys"] > 0, f"seed={report.config.seed}: no running total was revised under its key"
 
 
 async def test_a_stormy_fortnight_on_sqlite_archives_every_record_once_with_its_latest_value(
@@ -87,6 +91,14 @@ if SWEEP_SEEDS > 0:
     @pytest.mark.parametrize("seed", range(1, SWEEP_SEEDS + 1))
     async def test_every_seed_of_the_sweep_keeps_the_promises(ram_sqlite_engine: AsyncEngine, seed: int) -> None:
         await simulate(ram_sqlite_engine, SimulationConfig(seed=seed, users=6))
+
+    @pytest.mark.slow
+    @pytest.mark.postgres
+    @pytest.mark.parametrize("seed", range(1, SWEEP_SEEDS + 1))
+    async def test_every_seed_of_the_sweep_keeps_the_promises_on_postgres(
+        postgres_engine: AsyncEngine, seed: int
+    ) -> None:
+        await simulate(postgres_engine, SimulationConfig(seed=seed, users=4))
 
 
 async def test_a_stormy_fortnight_answered_from_the_archive_within_an_hour_keeps_every_promise(

@@ -116,6 +116,18 @@ async def test_an_older_delivery_arriving_last_leaves_the_newer_value(sql_hooks:
     assert (await sql_hooks.queue.get_stats()).completed == 3
 
 
+async def test_a_value_delivered_again_later_beats_an_older_other_value_delivered_after_it(
+    sql_hooks: SqlHooks,
+) -> None:
+    """455 created at 11:05, 455 again at 13:05, then 400 created at 12:05: 455 stays, as new as 13:05."""
+    for value, created in (("455", "11:05"), ("455", "13:05"), ("400", "12:05")):
+        body = biomarker_body(value=value, createdAtUtc=f"2026-11-28T{created}:00Z")
+        assert (await sql_hooks.deliver(body, BIOMARKER_EVENT)).status_code == 202
+
+    (row,) = (await Committed(sql_hooks.engine, "archive").read_window(USER, NOVEMBER)).biomarkers
+    assert (row.value, row.observed_at) == ("455", datetime.fromisoformat("2026-11-28T13:05:00+00:00"))
+
+
 async def test_a_delivery_without_created_at_counts_as_new_as_when_it_was_received(sql_hooks: SqlHooks) -> None:
     undated = biomarker_body(value="455")
     del undated["createdAtUtc"]

@@ -156,7 +156,7 @@ async def test_with_in_memory_adapters_a_run_is_analysed_and_archived_by_the_que
     assert record is not None
     assert record.status.state == "synced"
     assert (await queue.get_stats()).completed == 1
-    everything = FetchWindow(outcome.window.start - timedelta(days=2), outcome.window.end)
+    everything = FetchWindow(outcome.window.start - timedelta(days=9), outcome.window.end)  # weekly records too
     archived = await stores.archive.read_window("user-0000", everything)
     assert {b.key for b in archived.biomarkers} == {b.key for b in outcome.snapshot.biomarkers}
     assert {s.key for s in archived.scores} == {s.key for s in outcome.snapshot.scores}

@@ -1,16 +1,21 @@
+import json
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
 import httpx
 import pytest
 
+from sahha_sync.adapters.sahha.dto import parse_records
 from sahha_sync.adapters.sahha.emulator import (
     EMULATOR_BASE_URL,
     EMULATOR_CLIENT_ID,
     EMULATOR_CLIENT_SECRET,
     SahhaEmulator,
+    SyntheticPopulation,
     emulator_transport,
 )
+
+NOW = datetime(2026, 11, 29, 3, 0, tzinfo=UTC)
 
 CREDENTIALS = {"clientId": EMULATOR_CLIENT_ID, "clientSecret": EMULATOR_CLIENT_SECRET}
 RANGE = [("startDateTime", "2026-11-22T00:00:00.000+00:00"), ("endDateTime", "2026-11-29T00:00:00.000Z")]
@@ -69,11 +74,20 @@ async def test_an_expired_token_answers_401(population):
         assert (await http.get("/api/v1/profile/score/user-0001", params=RANGE, headers=headers)).status_code == 401
 
 
-async def test_biomarkers_need_categories_and_types(http):
+async def test_biomarkers_need_categories_or_types(http):
     headers = {"Authorization": f"account {await token(http)}"}
     answer = await http.get("/api/v1/profile/biomarker/user-0001", params=RANGE, headers=headers)
     assert answer.status_code == 400
-    assert {e["origin"] for e in answer.json()["errors"]} == {"categories", "types"}
+    assert {e["origin"] for e in answer.json()["errors"]} == {"categories"}
+
+
+async def test_categories_alone_bring_every_type_of_them_even_unlisted_ones(http):
+    headers = {"Authorization": f"account {await token(http)}"}
+    params = [*RANGE, ("categories", "activity"), ("categories", "engagement")]
+    answer = await http.get("/api/v1/profile/biomarker/user-0001", params=params, headers=headers)
+    assert answer.status_code == 200
+    assert {"steps", "app_sessions", "stand_hours"} <= {b["type"] for b in answer.json()}
+    assert {b["category"] for b in answer.json()} == {"activity", "engagement"}
 
 
 async def test_only_the_categories_and_types_asked_for_come_back(http):
@@ -91,11 +105,21 @@ async def test_an_unencoded_plus_in_an_offset_is_a_400_as_on_sahha(http):
     assert answer.json()["errors"][0]["origin"] == "startDateTime"
 
 
-async def test_an_unknown_profile_or_an_empty_window_answers_204(http):
+async def test_an_unknown_profile_or_an_empty_window_answers_204_or_an_empty_array():
+    emulator = SahhaEmulator(SyntheticPopulation(seed=0, size=2, any_profile=False), clock=lambda: NOW)
+    async with httpx.AsyncClient(transport=emulator_transport(emulator), base_url=EMULATOR_BASE_URL) as http:
+        headers = {"Authorization": f"account {await token(http)}"}
+        future = [("startDateTime", "2027-06-01T00:00:00Z"), ("endDateTime", "2027-06-02T00:00:00Z")]
+        answers = [await http.get("/api/v1/profile/score/nobody", params=RANGE, headers=headers) for _ in range(6)]
+        answers += [await http.get("/api/v1/profile/score/user-0001", params=future, headers=headers) for _ in range(6)]
+    assert {(a.status_code, a.content) for a in answers} == {(204, b""), (200, b"[]")}
+
+
+async def test_any_external_id_is_a_user_with_data(http):
     headers = {"Authorization": f"account {await token(http)}"}
-    assert (await http.get("/api/v1/profile/score/nobody", params=RANGE, headers=headers)).status_code == 204
-    future = [("startDateTime", "2027-06-01T00:00:00Z"), ("endDateTime", "2027-06-02T00:00:00Z")]
-    assert (await http.get("/api/v1/profile/score/user-0001", params=future, headers=headers)).status_code == 204
+    answer = await http.get("/api/v1/profile/score/alice", params=RANGE, headers=headers)
+    assert answer.status_code == 200
+    assert {s["externalId"] for s in answer.json()} == {"alice"}
 
 
 async def test_an_unknown_route_answers_404(http):
@@ -129,7 +153,7 @@ async def test_every_request_is_logged_and_counted(emulator, http):
     await http.get("/api/v1/profile/score/a%2Fb%3F", params=RANGE, headers=headers)
     assert [r.route for r in emulator.requests] == ["token", "score"]
     assert emulator.requests[1].external_id == "a/b?"
-    assert emulator.count("score", 204) == 1
+    assert emulator.count("score", 200) == 1
     assert emulator.count() == 2
 
 
@@ -139,4 +163,23 @@ async def test_late_data_appears_as_the_emulators_clock_moves_on(population, wee
     before = emulator.ground_truth("user-0001", week)
     clock.now = week.end + timedelta(days=3)
     after = emulator.ground_truth("user-0001", week)
-    assert set(before.biomarkers) < set(after.biomarkers)
+    assert {b.key for b in before.biomarkers} < {b.key for b in after.biomarkers}
+    running = {b.key: b.value for b in before.biomarkers if b.periodicity == "intraday"}
+    final = {b.key: b for b in after.biomarkers if b.key in running}
+    assert running
+    assert all(
+        b.periodicity == "daily" and int(b.value) >= int(running[k]) for k, b in final.items() if b.type == "steps"
+    )
+
+
+def test_the_webhook_stream_pushes_every_version_with_created_at_and_version(emulator):
+    pushes = emulator.webhook_stream("user-0001", NOW - timedelta(days=3), NOW)
+    bodies = [json.loads(p.body) for p in pushes]
+    assert {p.event_type for p in pushes} >= {"BiomarkerCreatedIntegrationEvent", "ScoreCreatedIntegrationEvent"}
+    assert all("createdAtUtc" in b and "version" in b and b["externalId"] == "user-0001" for b in bodies)
+    assert [p.created_at for p in pushes] == sorted(p.created_at for p in pushes)
+    steps = [b for b in bodies if b.get("type") == "steps"]
+    assert {b["periodicity"] for b in steps} == {"intraday", "daily"}  # running totals, then the day's value
+    good, bad = parse_records("biomarker", [b for b in bodies if "category" in b], "user-0001", lambda: NOW)
+    assert good
+    assert bad == []

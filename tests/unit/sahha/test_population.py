@@ -1,8 +1,8 @@
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from sahha_sync.adapters.sahha.catalog import SCORE_TYPES
 from sahha_sync.adapters.sahha.emulator import SyntheticPopulation
-from sahha_sync.domain import FetchWindow
+from sahha_sync.domain import Biomarker, FetchWindow
 
 NOW = datetime(2026, 11, 29, 3, 0, tzinfo=UTC)
 WEEK = FetchWindow(NOW - timedelta(days=7), NOW)
@@ -50,7 +50,10 @@ def test_sleep_times_are_local_datetimes_in_the_evening_or_night() -> None:
 def test_a_week_holds_the_five_score_types_and_weekly_archetypes() -> None:
     records = SyntheticPopulation(seed=0, size=5).records_for("user-0001", FetchWindow(NOW - timedelta(days=21), NOW))
     assert {s.type for s in records.scores} == set(SCORE_TYPES)
-    assert {a.periodicity for a in records.archetypes} == {"weekly"}
+    assert {a.periodicity for a in records.archetypes} == {"weekly", "monthly"}
+    assert all(a.created_at_utc is None and a.version is None for a in records.archetypes)
+    assert all(a.start_date_time.weekday() == 0 for a in records.archetypes if a.periodicity == "weekly")
+    assert all(a.start_date_time.day == 1 for a in records.archetypes if a.periodicity == "monthly")
     assert {"steps", "sleep_duration", "heart_rate_resting"} <= {b.type for b in records.biomarkers}
 
 
@@ -61,23 +64,68 @@ def test_late_data_is_hidden_until_it_is_available() -> None:
     now_visible = population.records_for(pid, WEEK, as_of=NOW)
     later_visible = population.records_for(pid, WEEK, as_of=NOW + timedelta(days=3))
     assert len(now_visible.biomarkers) < len(everything.biomarkers)
-    assert set(now_visible.biomarkers) <= set(everything.biomarkers)
+    assert {b.key for b in now_visible.biomarkers} <= {b.key for b in everything.biomarkers}
     assert later_visible.biomarkers == everything.biomarkers
 
 
 def test_some_records_arrive_more_than_a_day_after_their_period() -> None:
     population = SyntheticPopulation(seed=0)
     late = [
-        b
+        record
         for pid in population.profile_ids
-        for b in population.records_for(pid, WEEK).biomarkers
-        if b.created_at_utc is not None and b.created_at_utc - b.end_date_time > timedelta(days=1)
+        for record, at in population.versions(pid, WEEK)
+        if isinstance(record, Biomarker)
+        and record.periodicity == "daily"
+        and at - record.end_date_time > timedelta(days=1)
     ]
     assert late
 
 
-def test_an_unknown_user_has_no_records() -> None:
-    assert SyntheticPopulation(seed=0).records_for("nobody", WEEK).total_items == 0
+def test_without_any_profile_an_unknown_user_has_no_records() -> None:
+    assert SyntheticPopulation(seed=0, any_profile=False).records_for("nobody", WEEK).total_items == 0
+
+
+def test_real_shapes_sleep_days_from_18_00_clock_times_weekly_records_and_no_created_at() -> None:
+    population = SyntheticPopulation(seed=0, size=3)
+    for pid in population.profile_ids:
+        offset = population.persona(pid).utc_offset
+        records = population.records_for(pid, WEEK)
+        sleep = [b for b in records.biomarkers if b.category == "sleep" and b.periodicity == "daily"]
+        assert sleep
+        assert all((b.start_date_time.hour, b.end_date_time.time()) == (18, time(17, 59, 59)) for b in sleep)
+        clock = [b for b in sleep if b.type in ("sleep_start_time", "sleep_end_time", "sleep_mid_time")]
+        assert clock
+        assert all(datetime.fromisoformat(b.value).utcoffset() == offset for b in clock)
+        assert all(len(b.value) == len("2025-07-11T06:00+12:00") for b in clock)
+        weekly = {b.type: b for b in records.biomarkers if b.periodicity == "weekly"}
+        assert (weekly["sleep_regularity"].unit, weekly["sleep_debt"].unit) == ("percentage", "hour")
+        assert 0.0 <= float(weekly["sleep_regularity"].value) <= 1.0
+        assert all(b.created_at_utc is None for b in records.biomarkers)
+        assert all(s.created_at_utc is not None and s.version == "1" for s in records.scores)
+
+
+def test_running_totals_are_revised_under_the_daily_records_key_then_its_final_value() -> None:
+    population = SyntheticPopulation(seed=0, size=1)
+    versions = [(r, at) for r, at in population.versions("user-0000", WEEK) if isinstance(r, Biomarker)]
+    steps: dict[object, list[tuple[str, int]]] = {}
+    for record, _ in versions:
+        if record.type == "steps":
+            steps.setdefault(record.key, []).append((record.periodicity, int(record.value)))
+    full_days = [v for v in steps.values() if len(v) == 4]
+    assert full_days
+    for day in full_days:
+        assert [p for p, _ in day] == ["intraday"] * 3 + ["daily"]
+        assert [v for _, v in day] == sorted(v for _, v in day)
+
+
+def test_a_traveller_lives_the_day_of_the_move_twice_once_in_each_offset() -> None:
+    moved = (WEEK.start.date() + timedelta(days=3), timedelta(hours=-8))
+    population = SyntheticPopulation(seed=0, size=1, travellers={"user-0000": moved})
+    home = population.persona("user-0000").utc_offset
+    steps = [b for b in population.records_for("user-0000", WEEK).biomarkers if b.type == "steps"]
+    on_the_day = [b for b in steps if b.start_date_time.date() == moved[0]]
+    assert {b.start_date_time.utcoffset() for b in on_the_day} == {home, moved[1]}
+    assert len({b.key for b in on_the_day}) == 2
 
 
 def test_hosts_may_name_the_users() -> None:
@@ -87,8 +135,8 @@ def test_hosts_may_name_the_users() -> None:
 
 
 def test_with_any_profile_every_id_is_a_user_and_stays_the_same() -> None:
-    population = SyntheticPopulation(seed=0, size=2, any_profile=True)
+    population = SyntheticPopulation(seed=0, size=2)
     first = population.records_for("host-user-42", WEEK)
     assert first.biomarkers
-    assert SyntheticPopulation(seed=0, any_profile=True).records_for("host-user-42", WEEK) == first
+    assert SyntheticPopulation(seed=0).records_for("host-user-42", WEEK) == first
     assert population.profile_ids == ("user-0000", "user-0001")

@@ -3,8 +3,9 @@ import json
 import httpx
 import pytest
 
-from sahha_sync.adapters.sahha.emulator import SahhaEmulator
+from sahha_sync.adapters.sahha.emulator import SahhaEmulator, SyntheticPopulation
 from sahha_sync.application.ports.health_data_source import SahhaResponseError
+from tests.unit.sahha.conftest import NOW
 
 GOOD_BIOMARKER = {
     "id": "b-1",
@@ -52,7 +53,8 @@ async def test_204_no_content_is_an_empty_result(make_source, stub, week):
     assert records.quarantined == ()
 
 
-async def test_an_unknown_profile_on_the_emulator_is_empty(make_source, emulator, week):
+async def test_an_unknown_profile_on_the_emulator_is_empty(make_source, week):
+    emulator = SahhaEmulator(SyntheticPopulation(seed=0, size=2, any_profile=False), clock=lambda: NOW)
     assert (await make_source(emulator).fetch("nobody-at-all", week, include_archetypes=True)).total_items == 0
 
 

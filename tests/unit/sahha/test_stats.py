@@ -6,6 +6,7 @@ from structlog.testing import capture_logs
 
 from sahha_sync.adapters.sahha import SahhaHealthDataSource, SahhaStats
 from sahha_sync.adapters.sahha.emulator import SahhaEmulator
+from tests.unit.sahha.test_responses import GOOD_BIOMARKER
 
 
 async def test_stats_count_requests_successes_failures_retries_429s_and_token_refreshes(make_source, emulator, week):
@@ -63,3 +64,19 @@ def test_bad_client_options_are_refused_at_construction(options):
         SahhaHealthDataSource(
             httpx.AsyncClient(), client_id="id", client_secret=options.pop("client_secret", "secret"), **options
         )
+
+
+async def test_a_type_and_a_category_no_list_names_are_kept_and_counted_by_name(make_source, stub, week):
+    new = dict(GOOD_BIOMARKER, category="engagement", type="app_sessions_next", unit="count", value="3")
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if "/biomarker/" in request.url.path:
+            return httpx.Response(200, json=[GOOD_BIOMARKER, new, dict(new, type="focus_minutes", category="mind")])
+        return httpx.Response(204)
+
+    source = make_source(stub(answer).transport)
+    records = await source.fetch("u", week)
+    assert sorted(b.type for b in records.biomarkers) == ["app_sessions_next", "focus_minutes", "steps"]
+    unlisted = {"engagement/app_sessions_next": 1, "mind/focus_minutes": 1}
+    assert source.stats().unlisted == unlisted
+    assert source.stats().to_dict()["unlisted"] == unlisted
