@@ -22,6 +22,7 @@ from typing import Any
 
 import psycopg
 import pytest
+from hypothesis import HealthCheck, settings
 from psycopg import sql
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -32,6 +33,11 @@ from sahha_sync.adapters.sql.engine import create_engine
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 TEST_DATABASE_PREFIX = "sahha_sync_test_"
 _postgres_outcomes: Counter[str] = Counter()
+
+# Properties check what code does, not how fast: on a loaded machine one example can take far longer than
+# Hypothesis's 200 ms default deadline, which would fail a correct test.
+settings.register_profile("sahha_sync", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("sahha_sync")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
