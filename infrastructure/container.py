@@ -96,7 +96,7 @@ async def emulator_http_client(emulator: SahhaEmulator) -> AsyncIterator[httpx.A
 async def database_engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
     """The engine of ``SAHHA_SYNC_DATABASE_URL``, once its schema is current (SQLite is migrated here)."""
     await _require_current_schema(settings)
-    engine = create_engine(settings.database_url)
+    engine = create_engine(settings.database_url, schema=settings.db_schema)
     try:
         yield engine
     finally:
@@ -108,7 +108,7 @@ async def _require_current_schema(settings: Settings) -> None:
     url, shown = settings.database_url, settings.database_url_for_display
     try:
         if url.startswith("sqlite"):
-            if await asyncio.to_thread(migrations.ensure_schema, url):
+            if await asyncio.to_thread(migrations.ensure_schema, url, schema=settings.db_schema):
                 log.info("database.schema_upgraded", database=shown)
             return
         revision = await asyncio.to_thread(migrations.current, url)
