@@ -76,6 +76,7 @@ from sahha_sync.application.use_cases import (
     UserFlights,
     Watermarks,
 )
+from sahha_sync.application.use_cases.archival_outcome import ArchivalListener
 from sahha_sync.infrastructure.settings import Settings, SettingsError
 
 log = get_logger(__name__)
@@ -303,7 +304,10 @@ class Container(containers.DeclarativeContainer):
     intake_inbox = providers.Selector(config.provided.queue, memory=store_inbox, postgres=providers.Object(None))
 
     # the jobs (archival: SYNC_SAHHA_DATA; webhook deliveries), their handlers and the queue
-    archive_health_data = providers.Singleton(ArchiveHealthData, unit_of_work=unit_of_work, clock=clock, source=source)
+    on_archived: providers.Provider[ArchivalListener | None] = providers.Object(None)  # SahhaSync(on_archived=...)
+    archive_health_data = providers.Singleton(
+        ArchiveHealthData, unit_of_work=unit_of_work, clock=clock, source=source, on_archived=on_archived
+    )
     ingest_webhook_records = providers.Singleton(
         IngestWebhookRecords, unit_of_work=unit_of_work, clock=clock, inbox=store_inbox, source=source
     )

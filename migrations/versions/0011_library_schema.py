@@ -9,6 +9,11 @@ sequences and functions included — and fixes every function's ``search_path``.
 tables in the schema (``library_schema()``) and call ``close_to_api`` again. SQLite has no schemas: nothing changes
 there.
 
+On Postgres a trigger on ``sync_events`` also announces each run's archival outcome on the ``NOTIFY`` channel
+``sahha_sync_archived`` (``NOTIFY_CHANNEL``) when its ``sync.completed`` or ``archival.failed`` event commits: a JSON
+payload with ``run_id``, ``user_id``, ``archetype``, ``analysis_type``, ``outcome`` (``completed`` or ``failed``)
+and ``will_retry``, so a host that ``LISTEN``s need not poll.
+
 Revision ID: 0011_library_schema
 Revises: 0010_user_freshness
 """
@@ -43,6 +48,31 @@ END;
 $$;
 """
 
+NOTIFY_CHANNEL = "sahha_sync_archived"
+
+_NOTIFY = """
+CREATE FUNCTION "{schema}".notify_archived() RETURNS trigger LANGUAGE plpgsql SET search_path = "{schema}", pg_temp
+AS $$
+DECLARE
+    requested jsonb := (SELECT e.payload FROM sync_events e WHERE e.stream_id = NEW.stream_id AND e.version = 1);
+BEGIN
+    PERFORM pg_notify('{channel}', json_build_object(
+        'run_id', NEW.payload ->> 'run_id',
+        'user_id', requested ->> 'user_id',
+        'archetype', requested ->> 'archetype',
+        'analysis_type', requested ->> 'analysis_type',
+        'outcome', CASE WHEN NEW.type = 'sync.completed' THEN 'completed' ELSE 'failed' END,
+        'will_retry', coalesce((NEW.payload ->> 'will_retry')::boolean, false)
+    )::text);
+    RETURN NULL;
+END;
+$$;
+
+CREATE TRIGGER notify_archived AFTER INSERT ON "{schema}".sync_events
+    FOR EACH ROW WHEN (NEW.type IN ('sync.completed', 'archival.failed'))
+    EXECUTE FUNCTION "{schema}".notify_archived();
+"""
+
 _DROP_IF_EMPTY = """
 DO $$
 BEGIN
@@ -67,6 +97,7 @@ def upgrade() -> None:
         return
     op.execute(sa.text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
     _move("current_schema()", f"'{schema}'")
+    op.execute(sa.text(_NOTIFY.format(schema=schema, channel=NOTIFY_CHANNEL)))
     close_to_api()
 
 
@@ -74,5 +105,7 @@ def downgrade() -> None:
     schema = library_schema()
     if schema is None:
         return
+    op.execute(sa.text(f'DROP TRIGGER IF EXISTS notify_archived ON "{schema}".sync_events'))
+    op.execute(sa.text(f'DROP FUNCTION IF EXISTS "{schema}".notify_archived()'))
     _move(f"'{schema}'", "current_schema()")
     op.execute(sa.text(_DROP_IF_EMPTY.format(schema=schema)))
