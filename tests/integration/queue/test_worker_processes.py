@@ -244,7 +244,7 @@ def test_jobs_a_host_died_before_writing_are_re_done_by_the_next_worker(
     assert_archived_exactly_once(postgres_url, [f"run-r{i:04d}" for i in range(runs)])
 
 
-_SYNCED = "SELECT count(*) FROM sahha_sync.sync_events WHERE type = 'sync.completed'"
+_SYNCED = "SELECT count(*) FROM sync_events WHERE type = 'sync.completed'"  # on SQLite: no schema
 
 
 def _sqlite_counter(url: str) -> Any:
