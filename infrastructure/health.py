@@ -25,6 +25,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 
 from sahha_sync import migrations
 from sahha_sync.adapters.sql.errors import connection_problem
+from sahha_sync.adapters.webhook._asgi import lifespan
 from sahha_sync.application.logs import get_logger
 from sahha_sync.application.ports.job_queue import JobQueue
 from sahha_sync.application.use_cases import CollectStats
@@ -117,7 +118,7 @@ class OpsEndpoints:
         if not ours and self._inner is not None:
             await self._inner(scope, receive, send)
         elif scope["type"] == "lifespan":
-            await _lifespan(receive, send)
+            await lifespan(receive, send)
         elif scope["type"] == "http":
             status, content_type, body = await self._answer(scope["path"]) if ours else _json(404, "not found")
             headers = [(b"content-type", content_type.encode()), (b"content-length", str(len(body)).encode())]
@@ -140,16 +141,6 @@ class OpsEndpoints:
 def _json(status: int, state: str, reason: str | None = None) -> tuple[int, str, bytes]:
     content = {"status": state} if reason is None else {"status": state, "reason": reason}
     return status, "application/json", json.dumps(content).encode("utf-8")
-
-
-async def _lifespan(receive: Any, send: Any) -> None:
-    while True:
-        message = await receive()
-        if message["type"] == "lifespan.startup":
-            await send({"type": "lifespan.startup.complete"})
-        elif message["type"] == "lifespan.shutdown":
-            await send({"type": "lifespan.shutdown.complete"})
-            return
 
 
 class _SignalFreeServer(uvicorn.Server):

@@ -219,7 +219,7 @@ def test_jobs_of_an_in_memory_queue_lost_with_the_host_are_re_done_after_a_resta
     truth = archival.ground_truth(runs)
     assert count("SELECT count(*) FROM biomarkers") == truth["biomarkers"]
     assert count("SELECT count(*) FROM scores") == truth["scores"]
-    assert count("SELECT count(DISTINCT stream_id) FROM sahha_sync.sync_events WHERE type = 'sync.completed'") == runs
+    assert count("SELECT count(DISTINCT stream_id) FROM sync_events WHERE type = 'sync.completed'") == runs
     assert any(e.get("event") == "archival.recovered" and e.get("submitted") == runs for e in worker.events())
 
 

@@ -120,6 +120,11 @@ def test_the_policies_let_a_signed_in_user_read_only_their_own_rows(new_postgres
             as_user(conn, "anon", alice, "SELECT profile_id FROM biomarkers")
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             as_user(conn, "authenticated", alice, "DELETE FROM biomarkers")
+    migrations.downgrade(new_postgres_database, "0010_user_freshness")  # a later revision closes everything again
+    migrations.upgrade(new_postgres_database)
+    with connect(new_postgres_database) as conn:
+        assert exposures(conn) == []
+        assert as_user(conn, "authenticated", alice, "SELECT profile_id FROM biomarkers") == [("p-alice",)]
     policies.run(new_postgres_database, policies.drop_sql("sahha_sync"))
     with connect(new_postgres_database) as conn:
         assert exposures(conn) == []
