@@ -76,6 +76,7 @@ from sahha_sync.application.use_cases import (
     UserFlights,
     Watermarks,
 )
+from sahha_sync.application.use_cases.archival_outcome import ArchivalListener
 from sahha_sync.infrastructure.settings import Settings, SettingsError
 
 log = get_logger(__name__)
@@ -96,7 +97,7 @@ async def emulator_http_client(emulator: SahhaEmulator) -> AsyncIterator[httpx.A
 async def database_engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
     """The engine of ``SAHHA_SYNC_DATABASE_URL``, once its schema is current (SQLite is migrated here)."""
     await _require_current_schema(settings)
-    engine = create_engine(settings.database_url)
+    engine = create_engine(settings.database_url, schema=settings.db_schema)
     try:
         yield engine
     finally:
@@ -108,7 +109,7 @@ async def _require_current_schema(settings: Settings) -> None:
     url, shown = settings.database_url, settings.database_url_for_display
     try:
         if url.startswith("sqlite"):
-            if await asyncio.to_thread(migrations.ensure_schema, url):
+            if await asyncio.to_thread(migrations.ensure_schema, url, schema=settings.db_schema):
                 log.info("database.schema_upgraded", database=shown)
             return
         revision = await asyncio.to_thread(migrations.current, url)
@@ -303,7 +304,10 @@ class Container(containers.DeclarativeContainer):
     intake_inbox = providers.Selector(config.provided.queue, memory=store_inbox, postgres=providers.Object(None))
 
     # the jobs (archival: SYNC_SAHHA_DATA; webhook deliveries), their handlers and the queue
-    archive_health_data = providers.Singleton(ArchiveHealthData, unit_of_work=unit_of_work, clock=clock, source=source)
+    on_archived: providers.Provider[ArchivalListener | None] = providers.Object(None)  # SahhaSync(on_archived=...)
+    archive_health_data = providers.Singleton(
+        ArchiveHealthData, unit_of_work=unit_of_work, clock=clock, source=source, on_archived=on_archived
+    )
     ingest_webhook_records = providers.Singleton(
         IngestWebhookRecords, unit_of_work=unit_of_work, clock=clock, inbox=store_inbox, source=source
     )

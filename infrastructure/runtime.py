@@ -14,6 +14,8 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any, Self
 
+from dependency_injector import providers
+
 from sahha_sync.adapters.webhook import SahhaWebhookReceiver
 from sahha_sync.application.ports.health_data_source import HealthDataSource
 from sahha_sync.application.ports.job_queue import JobHandler, JobQueue, QueueStats
@@ -28,6 +30,7 @@ from sahha_sync.application.use_cases import (
     RunAnalysis,
     Watermarks,
 )
+from sahha_sync.application.use_cases.archival_outcome import ArchivalListener
 from sahha_sync.domain.tracking import TrackingRecord
 from sahha_sync.infrastructure.container import Container, build_container, resolve, shutdown
 from sahha_sync.infrastructure.delegation import delegate
@@ -61,13 +64,24 @@ class SahhaSync:
     in-memory queue, or a durable queue's job not yet written) are submitted again, and so are webhook
     deliveries still in the inbox (``RecoverWebhookInbox``); the host does not wait for it. The seed's accessors
     and agents (``sahha_sync.infrastructure``) are handles on one of these.
+
+    ``on_archived`` (optional, plain or ``async``) hears each run's archival outcome that this process's workers
+    commit (``ArchivalOutcome``: completed, or an attempt failed); other processes' outcomes reach a host through
+    Postgres's ``NOTIFY`` channel ``sahha_sync_archived``.
     """
 
     def __init__(
-        self, settings: Settings | None = None, *, container: Container | None = None, recover_on_start: bool = True
+        self,
+        settings: Settings | None = None,
+        *,
+        container: Container | None = None,
+        recover_on_start: bool = True,
+        on_archived: ArchivalListener | None = None,
     ) -> None:
         self.settings = settings if settings is not None else Settings.from_env()
         self.container = container if container is not None else build_container(self.settings)
+        if on_archived is not None:
+            self.container.on_archived.override(providers.Object(on_archived))
         self.recover_on_start = recover_on_start
         self._queue: JobQueue | None = None
         self._recovery: asyncio.Task[None] | None = None

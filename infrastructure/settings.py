@@ -67,6 +67,7 @@ class Settings(BaseSettings):
     source: Source = Field(validation_alias="SAHHA_SYNC_SOURCE")
     database_url: str = Field(DEFAULT_DATABASE_URL, repr=False, validation_alias="SAHHA_SYNC_DATABASE_URL")
     queue: QueueKind = Field("memory", validation_alias="SAHHA_SYNC_QUEUE")
+    db_schema: str = Field("sahha_sync", pattern=r"^[a-z_][a-z0-9_]{0,62}$", validation_alias="SAHHA_SYNC_SCHEMA")
     analyst: AnalystKind = Field(validation_alias="SAHHA_SYNC_ANALYST")
     openai_model: str = Field(DEFAULT_OPENAI_MODEL, min_length=1, validation_alias="SAHHA_SYNC_OPENAI_MODEL")
     lookback_hours: float = Field(48.0, ge=0, le=24 * 366, validation_alias="SAHHA_SYNC_LOOKBACK_HOURS")

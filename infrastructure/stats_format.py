@@ -11,9 +11,11 @@ so they only grow, except when a user is forgotten.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
+from prometheus_client import CollectorRegistry, generate_latest, write_to_textfile
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from rich.console import Group
 from rich.table import Table
 
@@ -25,31 +27,47 @@ TABLES = ("biomarkers", "scores", "archetypes")
 # -- Prometheus ---------------------------------------------------------------------------------------------
 
 
-def _escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
-
-
-def _sample(name: str, value: float | int | None, labels: Mapping[str, str] | None = None) -> str | None:
-    if value is None:
-        return None
-    label_text = ",".join(f'{key}="{_escape(str(v))}"' for key, v in (labels or {}).items())
-    number = f"{value:.6g}" if isinstance(value, float) else str(int(value))
-    return f"{PREFIX}_{name}{{{label_text}}} {number}" if label_text else f"{PREFIX}_{name} {number}"
-
-
 class _Exposition:
+    """The figures as ``prometheus_client`` metric families: a collector for a registry of its own."""
+
     def __init__(self) -> None:
-        self.lines: list[str] = []
+        self.families: list[Metric] = []
 
     def metric(self, name: str, kind: str, help_text: str, samples: Iterable[tuple[Any, Mapping[str, str]]]) -> None:
-        rendered = [line for value, labels in samples if (line := _sample(name, value, labels)) is not None]
-        if not rendered:
+        present = [(value, labels) for value, labels in samples if value is not None]
+        if not present:
             return
-        self.lines += [f"# HELP {PREFIX}_{name} {help_text}", f"# TYPE {PREFIX}_{name} {kind}", *rendered]
+        keys = list(present[0][1])
+        family = (CounterMetricFamily if kind == "counter" else GaugeMetricFamily)(
+            f"{PREFIX}_{name}", help_text, labels=keys
+        )
+        for value, labels in present:
+            family.add_metric([str(labels[key]) for key in keys], value)
+        self.families.append(family)
+
+    def collect(self) -> Iterator[Metric]:
+        return iter(self.families)
 
 
 def to_prometheus(figures: Mapping[str, Any]) -> str:
     """The Prometheus text exposition format (version 0.0.4) of ``figures``."""
+    return generate_latest(registry_of(figures)).decode("utf-8")
+
+
+def write_textfile(figures: Mapping[str, Any], path: str) -> None:
+    """Write ``figures`` for node_exporter's textfile collector: to a temporary file beside ``path``, renamed
+    over it, so a scrape never reads half a file."""
+    write_to_textfile(path, registry_of(figures))
+
+
+def registry_of(figures: Mapping[str, Any]) -> CollectorRegistry:
+    """A registry holding ``figures`` (nothing else: not this process's own default metrics)."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(_exposition(figures))
+    return registry
+
+
+def _exposition(figures: Mapping[str, Any]) -> _Exposition:
     out = _Exposition()
     runs, api, archival, storage = figures["runs"], figures["sahha_api"], figures["archival"], figures["storage"]
     out.metric(
@@ -106,7 +124,7 @@ def to_prometheus(figures: Mapping[str, Any]) -> str:
     )
     _freshness(out, figures["freshness"])
     _queue(out, figures.get("queue"))
-    return "\n".join(out.lines) + "\n"
+    return out
 
 
 # (key in the figures, metric name, help) of the figures exported without labels, section by section.

@@ -4,11 +4,16 @@
 ``postgresql://`` string Supabase shows, or ``sqlite:///file.db``) and run with a blocking driver: call them
 from a thread (``asyncio.to_thread``) inside an event loop. ``ensure_schema`` brings a database to the
 newest revision when it is behind (the embedded SQLite default is migrated on first use).
+
+On Postgres the library's own tables go into their own schema: ``schema`` where a function takes it, else
+``SAHHA_SYNC_SCHEMA``, else ``sahha_sync`` (see ``0011_library_schema``).
 """
 
 from __future__ import annotations
 
 import io
+import os
+import re
 from pathlib import Path
 
 from alembic import command
@@ -19,27 +24,39 @@ from sqlalchemy import create_engine
 from sqlalchemy.engine import URL
 from sqlalchemy.pool import NullPool
 
-from sahha_sync.adapters.sql.engine import postgres_connect_args, sync_url
+from sahha_sync.adapters.sql.engine import DEFAULT_SCHEMA, postgres_connect_args, sync_url
 
 HERE = Path(__file__).resolve().parent
 
-__all__ = ["config", "current", "downgrade", "ensure_schema", "head", "sql", "upgrade"]
+__all__ = ["config", "configured_schema", "current", "downgrade", "ensure_schema", "head", "sql", "upgrade"]
+
+SCHEMA_VARIABLE = "SAHHA_SYNC_SCHEMA"
+_SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
 
-def config(url: str | URL, *, output: io.StringIO | None = None) -> Config:
+def configured_schema(schema: str | None = None) -> str:
+    """``schema``, else ``SAHHA_SYNC_SCHEMA``, else ``sahha_sync``: a plain lower-case SQL name."""
+    name = schema or os.environ.get(SCHEMA_VARIABLE) or DEFAULT_SCHEMA
+    if not _SCHEMA_NAME.fullmatch(name) or name.startswith("pg_"):
+        raise ValueError(f"{SCHEMA_VARIABLE} must be a lower-case SQL name such as sahha_sync, not {name!r}")
+    return name
+
+
+def config(url: str | URL, *, output: io.StringIO | None = None, schema: str | None = None) -> Config:
     """An Alembic ``Config`` for ``url`` pointing at this package's migrations (no ini file needed)."""
     cfg = Config(output_buffer=output)
     cfg.set_main_option("script_location", str(HERE))
     cfg.attributes["url"] = sync_url(url)
+    cfg.attributes["schema"] = configured_schema(schema)
     return cfg
 
 
-def upgrade(url: str | URL, revision: str = "head") -> None:
-    command.upgrade(config(url), revision)
+def upgrade(url: str | URL, revision: str = "head", *, schema: str | None = None) -> None:
+    command.upgrade(config(url, schema=schema), revision)
 
 
-def downgrade(url: str | URL, revision: str) -> None:
-    command.downgrade(config(url), revision)
+def downgrade(url: str | URL, revision: str, *, schema: str | None = None) -> None:
+    command.downgrade(config(url, schema=schema), revision)
 
 
 def head() -> str:
@@ -61,11 +78,11 @@ def current(url: str | URL) -> str | None:
         engine.dispose()
 
 
-def ensure_schema(url: str | URL) -> bool:
+def ensure_schema(url: str | URL, *, schema: str | None = None) -> bool:
     """Upgrade the database to the newest revision if it is behind; returns whether it upgraded."""
     if current(url) == head():
         return False
-    upgrade(url, "head")
+    upgrade(url, "head", schema=schema)
     return True
 
 

@@ -29,12 +29,25 @@ def json_type() -> sa.types.TypeEngine[Any]:
     return sa.JSON().with_variant(JSONB(), "postgresql")
 
 
-def enable_row_level_security(*tables: str) -> None:
+def library_schema() -> str | None:
+    """The schema the library's own tables go in (``SAHHA_SYNC_SCHEMA``, default ``sahha_sync``); None on SQLite.
+
+    A revision that adds one of the library's tables declares it in ``tables.py`` with ``schema=LIBRARY_SCHEMA``,
+    creates it with ``op.create_table(..., schema=library_schema())``, turns row level security on
+    (``enable_row_level_security(name, schema=library_schema())``) and ends with ``close_to_api()``."""
+    if not is_postgres():
+        return None
+    schema: str = op.get_context().config.attributes["schema"]  # type: ignore[union-attr]
+    return schema
+
+
+def enable_row_level_security(*tables: str, schema: str | None = None) -> None:
     """Supabase exposes ``public`` through its REST API: with RLS on and no policy, the anon and
     authenticated keys read nothing, while the service connection (table owner) is unaffected."""
     if is_postgres():
+        prefix = f'"{schema}".' if schema else ""
         for table in tables:
-            op.execute(sa.text(f'ALTER TABLE "{table}" ENABLE ROW LEVEL SECURITY'))
+            op.execute(sa.text(f'ALTER TABLE {prefix}"{table}" ENABLE ROW LEVEL SECURITY'))
 
 
 def remove_duplicates(table: str, key: tuple[str, ...], newest_first: str) -> int | None:

@@ -123,13 +123,14 @@ def postgres_session_database(postgres_server: str) -> Iterator[str]:
 
 
 def truncate_all(url: str) -> None:
-    """Empty every table of ``public`` but Alembic's version table."""
+    """Empty every table of ``public`` and of the library's schema but Alembic's version table."""
     with psycopg.connect(libpq_url(url), autocommit=True) as conn:
         rows = conn.execute(
-            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
+            "SELECT schemaname, tablename FROM pg_tables WHERE schemaname IN ('public', 'sahha_sync') "
+            "AND tablename <> 'alembic_version'"
         ).fetchall()
         if rows:
-            tables = sql.SQL(", ").join(sql.Identifier("public", row[0]) for row in rows)
+            tables = sql.SQL(", ").join(sql.Identifier(row[0], row[1]) for row in rows)
             conn.execute(sql.SQL("TRUNCATE {} RESTART IDENTITY CASCADE").format(tables))
 
 

@@ -4,6 +4,9 @@
 Postgres goes through psycopg 3, SQLite through aiosqlite. Supabase's transaction pooler (port 6543) hands
 each transaction to any server connection, which breaks prepared statements; they are turned off for that
 port automatically, or whenever ``prepared_statements=False`` is passed.
+
+The library's own tables live in their own schema on Postgres (``schema``, default ``sahha_sync``; see
+``tables.LIBRARY_SCHEMA``); SQLite has none.
 """
 
 from __future__ import annotations
@@ -15,8 +18,11 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import StaticPool
 
+from sahha_sync.adapters.sql.tables import schema_map
+
 SUPABASE_TRANSACTION_POOLER_PORT = 6543
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+DEFAULT_SCHEMA = "sahha_sync"
 
 _POSTGRES_NAMES = {"postgres", "postgresql", "postgresql+psycopg", "postgresql+psycopg_async"}
 _SQLITE_NAMES = {"sqlite", "sqlite+aiosqlite", "sqlite+pysqlite"}
@@ -58,23 +64,36 @@ def is_memory_sqlite(url: URL) -> bool:
     return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
 
 
-def create_engine(url: str, *, prepared_statements: bool | None = None) -> AsyncEngine:
-    """An ``AsyncEngine`` for ``url``; nothing connects until first use."""
+def library_schema(url: str | URL, schema: str | None = DEFAULT_SCHEMA) -> str | None:
+    """The schema of the library's own tables on ``url``'s database: ``schema`` on Postgres, none on SQLite."""
+    return None if make_url(url).get_backend_name() == "sqlite" else schema
+
+
+def create_engine(
+    url: str, *, prepared_statements: bool | None = None, schema: str | None = DEFAULT_SCHEMA
+) -> AsyncEngine:
+    """An ``AsyncEngine`` for ``url`` that finds the library's tables in ``schema``; nothing connects until first
+    use."""
     target = async_url(url)
     backend = target.get_backend_name()
+    translate = {"schema_translate_map": schema_map(library_schema(target, schema))}
     if backend == "postgresql":
         return create_async_engine(
             target,
             pool_pre_ping=True,
             connect_args=postgres_connect_args(target, prepared_statements),
+            execution_options=translate,
         )
     if backend == "sqlite":
-        return _sqlite_engine(target)
-    return create_async_engine(target, pool_pre_ping=True)
+        return _sqlite_engine(target, translate)
+    return create_async_engine(target, pool_pre_ping=True, execution_options=translate)
 
 
-def _sqlite_engine(url: URL) -> AsyncEngine:
-    options: dict[str, Any] = {"connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}}
+def _sqlite_engine(url: URL, execution_options: dict[str, Any]) -> AsyncEngine:
+    options: dict[str, Any] = {
+        "connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+        "execution_options": execution_options,
+    }
     if is_memory_sqlite(url):
         options["poolclass"] = StaticPool
     engine = create_async_engine(url, **options)

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sahha_sync.adapters.sql._bind import translated
 from sahha_sync.adapters.sql.errors import ErrorKinds
+from sahha_sync.adapters.sql.tables import qualified_name, sahha_rate_budgets
 from sahha_sync.application.ports.rate_budget import (
     ACTIVE_WINDOW,
     NO_USAGE,
@@ -44,7 +45,7 @@ _NOW = "(SELECT clock_timestamp() AS t, extract(epoch FROM clock_timestamp())::f
 _DECAY = "exp(-least(greatest(extract(epoch FROM n.t - b.rates_at)::float8, 0) / CAST(:window AS float8), 50))"
 _ACTIVE = "(h.value)::float8 > n.epoch - CAST(:active AS float8)"
 
-CREATE_ROW = text(
+CREATE_ROW = (
     "INSERT INTO sahha_rate_budgets (account, next_slot_at, paused_until, rates_at, holders) "
     "VALUES (:account, clock_timestamp(), clock_timestamp(), clock_timestamp(), '{}'::jsonb) "
     "ON CONFLICT (account) DO NOTHING"
@@ -53,8 +54,7 @@ CREATE_ROW = text(
 # One statement for a reservation (``count`` > 0, ``pause`` 0) and for a pause (``count`` 0): the new starts
 # begin after the schedule's end, now and the pause in force; the usage is added; the holder is stamped and
 # holders not seen within the active window are dropped.
-BOOK = text(
-    f"""
+BOOK = f"""
 UPDATE sahha_rate_budgets AS b SET
     next_slot_at = greatest(b.next_slot_at, n.t, b.paused_until)
         + make_interval(secs => CAST(:count AS integer) * CAST(:spacing AS float8)),
@@ -74,10 +74,8 @@ WHERE b.account = :account
 RETURNING extract(epoch FROM b.next_slot_at - n.t)::float8 AS ends_in,
     (SELECT count(*) FROM jsonb_object_keys(b.holders))::integer AS processes
 """
-)
 
-FIGURES = text(
-    f"""
+FIGURES = f"""
 SELECT b.requests, b.rate_limited,
     b.request_rate * {_DECAY} AS request_rate,
     b.rate_limited_rate * {_DECAY} AS rate_limited_rate,
@@ -86,7 +84,6 @@ SELECT b.requests, b.rate_limited,
 FROM sahha_rate_budgets AS b, {_NOW}
 WHERE b.account = :account
 """
-)
 
 
 def default_holder() -> str:
@@ -105,6 +102,10 @@ class PostgresRateBudget(RateBudget):
         if not account:
             raise ValueError("the shared rate budget needs an account name")
         self._engine = engine.execution_options(isolation_level="AUTOCOMMIT")
+        table = qualified_name(sahha_rate_budgets, engine)  # plain SQL: the engine's schema map does not reach it
+        self._create_row, self._book_statement, self._figures = (
+            text(statement.replace("sahha_rate_budgets", table)) for statement in (CREATE_ROW, BOOK, FIGURES)
+        )
         self.account = account
         self.holder = holder or default_holder()
         self._timeout = timeout
@@ -121,7 +122,7 @@ class PostgresRateBudget(RateBudget):
         await self._book(count=0, spacing=0.0, pause=seconds, used=used)
 
     async def figures(self) -> RateBudgetFigures:
-        rows = await self._run(FIGURES, {"window": RATE_WINDOW, "active": ACTIVE_WINDOW}, "read the rate budget")
+        rows = await self._run(self._figures, {"window": RATE_WINDOW, "active": ACTIVE_WINDOW}, "read the rate budget")
         if not rows:
             return RateBudgetFigures()
         row = rows[0]
@@ -145,10 +146,10 @@ class PostgresRateBudget(RateBudget):
             "window": RATE_WINDOW,
             "active": ACTIVE_WINDOW,
         }
-        rows = await self._run(BOOK, params, "reserve from the rate budget")
+        rows = await self._run(self._book_statement, params, "reserve from the rate budget")
         if not rows:  # the account's first reservation (or its row was removed): create the row, then book
-            await self._run(CREATE_ROW, {}, "create the rate budget")
-            rows = await self._run(BOOK, params, "reserve from the rate budget")
+            await self._run(self._create_row, {}, "create the rate budget")
+            rows = await self._run(self._book_statement, params, "reserve from the rate budget")
         return float(rows[0].ends_in), int(rows[0].processes)
 
     async def _run(self, statement: Any, params: dict[str, Any], operation: str) -> list[Any]:

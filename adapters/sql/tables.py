@@ -38,6 +38,15 @@ NAMING_CONVENTION = {
 }
 
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+LIBRARY_SCHEMA = "sahha_sync"
+"""The schema the library's own tables are declared in: its bookkeeping (events, analyses, quarantine, rate budgets,
+webhook inbox, freshness). The archive's record tables stay in the host's schema: the seed's ``biomarkers``, ``scores``
+and ``archetype_analysis_tracking``, which the host already has, and ``archetypes``, the third record kind, laid out as
+they are and read by the host's app the same way. This is the one place that says which tables are the library's: a
+table declared with ``schema=LIBRARY_SCHEMA`` is, and lands in the configured schema (``SAHHA_SYNC_SCHEMA``, default
+``sahha_sync``; none on SQLite). Engines map the name to the configured one (``schema_translate_map``), so statements
+built from these tables reach it."""
 USER_COLUMN = "profile_id"  # the seed's name of the column that holds the host's user id in the record tables
 OBSERVED_COLUMN = "observed_at"  # how new a record's stored version is (0007_observed_at)
 
@@ -59,7 +68,10 @@ def _run_key() -> list[Column[Any]]:
 
 
 def _record_table(
-    kind: RecordKind[Any], *columns: Column[Any], key: tuple[str, ...], offsets: tuple[str, ...]
+    kind: RecordKind[Any],
+    *columns: Column[Any],
+    key: tuple[str, ...],
+    offsets: tuple[str, ...],
 ) -> Table:
     """The table of one record kind, named by its plural: an id, the user (the seed's column ``profile_id``) and
     Sahha's ids, the kind's own ``columns``, the archive's stamps, the UTC offset (seconds) of each datetime
@@ -140,6 +152,7 @@ quarantined_records = Table(
     Column("received_at", UtcDateTime, nullable=False),
     Column("archived_at", UtcDateTime, nullable=False, server_default=func.now()),
     Index("ix_quarantined_records_profile_id", "profile_id"),
+    schema=LIBRARY_SCHEMA,
 )
 
 archetype_analysis_tracking = Table(
@@ -175,6 +188,7 @@ sync_events = Table(
     Column("payload", JsonColumn, nullable=False),
     Column("recorded_at", UtcDateTime, nullable=False, server_default=func.now()),
     UniqueConstraint("stream_id", "version", name="uq_sync_events_stream_id_version"),
+    schema=LIBRARY_SCHEMA,
 )
 
 # 0006_analysis_results: the analysis each completed run answered with (one row per run).
@@ -193,6 +207,7 @@ analysis_results = Table(
     Column("created_at", UtcDateTime, nullable=False),
     UniqueConstraint("run_id", name="uq_analysis_results_run_id"),
     Index("ix_analysis_results_user_id_archetype_analysis_type", "user_id", "archetype", "analysis_type"),
+    schema=LIBRARY_SCHEMA,
 )
 
 # 0008_sahha_rate_budgets: one row per Sahha account, the request schedule every process draws from: where the
@@ -210,6 +225,7 @@ sahha_rate_budgets = Table(
     Column("rate_limited_rate", Float, nullable=False, server_default="0"),
     Column("rates_at", UtcDateTime, nullable=False),
     Column("holders", JsonColumn, nullable=False),
+    schema=LIBRARY_SCHEMA,
 )
 
 # 0009_webhook_inbox: deliveries acknowledged with the in-memory queue, held until archived (their records, as
@@ -225,6 +241,7 @@ webhook_inbox = Table(
     UniqueConstraint("dedup_key", name="uq_webhook_inbox_dedup_key"),
     Index("ix_webhook_inbox_user_id", "user_id"),
     sqlite_autoincrement=True,  # an id is never given twice, not even after the newest entry was removed
+    schema=LIBRARY_SCHEMA,
 )
 
 # 0010_user_freshness: how far the archive holds each user's data (a projection of the events).
@@ -237,6 +254,7 @@ user_freshness = Table(
     Column("archetypes_through", UtcDateTime),
     Column("delivery_run_id", Text),
     Column("updated_at", UtcDateTime, nullable=False, server_default=func.now()),
+    schema=LIBRARY_SCHEMA,
 )
 
 TABLES_WITH_ROW_LEVEL_SECURITY = (
@@ -251,3 +269,24 @@ TABLES_WITH_ROW_LEVEL_SECURITY = (
     webhook_inbox,
     user_freshness,
 )
+
+LIBRARY_TABLES: tuple[Table, ...] = tuple(table for table in metadata.sorted_tables if table.schema == LIBRARY_SCHEMA)
+"""The library's own tables (declared in ``LIBRARY_SCHEMA``), in creation order."""
+
+
+def schema_map(schema: str | None) -> dict[str | None, str | None]:
+    """An engine's ``schema_translate_map`` that puts the library's tables in ``schema`` (None: the default one)."""
+    return {LIBRARY_SCHEMA: schema}
+
+
+def library_schema_of(bind: Any) -> str | None:
+    """The schema an engine or connection (``bind``) puts the library's tables in."""
+    translate = bind.get_execution_options().get("schema_translate_map") or {}
+    schema: str | None = translate.get(LIBRARY_SCHEMA, LIBRARY_SCHEMA)
+    return schema
+
+
+def qualified_name(table: Table, bind: Any) -> str:
+    """``table``'s name as plain SQL text reaches it through ``bind`` (schema-qualified when it has one)."""
+    schema = library_schema_of(bind) if table.schema == LIBRARY_SCHEMA else table.schema
+    return table.name if schema is None else f'"{schema}"."{table.name}"'

@@ -1,6 +1,7 @@
 """The use cases: what a host asks sahha-sync to do, written against the ports only."""
 
 from sahha_sync.application.use_cases.archival_job import ArchivalJob
+from sahha_sync.application.use_cases.archival_outcome import ArchivalListener, ArchivalOutcome
 from sahha_sync.application.use_cases.archive_health_data import ArchiveHealthData
 from sahha_sync.application.use_cases.archive_recorded_run import ArchiveRecordedRun
 from sahha_sync.application.use_cases.collect_stats import CollectStats, OperationsStats
@@ -21,6 +22,8 @@ __all__ = [
     "AnalysisUnavailableError",
     "ArchetypeTracker",
     "ArchivalJob",
+    "ArchivalListener",
+    "ArchivalOutcome",
     "ArchiveHealthData",
     "ArchiveRecordedRun",
     "CollectStats",

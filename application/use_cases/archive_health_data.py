@@ -11,7 +11,8 @@ skipped); a part event is recorded when the part was not archived yet or the ups
 job twice therefore changes nothing — no row, no event — and a synced run stays synced. The archive keeps the
 newest version of each row (``HealthArchive.upsert``): a retried job's older value never replaces the revised one
 a later run archived. A synced run whose job carries no data (re-submitted by recovery after it succeeded) is
-left alone without fetching.
+left alone without fetching. An optional ``on_archived`` listener hears each completion and each failed attempt
+once it is committed (``ArchivalOutcome``).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from sahha_sync.application.use_cases._support import (
     read_history,
 )
 from sahha_sync.application.use_cases.archival_job import ArchivalJob
+from sahha_sync.application.use_cases.archival_outcome import ArchivalListener, ArchivalOutcome, tell
 from sahha_sync.domain.errors import InvalidInputError
 from sahha_sync.domain.events import AnalysisRequested, ArchivalFailed, RecordsArchived, SyncCompleted
 from sahha_sync.domain.health import HealthRecords
@@ -59,11 +61,13 @@ class ArchiveHealthData:
         clock: Clock,
         source: HealthDataSource | None = None,
         include_archetypes: bool = True,
+        on_archived: ArchivalListener | None = None,
     ) -> None:
         self._unit_of_work = unit_of_work
         self._clock = clock
         self._source = source
         self._include_archetypes = include_archetypes
+        self._on_archived = on_archived
 
     async def __call__(self, payload: Mapping[str, Any], context: JobContext) -> None:
         await self.archive(payload, context)
@@ -80,15 +84,32 @@ class ArchiveHealthData:
         try:
             records = await self._records(job)
         except Exception as exc:
-            await self._record_failure(job.run_id, context, exc, part=None)
+            await self._tell(job, await self._record_failure(job.run_id, context, exc, part=None))
             raise
         for kind in RECORD_KINDS:
             try:
                 await self._archive_part(job.run_id, kind, records)
             except Exception as exc:
-                await self._record_failure(job.run_id, context, exc, part=kind.plural)
+                await self._tell(job, await self._record_failure(job.run_id, context, exc, part=kind.plural))
                 raise
-        return await self._complete(job.run_id, context)
+        status = await self._complete(job.run_id, context)
+        if status.sahha_data_synced:
+            await self._tell(job, None)
+        return status
+
+    async def _tell(self, job: ArchivalJob, failure: ArchivalFailed | None) -> None:
+        """The listener hears the run's completion (``failure`` None) or its failed attempt."""
+        outcome = ArchivalOutcome(
+            run_id=job.run_id,
+            user_id=job.user_id,
+            archetype=job.archetype,
+            analysis_type=job.analysis_type,
+            completed=failure is None,
+            will_retry=failure is not None and failure.will_retry,
+            error_kind=None if failure is None else failure.error_kind,
+            part=None if failure is None else failure.part,
+        )
+        await tell(self._on_archived, outcome)
 
     async def _parse(self, payload: Mapping[str, Any], context: JobContext) -> ArchivalJob:
         try:
@@ -157,8 +178,11 @@ class ArchiveHealthData:
         log.info("archival.sync_completed", run_id=run_id, job_id=context.job_id, attempt=context.attempt)
         return status
 
-    async def _record_failure(self, run_id: str, context: JobContext, exc: Exception, *, part: str | None) -> None:
-        """Append ``ArchivalFailed`` to a recorded run; a failure to record is logged, never raised."""
+    async def _record_failure(
+        self, run_id: str, context: JobContext, exc: Exception, *, part: str | None
+    ) -> ArchivalFailed:
+        """Append ``ArchivalFailed`` to a recorded run (and return it); a failure to record is logged, never
+        raised."""
         kind, text = describe_error(exc)
         will_retry = is_retryable(exc) and not context.is_last_attempt
         log.warning(
@@ -190,3 +214,4 @@ class ArchiveHealthData:
             await in_transaction(self._unit_of_work, work)
         except Exception as record_exc:
             log.error("archival.failure_not_recorded", run_id=run_id, error_kind=type(record_exc).__name__)
+        return failure

@@ -1,4 +1,4 @@
-"""``sahha-sync db upgrade|downgrade|current|sql``: the schema's migrations (``sahha_sync.migrations``).
+"""``sahha-sync db upgrade|downgrade|current|sql|policies``: the schema's migrations (``sahha_sync.migrations``).
 
 They act on ``SAHHA_SYNC_DATABASE_URL`` unless ``--url`` is given (``postgres://`` is read as ``postgresql://``).
 Errors name the database without its password, and what stopped the connection. ``downgrade`` drops tables, so
@@ -19,6 +19,7 @@ from sahha_sync import migrations
 from sahha_sync.adapters.sql.errors import connection_problem
 from sahha_sync.infrastructure.cli._common import EXIT_BAD_INPUT, confirm, fail, out, state
 from sahha_sync.infrastructure.settings import MEMORY_DATABASE_URL, normalised_database_url
+from sahha_sync.migrations import policies as rls
 
 T = TypeVar("T")
 
@@ -62,7 +63,7 @@ def upgrade(
     url: str | None = typer.Option(None, "--url", help=URL_HELP),
 ) -> None:
     target = _url(ctx, url)
-    _guarded(target, lambda: migrations.upgrade(target, revision))
+    _guarded(target, lambda: migrations.upgrade(target, revision, schema=state(ctx).settings.db_schema))
     out.print(f"{_shown(target)} is at {_guarded(target, lambda: migrations.current(target))}")
 
 
@@ -86,7 +87,7 @@ def downgrade(
             "newer revisions?",
             refusal="db downgrade drops tables and their data: pass --yes to confirm",
         )
-    _guarded(target, lambda: migrations.downgrade(target, revision))
+    _guarded(target, lambda: migrations.downgrade(target, revision, schema=state(ctx).settings.db_schema))
     out.print(f"{_shown(target)} is at {_guarded(target, lambda: migrations.current(target))}")
 
 
@@ -121,3 +122,31 @@ def sql(
             )
         fail(f"{exc}", EXIT_BAD_INPUT)
     print(script, end="")
+
+
+@db.command(
+    "policies",
+    help="Let a signed-in app user (Supabase's authenticated role) read their own rows of the record tables, the "
+    "runs and the analyses, through --user-id: a SQL expression giving the user id the archive uses for the "
+    "request's auth.uid() (schema-qualified names). --print shows the SQL instead; --drop takes the policies "
+    "back. Postgres only.\n\nExample: sahha-sync db policies --user-id "
+    '"(SELECT p.id::text FROM public.profiles p WHERE p.auth_id = auth.uid())"',
+)
+def policies(
+    ctx: typer.Context,
+    user_id: str = typer.Option(rls.USER_ID_DEFAULT, "--user-id", help="The app user's id for auth.uid()."),
+    drop: bool = typer.Option(False, "--drop", help="Remove the policies and their grants."),
+    show: bool = typer.Option(False, "--print", help="Print the SQL without running it."),
+    url: str | None = typer.Option(None, "--url", help=URL_HELP),
+) -> None:
+    target = _url(ctx, url)
+    schema = state(ctx).settings.db_schema
+    script = rls.drop_sql(schema) if drop else rls.apply_sql(schema, user_id)
+    if show:
+        print(script, end="")
+        return
+    try:
+        _guarded(target, lambda: rls.run(target, script))
+    except ValueError as exc:
+        fail(str(exc), EXIT_BAD_INPUT)
+    out.print(f"{_shown(target)}: row level security policies {'removed' if drop else 'applied'}")

@@ -7,11 +7,11 @@ from typing import Any
 
 import typer
 
-from sahha_sync.application.use_cases import CollectStats
 from sahha_sync.infrastructure.cli import _ops
 from sahha_sync.infrastructure.cli._common import EXIT_BAD_INPUT, fail, out, print_json, run_sync, state
+from sahha_sync.infrastructure.health import figures_of
 from sahha_sync.infrastructure.settings import Settings
-from sahha_sync.infrastructure.stats_format import to_prometheus, to_tables
+from sahha_sync.infrastructure.stats_format import to_prometheus, to_tables, write_textfile
 
 HELP = (
     "Show the monitoring figures, read from the event store and the tracking rows (so they survive restarts and "
@@ -26,7 +26,9 @@ HELP = (
     "Examples:\n\n"
     "  sahha-sync stats\n\n"
     "  sahha-sync stats --since 2025-10-01 --json\n\n"
-    "  sahha-sync stats --format prometheus > /var/lib/node_exporter/sahha_sync.prom"
+    "  sahha-sync stats --format prometheus --output /var/lib/node_exporter/sahha_sync.prom\n\n"
+    "--output writes a temporary file beside FILE and renames it over FILE, so node_exporter's textfile "
+    "collector never reads half a file (a shell redirect is not atomic)."
 )
 FORMATS = ("table", "json", "prometheus")
 
@@ -36,11 +38,19 @@ def stats(
     since: str | None = typer.Option(None, "--since", help="Count events from this date on (YYYY-MM-DD)."),
     output: str = typer.Option("table", "--format", help="table, json or prometheus."),
     as_json: bool = typer.Option(False, "--json", help="Same as --format json."),
+    path: str | None = typer.Option(None, "--output", help="With --format prometheus: write FILE atomically."),
 ) -> None:
     if output not in FORMATS:
         fail(f"--format must be table, json or prometheus, not {output!r}", EXIT_BAD_INPUT)
+    if path is not None and output != "prometheus":
+        fail("--output goes with --format prometheus", EXIT_BAD_INPUT)
     figures = run_sync(_collect(state(ctx).settings, _ops.since(since)))
-    if as_json or output == "json":
+    if path is not None:
+        try:
+            write_textfile(figures, path)
+        except OSError as exc:
+            fail(f"cannot write {path}: {exc.strerror or type(exc).__name__}", EXIT_BAD_INPUT)
+    elif as_json or output == "json":
         print_json(figures)
     elif output == "prometheus":
         print(to_prometheus(figures), end="")
@@ -52,12 +62,7 @@ def stats(
 
 async def _collect(settings: Settings, since: datetime | None) -> dict[str, Any]:
     async with _ops.opened(settings) as container:
-        unit_of_work = await _ops.use_case(container.unit_of_work)
-        clock = await _ops.use_case(container.clock)
-        rate_budget = await _ops.use_case(container.rate_budget)
         if settings.queue != "postgres":
-            use_case = CollectStats(unit_of_work=unit_of_work, clock=clock, rate_budget=rate_budget)
-            return (await use_case.collect(since)).to_dict()
+            return await (await figures_of(container, None))(since)
         async with _ops.submit_only_queue(container) as queue:
-            use_case = CollectStats(unit_of_work=unit_of_work, clock=clock, queue=queue, rate_budget=rate_budget)
-            return (await use_case.collect(since)).to_dict()
+            return await (await figures_of(container, queue))(since)

@@ -14,6 +14,7 @@ from sahha_sync.application.ports.job_queue import JobQueue
 from sahha_sync.infrastructure.cli import _ops
 from sahha_sync.infrastructure.cli._common import out, run_sync, state
 from sahha_sync.infrastructure.container import Container, resolve
+from sahha_sync.infrastructure.health import figures_of, ops_endpoints
 from sahha_sync.infrastructure.settings import Settings
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -26,7 +27,9 @@ SERVE_HELP = (
     "nothing); a signed record that breaks a rule is kept in quarantine. On the in-memory queue a delivery is "
     "stored in the database's webhook inbox and archived in this process (what a killed process left there is "
     "archived at the next start); on the durable queue (SAHHA_SYNC_QUEUE=postgres) it is queued for `sahha-sync "
-    "worker`. Point Sahha's dashboard at http://HOST:PORT/ behind your TLS proxy.\n\n"
+    "worker`. Point Sahha's dashboard at http://HOST:PORT/ behind your TLS proxy. GET /livez, /readyz (database "
+    "reachable, schema current) and /metrics (Prometheus) answer on the same port: let the proxy pass only "
+    "POST / from outside.\n\n"
     "Examples:\n\n"
     "  SAHHA_SYNC_WEBHOOK_SECRET=... sahha-sync webhook serve --port 8080\n\n"
     "  sahha-sync webhook serve --host 0.0.0.0 --port 8080 --max-body-bytes 65536"
@@ -63,7 +66,9 @@ async def _serve(settings: Settings, host: str, port: int, max_body_bytes: int) 
             if settings.queue == "memory":  # deliveries an earlier process acknowledged and did not archive
                 await resolve(container.inbox_recovery)
             receiver = await resolve(container.webhook_receiver, intake__queue=queue, max_body_bytes=max_body_bytes)
-            await serve_async(receiver, host, port, stop=stop)
+            figures = await figures_of(container, queue if settings.queue == "postgres" else None)
+            app = ops_endpoints(settings, figures, inner=receiver)
+            await serve_async(receiver, host, port, stop=stop, app=app)
     finally:
         for sig in STOP_SIGNALS:
             loop.remove_signal_handler(sig)

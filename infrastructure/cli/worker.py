@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import typer
 
 from sahha_sync.adapters.queue import run_worker
@@ -10,6 +12,7 @@ from sahha_sync.application.use_cases import RecoverPendingArchivals
 from sahha_sync.infrastructure.cli import _ops
 from sahha_sync.infrastructure.cli._common import out, print_json, run_sync, state
 from sahha_sync.infrastructure.container import Container, resolve
+from sahha_sync.infrastructure.health import figures_of, ops_endpoints, serving
 from sahha_sync.infrastructure.runtime import SahhaSync
 from sahha_sync.infrastructure.settings import Settings
 
@@ -20,7 +23,9 @@ WORKER_HELP = (
     "many workers, on as many servers, as you like.\n\n"
     "Examples:\n\n"
     "  SAHHA_SYNC_QUEUE=postgres SAHHA_SYNC_DATABASE_URL=postgresql://... sahha-sync worker\n\n"
-    "  sahha-sync worker --concurrency 8 --shutdown-timeout 60"
+    "  sahha-sync worker --concurrency 8 --shutdown-timeout 60\n\n"
+    "  sahha-sync worker --health-port 9101 --health-host 0.0.0.0\n\n"
+    "--health-port serves GET /livez, /readyz (database reachable, schema current) and /metrics (Prometheus)."
 )
 RECOVER_HELP = (
     "Re-submit the archival of every run whose archival was requested but never finished and has no pending "
@@ -37,20 +42,31 @@ def worker(
     ctx: typer.Context,
     concurrency: int = typer.Option(1, "--concurrency", min=1, max=256, help="Jobs run at once."),
     shutdown_timeout: float = typer.Option(30.0, "--shutdown-timeout", min=0, help="Seconds running jobs get."),
+    health_port: int | None = typer.Option(
+        None, "--health-port", min=1, max=65535, help="Serve /livez, /readyz and /metrics on this port."
+    ),
+    health_host: str = typer.Option("127.0.0.1", "--health-host", help="Address of the health endpoints."),
 ) -> None:
     settings = state(ctx).settings
     _ops.require_durable_queue(settings, "worker")
+    health = None if health_port is None else (health_host, health_port)
+    if health is not None:
+        _ops.require_free_port(*health)
     out.print(f"worker on {settings.database_url_for_display}, {concurrency} at once; Ctrl-C or SIGTERM stops it")
-    run_sync(_work(settings, concurrency, shutdown_timeout))
+    run_sync(_work(settings, concurrency, shutdown_timeout, health))
     out.print("worker stopped")
 
 
-async def _work(settings: Settings, concurrency: int, shutdown_timeout: float) -> None:
+async def _work(settings: Settings, concurrency: int, shutdown_timeout: float, health: tuple[str, int] | None) -> None:
     async with _ops.opened(settings) as container:
         queue: JobQueue = container.durable_queue_factory(concurrency=concurrency)
         handlers = await resolve(container.job_handlers)
         recovery: RecoverPendingArchivals = await resolve(container.recover_pending_archivals, queue=queue)
-        await run_worker(queue, handlers, on_start=recovery.recover, shutdown_timeout=shutdown_timeout)
+        async with contextlib.AsyncExitStack() as stack:
+            if health is not None:
+                endpoints = ops_endpoints(settings, await figures_of(container, queue))
+                await stack.enter_async_context(serving(endpoints, *health))
+            await run_worker(queue, handlers, on_start=recovery.recover, shutdown_timeout=shutdown_timeout)
 
 
 def recover(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:

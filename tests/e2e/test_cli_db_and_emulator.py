@@ -39,6 +39,20 @@ def test_db_commands_on_bad_input_exit_with_one_line(cli: Cli, tmp_path: Path) -
     assert "postgresql://app:***@127.0.0.1:1/none" in err
 
 
+def test_db_policies_prints_its_sql_and_needs_postgres(cli: Cli, tmp_path: Path) -> None:
+    mapping = "(SELECT p.id::text FROM app.profiles p WHERE p.auth_id = auth.uid())"
+    code, out, err = cli("db", "policies", "--print", "--user-id", mapping, "--url", "postgresql://db.example/app")
+    assert code == 0, err
+    assert 'CREATE POLICY sahha_sync_own_rows ON "biomarkers" FOR SELECT TO authenticated' in out
+    assert mapping in out
+    assert 'GRANT SELECT ON "sahha_sync"."analysis_results" TO authenticated;' in out
+    code, out, err = cli("db", "policies", "--url", f"sqlite:///{tmp_path / 'archive.db'}")
+    assert code == 2
+    assert err.strip().splitlines() == [
+        "sahha-sync: error: row level security policies need Postgres (SQLite has no roles)"
+    ]
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.conftest import CliResult
+from tests.prometheus_text import samples
 
 Cli = Callable[..., CliResult]
 COMMANDS = (
@@ -116,8 +117,19 @@ def test_stats_comes_as_tables_json_and_prometheus(cli: Cli) -> None:
     code, text, _ = cli("stats", "--format", "prometheus")
     assert code == 0
     assert "# TYPE sahha_sync_rows_total counter" in text
-    assert 'sahha_sync_runs_by_sync_state{state="synced"} 1' in text
+    assert samples(text)['sahha_sync_runs_by_sync_state{state="synced"}'] == 1
     assert "user-0006" not in text  # no user id as a label
+
+
+def test_stats_writes_the_prometheus_textfile_whole(cli: Cli, here: Path) -> None:
+    ok_json(cli, "analyze", "--user", "user-0006", "--type", "behavior", "--archetype", "Peak Performer")
+    target = here / "metrics" / "sahha_sync.prom"
+    target.parent.mkdir()
+    code, out, err = cli("stats", "--format", "prometheus", "--output", str(target))
+    assert (code, out) == (0, ""), err
+    assert samples(target.read_text())['sahha_sync_runs_by_sync_state{state="synced"}'] == 1
+    assert [p.name for p in target.parent.iterdir()] == ["sahha_sync.prom"]
+    assert_refused(cli("stats", "--output", str(target)), "--output goes with --format prometheus")
 
 
 def test_forget_user_erases_and_says_what_it_erased(cli: Cli, here: Path) -> None:

@@ -100,7 +100,9 @@ def scalar(url: str, query: str) -> Any:
 
 
 def events_per_run(url: str, event_type: str, kind: str | None = None) -> Counter[str]:
-    query = "SELECT stream_id FROM sync_events WHERE type = %s AND (%s::text IS NULL OR payload->>'kind' = %s)"
+    query = (
+        "SELECT stream_id FROM sahha_sync.sync_events WHERE type = %s AND (%s::text IS NULL OR payload->>'kind' = %s)"
+    )
     found = helpers.rows(url, query, event_type, kind, kind)
     return Counter(stream_id for (stream_id,) in found)
 
@@ -127,11 +129,11 @@ def assert_archived_exactly_once(url: str, streams: list[str]) -> None:
         assert events_per_run(url, "records.archived", kind) == Counter(streams), kind
     inserted = scalar(
         url,
-        "SELECT sum((payload->>'inserted')::int) FROM sync_events "
+        "SELECT sum((payload->>'inserted')::int) FROM sahha_sync.sync_events "
         "WHERE type = 'records.archived' AND payload->>'kind' = 'biomarker'",
     )
     assert inserted == truth["biomarkers"]
-    assert scalar(url, "SELECT count(*) FROM sync_events WHERE type = 'archival.failed'") == 0
+    assert scalar(url, "SELECT count(*) FROM sahha_sync.sync_events WHERE type = 'archival.failed'") == 0
 
 
 def queue_is_empty(url: str) -> bool:
@@ -242,7 +244,7 @@ def test_jobs_a_host_died_before_writing_are_re_done_by_the_next_worker(
     assert_archived_exactly_once(postgres_url, [f"run-r{i:04d}" for i in range(runs)])
 
 
-_SYNCED = "SELECT count(*) FROM sync_events WHERE type = 'sync.completed'"
+_SYNCED = "SELECT count(*) FROM sync_events WHERE type = 'sync.completed'"  # on SQLite: no schema
 
 
 def _sqlite_counter(url: str) -> Any:

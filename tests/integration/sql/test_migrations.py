@@ -8,13 +8,13 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import MetaData, inspect
 from sqlalchemy import create_engine as create_sync_engine
-from sqlalchemy import inspect
 from sqlalchemy.pool import NullPool
 
 from sahha_sync import migrations
 from sahha_sync.adapters.sql.engine import sync_url
-from sahha_sync.adapters.sql.tables import metadata
+from sahha_sync.adapters.sql.tables import LIBRARY_SCHEMA, metadata
 
 KINDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 OWN_REVISIONS = ["0001_baseline", "0002_add_sahha_sync_tracking", "0003_event_store", "0004_archive_extras"]
@@ -25,10 +25,22 @@ def revisions_oldest_first() -> list[str]:
     return [rev.revision for rev in reversed(list(script.walk_revisions()))]
 
 
+def expected_metadata(url: str) -> MetaData:
+    """The adapters' tables with the library's in the schema they land in on ``url``'s database."""
+    schema = None if url.startswith("sqlite") else LIBRARY_SCHEMA
+    expected = MetaData(naming_convention=metadata.naming_convention)
+    for table in metadata.sorted_tables:
+        table.to_metadata(expected, schema=schema if table.schema == LIBRARY_SCHEMA else table.schema)
+    return expected
+
+
 def own_tables(url: str) -> set[str]:
     engine = create_sync_engine(sync_url(url), poolclass=NullPool)
+    schemas = [None] if url.startswith("sqlite") else [None, LIBRARY_SCHEMA]
     try:
-        return set(inspect(engine).get_table_names()) & set(metadata.tables)
+        inspector = inspect(engine)
+        found = {name for schema in schemas for name in inspector.get_table_names(schema=schema)}
+        return found & {table.name for table in metadata.sorted_tables}
     finally:
         engine.dispose()
 
@@ -58,14 +70,19 @@ def test_every_revision_goes_up_down_and_up_again(kind: str, database_factory: C
 def test_the_migrated_database_matches_the_adapter_tables(kind: str, database_factory: Callable[[str], str]) -> None:
     url = database_factory(kind)
     migrations.upgrade(url)
+    expected = expected_metadata(url)
+    names = {table.name for table in expected.sorted_tables}
+
+    def include(name: str | None, type_: str, _parent: object) -> bool:
+        if type_ == "schema":
+            return name in (None, LIBRARY_SCHEMA)
+        return type_ != "table" or name in names
+
     engine = create_sync_engine(sync_url(url), poolclass=NullPool)
     try:
         with engine.connect() as connection:
-            context = MigrationContext.configure(
-                connection,
-                opts={"include_name": lambda name, type_, _parent: type_ != "table" or name in metadata.tables},
-            )
-            differences = compare_metadata(context, metadata)
+            context = MigrationContext.configure(connection, opts={"include_name": include, "include_schemas": True})
+            differences = compare_metadata(context, expected)
     finally:
         engine.dispose()
     assert differences == []

@@ -1,4 +1,5 @@
-"""On Postgres every table in ``public`` has row level security on, so Supabase's API keys read nothing."""
+"""On Postgres every table in ``public`` and the library's schema has row level security on, so Supabase's API
+keys read nothing."""
 
 from __future__ import annotations
 
@@ -32,7 +33,7 @@ def test_no_table_in_public_has_row_level_security_off(new_postgres_database: st
     with psycopg.connect(libpq(new_postgres_database)) as conn:
         rows = conn.execute(
             "SELECT c.relname, c.relrowsecurity FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-            "WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p')"
+            "WHERE n.nspname IN ('public', 'sahha_sync') AND c.relkind IN ('r', 'p')"
         ).fetchall()
     assert rows, "the migrations created no table"
     assert [name for name, secured in rows if not secured] == []
@@ -47,13 +48,13 @@ def test_the_api_roles_read_no_health_data_while_the_service_connection_does(new
             "VALUES ('u1', 'steps', now(), now(), now())"
         )
         conn.execute(
-            "INSERT INTO sync_events (stream_id, version, type, schema_version, payload) "
+            "INSERT INTO sahha_sync.sync_events (stream_id, version, type, schema_version, payload) "
             "VALUES ('run-1', 1, 'sync.completed', 1, '{}')"
         )
         assert conn.execute("SELECT count(*) FROM biomarkers").fetchone() == (1,)
         for role in SUPABASE_ROLES:
             with conn.transaction():
                 conn.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(role)))
-                for table in ("biomarkers", "sync_events"):
+                for table in ("biomarkers",):
                     count = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table)))
                     assert count.fetchone() == (0,), f"{role} can read {table}"

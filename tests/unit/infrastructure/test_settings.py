@@ -210,6 +210,7 @@ def test_every_field_has_the_environment_variable_design_md_names() -> None:
         "source": "SAHHA_SYNC_SOURCE",
         "database_url": "SAHHA_SYNC_DATABASE_URL",
         "queue": "SAHHA_SYNC_QUEUE",
+        "db_schema": "SAHHA_SYNC_SCHEMA",
         "analyst": "SAHHA_SYNC_ANALYST",
         "openai_model": "SAHHA_SYNC_OPENAI_MODEL",
         "lookback_hours": "SAHHA_SYNC_LOOKBACK_HOURS",

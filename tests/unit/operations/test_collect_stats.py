@@ -24,6 +24,7 @@ from sahha_sync.adapters.sahha.emulator import (
 from sahha_sync.application.ports import ArchiveIntegrityError, ArchiveUnavailableError, SahhaUnavailableError, Usage
 from sahha_sync.application.use_cases import CollectStats
 from sahha_sync.infrastructure.stats_format import to_prometheus, to_tables
+from tests.prometheus_text import samples
 from tests.unit.operations.pipeline import START, Pipeline, days_of_data
 
 USERS = ("ann", "ben", "cat", "dan")
@@ -141,7 +142,7 @@ async def test_the_accounts_shared_figures_are_added_when_a_rate_budget_is_given
     assert account["request_rate"] == pytest.approx(1.0, rel=0.01)  # 60 requests over the last minute
     assert 29 < account["paused_for"] <= 30
     prometheus = to_prometheus(figures)
-    assert "sahha_sync_sahha_account_requests_total 60" in prometheus
+    assert samples(prometheus)["sahha_sync_sahha_account_requests_total"] == 60
     assert "# TYPE sahha_sync_sahha_account_request_rate gauge" in prometheus
     console = Console(record=True, width=160)
     console.print(to_tables(figures))
