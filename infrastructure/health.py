@@ -25,7 +25,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 
 from sahha_sync import migrations
 from sahha_sync.adapters.sql.errors import connection_problem
-from sahha_sync.adapters.webhook._asgi import lifespan
+from sahha_sync.adapters._asgi import lifespan
 from sahha_sync.application.logs import get_logger
 from sahha_sync.application.ports.job_queue import JobQueue
 from sahha_sync.application.use_cases import CollectStats
