@@ -13,8 +13,9 @@ whatever the input's size. One call is one transaction (or savepoint): all of it
 Postgres, large chunks: binary COPY into a temporary staging table, then one ``INSERT ... SELECT ... ON
 CONFLICT``; ``RETURNING (xmax = 0)`` tells inserted from updated rows. Postgres, small chunks: the same
 ``INSERT ... SELECT`` from ``unnest`` of one array per column, a statement whose text is the same for any number
-of rows. SQLite: multi-row ``INSERT ... ON CONFLICT`` statements; as SQLite has no ``xmax``, the keys already
-stored are counted first, in the same transaction.
+of rows. SQLite: one ``INSERT ... ON CONFLICT`` statement, compiled once per kind and run for many rows (sent
+as multi-row ``VALUES``); as SQLite has no ``xmax``, the keys already stored are counted first, in the same
+transaction.
 """
 
 from __future__ import annotations
@@ -145,9 +146,11 @@ async def _write(
     return counts
 
 
-def _statement(connection: AsyncConnection, kind: KindTable[Any], rows: list[Values]) -> Any:
+@cache
+def _statement(dialect: str, kind: KindTable[Any]) -> Any:
+    """The upsert of one row of ``kind`` (run for many rows at once): built and compiled once per dialect."""
     table = kind.table
-    stmt = insert_for(connection)(table).values([dict(zip(kind.columns, row, strict=True)) for row in rows])
+    stmt = insert_for(dialect)(table)
     excluded = stmt.excluded
     changes = {c: excluded[c] for c in kind.updated}
     return stmt.on_conflict_do_update(
@@ -158,6 +161,12 @@ def _statement(connection: AsyncConnection, kind: KindTable[Any], rows: list[Val
             or_(*(table.c[c].is_distinct_from(excluded[c]) for c in kind.compared)),
         ),
     )
+
+
+@cache
+def _counted_statement(dialect: str, kind: KindTable[Any]) -> Any:
+    """``_statement`` returning a row for each row it wrote."""
+    return _statement(dialect, kind).returning(literal_column("1"))
 
 
 async def _postgres_statement_upsert(
@@ -185,8 +194,10 @@ async def _sqlite_statement_upsert(
     keys = [key_of(row) for row in rows]
     key_columns = tuple_(*(table.c[c] for c in kind.key))
     existing = await connection.scalar(select(func.count()).select_from(table).where(key_columns.in_(keys)))
-    stmt = _statement(connection, kind, rows).returning(literal_column("1"))
-    written = len((await connection.execute(stmt)).all())
+    # Many parameter sets for one statement: SQLAlchemy sends them as multi-row VALUES ("insertmanyvalues")
+    # from the one compiled form, where a ``.values([...])`` statement was compiled again for every batch.
+    stmt = _counted_statement(connection.dialect.name, kind)
+    written = len((await connection.execute(stmt, [dict(zip(kind.columns, row, strict=True)) for row in rows])).all())
     inserted = len(rows) - int(existing or 0)
     return UpsertCounts(inserted, written - inserted, len(rows) - written)
 

@@ -1,10 +1,12 @@
 """``ArchiveHealthData``: the ``SYNC_SAHHA_DATA`` job — upsert a run's data and record its sync status.
 
-One part per record kind, in the order of ``RECORD_KINDS`` (biomarkers, then scores, then archetypes); each part
-in its own unit of work together with its event (``RecordsArchived`` of that kind, with the upsert counts) and
-the refreshed tracking row, so a part that succeeded stays archived and flagged when a later part fails. A
-failure records ``ArchivalFailed`` (``part``: the kind's plural) and is re-raised so the queue retries (only
-retryable errors are retried). When every part is archived, ``SyncCompleted``.
+One part per record kind, in the order of ``RECORD_KINDS`` (biomarkers, then scores, then archetypes). A job is
+one transaction: every part (each upsert a savepoint), its events (``RecordsArchived`` of each kind, with the
+upsert counts, then ``SyncCompleted``) and the refreshed tracking row. A part that fails ends the job: the parts
+before it stay archived and flagged, ``ArchivalFailed`` (``part``: the kind's plural) is recorded with them, and
+the error is re-raised so the queue retries (only retryable errors are retried). When the transaction itself
+fails (a lost connection, a commit refused), the parts are done again one by one, each in a transaction of its
+own, so the part that fails is still known and the others still land.
 
 Every attempt upserts every part (upserts are idempotent, so a retry cannot lose rows that a previous attempt
 skipped); a part event is recorded when the part was not archived yet or the upsert wrote something. Running a
@@ -21,6 +23,7 @@ from typing import Any, ClassVar
 
 from sahha_sync.application.logs import get_logger
 from sahha_sync.application.ports.clock import Clock
+from sahha_sync.application.ports.event_store import ConcurrencyError
 from sahha_sync.application.ports.health_data_source import HealthDataSource
 from sahha_sync.application.ports.job_queue import JobContext
 from sahha_sync.application.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
@@ -34,8 +37,14 @@ from sahha_sync.application.use_cases._support import (
 )
 from sahha_sync.application.use_cases.archival_job import ArchivalJob
 from sahha_sync.domain.errors import InvalidInputError
-from sahha_sync.domain.events import AnalysisRequested, ArchivalFailed, RecordsArchived, SyncCompleted
-from sahha_sync.domain.health import HealthRecords
+from sahha_sync.domain.events import (
+    AnalysisRequested,
+    ArchivalFailed,
+    DomainEvent,
+    RecordsArchived,
+    SyncCompleted,
+)
+from sahha_sync.domain.health import HealthRecords, UpsertCounts
 from sahha_sync.domain.record_kinds import RECORD_KINDS, RecordKind
 from sahha_sync.domain.tracking import SyncStatus, TrackingRecord
 
@@ -73,22 +82,75 @@ class ArchiveHealthData:
         return await self.archive_job(await self._parse(payload, context), context)
 
     async def archive_job(self, job: ArchivalJob, context: JobContext) -> SyncStatus:
-        status = await self._check_run(job)
-        if status.sahha_data_synced and job.snapshot is None:
-            log.info("archival.already_synced", run_id=job.run_id, job_id=context.job_id)
-            return status
+        if job.snapshot is None:
+            status = await self._check_run(job)
+            if status.sahha_data_synced:
+                log.info("archival.already_synced", run_id=job.run_id, job_id=context.job_id)
+                return status
+            try:
+                records = await self._records(job)
+            except Exception as exc:
+                await self._record_failure(job.run_id, context, exc, part=None)
+                raise
+        else:
+            records = job.snapshot.records
         try:
-            records = await self._records(job)
-        except Exception as exc:
+            status, failure = await in_transaction(
+                self._unit_of_work, lambda uow: self._archive_together(uow, job, records, context)
+            )
+        except _NotARun as refused:
+            raise refused.error from None
+        except ConcurrencyError as exc:
             await self._record_failure(job.run_id, context, exc, part=None)
             raise
+        except Exception as exc:
+            log.warning("archival.parts_one_by_one", run_id=job.run_id, error_kind=type(exc).__name__)
+            return await self._archive_parts(job.run_id, records, context)
+        if failure is not None:
+            raise failure
+        log.info("archival.sync_completed", run_id=job.run_id, job_id=context.job_id, attempt=context.attempt)
+        return status
+
+    async def _archive_together(
+        self, uow: UnitOfWork, job: ArchivalJob, records: HealthRecords, context: JobContext
+    ) -> tuple[SyncStatus, Exception | None]:
+        """Every part, its events and the tracking row in the one transaction of ``uow``. A part that fails (its
+        upsert is a savepoint, rolled back) ends the work: the parts before it are kept with its
+        ``ArchivalFailed``, and the part's error is returned to be raised once this is committed."""
+        history = await read_history(uow, job.run_id)
+        try:
+            status = _status_of_run(job, history)
+        except InvalidInputError as exc:
+            raise _NotARun(exc) from exc
+        new_events: list[DomainEvent] = []
+        failure: Exception | None = None
         for kind in RECORD_KINDS:
             try:
-                await self._archive_part(job.run_id, kind, records)
+                counts = await uow.archive.upsert(kind, kind.records_in(records))
             except Exception as exc:
-                await self._record_failure(job.run_id, context, exc, part=kind.plural)
+                failure = exc
+                new_events.append(self._failure_event(job.run_id, context, exc, part=kind.plural))
+                break
+            if not (status.is_synced(kind) and counts.written == 0):  # archived before, nothing new: no event
+                new_events.append(RecordsArchived.counted(job.run_id, self._clock.now(), kind.name, counts))
+                _log_part(job.run_id, kind, counts)
+        if failure is None:
+            folded = SyncStatus.fold([*history, *new_events])
+            if folded.all_kinds_synced and not folded.sahha_data_synced:
+                new_events.append(SyncCompleted(run_id=job.run_id, occurred_at=self._clock.now()))
+        if not new_events:
+            return status, None
+        return (await append_and_project(uow, job.run_id, history, new_events)).status, failure
+
+    async def _archive_parts(self, run_id: str, records: HealthRecords, context: JobContext) -> SyncStatus:
+        """Each part in a transaction of its own, so the part that fails is known and the others still land."""
+        for kind in RECORD_KINDS:
+            try:
+                await self._archive_part(run_id, kind, records)
+            except Exception as exc:
+                await self._record_failure(run_id, context, exc, part=kind.plural)
                 raise
-        return await self._complete(job.run_id, context)
+        return await self._complete(run_id, context)
 
     async def _parse(self, payload: Mapping[str, Any], context: JobContext) -> ArchivalJob:
         try:
@@ -101,14 +163,9 @@ class ArchiveHealthData:
             raise
 
     async def _check_run(self, job: ArchivalJob) -> SyncStatus:
-        """The run's sync status; ``InvalidInputError`` when the payload names no recorded run of that user."""
         async with self._unit_of_work() as uow:
             history = await read_history(uow, job.run_id)
-        if not history or not isinstance(history[0], AnalysisRequested):
-            raise InvalidInputError(f"no analysis run {job.run_id} is recorded", field="run_id")
-        if history[0].user_id != job.user_id:
-            raise InvalidInputError(f"run {job.run_id} belongs to another user", field="user_id")
-        return SyncStatus.fold(history)
+        return _status_of_run(job, history)
 
     async def _records(self, job: ArchivalJob) -> HealthRecords:
         if job.snapshot is not None:
@@ -132,14 +189,7 @@ class ArchiveHealthData:
                 return status
             event = RecordsArchived.counted(run_id, self._clock.now(), kind.name, counts)
             record = await append_and_project(uow, run_id, history, [event])
-            log.info(
-                "archival.part_archived",
-                run_id=run_id,
-                part=kind.plural,
-                inserted=counts.inserted,
-                updated=counts.updated,
-                unchanged=counts.unchanged,
-            )
+            _log_part(run_id, kind, counts)
             return record.status
 
         return await in_transaction(self._unit_of_work, work)
@@ -157,8 +207,7 @@ class ArchiveHealthData:
         log.info("archival.sync_completed", run_id=run_id, job_id=context.job_id, attempt=context.attempt)
         return status
 
-    async def _record_failure(self, run_id: str, context: JobContext, exc: Exception, *, part: str | None) -> None:
-        """Append ``ArchivalFailed`` to a recorded run; a failure to record is logged, never raised."""
+    def _failure_event(self, run_id: str, context: JobContext, exc: Exception, *, part: str | None) -> ArchivalFailed:
         kind, text = describe_error(exc)
         will_retry = is_retryable(exc) and not context.is_last_attempt
         log.warning(
@@ -170,7 +219,7 @@ class ArchiveHealthData:
             error_kind=kind,
             will_retry=will_retry,
         )
-        failure = ArchivalFailed(
+        return ArchivalFailed(
             run_id=run_id,
             occurred_at=self._clock.now(),
             attempt=context.attempt,
@@ -179,6 +228,10 @@ class ArchiveHealthData:
             will_retry=will_retry,
             part=part,
         )
+
+    async def _record_failure(self, run_id: str, context: JobContext, exc: Exception, *, part: str | None) -> None:
+        """Append ``ArchivalFailed`` to a recorded run; a failure to record is logged, never raised."""
+        failure = self._failure_event(run_id, context, exc, part=part)
 
         async def work(uow: UnitOfWork) -> TrackingRecord | None:
             history = await read_history(uow, run_id)
@@ -190,3 +243,31 @@ class ArchiveHealthData:
             await in_transaction(self._unit_of_work, work)
         except Exception as record_exc:
             log.error("archival.failure_not_recorded", run_id=run_id, error_kind=type(record_exc).__name__)
+
+
+class _NotARun(Exception):
+    """The job names no recorded run of its user (``error``); nothing is recorded, nothing retried."""
+
+    def __init__(self, error: InvalidInputError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def _status_of_run(job: ArchivalJob, history: list[DomainEvent]) -> SyncStatus:
+    """The run's sync status; ``InvalidInputError`` when the payload names no recorded run of that user."""
+    if not history or not isinstance(history[0], AnalysisRequested):
+        raise InvalidInputError(f"no analysis run {job.run_id} is recorded", field="run_id")
+    if history[0].user_id != job.user_id:
+        raise InvalidInputError(f"run {job.run_id} belongs to another user", field="user_id")
+    return SyncStatus.fold(history)
+
+
+def _log_part(run_id: str, kind: RecordKind[Any], counts: UpsertCounts) -> None:
+    log.info(
+        "archival.part_archived",
+        run_id=run_id,
+        part=kind.plural,
+        inserted=counts.inserted,
+        updated=counts.updated,
+        unchanged=counts.unchanged,
+    )
