@@ -237,7 +237,8 @@ def webhook_silence(settings: Settings) -> timedelta:
 
 
 def durable_queue(settings: Settings) -> JobQueue:
-    return ProcrastinateJobQueue(settings.database_url)
+    """The host's durable queue: with its worker, or submitting only (``run_workers`` false)."""
+    return ProcrastinateJobQueue(settings.database_url, run_worker=settings.run_workers)
 
 
 def durable_queue_for(settings: Settings, *, concurrency: int = 1, run_worker: bool = True) -> JobQueue:
