@@ -7,6 +7,8 @@ insight names the metric it rests on.
 
 from __future__ import annotations
 
+import asyncio
+
 from sahha_sync.application.logs import get_logger
 from sahha_sync.application.ports.analyst import AnalystError, HashingAnalyst
 from sahha_sync.domain.analysis import Analysis, AnalysisInput, AnalysisType
@@ -72,9 +74,13 @@ class OfflineAnalyst(HashingAnalyst):
 
     async def analyse(self, analysis_input: AnalysisInput) -> Analysis:
         try:
-            analysis = offline_analysis(compute_facts(analysis_input), model=self.model, version=self.prompt_version)
+            # Computing the metrics takes milliseconds of CPU: in a thread, so the host's event loop goes on.
+            analysis = await asyncio.to_thread(self._analyse, analysis_input)
         except Exception as exc:  # the port promises AnalystError only
             log.error("analyst.offline_failed", error_type=type(exc).__name__)
             raise AnalystError(f"offline analysis failed: {type(exc).__name__}") from exc
         log.info("analyst.offline_completed", insights=len(analysis.insights), input_hash=analysis.input_hash)
         return analysis
+
+    def _analyse(self, analysis_input: AnalysisInput) -> Analysis:
+        return offline_analysis(compute_facts(analysis_input), model=self.model, version=self.prompt_version)

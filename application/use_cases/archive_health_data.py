@@ -18,6 +18,7 @@ left alone without fetching.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -154,7 +155,8 @@ class ArchiveHealthData:
 
     async def _parse(self, payload: Mapping[str, Any], context: JobContext) -> ArchivalJob:
         try:
-            return ArchivalJob.from_payload(payload)
+            # a window's records: milliseconds to decode, in a thread so the host's event loop goes on
+            return await asyncio.to_thread(ArchivalJob.from_payload, payload)
         except InvalidInputError as exc:
             log.error("archival.payload_invalid", job_id=context.job_id, field=exc.field)
             run_id = payload.get("run_id") if isinstance(payload, Mapping) else None
