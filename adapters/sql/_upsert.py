@@ -28,7 +28,6 @@ from functools import cache
 from itertools import islice
 from typing import Any
 
-from psycopg.types.json import Jsonb
 from sqlalchemy import JSON, Float, Integer, and_, func, literal_column, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -177,6 +176,7 @@ async def _postgres_statement_upsert(
     driver = await _driver(connection)
     json_at = [i for i, c in enumerate(kind.columns) if c in JSON_COLUMNS]
     columns = [list(values) for values in zip(*rows, strict=True)]
+    Jsonb = _jsonb()
     for i in json_at:
         columns[i] = [None if v is None else Jsonb(v) for v in columns[i]]
     async with driver.cursor() as cursor:
@@ -249,9 +249,16 @@ def _postgres_type(column_type: Any) -> str:
     return "text"
 
 
-def _with_json(kind: KindTable[Any], row: Values) -> Values:
-    """``row`` with its JSON values wrapped for psycopg."""
-    return tuple(Jsonb(v) if c in JSON_COLUMNS else v for c, v in zip(kind.columns, row, strict=True))
+def _jsonb() -> Any:
+    """psycopg's ``Jsonb`` (psycopg is the [postgres] extra: only Postgres's paths come here)."""
+    from psycopg.types.json import Jsonb
+
+    return Jsonb
+
+
+def _with_json(kind: KindTable[Any], row: Values, jsonb: Any) -> Values:
+    """``row`` with its JSON values wrapped for psycopg (by ``jsonb``, ``_jsonb()``)."""
+    return tuple(jsonb(v) if c in JSON_COLUMNS else v for c, v in zip(kind.columns, row, strict=True))
 
 
 async def _copy_upsert(
@@ -261,13 +268,14 @@ async def _copy_upsert(
     create, copy_sql, upsert_sql = _copy_sql(kind, stage)
     driver = await _driver(connection)
     has_json = any(c in JSON_COLUMNS for c in kind.columns)
+    jsonb = _jsonb()
     async with driver.cursor() as cursor:
         await cursor.execute(create)
         await cursor.execute(f"TRUNCATE {stage}")
         async with cursor.copy(copy_sql) as copy:
             copy.set_types(copy_types(kind))
             for row in rows:
-                await copy.write_row(_with_json(kind, row) if has_json else row)
+                await copy.write_row(_with_json(kind, row, jsonb) if has_json else row)
         before_apply()
         await cursor.execute(upsert_sql)
         result = await cursor.fetchone()
