@@ -28,10 +28,15 @@ from sahha_sync.application.ports.event_store import ConcurrencyError
 from sahha_sync.application.ports.health_data_source import HealthDataSource
 from sahha_sync.application.ports.job_queue import JobContext
 from sahha_sync.application.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
-from sahha_sync.application.retry import is_retryable
+from sahha_sync.application.use_cases._archival_runs import (
+    NotARun,
+    failure_event,
+    log_part,
+    record_failure,
+    status_of_run,
+)
 from sahha_sync.application.use_cases._support import (
     append_and_project,
-    describe_error,
     fetch_in_chunks,
     in_transaction,
     read_history,
@@ -39,15 +44,14 @@ from sahha_sync.application.use_cases._support import (
 from sahha_sync.application.use_cases.archival_job import ArchivalJob
 from sahha_sync.domain.errors import InvalidInputError
 from sahha_sync.domain.events import (
-    AnalysisRequested,
     ArchivalFailed,
     DomainEvent,
     RecordsArchived,
     SyncCompleted,
 )
-from sahha_sync.domain.health import HealthRecords, UpsertCounts
+from sahha_sync.domain.health import HealthRecords
 from sahha_sync.domain.record_kinds import RECORD_KINDS, RecordKind
-from sahha_sync.domain.tracking import SyncStatus, TrackingRecord
+from sahha_sync.domain.tracking import SyncStatus
 
 log = get_logger(__name__)
 
@@ -99,7 +103,7 @@ class ArchiveHealthData:
             status, failure = await in_transaction(
                 self._unit_of_work, lambda uow: self._archive_together(uow, job, records, context)
             )
-        except _NotARun as refused:
+        except NotARun as refused:
             raise refused.error from None
         except ConcurrencyError as exc:
             await self._record_failure(job.run_id, context, exc, part=None)
@@ -120,9 +124,9 @@ class ArchiveHealthData:
         ``ArchivalFailed``, and the part's error is returned to be raised once this is committed."""
         history = await read_history(uow, job.run_id)
         try:
-            status = _status_of_run(job, history)
+            status = status_of_run(job, history)
         except InvalidInputError as exc:
-            raise _NotARun(exc) from exc
+            raise NotARun(exc) from exc
         new_events: list[DomainEvent] = []
         failure: Exception | None = None
         for kind in RECORD_KINDS:
@@ -134,7 +138,7 @@ class ArchiveHealthData:
                 break
             if not (status.is_synced(kind) and counts.written == 0):  # archived before, nothing new: no event
                 new_events.append(RecordsArchived.counted(job.run_id, self._clock.now(), kind.name, counts))
-                _log_part(job.run_id, kind, counts)
+                log_part(job.run_id, kind, counts)
         if failure is None:
             folded = SyncStatus.fold([*history, *new_events])
             if folded.all_kinds_synced and not folded.sahha_data_synced:
@@ -167,7 +171,7 @@ class ArchiveHealthData:
     async def _check_run(self, job: ArchivalJob) -> SyncStatus:
         async with self._unit_of_work() as uow:
             history = await read_history(uow, job.run_id)
-        return _status_of_run(job, history)
+        return status_of_run(job, history)
 
     async def _records(self, job: ArchivalJob) -> HealthRecords:
         if job.snapshot is not None:
@@ -191,7 +195,7 @@ class ArchiveHealthData:
                 return status
             event = RecordsArchived.counted(run_id, self._clock.now(), kind.name, counts)
             record = await append_and_project(uow, run_id, history, [event])
-            _log_part(run_id, kind, counts)
+            log_part(run_id, kind, counts)
             return record.status
 
         return await in_transaction(self._unit_of_work, work)
@@ -210,66 +214,8 @@ class ArchiveHealthData:
         return status
 
     def _failure_event(self, run_id: str, context: JobContext, exc: Exception, *, part: str | None) -> ArchivalFailed:
-        kind, text = describe_error(exc)
-        will_retry = is_retryable(exc) and not context.is_last_attempt
-        log.warning(
-            "archival.failed",
-            run_id=run_id,
-            job_id=context.job_id,
-            part=part,
-            attempt=context.attempt,
-            error_kind=kind,
-            will_retry=will_retry,
-        )
-        return ArchivalFailed(
-            run_id=run_id,
-            occurred_at=self._clock.now(),
-            attempt=context.attempt,
-            error_kind=kind,
-            error=text,
-            will_retry=will_retry,
-            part=part,
-        )
+        return failure_event(run_id, self._clock.now(), context, exc, part=part)
 
     async def _record_failure(self, run_id: str, context: JobContext, exc: Exception, *, part: str | None) -> None:
-        """Append ``ArchivalFailed`` to a recorded run; a failure to record is logged, never raised."""
-        failure = self._failure_event(run_id, context, exc, part=part)
-
-        async def work(uow: UnitOfWork) -> TrackingRecord | None:
-            history = await read_history(uow, run_id)
-            if not history or not isinstance(history[0], AnalysisRequested):
-                return None
-            return await append_and_project(uow, run_id, history, [failure])
-
-        try:
-            await in_transaction(self._unit_of_work, work)
-        except Exception as record_exc:
-            log.error("archival.failure_not_recorded", run_id=run_id, error_kind=type(record_exc).__name__)
-
-
-class _NotARun(Exception):
-    """The job names no recorded run of its user (``error``); nothing is recorded, nothing retried."""
-
-    def __init__(self, error: InvalidInputError) -> None:
-        super().__init__(str(error))
-        self.error = error
-
-
-def _status_of_run(job: ArchivalJob, history: list[DomainEvent]) -> SyncStatus:
-    """The run's sync status; ``InvalidInputError`` when the payload names no recorded run of that user."""
-    if not history or not isinstance(history[0], AnalysisRequested):
-        raise InvalidInputError(f"no analysis run {job.run_id} is recorded", field="run_id")
-    if history[0].user_id != job.user_id:
-        raise InvalidInputError(f"run {job.run_id} belongs to another user", field="user_id")
-    return SyncStatus.fold(history)
-
-
-def _log_part(run_id: str, kind: RecordKind[Any], counts: UpsertCounts) -> None:
-    log.info(
-        "archival.part_archived",
-        run_id=run_id,
-        part=kind.plural,
-        inserted=counts.inserted,
-        updated=counts.updated,
-        unchanged=counts.unchanged,
-    )
+        failure = failure_event(run_id, self._clock.now(), context, exc, part=part)
+        await record_failure(self._unit_of_work, failure)
