@@ -67,10 +67,21 @@ class OfflineAnalyst(HashingAnalyst):
     def __init__(self) -> None:
         self.model = OFFLINE_MODEL
         self.prompt_version = OFFLINE_VERSION
+        self._last: tuple[AnalysisInput, AnalysisFacts] | None = None
 
     def input_hash(self, analysis_input: AnalysisInput) -> str:
         """The ``input_hash`` an analysis of ``analysis_input`` would carry (without analysing it)."""
-        return compute_facts(analysis_input).input_hash(prompt_version=self.prompt_version, model=self.model)
+        return self._facts(analysis_input).input_hash(prompt_version=self.prompt_version, model=self.model)
+
+    def _facts(self, analysis_input: AnalysisInput) -> AnalysisFacts:
+        """The facts of ``analysis_input``; those of the last input asked for are kept, so a run whose input hash
+        differed from the stored analysis's does not compute its metrics twice."""
+        last = self._last
+        if last is not None and last[0] is analysis_input:
+            return last[1]
+        facts = compute_facts(analysis_input)
+        self._last = (analysis_input, facts)
+        return facts
 
     async def analyse(self, analysis_input: AnalysisInput) -> Analysis:
         try:
@@ -83,4 +94,4 @@ class OfflineAnalyst(HashingAnalyst):
         return analysis
 
     def _analyse(self, analysis_input: AnalysisInput) -> Analysis:
-        return offline_analysis(compute_facts(analysis_input), model=self.model, version=self.prompt_version)
+        return offline_analysis(self._facts(analysis_input), model=self.model, version=self.prompt_version)
