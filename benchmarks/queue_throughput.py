@@ -11,6 +11,13 @@ It creates a database of its own on the server (dropped at the end), migrates it
 - jobs are submitted while the workers run, so the submit latency is measured under a busy worker, for both
   kinds of submit: recoverable (written behind the caller) and stored (the caller waits for the insert).
 Throughput is jobs / (first submit → queue idle). Figures are printed side by side.
+
+    python benchmarks/queue_throughput.py --goals [--archival-jobs 400 --concurrency 4]
+
+prints the scale figures in one run instead: on the durable queue with one worker process (``--concurrency``
+tasks), archival jobs/s beside no-op jobs/s; the same archival jobs with two worker processes; and the in-memory
+queue on a SQLite file with its worker in-process. An archival job carries a ``--window-days`` window of one
+user's data (7 days: about 180 records), as ``run_analysis`` submits it.
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
@@ -122,13 +130,16 @@ async def measure(queue: JobQueue, handler: Handler, jobs: list[tuple[dict[str, 
     return figures
 
 
-async def record_runs(unit_of_work: UnitOfWorkFactory, count: int, tag: str) -> list[tuple[dict[str, Any], str]]:
-    """``count`` runs that asked for their archival, and their jobs with the fetched data (one user-day each)."""
+async def record_runs(
+    unit_of_work: UnitOfWorkFactory, count: int, tag: str, days: int = 1
+) -> list[tuple[dict[str, Any], str]]:
+    """``count`` runs that asked for their archival, and their jobs with the fetched data (``days`` of one user
+    each; a user's windows follow each other, so every job brings new rows)."""
     people = SyntheticPopulation(seed=11, size=50)
     jobs = []
     for i in range(count):
-        user, start = people.profile_ids[i % 50], DAY0 + timedelta(days=i // 50)
-        window = FetchWindow(start, start + timedelta(days=1))
+        user, start = people.profile_ids[i % 50], DAY0 + timedelta(days=days * (i // 50))
+        window = FetchWindow(start, start + timedelta(days=days))
         records = people.records_for(user, window)
         run_id, at = f"{tag}-{i}", window.end
         events: list[DomainEvent] = [
@@ -175,7 +186,7 @@ async def run(args: argparse.Namespace) -> list[tuple[str, str, int, dict[str, f
                             ({"n": n}, None) for n in range(args.noop_jobs)
                         ]
                     else:
-                        jobs = list(await record_runs(unit_of_work, args.archival_jobs, tag))
+                        jobs = list(await record_runs(unit_of_work, args.archival_jobs, tag, args.window_days))
                     handler = noop if workload == "no-op" else archiver_on(engine)
                     worker = spawn_worker(url, tag, workload, concurrency) if kind == "durable" else None
                     try:
@@ -190,6 +201,78 @@ async def run(args: argparse.Namespace) -> list[tuple[str, str, int, dict[str, f
     finally:
         admin(args.server, sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
     return results
+
+
+async def goals(args: argparse.Namespace) -> None:
+    """The scale figures, in one run: see the module's docstring."""
+    name = f"sahha_sync_bench_{uuid.uuid4().hex[:10]}"
+    admin(args.server, sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    url = args.server.rsplit("/", 1)[0] + f"/{name}"
+    figures: dict[str, float] = {}
+    try:
+        await asyncio.to_thread(migrations.upgrade, url)
+        engine = create_engine(url)
+        unit_of_work = sql_unit_of_work_factory(engine)
+        noop_jobs: list[tuple[dict[str, Any], str | None]] = [({"n": n}, None) for n in range(args.noop_jobs)]
+        for label, workload, processes in (("no-op", "no-op", 1), ("archival", "archival", 1), ("x2", "archival", 2)):
+            tag = f"goal-{label}"
+            jobs = (
+                noop_jobs
+                if workload == "no-op"
+                else list(await record_runs(unit_of_work, args.archival_jobs, tag, args.window_days))
+            )
+            if workload == "archival" and label == "archival":
+                figures["records"] = records_per_job(jobs)
+            workers = [spawn_worker(url, tag, workload, args.concurrency) for _ in range(processes)]
+            try:
+                measured = await measure(make_queue("durable", url, args.concurrency, tag), noop, jobs)
+            finally:
+                for worker in workers:
+                    worker.send_signal(signal.SIGTERM)
+                for worker in workers:
+                    worker.wait(30)
+            figures[label] = measured["jobs_per_s"]
+            print(
+                f"  durable, {processes} worker process(es), {workload}: {measured['jobs_per_s']:.1f} jobs/s",
+                flush=True,
+            )
+        await engine.dispose()
+    finally:
+        admin(args.server, sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+    figures["sqlite"] = await sqlite_archival(args)
+    print()
+    print(f"archival jobs of {args.window_days}-day windows, {figures['records']:.0f} records a job on average")
+    print(
+        f"durable queue, one worker process x{args.concurrency}: archival {figures['archival']:.1f} jobs/s, "
+        f"no-op {figures['no-op']:.1f} jobs/s: {figures['archival'] / figures['no-op']:.2f}x no-op (goal 0.5x)"
+    )
+    print(
+        f"durable queue, two worker processes x{args.concurrency}: archival {figures['x2']:.1f} jobs/s, "
+        f"{figures['x2'] / figures['archival']:.2f}x one process (goal 1.6x)"
+    )
+    print(f"in-memory queue on SQLite, worker in-process: archival {figures['sqlite']:.1f} jobs/s (goal 100)")
+
+
+def records_per_job(jobs: list[tuple[dict[str, Any], str | None]]) -> float:
+    data = [payload["sahha_data"] for payload, _ in jobs]
+    return sum(len(d.get(k, ())) for d in data for k in ("biomarkers", "scores", "archetypes")) / len(data)
+
+
+async def sqlite_archival(args: argparse.Namespace) -> float:
+    """Archival jobs/s of the in-memory queue on a SQLite file (the embedded defaults), its worker in-process."""
+    with tempfile.TemporaryDirectory(prefix="sahha-sync-bench-") as folder:
+        url = f"sqlite:///{folder}/sync.db"
+        await asyncio.to_thread(migrations.upgrade, url)
+        engine = create_engine(url)
+        try:
+            jobs = list(
+                await record_runs(sql_unit_of_work_factory(engine), args.archival_jobs, "sqlite", args.window_days)
+            )
+            measured = await measure(InMemoryJobQueue(concurrency=1), archiver_on(engine), jobs)
+        finally:
+            await engine.dispose()
+    print(f"  in-memory queue on SQLite, archival: {measured['jobs_per_s']:.1f} jobs/s", flush=True)
+    return measured["jobs_per_s"]
 
 
 def report(results: list[tuple[str, str, int, dict[str, float]]]) -> None:
@@ -219,6 +302,9 @@ def main() -> None:
     parser.add_argument("--server", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--noop-jobs", type=int, default=1000)
     parser.add_argument("--archival-jobs", type=int, default=200)
+    parser.add_argument("--goals", action="store_true", help="print the scale figures only (see above)")
+    parser.add_argument("--window-days", type=int, default=7, help="days of data an archival job carries")
+    parser.add_argument("--concurrency", type=int, default=4, help="worker tasks per process, with --goals")
     parser.add_argument("--serve", nargs=4, metavar=("URL", "QUEUE", "WORKLOAD", "CONCURRENCY"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
@@ -226,6 +312,9 @@ def main() -> None:
     if args.serve:
         url, queue_name, workload, concurrency = args.serve
         asyncio.run(serve(url, queue_name, workload, int(concurrency)))
+        return
+    if args.goals:
+        asyncio.run(goals(args))
         return
     report(asyncio.run(run(args)))
 

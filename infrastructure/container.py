@@ -29,18 +29,15 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import timedelta
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import httpx
-import openai
 from dependency_injector import containers, providers
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from sahha_sync import migrations
 from sahha_sync.adapters.clock import SystemClock
-from sahha_sync.adapters.llm import OfflineAnalyst, OpenAIAnalyst
+from sahha_sync.adapters.llm.offline import OfflineAnalyst
 from sahha_sync.adapters.memory import InMemoryJobQueue, InMemoryStores, InMemoryWebhookInbox
-from sahha_sync.adapters.queue import ProcrastinateJobQueue
 from sahha_sync.adapters.sahha import SahhaHealthDataSource
 from sahha_sync.adapters.sahha.dto import parse_records
 from sahha_sync.adapters.sahha.emulator import (
@@ -79,6 +76,11 @@ from sahha_sync.application.use_cases import (
 from sahha_sync.application.use_cases.archival_outcome import ArchivalListener
 from sahha_sync.infrastructure.settings import Settings, SettingsError
 
+if TYPE_CHECKING:  # imported where used: importing the container loads no package a setting does not choose
+    import openai
+
+    from sahha_sync.adapters.llm.openai_analyst import OpenAIAnalyst
+
 log = get_logger(__name__)
 
 QUEUE_STOP_TIMEOUT = 60.0
@@ -106,6 +108,8 @@ async def database_engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
 
 async def _require_current_schema(settings: Settings) -> None:
     """SQLite: upgrade to the newest revision. Postgres: refuse to start below it (the operator migrates)."""
+    from sahha_sync import migrations  # alembic: loaded when a database is first opened
+
     url, shown = settings.database_url, settings.database_url_for_display
     try:
         if url.startswith("sqlite"):
@@ -127,6 +131,8 @@ async def _require_current_schema(settings: Settings) -> None:
 
 
 async def openai_resource(settings: Settings) -> AsyncIterator[openai.AsyncOpenAI]:
+    import openai
+
     key = settings.openai_api_key
     client = openai.AsyncOpenAI(
         api_key=None if key is None else key.get_secret_value(),
@@ -238,13 +244,22 @@ def webhook_silence(settings: Settings) -> timedelta:
 
 
 def durable_queue(settings: Settings) -> JobQueue:
-    return ProcrastinateJobQueue(settings.database_url)
+    """The host's durable queue: with its worker, or submitting only (``run_workers`` false)."""
+    return durable_queue_for(settings, run_worker=settings.run_workers)
 
 
 def durable_queue_for(settings: Settings, *, concurrency: int = 1, run_worker: bool = True) -> JobQueue:
     """The durable queue for a worker process (``concurrency`` jobs at once), or, without ``run_worker``, one that
     only submits and reads (``recover``, ``jobs``, ``stats``, ``webhook serve`` beside separate workers)."""
+    from sahha_sync.adapters.queue import ProcrastinateJobQueue  # procrastinate: the [postgres] extra
+
     return ProcrastinateJobQueue(settings.database_url, concurrency=concurrency, run_worker=run_worker)
+
+
+def openai_analyst(client: openai.AsyncOpenAI, model: str) -> OpenAIAnalyst:
+    from sahha_sync.adapters.llm.openai_analyst import OpenAIAnalyst
+
+    return OpenAIAnalyst(client, model=model)
 
 
 class Container(containers.DeclarativeContainer):
@@ -290,7 +305,7 @@ class Container(containers.DeclarativeContainer):
     analyst: providers.Provider[Analyst] = providers.Selector(
         config.provided.analyst,
         offline=offline_analyst,
-        openai=providers.Singleton(OpenAIAnalyst, openai_client, model=config.provided.openai_model),
+        openai=providers.Singleton(openai_analyst, openai_client, config.provided.openai_model),
     )
 
     fallback_analyst = providers.Callable(fallback_analyst_for, config, offline_analyst)

@@ -20,12 +20,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mappin
 from datetime import datetime
 from typing import Any
 
-import uvicorn
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from sahha_sync import migrations
-from sahha_sync.adapters.sql.errors import connection_problem
 from sahha_sync.adapters._asgi import lifespan
+from sahha_sync.adapters.sql.errors import connection_problem
 from sahha_sync.application.logs import get_logger
 from sahha_sync.application.ports.job_queue import JobQueue
 from sahha_sync.application.use_cases import CollectStats
@@ -143,27 +142,32 @@ def _json(status: int, state: str, reason: str | None = None) -> tuple[int, str,
     return status, "application/json", json.dumps(content).encode("utf-8")
 
 
-class _SignalFreeServer(uvicorn.Server):
-    """A uvicorn server that leaves SIGINT and SIGTERM to the process it serves in (the worker stops on them)."""
+def _signal_free_server(app: OpsEndpoints, host: str, port: int) -> Any:
+    """A uvicorn server for ``app`` that leaves SIGINT and SIGTERM to the process it serves in (the worker stops on
+    them). uvicorn (the ``server`` extra) is imported here: only a process that serves its endpoints needs it."""
+    import uvicorn
 
-    def __init__(self, config: uvicorn.Config) -> None:
-        super().__init__(config)
-        self.listening = asyncio.Event()
+    class SignalFreeServer(uvicorn.Server):
+        def __init__(self, config: uvicorn.Config) -> None:
+            super().__init__(config)
+            self.listening = asyncio.Event()
 
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            yield
 
-    async def startup(self, sockets: Any = None) -> None:
-        await super().startup(sockets)
-        self.listening.set()
+        async def startup(self, sockets: Any = None) -> None:
+            await super().startup(sockets)
+            self.listening.set()
+
+    config = uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False, server_header=False)
+    return SignalFreeServer(config)
 
 
 @contextlib.asynccontextmanager
 async def serving(app: OpsEndpoints, host: str, port: int) -> AsyncIterator[None]:
     """Serve ``app`` on ``host:port`` in the background while the block runs."""
-    config = uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False, server_header=False)
-    server = _SignalFreeServer(config)
+    server = _signal_free_server(app, host, port)
     task = asyncio.create_task(server.serve())
     listening = asyncio.create_task(server.listening.wait())
     await asyncio.wait((task, listening), return_when=asyncio.FIRST_COMPLETED)  # listening before the block runs

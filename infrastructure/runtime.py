@@ -62,7 +62,11 @@ class SahhaSync:
     When the queue starts, ``RecoverPendingArchivals`` runs in the background (the container's ``recovery``,
     unless ``recover_on_start`` is false): runs whose archival job was lost with an earlier process (an
     in-memory queue, or a durable queue's job not yet written) are submitted again, and so are webhook
-    deliveries still in the inbox (``RecoverWebhookInbox``); the host does not wait for it. The seed's accessors
+    deliveries still in the inbox (``RecoverWebhookInbox``); the host does not wait for it.
+
+    ``run_workers=False`` (or ``SAHHA_SYNC_RUN_WORKERS=false``; the durable queue only) makes a host that only
+    submits: its archival and webhook jobs run in ``sahha-sync worker`` processes, and leaving does not wait for
+    them. It applies to the container this builds from the settings. The seed's accessors
     and agents (``sahha_sync.infrastructure``) are handles on one of these.
 
     ``on_archived`` (optional, plain or ``async``) hears each run's archival outcome that this process's workers
@@ -77,8 +81,11 @@ class SahhaSync:
         container: Container | None = None,
         recover_on_start: bool = True,
         on_archived: ArchivalListener | None = None,
+        run_workers: bool | None = None,
     ) -> None:
         self.settings = settings if settings is not None else Settings.from_env()
+        if run_workers is not None and run_workers != self.settings.run_workers:
+            self.settings = Settings(**{**dict(self.settings), "run_workers": run_workers})
         self.container = container if container is not None else build_container(self.settings)
         if on_archived is not None:
             self.container.on_archived.override(providers.Object(on_archived))

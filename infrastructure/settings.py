@@ -68,6 +68,7 @@ class Settings(BaseSettings):
     database_url: str = Field(DEFAULT_DATABASE_URL, repr=False, validation_alias="SAHHA_SYNC_DATABASE_URL")
     queue: QueueKind = Field("memory", validation_alias="SAHHA_SYNC_QUEUE")
     db_schema: str = Field("sahha_sync", pattern=r"^[a-z_][a-z0-9_]{0,62}$", validation_alias="SAHHA_SYNC_SCHEMA")
+    run_workers: bool = Field(True, validation_alias="SAHHA_SYNC_RUN_WORKERS")
     analyst: AnalystKind = Field(validation_alias="SAHHA_SYNC_ANALYST")
     openai_model: str = Field(DEFAULT_OPENAI_MODEL, min_length=1, validation_alias="SAHHA_SYNC_OPENAI_MODEL")
     lookback_hours: float = Field(48.0, ge=0, le=24 * 366, validation_alias="SAHHA_SYNC_LOOKBACK_HOURS")
@@ -151,6 +152,10 @@ class Settings(BaseSettings):
             raise _Inconsistent("OPENAI_API_KEY", "is required when SAHHA_SYNC_ANALYST is openai")
         if self.queue == "postgres" and not self.uses_postgres:
             raise _Inconsistent("SAHHA_SYNC_QUEUE", "is postgres, which needs a postgresql:// SAHHA_SYNC_DATABASE_URL")
+        if not self.run_workers and self.queue != "postgres":
+            raise _Inconsistent(
+                "SAHHA_SYNC_RUN_WORKERS", "is false, which needs SAHHA_SYNC_QUEUE=postgres and `sahha-sync worker`s"
+            )
         return self
 
     @property

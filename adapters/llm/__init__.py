@@ -1,8 +1,20 @@
 """Analysts: the offline one (deterministic, from computed metrics) and the OpenAI one (structured output)."""
 
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from sahha_sync.adapters.llm.offline import OFFLINE_MODEL, OFFLINE_VERSION, OfflineAnalyst
-from sahha_sync.adapters.llm.openai_analyst import DEFAULT_MODEL, AnalysisReply, OpenAIAnalyst, ReplyInsight
 from sahha_sync.adapters.llm.prompt import DEFAULT_TOKEN_BUDGET, PROMPT_VERSION, Prompt, build_prompt, estimate_tokens
+
+if TYPE_CHECKING:
+    from sahha_sync.adapters.llm.openai_analyst import DEFAULT_MODEL as DEFAULT_MODEL
+    from sahha_sync.adapters.llm.openai_analyst import AnalysisReply as AnalysisReply
+    from sahha_sync.adapters.llm.openai_analyst import OpenAIAnalyst as OpenAIAnalyst
+    from sahha_sync.adapters.llm.openai_analyst import ReplyInsight as ReplyInsight
+
+_LAZY = dict.fromkeys(("DEFAULT_MODEL", "AnalysisReply", "OpenAIAnalyst", "ReplyInsight"), "openai_analyst")
 
 __all__ = [
     "DEFAULT_MODEL",
@@ -18,3 +30,11 @@ __all__ = [
     "build_prompt",
     "estimate_tokens",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """The names of ``_LAZY`` are imported on first use: their modules need the openai package."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)

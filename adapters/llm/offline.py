@@ -7,6 +7,8 @@ insight names the metric it rests on.
 
 from __future__ import annotations
 
+import asyncio
+
 from sahha_sync.application.logs import get_logger
 from sahha_sync.application.ports.analyst import AnalystError, HashingAnalyst
 from sahha_sync.domain.analysis import Analysis, AnalysisInput, AnalysisType
@@ -65,16 +67,31 @@ class OfflineAnalyst(HashingAnalyst):
     def __init__(self) -> None:
         self.model = OFFLINE_MODEL
         self.prompt_version = OFFLINE_VERSION
+        self._last: tuple[AnalysisInput, AnalysisFacts] | None = None
 
     def input_hash(self, analysis_input: AnalysisInput) -> str:
         """The ``input_hash`` an analysis of ``analysis_input`` would carry (without analysing it)."""
-        return compute_facts(analysis_input).input_hash(prompt_version=self.prompt_version, model=self.model)
+        return self._facts(analysis_input).input_hash(prompt_version=self.prompt_version, model=self.model)
+
+    def _facts(self, analysis_input: AnalysisInput) -> AnalysisFacts:
+        """The facts of ``analysis_input``; those of the last input asked for are kept, so a run whose input hash
+        differed from the stored analysis's does not compute its metrics twice."""
+        last = self._last
+        if last is not None and last[0] is analysis_input:
+            return last[1]
+        facts = compute_facts(analysis_input)
+        self._last = (analysis_input, facts)
+        return facts
 
     async def analyse(self, analysis_input: AnalysisInput) -> Analysis:
         try:
-            analysis = offline_analysis(compute_facts(analysis_input), model=self.model, version=self.prompt_version)
+            # Computing the metrics takes milliseconds of CPU: in a thread, so the host's event loop goes on.
+            analysis = await asyncio.to_thread(self._analyse, analysis_input)
         except Exception as exc:  # the port promises AnalystError only
             log.error("analyst.offline_failed", error_type=type(exc).__name__)
             raise AnalystError(f"offline analysis failed: {type(exc).__name__}") from exc
         log.info("analyst.offline_completed", insights=len(analysis.insights), input_hash=analysis.input_hash)
         return analysis
+
+    def _analyse(self, analysis_input: AnalysisInput) -> Analysis:
+        return offline_analysis(self._facts(analysis_input), model=self.model, version=self.prompt_version)

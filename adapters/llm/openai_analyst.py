@@ -14,6 +14,7 @@ cites no metric it was given, or a figure that disagrees with it (``check_insigh
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 from typing import Any
 
@@ -114,7 +115,7 @@ class OpenAIAnalyst(HashingAnalyst):
 
     async def analyse(self, analysis_input: AnalysisInput) -> Analysis:
         try:
-            facts = compute_facts(analysis_input)
+            facts = await asyncio.to_thread(compute_facts, analysis_input)  # CPU: off the host's event loop
         except Exception as exc:  # the port promises AnalystError only
             raise AnalystError(f"the metrics could not be computed: {type(exc).__name__}") from exc
         prompt = build_prompt(facts, token_budget=self.token_budget)

@@ -144,22 +144,29 @@ class SahhaHealthDataSource(HealthDataSource):
         routes = ["biomarker", "score"] + (["archetypes"] if include_archetypes else [])
         calls = [(route, chunk) for chunk in window.chunks(self._chunk) for route in routes]
         answers = await _all(self._api.get_list(route, user_id, self._params(route, chunk)) for route, chunk in calls)
-        found: dict[str, list[Any]] = {"biomarker": [], "score": [], "archetype": []}
-        quarantined: list[QuarantinedRecord] = []
-        for (route, _), items in zip(calls, answers, strict=True):
-            kind = route.removesuffix("s")
-            good, bad = parse_records(kind, items, user_id, self._now)
-            found[kind] += good
-            if kind == "biomarker":
-                self._metrics.count_unlisted(
-                    f"{b.category}/{b.type}" for b in good if not is_listed(b.category, b.type)
-                )
-            quarantined += bad
-        if quarantined:
+        # Parsing a window's answers takes milliseconds of CPU: in a thread, so the host's event loop goes on.
+        routes_of_answers = [route for route, _ in calls]
+        records = await asyncio.to_thread(self._records, user_id, window, routes_of_answers, answers)
+        self._metrics.count_unlisted(
+            f"{b.category}/{b.type}" for b in records.biomarkers if not is_listed(b.category, b.type)
+        )
+        if records.quarantined:
+            quarantined = records.quarantined
             self._metrics.quarantined += len(quarantined)
             logger.warning(
                 "sahha.records_quarantined", count=len(quarantined), reasons=sorted({q.reason for q in quarantined})[:5]
             )
+        return records
+
+    def _records(self, user_id: str, window: FetchWindow, routes: list[str], answers: list[list[Any]]) -> HealthRecords:
+        """The records of ``answers`` (one per route asked), parsed, within ``window``, one per key."""
+        found: dict[str, list[Any]] = {"biomarker": [], "score": [], "archetype": []}
+        quarantined: list[QuarantinedRecord] = []
+        for route, items in zip(routes, answers, strict=True):
+            kind = route.removesuffix("s")
+            good, bad = parse_records(kind, items, user_id, self._now)
+            found[kind] += good
+            quarantined += bad
         return HealthRecords(
             biomarkers=tuple(dedupe_by_key(b for b in found["biomarker"] if window.overlaps(*b.period))),
             scores=tuple(dedupe_by_key(s for s in found["score"] if window.overlaps(*s.period))),

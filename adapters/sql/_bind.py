@@ -39,9 +39,9 @@ async def translated(kinds: ErrorKinds, operation: str) -> AsyncIterator[None]:
         raise translate(exc, kinds, operation) from exc
 
 
-def insert_for(bind: Bind) -> Callable[..., Any]:
-    """The dialect's ``insert`` (with ``on_conflict_do_update``)."""
-    name = dialect_name(bind)
+def insert_for(bind: Bind | str) -> Callable[..., Any]:
+    """The dialect's ``insert`` (with ``on_conflict_do_update``), for a connection or a dialect's name."""
+    name = bind if isinstance(bind, str) else dialect_name(bind)
     if name == "postgresql":
         return postgresql.insert
     if name == "sqlite":

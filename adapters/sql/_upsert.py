@@ -15,8 +15,9 @@ whatever the input's size. One call is one transaction (or savepoint): all of it
 Postgres, large chunks: binary COPY into a temporary staging table, then one ``INSERT ... SELECT ... ON
 CONFLICT``; ``RETURNING (xmax = 0)`` tells inserted from updated rows. Postgres, small chunks: the same
 ``INSERT ... SELECT`` from ``unnest`` of one array per column, a statement whose text is the same for any number
-of rows. SQLite: multi-row ``INSERT ... ON CONFLICT`` statements; as SQLite has no ``xmax``, the keys already
-stored are counted first, in the same transaction.
+of rows. SQLite: one ``INSERT ... ON CONFLICT`` statement, compiled once per kind and run for many rows (sent
+as multi-row ``VALUES``); as SQLite has no ``xmax``, the keys already stored are counted first, in the same
+transaction.
 """
 
 from __future__ import annotations
@@ -29,7 +30,6 @@ from functools import cache
 from itertools import islice
 from typing import Any
 
-from psycopg.types.json import Jsonb
 from sqlalchemy import JSON, Float, Integer, and_, func, literal_column, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -147,9 +147,11 @@ async def _write(
     return counts
 
 
-def _statement(connection: AsyncConnection, kind: KindTable[Any], rows: list[Values]) -> Any:
+@cache
+def _statement(dialect: str, kind: KindTable[Any]) -> Any:
+    """The upsert of one row of ``kind`` (run for many rows at once): built and compiled once per dialect."""
     table = kind.table
-    stmt = insert_for(connection)(table).values([dict(zip(kind.columns, row, strict=True)) for row in rows])
+    stmt = insert_for(dialect)(table)
     excluded = stmt.excluded
     changes = {c: excluded[c] for c in kind.updated}
     return stmt.on_conflict_do_update(
@@ -165,6 +167,12 @@ def _statement(connection: AsyncConnection, kind: KindTable[Any], rows: list[Val
     )
 
 
+@cache
+def _counted_statement(dialect: str, kind: KindTable[Any]) -> Any:
+    """``_statement`` returning a row for each row it wrote."""
+    return _statement(dialect, kind).returning(literal_column("1"))
+
+
 async def _postgres_statement_upsert(
     connection: AsyncConnection, kind: KindTable[Any], rows: list[Values]
 ) -> UpsertCounts:
@@ -173,6 +181,7 @@ async def _postgres_statement_upsert(
     driver = await _driver(connection)
     json_at = [i for i, c in enumerate(kind.columns) if c in JSON_COLUMNS]
     columns = [list(values) for values in zip(*rows, strict=True)]
+    Jsonb = _jsonb()
     for i in json_at:
         columns[i] = [None if v is None else Jsonb(v) for v in columns[i]]
     async with driver.cursor() as cursor:
@@ -190,8 +199,10 @@ async def _sqlite_statement_upsert(
     keys = [key_of(row) for row in rows]
     key_columns = tuple_(*(table.c[c] for c in kind.key))
     existing = await connection.scalar(select(func.count()).select_from(table).where(key_columns.in_(keys)))
-    stmt = _statement(connection, kind, rows).returning(literal_column("1"))
-    written = len((await connection.execute(stmt)).all())
+    # Many parameter sets for one statement: SQLAlchemy sends them as multi-row VALUES ("insertmanyvalues")
+    # from the one compiled form, where a ``.values([...])`` statement was compiled again for every batch.
+    stmt = _counted_statement(connection.dialect.name, kind)
+    written = len((await connection.execute(stmt, [dict(zip(kind.columns, row, strict=True)) for row in rows])).all())
     inserted = len(rows) - int(existing or 0)
     return UpsertCounts(inserted, written - inserted, len(rows) - written)
 
@@ -244,9 +255,16 @@ def _postgres_type(column_type: Any) -> str:
     return "text"
 
 
-def _with_json(kind: KindTable[Any], row: Values) -> Values:
-    """``row`` with its JSON values wrapped for psycopg."""
-    return tuple(Jsonb(v) if c in JSON_COLUMNS else v for c, v in zip(kind.columns, row, strict=True))
+def _jsonb() -> Any:
+    """psycopg's ``Jsonb`` (psycopg is the [postgres] extra: only Postgres's paths come here)."""
+    from psycopg.types.json import Jsonb
+
+    return Jsonb
+
+
+def _with_json(kind: KindTable[Any], row: Values, jsonb: Any) -> Values:
+    """``row`` with its JSON values wrapped for psycopg (by ``jsonb``, ``_jsonb()``)."""
+    return tuple(jsonb(v) if c in JSON_COLUMNS else v for c, v in zip(kind.columns, row, strict=True))
 
 
 async def _copy_upsert(
@@ -256,13 +274,14 @@ async def _copy_upsert(
     create, copy_sql, upsert_sql = _copy_sql(kind, stage)
     driver = await _driver(connection)
     has_json = any(c in JSON_COLUMNS for c in kind.columns)
+    jsonb = _jsonb()
     async with driver.cursor() as cursor:
         await cursor.execute(create)
         await cursor.execute(f"TRUNCATE {stage}")
         async with cursor.copy(copy_sql) as copy:
             copy.set_types(copy_types(kind))
             for row in rows:
-                await copy.write_row(_with_json(kind, row) if has_json else row)
+                await copy.write_row(_with_json(kind, row, jsonb) if has_json else row)
         before_apply()
         await cursor.execute(upsert_sql)
         result = await cursor.fetchone()

@@ -106,10 +106,10 @@ async def _append(
                 "payload": payload,
             }
         )
-    stmt = insert(sync_events).returning(
-        sync_events.c.position, sync_events.c.version, sync_events.c.recorded_at, sort_by_parameter_order=True
-    )
-    stored = (await connection.execute(stmt, rows)).all()
+    # Rows come back in any order and are put in version order here: asking the database for the parameters'
+    # order made SQLite insert them one statement each.
+    stmt = insert(sync_events).returning(sync_events.c.position, sync_events.c.version, sync_events.c.recorded_at)
+    stored = sorted((await connection.execute(stmt, rows)).all(), key=lambda row: row.version)
     return [
         RecordedEvent(
             position=row.position, stream_id=stream_id, version=row.version, event=event, recorded_at=row.recorded_at

@@ -2,15 +2,25 @@
 (``ReceiveWebhookDelivery``), and ``serve_async`` to run it alone. The records are archived by
 ``IngestWebhookRecords`` (the ``INGEST_SAHHA_WEBHOOK`` job)."""
 
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from sahha_sync.adapters.webhook.receiver import (
     DEFAULT_MAX_BODY_BYTES,
     EVENT_KINDS,
     RecordParser,
     SahhaWebhookReceiver,
 )
-from sahha_sync.adapters.webhook.server import serve_async, uvicorn_server
 from sahha_sync.adapters.webhook.signature import MissingWebhookSecretError, sign, sign_base64
 from sahha_sync.adapters.webhook.stats import WebhookStats
+
+if TYPE_CHECKING:
+    from sahha_sync.adapters.webhook.server import serve_async as serve_async
+    from sahha_sync.adapters.webhook.server import uvicorn_server as uvicorn_server
+
+_LAZY = {"serve_async": "server", "uvicorn_server": "server"}
 
 __all__ = [
     "DEFAULT_MAX_BODY_BYTES",
@@ -24,3 +34,11 @@ __all__ = [
     "sign_base64",
     "uvicorn_server",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """The names of ``_LAZY`` are imported on first use: their modules need uvicorn (the [server] extra)."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)

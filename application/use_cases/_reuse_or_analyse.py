@@ -10,6 +10,7 @@ analyst is not called. An analyst without ``input_hash`` is always called.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
@@ -63,7 +64,7 @@ class ReuseOrAnalyse:
         source_failure: HealthDataFetchFailed | None,
         clock: Clock,
     ) -> AnalysisChoice:
-        reusable = self._reusable(run_id, analysis_input, previous)
+        reusable = await self._reusable(run_id, analysis_input, previous)
         if reusable is not None:
             log.info("run_analysis.result_reused", run_id=run_id, reused_from=reusable.produced_by)
             analysis = _noting_staleness(reusable.analysis, analysis_input)
@@ -104,7 +105,7 @@ class ReuseOrAnalyse:
         marked = dataclasses.replace(analysis, data_quality_notes=(*analysis.data_quality_notes, note))
         return AnalysisChoice(marked, tuple(failures), fallback_used=True)
 
-    def _reusable(
+    async def _reusable(
         self, run_id: str, analysis_input: AnalysisInput, previous: StoredAnalysis | None
     ) -> StoredAnalysis | None:
         if previous is None or not isinstance(self._analyst, HashingAnalyst):
@@ -112,7 +113,8 @@ class ReuseOrAnalyse:
         if previous.analyst != self._analyst.name:
             return None
         try:
-            current = self._analyst.input_hash(analysis_input)
+            # the hash computes the metrics, milliseconds of CPU: in a thread, so the host's event loop goes on
+            current = await asyncio.to_thread(self._analyst.input_hash, analysis_input)
         except Exception as exc:  # a hash that cannot be computed only means no reuse; the analyst is called
             log.warning("run_analysis.input_hash_failed", run_id=run_id, error_kind=type(exc).__name__)
             return None

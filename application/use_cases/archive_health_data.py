@@ -1,10 +1,12 @@
 """``ArchiveHealthData``: the ``SYNC_SAHHA_DATA`` job — upsert a run's data and record its sync status.
 
-One part per record kind, in the order of ``RECORD_KINDS`` (biomarkers, then scores, then archetypes); each part
-in its own unit of work together with its event (``RecordsArchived`` of that kind, with the upsert counts) and
-the refreshed tracking row, so a part that succeeded stays archived and flagged when a later part fails. A
-failure records ``ArchivalFailed`` (``part``: the kind's plural) and is re-raised so the queue retries (only
-retryable errors are retried). When every part is archived, ``SyncCompleted``.
+One part per record kind, in the order of ``RECORD_KINDS`` (biomarkers, then scores, then archetypes). A job is
+one transaction: every part (each upsert a savepoint), its events (``RecordsArchived`` of each kind, with the
+upsert counts, then ``SyncCompleted``) and the refreshed tracking row. A part that fails ends the job: the parts
+before it stay archived and flagged, ``ArchivalFailed`` (``part``: the kind's plural) is recorded with them, and
+the error is re-raised so the queue retries (only retryable errors are retried). When the transaction itself
+fails (a lost connection, a commit refused), the parts are done again one by one, each in a transaction of its
+own, so the part that fails is still known and the others still land.
 
 Every attempt upserts every part (upserts are idempotent, so a retry cannot lose rows that a previous attempt
 skipped); a part event is recorded when the part was not archived yet or the upsert wrote something. Running a
@@ -17,18 +19,25 @@ once it is committed (``ArchivalOutcome``).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from sahha_sync.application.logs import get_logger
 from sahha_sync.application.ports.clock import Clock
+from sahha_sync.application.ports.event_store import ConcurrencyError
 from sahha_sync.application.ports.health_data_source import HealthDataSource
 from sahha_sync.application.ports.job_queue import JobContext
 from sahha_sync.application.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
-from sahha_sync.application.retry import is_retryable
+from sahha_sync.application.use_cases._archival_runs import (
+    NotARun,
+    failure_event,
+    log_part,
+    record_failure,
+    status_of_run,
+)
 from sahha_sync.application.use_cases._support import (
     append_and_project,
-    describe_error,
     fetch_in_chunks,
     in_transaction,
     read_history,
@@ -36,10 +45,15 @@ from sahha_sync.application.use_cases._support import (
 from sahha_sync.application.use_cases.archival_job import ArchivalJob
 from sahha_sync.application.use_cases.archival_outcome import ArchivalListener, ArchivalOutcome, tell
 from sahha_sync.domain.errors import InvalidInputError
-from sahha_sync.domain.events import AnalysisRequested, ArchivalFailed, RecordsArchived, SyncCompleted
+from sahha_sync.domain.events import (
+    ArchivalFailed,
+    DomainEvent,
+    RecordsArchived,
+    SyncCompleted,
+)
 from sahha_sync.domain.health import HealthRecords
 from sahha_sync.domain.record_kinds import RECORD_KINDS, RecordKind
-from sahha_sync.domain.tracking import SyncStatus, TrackingRecord
+from sahha_sync.domain.tracking import SyncStatus
 
 log = get_logger(__name__)
 
@@ -77,22 +91,35 @@ class ArchiveHealthData:
         return await self.archive_job(await self._parse(payload, context), context)
 
     async def archive_job(self, job: ArchivalJob, context: JobContext) -> SyncStatus:
-        status = await self._check_run(job)
-        if status.sahha_data_synced and job.snapshot is None:
-            log.info("archival.already_synced", run_id=job.run_id, job_id=context.job_id)
-            return status
+        if job.snapshot is None:
+            status = await self._check_run(job)
+            if status.sahha_data_synced:
+                log.info("archival.already_synced", run_id=job.run_id, job_id=context.job_id)
+                return status
+            try:
+                records = await self._records(job)
+            except Exception as exc:
+                await self._tell(job, await self._record_failure(job.run_id, context, exc, part=None))
+                raise
+        else:
+            records = job.snapshot.records
         try:
-            records = await self._records(job)
-        except Exception as exc:
+            status, failure = await in_transaction(
+                self._unit_of_work, lambda uow: self._archive_together(uow, job, records, context)
+            )
+        except NotARun as refused:
+            raise refused.error from None
+        except ConcurrencyError as exc:
             await self._tell(job, await self._record_failure(job.run_id, context, exc, part=None))
             raise
-        for kind in RECORD_KINDS:
-            try:
-                await self._archive_part(job.run_id, kind, records)
-            except Exception as exc:
-                await self._tell(job, await self._record_failure(job.run_id, context, exc, part=kind.plural))
-                raise
-        status = await self._complete(job.run_id, context)
+        except Exception as exc:
+            log.warning("archival.parts_one_by_one", run_id=job.run_id, error_kind=type(exc).__name__)
+            return await self._archive_parts(job, records, context)
+        if failure is not None:
+            error, event = failure
+            await self._tell(job, event)
+            raise error
+        log.info("archival.sync_completed", run_id=job.run_id, job_id=context.job_id, attempt=context.attempt)
         if status.sahha_data_synced:
             await self._tell(job, None)
         return status
@@ -111,9 +138,54 @@ class ArchiveHealthData:
         )
         await tell(self._on_archived, outcome)
 
+    async def _archive_together(
+        self, uow: UnitOfWork, job: ArchivalJob, records: HealthRecords, context: JobContext
+    ) -> tuple[SyncStatus, tuple[Exception, ArchivalFailed] | None]:
+        """Every part, its events and the tracking row in the one transaction of ``uow``. A part that fails (its
+        upsert is a savepoint, rolled back) ends the work: the parts before it are kept with its
+        ``ArchivalFailed``, and the part's error is returned with it, to be raised once this is committed."""
+        history = await read_history(uow, job.run_id)
+        try:
+            status = status_of_run(job, history)
+        except InvalidInputError as exc:
+            raise NotARun(exc) from exc
+        new_events: list[DomainEvent] = []
+        failure: tuple[Exception, ArchivalFailed] | None = None
+        for kind in RECORD_KINDS:
+            try:
+                counts = await uow.archive.upsert(kind, kind.records_in(records))
+            except Exception as exc:
+                failure = (exc, self._failure_event(job.run_id, context, exc, part=kind.plural))
+                new_events.append(failure[1])
+                break
+            if not (status.is_synced(kind) and counts.written == 0):  # archived before, nothing new: no event
+                new_events.append(RecordsArchived.counted(job.run_id, self._clock.now(), kind.name, counts))
+                log_part(job.run_id, kind, counts)
+        if failure is None:
+            folded = SyncStatus.fold([*history, *new_events])
+            if folded.all_kinds_synced and not folded.sahha_data_synced:
+                new_events.append(SyncCompleted(run_id=job.run_id, occurred_at=self._clock.now()))
+        if not new_events:
+            return status, None
+        return (await append_and_project(uow, job.run_id, history, new_events)).status, failure
+
+    async def _archive_parts(self, job: ArchivalJob, records: HealthRecords, context: JobContext) -> SyncStatus:
+        """Each part in a transaction of its own, so the part that fails is known and the others still land."""
+        for kind in RECORD_KINDS:
+            try:
+                await self._archive_part(job.run_id, kind, records)
+            except Exception as exc:
+                await self._tell(job, await self._record_failure(job.run_id, context, exc, part=kind.plural))
+                raise
+        status = await self._complete(job.run_id, context)
+        if status.sahha_data_synced:
+            await self._tell(job, None)
+        return status
+
     async def _parse(self, payload: Mapping[str, Any], context: JobContext) -> ArchivalJob:
         try:
-            return ArchivalJob.from_payload(payload)
+            # a window's records: milliseconds to decode, in a thread so the host's event loop goes on
+            return await asyncio.to_thread(ArchivalJob.from_payload, payload)
         except InvalidInputError as exc:
             log.error("archival.payload_invalid", job_id=context.job_id, field=exc.field)
             run_id = payload.get("run_id") if isinstance(payload, Mapping) else None
@@ -122,14 +194,9 @@ class ArchiveHealthData:
             raise
 
     async def _check_run(self, job: ArchivalJob) -> SyncStatus:
-        """The run's sync status; ``InvalidInputError`` when the payload names no recorded run of that user."""
         async with self._unit_of_work() as uow:
             history = await read_history(uow, job.run_id)
-        if not history or not isinstance(history[0], AnalysisRequested):
-            raise InvalidInputError(f"no analysis run {job.run_id} is recorded", field="run_id")
-        if history[0].user_id != job.user_id:
-            raise InvalidInputError(f"run {job.run_id} belongs to another user", field="user_id")
-        return SyncStatus.fold(history)
+        return status_of_run(job, history)
 
     async def _records(self, job: ArchivalJob) -> HealthRecords:
         if job.snapshot is not None:
@@ -153,14 +220,7 @@ class ArchiveHealthData:
                 return status
             event = RecordsArchived.counted(run_id, self._clock.now(), kind.name, counts)
             record = await append_and_project(uow, run_id, history, [event])
-            log.info(
-                "archival.part_archived",
-                run_id=run_id,
-                part=kind.plural,
-                inserted=counts.inserted,
-                updated=counts.updated,
-                unchanged=counts.unchanged,
-            )
+            log_part(run_id, kind, counts)
             return record.status
 
         return await in_transaction(self._unit_of_work, work)
@@ -178,40 +238,14 @@ class ArchiveHealthData:
         log.info("archival.sync_completed", run_id=run_id, job_id=context.job_id, attempt=context.attempt)
         return status
 
+    def _failure_event(self, run_id: str, context: JobContext, exc: Exception, *, part: str | None) -> ArchivalFailed:
+        return failure_event(run_id, self._clock.now(), context, exc, part=part)
+
     async def _record_failure(
         self, run_id: str, context: JobContext, exc: Exception, *, part: str | None
     ) -> ArchivalFailed:
         """Append ``ArchivalFailed`` to a recorded run (and return it); a failure to record is logged, never
         raised."""
-        kind, text = describe_error(exc)
-        will_retry = is_retryable(exc) and not context.is_last_attempt
-        log.warning(
-            "archival.failed",
-            run_id=run_id,
-            job_id=context.job_id,
-            part=part,
-            attempt=context.attempt,
-            error_kind=kind,
-            will_retry=will_retry,
-        )
-        failure = ArchivalFailed(
-            run_id=run_id,
-            occurred_at=self._clock.now(),
-            attempt=context.attempt,
-            error_kind=kind,
-            error=text,
-            will_retry=will_retry,
-            part=part,
-        )
-
-        async def work(uow: UnitOfWork) -> TrackingRecord | None:
-            history = await read_history(uow, run_id)
-            if not history or not isinstance(history[0], AnalysisRequested):
-                return None
-            return await append_and_project(uow, run_id, history, [failure])
-
-        try:
-            await in_transaction(self._unit_of_work, work)
-        except Exception as record_exc:
-            log.error("archival.failure_not_recorded", run_id=run_id, error_kind=type(record_exc).__name__)
+        failure = failure_event(run_id, self._clock.now(), context, exc, part=part)
+        await record_failure(self._unit_of_work, failure)
         return failure

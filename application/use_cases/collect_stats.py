@@ -1,7 +1,8 @@
 """``CollectStats``: the seed's monitoring figures, read from the event store and the tracking projection.
 
 Every figure but two comes from what the database holds, so it survives restarts and is the same whichever
-server asks: the events (runs, Sahha fetches and their failures, archival attempts, rows inserted, updated and
+server asks: the events (runs, Sahha fetches and their failures, runs answered from the archive within the
+freshness bound (``runs.served_from_archive``), archival attempts, rows inserted, updated and
 left unchanged per table and per day — the webhook streams ``run-webhook-…`` included) and the tracking rows
 (each run's sync state, and per user and analysis type how old the newest archived data is). Sahha's API
 figures — requests, success rate, retries, 429s and token refreshes — are summed from the fetch events, which
@@ -38,6 +39,7 @@ from sahha_sync.domain.events import (
     DomainEvent,
     HealthDataFetched,
     HealthDataFetchFailed,
+    HealthDataServed,
     RecordsArchived,
     RecordsQuarantined,
     SyncCompleted,
@@ -109,7 +111,9 @@ class OperationsStats:
         return {
             "generated_at": self.generated_at.isoformat(),
             "since": None if self.since is None else self.since.isoformat(),
-            "runs": _plain(self.runs, ("requested", "fetched", "analysed", "analysis_failed", "forgotten")),
+            "runs": _plain(
+                self.runs, ("requested", "fetched", "served_from_archive", "analysed", "analysis_failed", "forgotten")
+            ),
             "sahha_api": {
                 "fetches": self.runs["fetched"],
                 "fetch_failures": dict(sorted(self.fetch_failures.items())),
@@ -199,6 +203,8 @@ def _count(stats: OperationsStats, stream_id: str, event: DomainEvent) -> None:
     elif isinstance(event, HealthDataFetched):
         runs["fetched" if event.source == "sahha" else "archive_fallbacks"] += 1
         _count_api(stats.api, event)
+    elif isinstance(event, HealthDataServed):
+        runs["served_from_archive"] += 1
     elif isinstance(event, HealthDataFetchFailed):
         stats.fetch_failures[event.error_kind] += 1
         _count_api(stats.api, event)

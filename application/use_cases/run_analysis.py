@@ -24,6 +24,7 @@ job's idempotence absorb.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -185,7 +186,9 @@ class RunAnalysis:
 
         fetched = await self._fetcher.fetch(run_id, user, context, period, planning)
         context = fetched.context or context
-        analysis_input = _analysis_input(user, kind, atype, period, context.archived, fetched, work_schedule)
+        analysis_input = await asyncio.to_thread(
+            _analysis_input, user, kind, atype, period, context.archived, fetched, work_schedule
+        )
         source_failure = next((e for e in fetched.events if isinstance(e, HealthDataFetchFailed)), None)
         result = await self._analysis.analyse(
             run_id, analysis_input, previous=previous, source_failure=source_failure, clock=self._clock
@@ -288,9 +291,8 @@ class RunAnalysis:
     async def _submit(self, job: ArchivalJob) -> SubmitResult | None:
         try:
             # Recoverable: the run's ArchivalRequested is committed, so the queue may write the job behind.
-            return await self._queue.submit_job(
-                job.JOB_TYPE, job.to_payload(), dedup_key=job.dedup_key, recoverable=True
-            )
+            payload = await asyncio.to_thread(job.to_payload)  # a window's records: milliseconds to encode
+            return await self._queue.submit_job(job.JOB_TYPE, payload, dedup_key=job.dedup_key, recoverable=True)
         except JobQueueError as exc:
             # The run is recorded with ArchivalRequested: recovery submits it again later.
             log.warning("run_analysis.archival_submit_failed", run_id=job.run_id, error_kind=type(exc).__name__)

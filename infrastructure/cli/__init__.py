@@ -14,8 +14,12 @@ from collections.abc import Callable, Sequence
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any, NamedTuple
 
-import typer
-from typer.exceptions import TyperException
+try:
+    import typer
+    from typer.exceptions import TyperException
+except ImportError as missing:  # the library alone does not install the command line's packages
+    needed = "the sahha-sync command line needs its extra: pip install 'sahha-sync[cli]'"
+    raise ImportError(f"{needed} ({missing})") from None
 
 from sahha_sync.domain.errors import InvalidInputError, SahhaSyncError
 from sahha_sync.infrastructure.cli import (

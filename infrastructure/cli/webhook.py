@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 
 import typer
 
-from sahha_sync.adapters.webhook import DEFAULT_MAX_BODY_BYTES, serve_async
+from sahha_sync.adapters.webhook import DEFAULT_MAX_BODY_BYTES
 from sahha_sync.application.ports.job_queue import JobQueue
 from sahha_sync.infrastructure.cli import _ops
 from sahha_sync.infrastructure.cli._common import out, run_sync, state
@@ -56,6 +56,8 @@ def serve(
 async def _serve(settings: Settings, host: str, port: int, max_body_bytes: int) -> None:
     """Serve until SIGINT or SIGTERM; the signal sets ``stop`` (uvicorn, which takes the signals while it serves,
     raises them again once it has shut down, and they land here instead of killing the process)."""
+    from sahha_sync.adapters.webhook import serve_async  # uvicorn: the [server] extra
+
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in STOP_SIGNALS:

@@ -6,13 +6,15 @@ import contextlib
 import threading
 import time
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
-import uvicorn
 
 from sahha_sync.adapters.sahha.emulator.app import SahhaEmulator
 from sahha_sync.adapters.sahha.emulator.population import Population
+
+if TYPE_CHECKING:
+    import uvicorn
 
 EMULATOR_BASE_URL = "http://sahha-emulator.local"
 """The base URL to give the client when it talks to the emulator through ``emulator_transport``."""
@@ -23,19 +25,22 @@ def emulator_transport(emulator: SahhaEmulator) -> httpx.AsyncBaseTransport:
     return httpx.ASGITransport(app=emulator)
 
 
-def _config(emulator: SahhaEmulator, host: str, port: int) -> uvicorn.Config:
-    return uvicorn.Config(emulator, host=host, port=port, lifespan="off", log_level="warning", access_log=False)
+def _server(emulator: SahhaEmulator, host: str, port: int) -> uvicorn.Server:
+    import uvicorn  # the [server] extra: only serving on loopback needs it, the in-process transport does not
+
+    config = uvicorn.Config(emulator, host=host, port=port, lifespan="off", log_level="warning", access_log=False)
+    return uvicorn.Server(config)
 
 
 def serve(host: str = "127.0.0.1", port: int = 8765, *, population: Population | None = None, **knobs: Any) -> None:
     """Serve a ``SahhaEmulator(population, **knobs)`` on ``host:port`` until interrupted (blocks)."""
-    uvicorn.Server(_config(SahhaEmulator(population, **knobs), host, port)).run()
+    _server(SahhaEmulator(population, **knobs), host, port).run()
 
 
 @contextlib.contextmanager
 def running_emulator(emulator: SahhaEmulator, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
     """Serve ``emulator`` on loopback in a background thread; yields its base URL (port 0 = a free port)."""
-    server = uvicorn.Server(_config(emulator, host, port))
+    server = _server(emulator, host, port)
     thread = threading.Thread(target=server.run, name="sahha-emulator", daemon=True)
     thread.start()
     deadline = time.monotonic() + 10.0

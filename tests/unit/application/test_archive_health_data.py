@@ -305,3 +305,69 @@ async def test_an_append_conflict_is_retried_once_from_a_fresh_read(conflicts: i
             await harness.archival.archive(payload, context())
         assert harness.archive.counts()["biomarkers"] == 0  # the part's upsert was rolled back with it
     assert len(await harness.archived(run_id, BIOMARKER)) == (1 if synced else 0)
+
+
+class CountingUnitsOfWork:
+    """The harness's unit-of-work factory, counting the units opened; ``failing_commits`` commits raise."""
+
+    def __init__(self, stores: InMemoryStores, failing_commits: int = 0) -> None:
+        self.stores = stores
+        self.opened = 0
+        self.failing_commits = failing_commits
+
+    def __call__(self) -> Any:
+        self.opened += 1
+        uow = self.stores.unit_of_work()
+        commit = uow.commit
+
+        async def flaky_commit() -> None:
+            if self.failing_commits:
+                self.failing_commits -= 1
+                raise ArchiveUnavailableError("the server closed the connection at commit")
+            await commit()
+
+        uow.commit = flaky_commit  # type: ignore[method-assign]
+        return uow
+
+
+async def test_a_job_with_its_data_is_one_transaction_with_every_part_and_its_events() -> None:
+    harness = Harness(queue=RecordingQueue())
+    run_id, payload = await recorded_run(harness)
+    units = CountingUnitsOfWork(harness.stores)
+    archival = ArchiveHealthData(unit_of_work=units, clock=harness.clock)
+
+    status = await archival.archive(payload, context())
+
+    assert status.state == "synced"
+    assert units.opened == 1
+    kinds = [type(e).__name__ for e in await harness.events(run_id)][-4:]
+    assert kinds == ["RecordsArchived", "RecordsArchived", "RecordsArchived", "SyncCompleted"]
+
+
+async def test_when_the_transaction_of_a_job_fails_the_parts_are_archived_one_by_one() -> None:
+    harness = Harness(queue=RecordingQueue())
+    run_id, payload = await recorded_run(harness)
+    units = CountingUnitsOfWork(harness.stores, failing_commits=1)
+    archival = ArchiveHealthData(unit_of_work=units, clock=harness.clock)
+
+    status = await archival.archive(payload, context())
+
+    assert status.state == "synced"
+    assert units.opened == 1 + 3 + 1  # the failed one, one per part, the completion
+    assert len(await harness.archived(run_id, BIOMARKER)) == 1
+    assert len(await harness.events_of(run_id, SyncCompleted)) == 1
+    assert harness.archive.counts()["biomarkers"] == 7
+
+
+async def test_when_parts_fail_one_by_one_too_the_failing_part_is_recorded() -> None:
+    harness = Harness(queue=RecordingQueue())
+    run_id, payload = await recorded_run(harness)
+    units = CountingUnitsOfWork(harness.stores, failing_commits=2)  # the job's transaction, then the first part's
+    archival = ArchiveHealthData(unit_of_work=units, clock=harness.clock)
+
+    with pytest.raises(ArchiveUnavailableError):
+        await archival.archive(payload, context(attempt=1))
+
+    (failure,) = await harness.events_of(run_id, ArchivalFailed)
+    assert failure.part == "biomarkers"
+    assert not (await harness.status(run_id)).biomarkers_synced

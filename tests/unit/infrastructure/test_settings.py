@@ -171,6 +171,7 @@ def test_a_bad_value_stops_start_up_with_one_line_naming_the_variable(
         ({"SAHHA_CLIENT_ID": "client-1"}, "SAHHA_CLIENT_SECRET"),
         ({"SAHHA_SYNC_ANALYST": "openai"}, "OPENAI_API_KEY"),
         ({"SAHHA_SYNC_QUEUE": "postgres"}, "SAHHA_SYNC_QUEUE"),
+        ({"SAHHA_SYNC_RUN_WORKERS": "false"}, "SAHHA_SYNC_RUN_WORKERS"),
     ],
 )
 def test_a_missing_companion_setting_is_named(
@@ -211,6 +212,7 @@ def test_every_field_has_the_environment_variable_design_md_names() -> None:
         "database_url": "SAHHA_SYNC_DATABASE_URL",
         "queue": "SAHHA_SYNC_QUEUE",
         "db_schema": "SAHHA_SYNC_SCHEMA",
+        "run_workers": "SAHHA_SYNC_RUN_WORKERS",
         "analyst": "SAHHA_SYNC_ANALYST",
         "openai_model": "SAHHA_SYNC_OPENAI_MODEL",
         "lookback_hours": "SAHHA_SYNC_LOOKBACK_HOURS",

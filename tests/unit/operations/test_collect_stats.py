@@ -11,6 +11,7 @@ import httpx
 import pytest
 from rich.console import Console
 
+from sahha_sync.adapters.llm import OfflineAnalyst
 from sahha_sync.adapters.memory import InMemoryRateBudget
 from sahha_sync.adapters.sahha import SahhaHealthDataSource
 from sahha_sync.adapters.sahha.emulator import (
@@ -205,3 +206,26 @@ async def test_the_sahha_api_figures_equal_what_sahha_saw(
     later = (await pipeline.stats.collect(since=START + timedelta(minutes=30))).to_dict()["sahha_api"]
     assert later["requests"] == emulator.count() - before_third >= 3
     assert later["successes"] == 0
+
+
+async def test_runs_answered_from_the_archive_are_counted_apart_from_fetches(pipeline: Pipeline) -> None:
+    pipeline.run = type(pipeline.run)(
+        source=pipeline.source,
+        analyst=OfflineAnalyst(),
+        unit_of_work=pipeline.stores.unit_of_work,
+        queue=pipeline.queue,
+        clock=pipeline.clock,
+        max_staleness=timedelta(hours=1),
+    )
+    pipeline.source.add(days_of_data("ann"))
+    await pipeline.analyse("ann")
+    pipeline.clock.advance(timedelta(minutes=10))
+    await pipeline.analyse("ann", "circadian_analysis")
+    await pipeline.analyse("ann")
+
+    figures = (await pipeline.stats.collect()).to_dict()
+
+    assert figures["runs"]["requested"] == 3
+    assert figures["runs"]["fetched"] == 1
+    assert figures["runs"]["served_from_archive"] == 2
+    assert 'sahha_sync_runs_total{event="served_from_archive"} 2' in to_prometheus(figures)
