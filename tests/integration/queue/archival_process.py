@@ -124,6 +124,8 @@ async def worker(args: argparse.Namespace) -> None:
     engine = create_engine(args.database_url)
     unit_of_work = sql_unit_of_work_factory(engine)
     emulator = SahhaEmulator(population())
+    for i in range(USERS):  # draw the month of data now: a first draw inside a job would hold up its heartbeat
+        emulator.population.records_for(*run_window(i))
     async with httpx.AsyncClient(transport=emulator_transport(emulator), base_url=EMULATOR_BASE_URL) as http:
         source = SahhaHealthDataSource(
             http, client_id=EMULATOR_CLIENT_ID, client_secret=EMULATOR_CLIENT_SECRET,
