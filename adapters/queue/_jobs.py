@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 import procrastinate
+import psycopg
 from procrastinate import exceptions as procrastinate_errors
 from procrastinate import manager
 from procrastinate.jobs import Job, Status
@@ -99,7 +100,10 @@ class JobManager(manager.JobManager):
 
     async def finish_job(self, job: Job, status: Status, delete_job: bool) -> None:
         finish = super().finish_job
-        await self.outage.through("record a job's outcome", lambda: finish(job, status, delete_job))
+        try:
+            await self.outage.through("record a job's outcome", lambda: finish(job, status, delete_job))
+        except procrastinate_errors.ConnectorException as exc:
+            _outcome_lost(job, exc)
 
     async def update_heartbeat(self, worker_id: int) -> None:
         try:
@@ -155,9 +159,19 @@ class JobManager(manager.JobManager):
             await self.outage.through("give way to a queued twin", lambda: self._give_way(job))
             logger.warning("queue.job_gave_way", job_id=job.id, job_type=job.task_name)
             return False
+        except procrastinate_errors.ConnectorException as exc:
+            _outcome_lost(job, exc)
         return True
 
     async def _give_way(self, job: Job) -> None:
         await self.connector.execute_query_async(
             _sql.GIVE_WAY, id=job.id, lock=job.queueing_lock, attempts=job.attempts + 1
         )
+
+
+def _outcome_lost(job: Job, exc: procrastinate_errors.ConnectorException) -> None:
+    """The job is no longer ``doing``: a database crash lost the commit that took it (commits of the queue's
+    own connections need not wait for the disk), so it is queued again and runs again. Anything else goes up."""
+    if not isinstance(exc.__cause__, psycopg.errors.RaiseException):
+        raise exc
+    logger.warning("queue.job_outcome_not_recorded", job_id=job.id, job_type=job.task_name)
