@@ -94,7 +94,7 @@ TRY_XACT_LOCK = "SELECT pg_try_advisory_xact_lock(hashtext(%(key)s)) AS locked"
 
 PURGE_USER = f"""
 DELETE FROM procrastinate_jobs
-WHERE queue_name = %(queue)s AND status IN ('todo', 'failed', 'cancelled', 'aborted')
+WHERE queue_name = %(queue)s AND status IN ('todo', 'doing', 'failed', 'cancelled', 'aborted')
   AND args->'payload'->>'{USER_KEY}' = %(user)s
 RETURNING id
 """

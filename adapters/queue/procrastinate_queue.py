@@ -271,7 +271,9 @@ class ProcrastinateJobQueue(JobQueue):
         return await self._dead.dead_jobs()
 
     async def purge_user(self, user_id: str) -> int:
-        """Delete the user's queued and dead jobs (by ``payload_user``'s key); a job running now finishes."""
+        """Delete the user's queued, running and dead jobs (by ``payload_user``'s key) with their health data; a
+        job running now goes on, and its worker finds it gone when it ends (it writes nothing once the erasure
+        is committed)."""
         await self._open()
         buffered = await self._writer.purge_user(user_id)
         async with guard("purge a user's jobs"):

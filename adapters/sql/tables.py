@@ -250,3 +250,12 @@ TABLES_WITH_ROW_LEVEL_SECURITY = (
     webhook_inbox,
     user_freshness,
 )
+
+# 0012_erasures: the users ``forget-user`` erased (SHA-256 of the id, hex); on PostgreSQL triggers skip any row
+# written for them later.
+user_erasures = Table(
+    "user_erasures",
+    metadata,
+    Column("user_digest", Text, primary_key=True),
+    Column("erased_at", UtcDateTime, nullable=False),
+)

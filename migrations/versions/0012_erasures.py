@@ -1,0 +1,88 @@
+"""Erasure wins every race: ``user_erasures`` records each user ``forget-user`` erased, and on PostgreSQL a trigger
+on every table that holds a user's data skips a row written for an erased user, inside the writer's own
+transaction. So a job that was running, buffered or queued when the user was erased (or a webhook delivery
+acknowledged just before) writes nothing afterwards.
+
+The trigger and the erasure also meet on an advisory lock per user: an erasure waits for writes of that user
+already under way (and then deletes what they wrote), and a write that starts during the erasure waits for it
+(and then sees the erasure). SQLite (one process, one writer at a time) records erasures without the trigger.
+
+The table keeps the SHA-256 of the user id (hex), not the id: what lets the database refuse the user's data, and
+says whether a given id was erased, never which ids were. Deleting a row lets sahha-sync store that user again.
+
+Revision ID: 0012_erasures
+Revises: 0010_user_freshness
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+from sahha_sync.migrations._helpers import enable_row_level_security, is_postgres, utc
+
+revision: str = "0012_erasures"
+down_revision: str | Sequence[str] | None = "0010_user_freshness"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+TABLE = "user_erasures"
+# Every table that holds a user's data, by the column that names the user: the one list of what erasure guards.
+GUARDED: dict[str, str] = {
+    "biomarkers": "profile_id",
+    "scores": "profile_id",
+    "archetypes": "profile_id",
+    "quarantined_records": "profile_id",
+    "archetype_analysis_tracking": "user_id",
+    "analysis_results": "user_id",
+    "webhook_inbox": "user_id",
+    "user_freshness": "user_id",
+}
+TRIGGER = "sahha_sync_skip_erased"
+
+
+def _postgres_function(column: str) -> str:
+    return f"""
+CREATE FUNCTION {TRIGGER}_{column}() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_advisory_xact_lock_shared(hashtext('sahha_sync.erasure:' || NEW.{column}));
+    IF EXISTS (
+        SELECT 1 FROM {TABLE} WHERE user_digest = encode(sha256(convert_to(NEW.{column}, 'UTF8')), 'hex')
+    ) THEN
+        RETURN NULL;
+    END IF;
+    RETURN NEW;
+END
+$$"""
+
+
+def upgrade() -> None:
+    op.create_table(
+        TABLE,
+        sa.Column("user_digest", sa.Text(), nullable=False),
+        utc("erased_at", nullable=False),
+        sa.PrimaryKeyConstraint("user_digest", name="pk_user_erasures"),
+    )
+    enable_row_level_security(TABLE)
+    if not is_postgres():
+        return
+    for column in sorted(set(GUARDED.values())):
+        op.execute(sa.text(_postgres_function(column)))
+    for table, column in GUARDED.items():
+        op.execute(
+            sa.text(
+                f"CREATE TRIGGER {TRIGGER} BEFORE INSERT OR UPDATE ON {table} "
+                f"FOR EACH ROW EXECUTE FUNCTION {TRIGGER}_{column}()"
+            )
+        )
+
+
+def downgrade() -> None:
+    if is_postgres():
+        for table in GUARDED:
+            op.execute(sa.text(f"DROP TRIGGER IF EXISTS {TRIGGER} ON {table}"))
+        for column in sorted(set(GUARDED.values())):
+            op.execute(sa.text(f"DROP FUNCTION IF EXISTS {TRIGGER}_{column}()"))
+    op.drop_table(TABLE)
