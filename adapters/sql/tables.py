@@ -221,6 +221,7 @@ webhook_inbox = Table(
     Column("user_id", Text, nullable=False),
     Column("payload", JsonColumn, nullable=False),
     Column("stored_at", UtcDateTime, nullable=False, server_default=func.now()),
+    Column("attempts", Integer, nullable=False, server_default="0"),  # 0013_inbox_attempts
     UniqueConstraint("dedup_key", name="uq_webhook_inbox_dedup_key"),
     Index("ix_webhook_inbox_user_id", "user_id"),
     sqlite_autoincrement=True,  # an id is never given twice, not even after the newest entry was removed
