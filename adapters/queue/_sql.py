@@ -34,26 +34,20 @@ WHERE queue_name = %(queue)s AND status IN ('todo', 'doing')
 # ``commit`` is this statement's ``synchronous_commit`` ('on' or 'off'): ``set_config(..., true)`` holds for the
 # statement's own transaction, whose commit reads it, so a batch with a stored submit waits for the disk while the
 # session's default (``ASYNC_COMMIT_OPTION``) stays off, and it costs no extra round trip.
-# A job whose dedup key a dead letter holds is not written (recovery does not bring a dead job back: ``retry_dead``
-# does), and a job written while another with its key is running (its twin, re-submitted by recovery) starts
-# with that one's attempts plus the one under way, so a job that kills its worker runs out of attempts.
+# A job written while another with its key is running (its twin, re-submitted by recovery) starts with that one's
+# attempts plus the one under way, so a job that kills its worker runs out of attempts.
 INSERT_JOBS = """
 INSERT INTO procrastinate_jobs (id, queue_name, task_name, priority, lock, queueing_lock, args, attempts)
 SELECT j.id, %(queue)s, j.task_name, 0, j.lock, j.lock, j.args::jsonb,
        coalesce((SELECT max(r.attempts) + 1 FROM procrastinate_jobs r WHERE r.lock = j.lock AND r.status = 'doing'), 0)
 FROM unnest(%(ids)s::bigint[], %(tasks)s::text[], %(locks)s::text[], %(args)s::text[]) AS j(id, task_name, lock, args)
 CROSS JOIN (SELECT set_config('synchronous_commit', %(commit)s, true)) AS commit_mode
-WHERE j.lock IS NULL OR NOT EXISTS (
-    SELECT 1 FROM procrastinate_jobs d WHERE d.queueing_lock = j.lock AND d.status = 'failed'
-)
 ON CONFLICT DO NOTHING
 RETURNING id
 """
 
 PENDING_WITH_LOCKS = """
-SELECT id, queueing_lock FROM procrastinate_jobs
-WHERE queueing_lock = ANY(%(locks)s::text[]) AND status IN ('todo', 'failed')
-ORDER BY status = 'todo'
+SELECT id, queueing_lock FROM procrastinate_jobs WHERE queueing_lock = ANY(%(locks)s::text[]) AND status = 'todo'
 """
 
 RESERVE_IDS = """

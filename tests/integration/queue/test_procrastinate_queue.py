@@ -222,22 +222,6 @@ async def test_a_twin_queued_while_its_job_looked_running_takes_over_the_attempt
     assert [(p["n"], c.attempt) for p, c in handler.calls] == [(2, 2)]  # not attempt 1 again
 
 
-async def test_recovery_does_not_bring_back_a_dead_letter(queues: Any, postgres_url: str) -> None:
-    submitter = queues(run_worker=False, max_attempts=1)
-    await submitter.submit_job(JOB, {"n": 1}, dedup_key="run-10")
-    await _take_job_as_a_dead_worker(submitter)
-    queue = queues(max_attempts=1)
-    queue.register(JOB, Handler())
-    await queue.start()
-    assert await queue.wait_idle(WAIT)
-    (dead,) = await queue.dead_jobs()
-    again = await submitter.submit_job(JOB, {"n": 1}, dedup_key="run-10")
-    assert (again.duplicate, again.job_id) == (True, dead.job_id)
-    assert helpers.rows(postgres_url, "SELECT status FROM procrastinate_jobs") == [("failed",)]
-    (retried,) = await queue.retry_dead()
-    assert retried != dead.job_id
-
-
 async def test_purging_a_user_removes_their_running_job_too(queues: Any, postgres_url: str) -> None:
     submitter = queues(run_worker=False)
     await submitter.submit_job(JOB, {"user_id": "u-gone", "sahha_data": {"v": SECRET_VALUE}})
