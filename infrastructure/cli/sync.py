@@ -18,6 +18,7 @@ import typer
 from sahha_sync.application.logs import get_logger
 from sahha_sync.application.ports.health_data_source import HealthDataSource
 from sahha_sync.application.retry import Backoff, is_retryable
+from sahha_sync.application.use_cases import ArchivalJob
 from sahha_sync.domain.errors import InvalidInputError, SahhaSyncError
 from sahha_sync.domain.events import RecordsArchived, stream_id_for
 from sahha_sync.infrastructure.cli import _ops
@@ -209,6 +210,10 @@ async def _sync(
             try:
                 await asyncio.gather(*(one(user) for user in users))
                 summary.drained = await runtime.wait_for_archival(ARCHIVAL_TIMEOUT)
+                for _ in range(UNIT_TRIES - 1):  # archivals that died (a database blip outlasts a job's attempts)
+                    if not await _tried(lambda: _archive_again(runtime, unit_of_work, runs)):
+                        break
+                    summary.drained = await runtime.wait_for_archival(ARCHIVAL_TIMEOUT)
             finally:
                 finished.set()  # never cancelled mid-query: a cancelled SQLite connect can hang the loop's close
                 await watcher
@@ -219,6 +224,23 @@ async def _sync(
         client_stats = source.client_stats()
         summary.sahha_client = None if client_stats is None else dict(client_stats)
     return summary
+
+
+async def _archive_again(runtime: SahhaSync, unit_of_work: Any, runs: list[str]) -> int:
+    """Submit again the archival of this sync's runs whose archival did not succeed; returns how many."""
+    async with unit_of_work() as uow:
+        records = [record for run_id in runs if (record := await uow.tracking.get(run_id)) is not None]
+    jobs = [
+        ArchivalJob.for_run(record)
+        for record in records
+        if record.window is not None and record.status.state not in ("synced", "not_requested")
+    ]
+    queue = await runtime.job_queue()
+    for job in jobs:
+        await queue.submit_job(job.JOB_TYPE, job.to_payload(), dedup_key=job.dedup_key)
+    if jobs:
+        log.warning("sync.archival_resubmitted", runs=len(jobs))
+    return len(jobs)
 
 
 async def _judge_runs(unit_of_work: Any, runs: list[str], users_of: dict[str, str], summary: SyncSummary) -> None:
