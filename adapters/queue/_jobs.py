@@ -88,15 +88,8 @@ class JobManager(manager.JobManager):
         self.outage = outage
 
     async def fetch_job(self, queues: Iterable[str] | None, worker_id: int) -> Job | None:
-        try:
-            job = await super().fetch_job(queues, worker_id)
-        except Exception as exc:
-            if not is_outage(exc):
-                raise
-            self.outage.missed("fetch a job", exc)
-            return None  # the worker waits one poll interval and asks again
-        self.outage.reached()
-        return job
+        fetch = super().fetch_job  # when the database is away: no job, and the worker asks again at its next poll
+        return await self.outage.once("fetch a job", lambda: fetch(queues, worker_id), None)
 
     async def finish_job(self, job: Job, status: Status, delete_job: bool) -> None:
         finish = super().finish_job
@@ -106,14 +99,8 @@ class JobManager(manager.JobManager):
             _outcome_lost(job, exc)
 
     async def update_heartbeat(self, worker_id: int) -> None:
-        try:
-            await super().update_heartbeat(worker_id)
-        except Exception as exc:
-            if not is_outage(exc):
-                raise
-            self.outage.missed("send the heartbeat", exc)
-            return
-        self.outage.reached()
+        beat = super().update_heartbeat
+        await self.outage.once("send the heartbeat", lambda: beat(worker_id), None)
 
     async def register_worker(self) -> int:
         register = super().register_worker

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar, cast
 
 import psycopg
 import psycopg_pool
@@ -24,6 +24,7 @@ from sahha_sync.application.retry import Backoff
 logger = get_logger(__name__)
 
 T = TypeVar("T")
+_AWAY: Any = object()
 BACKOFF = Backoff(0.1, cap=2.0, jitter=False)
 
 
@@ -63,18 +64,22 @@ class OutageClock:
             logger.error("queue.database_away_too_long", doing=doing, limit_seconds=self.limit)
             raise exc
 
+    async def once(self, doing: str, call: Callable[[], Awaitable[T]], away: T) -> T:
+        """``await call()``, or ``away`` when the database is away (not tried again here)."""
+        try:
+            result = await call()
+        except Exception as exc:
+            if not is_outage(exc):
+                raise
+            self.missed(doing, exc)
+            return away
+        self.reached()
+        return result
+
     async def through(self, doing: str, call: Callable[[], Awaitable[T]]) -> T:
         """``await call()``, tried again while the database is away (up to ``limit``)."""
         failures = 0
-        while True:
-            try:
-                result = await call()
-            except Exception as exc:
-                if not is_outage(exc):
-                    raise
-                self.missed(doing, exc)
-                failures += 1
-                await asyncio.sleep(BACKOFF.delay(failures))
-                continue
-            self.reached()
-            return result
+        while (result := await self.once(doing, call, _AWAY)) is _AWAY:
+            failures += 1
+            await asyncio.sleep(BACKOFF.delay(failures))
+        return cast(T, result)
