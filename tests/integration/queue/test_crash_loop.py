@@ -16,6 +16,7 @@ from sahha_sync.adapters.queue import ProcrastinateJobQueue
 from tests.integration.queue._processes import (
     Worker,
     events_per_run,
+    helpers,
     queue_is_empty,
     scalar,
     start,
@@ -38,14 +39,7 @@ def dead_letters(url: str) -> list[tuple[str, int, str]]:
         "SELECT args->'payload'->>'run_id', attempts, coalesce(args->'last_error'->>'kind', '') "
         "FROM procrastinate_jobs WHERE status = 'failed'"
     )
-    return [tuple(row) for row in scalar_rows(url, query)]
-
-
-def scalar_rows(url: str, query: str) -> list[tuple[object, ...]]:
-    import psycopg
-
-    with psycopg.connect(url) as conn:
-        return [tuple(row) for row in conn.execute(query).fetchall()]  # type: ignore[arg-type]
+    return [tuple(row) for row in helpers.rows(url, query)]
 
 
 def pending(url: str) -> int:
