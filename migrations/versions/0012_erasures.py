@@ -41,17 +41,24 @@ GUARDED: dict[str, str] = {
     "user_freshness": "user_id",
 }
 TRIGGER = "sahha_sync_skip_erased"
+CHECKED = "sahha_sync.user_not_erased"  # the user this transaction already found not erased
 
 
 def _postgres_function(column: str) -> str:
+    """The trigger function for tables whose user column is ``column``. A transaction writes mostly one user's
+    rows: it checks a user once (the lock it takes holds until the transaction ends, so no erasure of that user
+    can commit meanwhile) and remembers the user in a transaction-local setting for the rows that follow."""
     return f"""
 CREATE FUNCTION {TRIGGER}_{column}() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    PERFORM pg_advisory_xact_lock_shared(hashtext('sahha_sync.erasure:' || NEW.{column}));
-    IF EXISTS (
-        SELECT 1 FROM {TABLE} WHERE user_digest = encode(sha256(convert_to(NEW.{column}, 'UTF8')), 'hex')
-    ) THEN
-        RETURN NULL;
+    IF current_setting('{CHECKED}', true) IS DISTINCT FROM NEW.{column} THEN
+        PERFORM pg_advisory_xact_lock_shared(hashtext('sahha_sync.erasure:' || NEW.{column}));
+        IF EXISTS (
+            SELECT 1 FROM {TABLE} WHERE user_digest = encode(sha256(convert_to(NEW.{column}, 'UTF8')), 'hex')
+        ) THEN
+            RETURN NULL;
+        END IF;
+        PERFORM set_config('{CHECKED}', NEW.{column}, true);
     END IF;
     RETURN NEW;
 END

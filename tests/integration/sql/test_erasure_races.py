@@ -63,3 +63,14 @@ async def test_an_erasure_waits_for_a_write_under_way_and_then_erases_it(postgre
     report = await asyncio.wait_for(erasure, 10)
     assert report.tracking_rows == 0
     assert freshness_rows(postgres_url, GONE) == 0
+
+
+async def test_one_transaction_writing_several_users_skips_only_the_erased_ones(
+    postgres_url: str, forget: ForgetUser
+) -> None:
+    await forget.forget(GONE)
+    with psycopg.connect(postgres_url) as conn:  # the trigger remembers the last user it let through
+        conn.execute("INSERT INTO user_freshness (user_id) VALUES (%s), (%s), (%s)", (KEPT, GONE, "user-other"))
+    with psycopg.connect(postgres_url) as conn:
+        users = [row[0] for row in conn.execute("SELECT user_id FROM user_freshness ORDER BY user_id").fetchall()]
+    assert users == [KEPT, "user-other"]
