@@ -17,6 +17,7 @@ class _Held:
     payload_json: bytes
     dedup_key: str
     user_id: str
+    attempts: int = 0
 
 
 def _number(entry_id: str | None) -> int | None:
@@ -48,14 +49,14 @@ class InMemoryWebhookInbox(WebhookInbox):
     async def get(self, entry_id: str) -> InboxEntry | None:
         number = _number(entry_id)
         held = None if number is None else self._held.get(number)
-        return None if held is None else InboxEntry(entry_id, loads(held.payload_json))
+        return None if held is None else InboxEntry(entry_id, loads(held.payload_json), held.attempts)
 
     async def pending(self, *, after: str | None = None, limit: int = 500) -> list[InboxEntry]:
         if limit < 1:
             raise InvalidInputError("limit must be at least 1", field="limit")
         start = _number(after) or 0
         numbers = sorted(n for n in self._held if n > start)[:limit]
-        return [InboxEntry(str(n), loads(self._held[n].payload_json)) for n in numbers]
+        return [InboxEntry(str(n), loads(self._held[n].payload_json), self._held[n].attempts) for n in numbers]
 
     async def remove(self, entry_id: str) -> bool:
         number = _number(entry_id)
@@ -64,6 +65,14 @@ class InMemoryWebhookInbox(WebhookInbox):
             return False
         del self._by_key[held.dedup_key]
         return True
+
+    async def begin(self, entry_id: str) -> int:
+        number = _number(entry_id)
+        held = None if number is None else self._held.get(number)
+        if held is None:
+            return 0
+        held.attempts += 1
+        return held.attempts
 
     async def purge_user(self, user_id: str) -> int:
         gone = [str(n) for n, held in self._held.items() if held.user_id == user_id]

@@ -1,6 +1,11 @@
 """Beside each worker: put back the jobs of workers that went silent (killed mid-job), capped by the
 attempts, and delete dead letters older than the retention.
 
+A job whose worker died on its last attempt is dead ("worker died"), and the twins that recovery queued for it
+meanwhile go with it. A worker never judges its own jobs (it is alive: it runs this loop), and no worker judges
+any right after the database came back: every worker's heartbeat missed the outage, so for ``stalled_after``
+seconds none is taken for dead.
+
 procrastinate records heartbeats but does not recover stalled jobs by itself. One pass at a time runs across
 all workers of a queue (a Postgres advisory lock), so two workers never put back the same job twice.
 """
@@ -9,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import procrastinate
@@ -17,11 +23,13 @@ from procrastinate.jobs import Status
 from sahha_sync.adapters.queue import _sql
 from sahha_sync.adapters.queue._connection import QUEUE_ERRORS
 from sahha_sync.adapters.queue._jobs import JobManager
+from sahha_sync.adapters.queue._outage import OutageClock
 from sahha_sync.application.logs import get_logger
 
 logger = get_logger(__name__)
 
 CLEANUP_EVERY_SECONDS = 3600.0
+WORKER_LOST = "WorkerLost"
 
 
 class Maintenance:
@@ -35,8 +43,11 @@ class Maintenance:
         stalled_after: float,
         interval: float,
         dead_retention_hours: int,
+        outage: OutageClock,
+        own_worker: Callable[[], int | None] = lambda: None,
     ) -> None:
         self._connector, self._app, self._queue = connector, app, queue_name
+        self._outage, self._own_worker = outage, own_worker
         self.max_attempts, self.stalled_after, self.interval = max_attempts, stalled_after, interval
         self.dead_retention_hours = dead_retention_hours
 
@@ -54,6 +65,8 @@ class Maintenance:
 
     async def recover_stalled(self) -> int:
         """Put back (or make dead) the running jobs whose worker has been silent for ``stalled_after``."""
+        if self._outage.back_for() < self.stalled_after:
+            return 0
         key = f"sahha_sync.stalled_jobs:{self._queue}"
         # a transaction-level lock, so that it also holds (and is released) behind a transaction pooler
         async with self._connector.pool.connection() as conn, conn.transaction():
@@ -65,12 +78,19 @@ class Maintenance:
     async def _put_back_stalled(self) -> int:
         manager = self._app.job_manager
         assert isinstance(manager, JobManager)
-        jobs = list(await manager.get_stalled_jobs(queue=self._queue, seconds_since_heartbeat=self.stalled_after))
+        stalled = await manager.get_stalled_jobs(queue=self._queue, seconds_since_heartbeat=self.stalled_after)
+        own = self._own_worker()
+        jobs = [job for job in stalled if own is None or job.worker_id != own]
         for job in jobs:
             log = logger.bind(job_id=job.id, job_type=job.task_name, attempt=job.attempts + 1)
             if job.attempts + 1 >= self.max_attempts:
+                await self._connector.execute_query_async(
+                    _sql.RECORD_ERROR, id=job.id, kind=WORKER_LOST, error="the worker died while running the job"
+                )
                 await manager.finish_job(job, status=Status.FAILED, delete_job=False)
-                log.error("queue.job_dead", reason="worker lost on the last attempt")
+                if job.queueing_lock is not None:
+                    await self._connector.execute_query_async(_sql.DROP_TWINS, lock=job.queueing_lock)
+                log.error("queue.job_dead", reason="worker died on the last attempt")
             elif await manager.retry_or_give_way(job, retry_at=datetime.now(UTC)):
                 log.warning("queue.stalled_job_requeued")
         return len(jobs)

@@ -34,9 +34,12 @@ WHERE queue_name = %(queue)s AND status IN ('todo', 'doing')
 # ``commit`` is this statement's ``synchronous_commit`` ('on' or 'off'): ``set_config(..., true)`` holds for the
 # statement's own transaction, whose commit reads it, so a batch with a stored submit waits for the disk while the
 # session's default (``ASYNC_COMMIT_OPTION``) stays off, and it costs no extra round trip.
+# A job written while another with its key is running (its twin, re-submitted by recovery) starts with that one's
+# attempts plus the one under way, so a job that kills its worker runs out of attempts.
 INSERT_JOBS = """
-INSERT INTO procrastinate_jobs (id, queue_name, task_name, priority, lock, queueing_lock, args)
-SELECT j.id, %(queue)s, j.task_name, 0, j.lock, j.lock, j.args::jsonb
+INSERT INTO procrastinate_jobs (id, queue_name, task_name, priority, lock, queueing_lock, args, attempts)
+SELECT j.id, %(queue)s, j.task_name, 0, j.lock, j.lock, j.args::jsonb,
+       coalesce((SELECT max(r.attempts) + 1 FROM procrastinate_jobs r WHERE r.lock = j.lock AND r.status = 'doing'), 0)
 FROM unnest(%(ids)s::bigint[], %(tasks)s::text[], %(locks)s::text[], %(args)s::text[]) AS j(id, task_name, lock, args)
 CROSS JOIN (SELECT set_config('synchronous_commit', %(commit)s, true)) AS commit_mode
 ON CONFLICT DO NOTHING
@@ -70,11 +73,22 @@ DEAD_JOBS_FOR_UPDATE = DEAD_JOBS.strip() + "\nFOR UPDATE SKIP LOCKED"
 
 DELETE_JOB = "DELETE FROM procrastinate_jobs WHERE id = %(id)s"
 
+# A job that cannot go back because a queued twin holds its dedup key: the twin takes over its attempts.
+GIVE_WAY = """
+WITH gone AS (DELETE FROM procrastinate_jobs WHERE id = %(id)s)
+UPDATE procrastinate_jobs SET attempts = greatest(attempts, %(attempts)s)
+WHERE queueing_lock = %(lock)s AND status = 'todo'
+"""
+
+# The last attempt of a job died with its worker: the job is dead, and its queued twins (re-submitted by recovery
+# meanwhile) go with it.
+DROP_TWINS = "DELETE FROM procrastinate_jobs WHERE queueing_lock = %(lock)s AND status = 'todo'"
+
 TRY_XACT_LOCK = "SELECT pg_try_advisory_xact_lock(hashtext(%(key)s)) AS locked"
 
 PURGE_USER = f"""
 DELETE FROM procrastinate_jobs
-WHERE queue_name = %(queue)s AND status IN ('todo', 'failed', 'cancelled', 'aborted')
+WHERE queue_name = %(queue)s AND status IN ('todo', 'doing', 'failed', 'cancelled', 'aborted')
   AND args->'payload'->>'{USER_KEY}' = %(user)s
 RETURNING id
 """

@@ -35,6 +35,7 @@ from sahha_sync.adapters.queue._connection import (
 from sahha_sync.adapters.queue._dead_letters import DeadLetters
 from sahha_sync.adapters.queue._jobs import JobManager, job_task
 from sahha_sync.adapters.queue._maintenance import Maintenance
+from sahha_sync.adapters.queue._outage import OutageClock
 from sahha_sync.adapters.queue._retry import RetryPolicy
 from sahha_sync.adapters.queue._writer import JobWriter
 from sahha_sync.application.logs import get_logger
@@ -64,9 +65,10 @@ class ProcrastinateJobQueue(JobQueue):
     ``run_worker=False`` makes a queue that only submits (a host whose jobs run in ``sahha-sync worker``
     processes). ``heartbeat`` is how often the worker says it is alive; a running job whose worker has been
     silent for ``stalled_after`` seconds (at least 3 heartbeats) is run again, or made dead when it used up
-    its attempts. ``shutdown_timeout`` bounds how long ``stop`` lets running jobs finish before they are
-    cancelled and put back. ``transient_keys`` name the payload keys that hold health data: stored
-    compressed, and dropped as soon as the job ends.
+    its attempts. While the database is away the worker waits for it and records the outcome of the jobs it ran
+    once it is back; after ``outage_limit`` seconds of outage it stops with an error. ``shutdown_timeout``
+    bounds how long ``stop`` lets running jobs finish before they are cancelled and put back. ``transient_keys``
+    name the payload keys that hold health data: stored compressed, and dropped as soon as the job ends.
 
     Connections: behind Supabase's transaction pooler (port 6543) prepared statements, session ``options``
     and LISTEN/NOTIFY (``listen_notify``; the worker then polls every ``poll_interval``) are off unless asked
@@ -98,6 +100,7 @@ class ProcrastinateJobQueue(JobQueue):
         synchronous_commit: bool = False,
         listen_notify: bool | None = None,
         connect_timeout: float = 10.0,
+        outage_limit: float = 120.0,
     ) -> None:
         _check(concurrency >= 1, "concurrency must be at least 1", "concurrency")
         _check(max_attempts >= 1, "max_attempts must be at least 1", "max_attempts")
@@ -128,19 +131,23 @@ class ProcrastinateJobQueue(JobQueue):
             name=f"sahha-sync-queue-{queue_name}",
         )
         self._app = procrastinate.App(connector=self._connector)
-        self._app.job_manager = JobManager(connector=self._connector)  # see JobManager: twins give way
+        self._outage = OutageClock(outage_limit)
+        # see JobManager: it rides out outages, and twins give way
+        self._app.job_manager = JobManager(self._connector, outage=self._outage)
         self._retry = RetryPolicy(max_attempts=max_attempts, backoff=Backoff(backoff_base, jitter=jitter))
         self._handlers: dict[str, JobHandler] = {}
         self._dead = DeadLetters(self._connector, self._app, queue_name)
         self._writer = JobWriter(self._connector, queue_name)
         self._maintenance = Maintenance(
             self._connector, self._app, queue_name, max_attempts=max_attempts, stalled_after=stalled_after,
-            interval=heartbeat, dead_retention_hours=dead_retention_hours,
+            interval=heartbeat, dead_retention_hours=dead_retention_hours, outage=self._outage,
+            own_worker=lambda: None if self._worker is None else self._worker.worker_id,
         )  # fmt: skip
         self._open_lock = asyncio.Lock()
         self._opened = self._closed = False
         self._worker: Worker | None = None
         self._tasks: list[asyncio.Task[Any]] = []
+        self.worker_error: str | None = None  # what stopped the worker, when it ended by itself with an error
 
     # -- the port ------------------------------------------------------------------------------------------
 
@@ -264,7 +271,9 @@ class ProcrastinateJobQueue(JobQueue):
         return await self._dead.dead_jobs()
 
     async def purge_user(self, user_id: str) -> int:
-        """Delete the user's queued and dead jobs (by ``payload_user``'s key); a job running now finishes."""
+        """Delete the user's queued, running and dead jobs (by ``payload_user``'s key) with their health data; a
+        job running now goes on, and its worker finds it gone when it ends (it writes nothing once the erasure
+        is committed)."""
         await self._open()
         buffered = await self._writer.purge_user(user_id)
         async with guard("purge a user's jobs"):
@@ -305,8 +314,9 @@ class ProcrastinateJobQueue(JobQueue):
                 await task
             except asyncio.CancelledError:
                 pass
-            except QUEUE_ERRORS as exc:
-                logger.warning("queue.worker_stopped_with_error", queue=self.queue_name, error_kind=type(exc).__name__)
+            except Exception as exc:
+                self.worker_error = type(exc.__cause__ or exc).__name__
+                logger.error("queue.worker_stopped_with_error", queue=self.queue_name, error_kind=self.worker_error)
         self._tasks, self._worker = [], None
 
 

@@ -2,7 +2,9 @@
 
 It registers the handlers, starts the queue, runs ``on_start`` (the recovery of pending archivals), and
 runs jobs until SIGTERM or SIGINT; then it stops taking jobs and gives the running ones ``shutdown_timeout``
-seconds to finish before they are cancelled and put back in the queue.
+seconds to finish before they are cancelled and put back in the queue. When the queue's worker ends by itself
+(its database was away longer than it waits), ``run_worker`` raises ``QueueUnavailableError``: the process
+exits non-zero, so a supervisor that restarts failed workers restarts it.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import signal
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 
 from sahha_sync.application.logs import get_logger
-from sahha_sync.application.ports.job_queue import JobHandler, JobQueue
+from sahha_sync.application.ports.job_queue import JobHandler, JobQueue, QueueUnavailableError
 
 logger = get_logger(__name__)
 
@@ -49,6 +51,8 @@ async def run_worker(
             loop.remove_signal_handler(sig)
         await queue.stop(drain=False, timeout=shutdown_timeout)
         logger.info("worker.stopped")
+    if not stop_event.is_set():  # the queue's worker ended by itself: this process cannot go on
+        raise QueueUnavailableError("the worker stopped by itself (its database was away too long)")
 
 
 async def _until_stopped(queue: JobQueue, stop_event: asyncio.Event) -> None:

@@ -238,6 +238,7 @@ webhook_inbox = Table(
     Column("user_id", Text, nullable=False),
     Column("payload", JsonColumn, nullable=False),
     Column("stored_at", UtcDateTime, nullable=False, server_default=func.now()),
+    Column("attempts", Integer, nullable=False, server_default="0"),  # 0013_inbox_attempts
     UniqueConstraint("dedup_key", name="uq_webhook_inbox_dedup_key"),
     Index("ix_webhook_inbox_user_id", "user_id"),
     sqlite_autoincrement=True,  # an id is never given twice, not even after the newest entry was removed
@@ -268,6 +269,16 @@ TABLES_WITH_ROW_LEVEL_SECURITY = (
     sahha_rate_budgets,
     webhook_inbox,
     user_freshness,
+)
+
+# 0012_erasures: the users ``forget-user`` erased (SHA-256 of the id, hex); on PostgreSQL triggers skip any row
+# written for them later.
+user_erasures = Table(
+    "user_erasures",
+    metadata,
+    Column("user_digest", Text, primary_key=True),
+    Column("erased_at", UtcDateTime, nullable=False),
+    schema=LIBRARY_SCHEMA,
 )
 
 LIBRARY_TABLES: tuple[Table, ...] = tuple(table for table in metadata.sorted_tables if table.schema == LIBRARY_SCHEMA)

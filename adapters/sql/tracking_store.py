@@ -3,21 +3,25 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from typing import Any, ClassVar
 
 from sqlalchemy import delete, func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from sahha_sync.adapters.sql._bind import Bind, insert_for, transaction, translated
+from sahha_sync.adapters.sql._bind import Bind, dialect_name, insert_for, transaction, translated
 from sahha_sync.adapters.sql.errors import ErrorKinds
 from sahha_sync.adapters.sql.tables import archetype_analysis_tracking as tracking
-from sahha_sync.adapters.sql.tables import user_freshness
+from sahha_sync.adapters.sql.tables import user_erasures, user_freshness
 from sahha_sync.application.ports.tracking_store import TrackingStore, TrackingStoreError
 from sahha_sync.domain.freshness import UserFreshness
 from sahha_sync.domain.record_kinds import RECORD_KINDS
 from sahha_sync.domain.tracking import SyncStatus, TrackingRecord
 from sahha_sync.domain.windows import FetchWindow, Watermark
+
+# the erasure's side of the lock the 0012 triggers take (shared) before writing a row of the user
+ERASURE_LOCK = text("SELECT pg_advisory_xact_lock(hashtext(:key))")
 
 
 class TrackingStoreUnavailableError(TrackingStoreError):
@@ -182,7 +186,14 @@ class SqlTrackingStore(TrackingStore):
         return [_freshness(row) for row in rows]
 
     async def delete_user(self, user_id: str) -> int:
+        """Also records the erasure (``user_erasures``, revision 0012): on PostgreSQL it first waits for writes of
+        the user already under way, and from its commit the database skips every row written for the user."""
         async with translated(TRACKING_ERRORS, "erasure of a user's runs"), transaction(self._bind) as connection:
+            if dialect_name(self._bind) == "postgresql":
+                await connection.execute(ERASURE_LOCK, {"key": f"sahha_sync.erasure:{user_id}"})
+            digest = hashlib.sha256(user_id.encode("utf-8")).hexdigest()
+            erased = insert_for(self._bind)(user_erasures).values(user_digest=digest, erased_at=func.now())
+            await connection.execute(erased.on_conflict_do_nothing(index_elements=["user_digest"]))
             result = await connection.execute(delete(tracking).where(tracking.c.user_id == user_id))
             await connection.execute(delete(user_freshness).where(user_freshness.c.user_id == user_id))
         return int(result.rowcount or 0)

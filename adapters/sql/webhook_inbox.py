@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sahha_sync.adapters._json import dumps_payload, loads
@@ -26,6 +26,7 @@ from sahha_sync.application.ports.webhook_inbox import (
 from sahha_sync.domain.errors import InvalidInputError
 
 INBOX_ERRORS = ErrorKinds(WebhookInboxError, WebhookInboxUnavailableError, WebhookInboxError)
+_COLUMNS = (inbox.c.id, inbox.c.payload, inbox.c.attempts)
 _PUT_TRIES = 3  # an equal entry removed between the insert and the look-up: insert again
 
 
@@ -34,7 +35,7 @@ def _number(entry_id: str | None) -> int | None:
 
 
 def _entry(row: Any) -> InboxEntry:
-    return InboxEntry(str(row.id), dict(row.payload))
+    return InboxEntry(str(row.id), dict(row.payload), row.attempts)
 
 
 class SqlWebhookInbox(WebhookInbox):
@@ -67,13 +68,13 @@ class SqlWebhookInbox(WebhookInbox):
         number = _number(entry_id)
         if number is None:
             return None
-        rows = await self._rows(select(inbox.c.id, inbox.c.payload).where(inbox.c.id == number), "read")
+        rows = await self._rows(select(*_COLUMNS).where(inbox.c.id == number), "read")
         return _entry(rows[0]) if rows else None
 
     async def pending(self, *, after: str | None = None, limit: int = 500) -> list[InboxEntry]:
         if limit < 1:
             raise InvalidInputError("limit must be at least 1", field="limit")
-        query = select(inbox.c.id, inbox.c.payload).where(inbox.c.id > (_number(after) or 0))
+        query = select(*_COLUMNS).where(inbox.c.id > (_number(after) or 0))
         return [_entry(row) for row in await self._rows(query.order_by(inbox.c.id).limit(limit), "list")]
 
     async def remove(self, entry_id: str) -> bool:
@@ -84,6 +85,14 @@ class SqlWebhookInbox(WebhookInbox):
 
     async def purge_user(self, user_id: str) -> int:
         return await self._delete(delete(inbox).where(inbox.c.user_id == user_id), "purge")
+
+    async def begin(self, entry_id: str) -> int:
+        number = _number(entry_id)
+        if number is None:
+            return 0
+        counted = update(inbox).where(inbox.c.id == number).values(attempts=inbox.c.attempts + 1)
+        rows = await self._rows(counted.returning(inbox.c.attempts), "count of an attempt")
+        return int(rows[0].attempts) if rows else 0
 
     async def _rows(self, query: Any, doing: str) -> list[Any]:
         async with translated(INBOX_ERRORS, f"{doing} of the webhook inbox"), self._engine.begin() as connection:

@@ -29,10 +29,13 @@ class WebhookInboxUnavailableError(WebhookInboxError):
 
 @dataclass(frozen=True, slots=True)
 class InboxEntry:
-    """One stored delivery: ``payload`` is what ``put`` was given (``WebhookDelivery.to_payload()``)."""
+    """One stored delivery: ``payload`` is what ``put`` was given (``WebhookDelivery.to_payload()``); ``attempts``
+    counts the jobs that began archiving it (``begin``), so a delivery whose job keeps killing its process is
+    given up instead of queued again at every start."""
 
     entry_id: str
     payload: dict[str, Any]
+    attempts: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,3 +71,8 @@ class WebhookInbox(Protocol):
     @abstractmethod
     async def purge_user(self, user_id: str) -> int:
         """Drop every entry of ``user_id`` (erasure); returns how many."""
+
+    async def begin(self, entry_id: str) -> int:
+        """Count one more job beginning to archive the entry, committed before it goes on; returns the attempts
+        so far, this one included (0 when the entry is not held). An inbox that does not count returns 1."""
+        return 0 if await self.get(entry_id) is None else 1

@@ -15,7 +15,9 @@ count the user; ``stats`` shows how many runs were forgotten, nothing more. The 
 
 A user's runs are found twice over: by their tracking rows, and by scanning the event store for the
 ``analysis.requested`` events that name the user (a run whose projection was lost is still found).
-Erasure is all or nothing, and running it again erases nothing more.
+Erasure is all or nothing, and running it again erases nothing more. The SQL stores also record the erasure
+(``user_erasures``): from its commit the database skips any row written for the user, in the writer's own
+transaction, so a job that runs later for an erased user writes nothing.
 """
 
 from __future__ import annotations
@@ -86,17 +88,20 @@ class ForgetUser:
     async def forget(self, user_id: str) -> ErasureReport:
         if not isinstance(user_id, str) or not user_id.strip():
             raise InvalidInputError("user id must be a non-empty string", field="user_id")
-        # The user's pending jobs go first, so none of them writes the user's data back after the erasure; a job
-        # running meanwhile finds its run tombstoned (archival refuses an unknown run), and a second purge after
-        # the commit removes whatever failed in between.
+        # The user's jobs go first (queued, buffered, running, dead, and deliveries in the inbox), so none of them
+        # writes the user's data back after the erasure; a job running meanwhile writes nothing once the erasure
+        # is committed (the database skips rows of an erased user), and a second purge after the commit removes
+        # whatever was submitted in between.
         jobs = await self._purge_jobs(user_id)
         async with self.unit_of_work() as uow:
             run_ids = await self._run_ids(uow, user_id)
             now = self.clock.now()
+            # first: the tracking store records the erasure, after which the database skips every row written
+            # for the user, and waits for writes of the user already under way (so the deletes below see them)
+            tracking_rows = await uow.tracking.delete_user(user_id)
             tombstones = {stream_id_for(r): UserForgotten(run_id=r, occurred_at=now) for r in sorted(run_ids)}
             removed = await uow.events.tombstone_streams(tombstones)
             archive = await uow.archive.delete_user(user_id)
-            tracking_rows = await uow.tracking.delete_user(user_id)
             analyses = await uow.analysis_results.delete_user(user_id)
             await uow.commit()
         jobs += await self._purge_jobs(user_id)

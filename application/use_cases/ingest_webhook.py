@@ -124,7 +124,7 @@ class IngestWebhookRecords:
     async def _from_inbox(self, entry_id: str, context: JobContext) -> WebhookDelivery | None:
         if self._inbox is None:
             raise InvalidInputError("the job names an inbox entry and no inbox is configured", field="inbox_id")
-        entry = await self._inbox.get(entry_id)
+        entry = await self._inbox.get(entry_id) if await self._inbox.begin(entry_id) else None
         if entry is None:  # archived by an earlier job of the same entry, or its user was forgotten
             log.info("webhook.inbox_entry_gone", job_id=context.job_id, inbox_id=entry_id)
             return None

@@ -3,7 +3,8 @@ finished are submitted again.
 
 The event store is the source of truth. A run is pending when its stream has ``ArchivalRequested`` and no
 terminal event after it: ``SyncCompleted``, or ``ArchivalFailed`` with ``will_retry=False`` (the job died).
-Dead runs are left alone by default: the durable queue keeps their dead letters (``sahha-sync jobs
+Dead runs are left alone by default, and so are runs whose job is a dead letter of the queue (one that killed its
+worker on every attempt leaves no event): the durable queue keeps their dead letters (``sahha-sync jobs
 retry-dead`` submits them again) and the next analysis run of the user fetches their window again anyway
 (``earliest_unsynced_start``); ``include_dead=True`` submits them too.
 
@@ -62,6 +63,9 @@ class RecoverPendingArchivals:
         async with self.unit_of_work() as uow:
             run_ids = await self._pending_run_ids(uow)
             jobs = [job for run_id in run_ids if (job := await self._job_for(uow, run_id)) is not None]
+        if not self.include_dead:  # a job that died (even with its worker) stays dead until `retry-dead`
+            dead = {job.dedup_key for job in await self.queue.dead_jobs()}
+            jobs = [job for job in jobs if job.dedup_key not in dead]
         submitted = 0
         for job in jobs:  # outside the unit of work: submitting may reach another server
             result = await self.queue.submit_job(job.JOB_TYPE, job.to_payload(), dedup_key=job.dedup_key)

@@ -4,6 +4,11 @@ With the in-memory queue a delivery is acknowledged once it is in the inbox; its
 process ends first (killed, or stopped before the queue drained), the entry is still there: at the next start
 this queues a job for every held entry, oldest first. A job already pending for an entry is not queued twice,
 and a job that finds its entry gone (archived meanwhile) does nothing, so running it twice is harmless.
+
+Each job that begins archiving an entry counts an attempt in the inbox first. An entry that ``max_attempts`` jobs
+began and none finished (its job killed its process each time, or failed each time) is a dead letter: it stays
+in the inbox, is logged once per start (``webhook.inbox_entry_dead``, reason "worker died or job failed"), and is
+not queued again; erasure still removes it.
 """
 
 from __future__ import annotations
@@ -19,14 +24,23 @@ from sahha_sync.domain.errors import InvalidInputError
 log = structlog.get_logger(__name__)
 
 PAGE_SIZE = 500
+MAX_ATTEMPTS = 3
 
 
 class RecoverWebhookInbox:
     """``await recover() -> int``: how many held entries were queued (none without an inbox)."""
 
-    def __init__(self, *, inbox: WebhookInbox | None, queue: JobQueue, page_size: int = PAGE_SIZE) -> None:
+    def __init__(
+        self,
+        *,
+        inbox: WebhookInbox | None,
+        queue: JobQueue,
+        page_size: int = PAGE_SIZE,
+        max_attempts: int = MAX_ATTEMPTS,
+    ) -> None:
         if page_size < 1:
             raise InvalidInputError("page_size must be at least 1", field="page_size")
+        self._max_attempts = max_attempts
         self._inbox = inbox
         self._queue = queue
         self._page_size = page_size
@@ -34,11 +48,18 @@ class RecoverWebhookInbox:
     async def recover(self) -> int:
         if self._inbox is None:
             return 0
-        queued = unreadable = 0
+        queued = unreadable = dead = 0
         after: str | None = None
         while True:
             page = await self._inbox.pending(after=after, limit=self._page_size)
             for entry in page:
+                if entry.attempts >= self._max_attempts:
+                    dead += 1
+                    log.error(
+                        "webhook.inbox_entry_dead", inbox_id=entry.entry_id, attempts=entry.attempts,
+                        reason="worker died or job failed",
+                    )  # fmt: skip
+                    continue
                 try:
                     delivery = WebhookDelivery.from_payload(entry.payload)
                 except InvalidInputError as exc:  # kept for an operator; never logged with its values
@@ -50,6 +71,6 @@ class RecoverWebhookInbox:
             if len(page) < self._page_size:
                 break
             after = page[-1].entry_id
-        if queued or unreadable:
-            log.info("webhook.inbox_recovered", queued=queued, unreadable=unreadable)
+        if queued or unreadable or dead:
+            log.info("webhook.inbox_recovered", queued=queued, unreadable=unreadable, dead=dead)
         return queued

@@ -7,14 +7,18 @@ import asyncio
 import contextlib
 import math
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import typer
 
+from sahha_sync.application.logs import get_logger
 from sahha_sync.application.ports.health_data_source import HealthDataSource
+from sahha_sync.application.retry import Backoff, is_retryable
+from sahha_sync.application.use_cases import ArchivalJob
 from sahha_sync.domain.errors import InvalidInputError, SahhaSyncError
 from sahha_sync.domain.events import RecordsArchived, stream_id_for
 from sahha_sync.infrastructure.cli import _ops
@@ -39,7 +43,9 @@ HELP = (
     "calls); later runs of any archetype of that type continue from its watermark. One Sahha client serves every "
     "user, so its rate limit holds across them. The command waits until everything is archived. It always fetches "
     "(whatever SAHHA_SYNC_MAX_STALENESS says), so run it periodically as the reconcile that catches webhook "
-    "deliveries that never came.\n\n"
+    "deliveries that never came. A --since further back than 366 days is refused (exit 2): one run fetches at most "
+    "that far. A user whose run fails for a passing reason (a database blip) is tried again, five "
+    "times over about 20 s; users that still fail are listed and the command exits 1.\n\n"
     "--users FILE: one user id per line (blank lines and lines starting with # are skipped). --all: every user "
     "that has a run already or whose data webhooks delivered.\n\n"
     "Examples:\n\n"
@@ -50,6 +56,13 @@ HELP = (
 ARCHIVAL_TIMEOUT = 3600.0
 POLL_SECONDS = 0.5
 ARCHIVED = RecordsArchived
+MAX_DAYS_BACK = 366  # the longest window one run fetches (SAHHA_SYNC_INITIAL_DAYS)
+# A user whose run failed for a reason that may pass (a database blip) is tried again: five
+# tries over about 22 s, so a database away for ten seconds fails no user.
+UNIT_TRIES = 5
+UNIT_BACKOFF = Backoff(2.0, cap=8.0, jitter=False)
+T = TypeVar("T")
+log = get_logger(__name__)
 
 
 def sync(
@@ -65,6 +78,12 @@ def sync(
     if (users_file is None) == (not all_users):
         raise typer.BadParameter("give either --users FILE or --all", param_hint="--users/--all")
     start, kind = _ops.since(since), _ops.analysis_type(analysis_type)
+    if start is not None and (days := _days_back(start)) > MAX_DAYS_BACK:
+        fail(
+            f"--since {since} is {days} days back; one sync fetches at most {MAX_DAYS_BACK} days "
+            "(give a later --since)",
+            EXIT_BAD_INPUT,
+        )
     users = _read_users(Path(users_file)) if users_file is not None else None
     settings = _sync_settings(state(ctx).settings, start)
     summary = run_sync(_sync(settings, users, archetype, kind.value, concurrency, show=not as_json))
@@ -97,9 +116,26 @@ def _read_users(path: Path) -> list[str]:
 def _sync_settings(settings: Settings, start: datetime | None) -> Settings:
     update: dict[str, Any] = {"analyst": "offline", "max_staleness": 0.0}  # a reconcile polls every user
     if start is not None:
-        days = math.ceil((datetime.now(UTC) - start).total_seconds() / 86400)
-        update["initial_days"] = min(max(days, 1), 366)
+        update["initial_days"] = max(_days_back(start), 1)  # never more than MAX_DAYS_BACK: sync refuses those
     return settings.model_copy(update=update)
+
+
+def _days_back(start: datetime) -> int:
+    return math.ceil((datetime.now(UTC) - start).total_seconds() / 86400)
+
+
+async def _tried(call: Callable[[], Awaitable[T]]) -> T:
+    """``await call()``, tried again (``UNIT_TRIES`` in all) after a retryable error (the Sahha client retries
+    its own requests); the last error goes up."""
+    for attempt in range(1, UNIT_TRIES):
+        try:
+            return await call()
+        except SahhaSyncError as exc:
+            if not is_retryable(exc):
+                raise
+            log.warning("sync.unit_retried", attempt=attempt, error_kind=type(exc).__name__)
+        await asyncio.sleep(UNIT_BACKOFF.delay(attempt))
+    return await call()
 
 
 @dataclass
@@ -150,7 +186,7 @@ async def _sync(
             async def one(user: str) -> None:
                 async with gate:
                     try:
-                        outcome = await runtime.run_analysis(user, archetype, analysis_type)
+                        outcome = await _tried(lambda: runtime.run_analysis(user, archetype, analysis_type))
                         runs.append(outcome.run_id)
                         users_of[outcome.run_id] = user
                         if outcome.source_failed:  # archived rows stood in: nothing was fetched
@@ -170,23 +206,51 @@ async def _sync(
             try:
                 await asyncio.gather(*(one(user) for user in users))
                 summary.drained = await runtime.wait_for_archival(ARCHIVAL_TIMEOUT)
+                for _ in range(UNIT_TRIES - 1):  # archivals that died (a database blip outlasts a job's attempts)
+                    if not await _tried(lambda: _archive_again(runtime, unit_of_work, runs)):
+                        break
+                    summary.drained = await runtime.wait_for_archival(ARCHIVAL_TIMEOUT)
             finally:
                 finished.set()  # never cancelled mid-query: a cancelled SQLite connect can hang the loop's close
                 await watcher
-            await _count_rows(unit_of_work, runs, summary)
+            await _tried(lambda: _count_rows(unit_of_work, runs, summary))
             bar.update(task, rows=_rows(summary))
-        async with unit_of_work() as uow:
-            for run_id in runs:
-                record = await uow.tracking.get(run_id)
-                sync_state = record.status.state if record else "unknown"
-                summary.sync_states[sync_state] += 1
-                problems = _ops.run_problems("sahha", sync_state, record.status.sync_error if record else None)
-                if problems and users_of[run_id] not in summary.failed:
-                    summary.failed[users_of[run_id]] = problems[0]
+        await _tried(lambda: _judge_runs(unit_of_work, runs, users_of, summary))
         source: HealthDataSource = await resolve(runtime.container.source)
         client_stats = source.client_stats()
         summary.sahha_client = None if client_stats is None else dict(client_stats)
     return summary
+
+
+async def _archive_again(runtime: SahhaSync, unit_of_work: Any, runs: list[str]) -> int:
+    """Submit again the archival of this sync's runs whose archival did not succeed; returns how many."""
+    async with unit_of_work() as uow:
+        records = [record for run_id in runs if (record := await uow.tracking.get(run_id)) is not None]
+    jobs = [
+        ArchivalJob.for_run(record)
+        for record in records
+        if record.window is not None and record.status.state not in ("synced", "not_requested")
+    ]
+    queue = await runtime.job_queue()
+    for job in jobs:
+        await queue.submit_job(job.JOB_TYPE, job.to_payload(), dedup_key=job.dedup_key)
+    if jobs:
+        log.warning("sync.archival_resubmitted", runs=len(jobs))
+    return len(jobs)
+
+
+async def _judge_runs(unit_of_work: Any, runs: list[str], users_of: dict[str, str], summary: SyncSummary) -> None:
+    """Each run's final state; a run that did not end well fails its user."""
+    states: Counter[str] = Counter()
+    async with unit_of_work() as uow:
+        for run_id in runs:
+            record = await uow.tracking.get(run_id)
+            sync_state = record.status.state if record else "unknown"
+            states[sync_state] += 1
+            problems = _ops.run_problems("sahha", sync_state, record.status.sync_error if record else None)
+            if problems and users_of[run_id] not in summary.failed:
+                summary.failed[users_of[run_id]] = problems[0]
+    summary.sync_states = states
 
 
 def _rows(summary: SyncSummary) -> int:
@@ -212,7 +276,8 @@ async def _watch(
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(finished.wait(), POLL_SECONDS)
             return
-        await _count_rows(unit_of_work, runs, summary)
+        with contextlib.suppress(SahhaSyncError):  # the progress bar skips a count the database could not give
+            await _count_rows(unit_of_work, runs, summary)
         refresh()
 
 

@@ -8,7 +8,7 @@ import typer
 
 from sahha_sync.adapters.queue import run_worker
 from sahha_sync.application.ports.job_queue import JobQueue
-from sahha_sync.application.use_cases import RecoverPendingArchivals
+from sahha_sync.application.use_cases import RecoverPendingArchivals, RecoverWebhookInbox
 from sahha_sync.infrastructure.cli import _ops
 from sahha_sync.infrastructure.cli._common import out, print_json, run_sync, state
 from sahha_sync.infrastructure.container import Container, resolve
@@ -18,7 +18,9 @@ from sahha_sync.infrastructure.settings import Settings
 
 WORKER_HELP = (
     "Run archival and webhook-ingest jobs from the durable queue (SAHHA_SYNC_QUEUE=postgres) until SIGTERM or "
-    "Ctrl-C. At start it re-submits the archival of runs whose job was lost (as `recover` does). On stop it takes "
+    "Ctrl-C. At start it re-submits the archival of runs whose job was lost (as `recover` does) and the webhook "
+    "deliveries still held in the inbox. It waits out a database outage (up to two minutes) and then records the "
+    "outcome of the jobs it ran; past that it exits non-zero, so a supervisor restarts it. On stop it takes "
     "no new job and gives running ones --shutdown-timeout seconds before they are put back in the queue. Run as "
     "many workers, on as many servers, as you like.\n\n"
     "Examples:\n\n"
@@ -62,11 +64,17 @@ async def _work(settings: Settings, concurrency: int, shutdown_timeout: float, h
         queue: JobQueue = container.durable_queue_factory(concurrency=concurrency)
         handlers = await resolve(container.job_handlers)
         recovery: RecoverPendingArchivals = await resolve(container.recover_pending_archivals, queue=queue)
+        inbox: RecoverWebhookInbox = await resolve(container.recover_webhook_inbox, queue=queue)
+
+        async def recover() -> None:  # the runs whose archival was lost, and deliveries left in the webhook inbox
+            await recovery.recover()
+            await inbox.recover()
+
         async with contextlib.AsyncExitStack() as stack:
             if health is not None:
                 endpoints = ops_endpoints(settings, await figures_of(container, queue))
                 await stack.enter_async_context(serving(endpoints, *health))
-            await run_worker(queue, handlers, on_start=recovery.recover, shutdown_timeout=shutdown_timeout)
+            await run_worker(queue, handlers, on_start=recover, shutdown_timeout=shutdown_timeout)
 
 
 def recover(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:

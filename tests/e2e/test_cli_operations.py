@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Callable
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -76,9 +77,12 @@ def test_analyze_answers_and_archives_before_it_ends(cli: Cli, here: Path) -> No
     assert "sync: not_requested" in out
 
 
+WITHIN_A_YEAR = (date.today() - timedelta(days=300)).isoformat()
+
+
 def test_sync_backfills_the_users_of_a_file_then_all_known_users_incrementally(cli: Cli, here: Path) -> None:
     (here / "users.txt").write_text("# cohort A\nuser-0002\n\nuser-0003\nuser-0002\n", encoding="utf-8")
-    first = ok_json(cli, "sync", "--users", "users.txt", "--since", "2020-01-01")
+    first = ok_json(cli, "sync", "--users", "users.txt", "--since", WITHIN_A_YEAR)
     assert (first["users"], first["succeeded"], first["failed"]) == (2, 2, {})
     assert first["rows"]["inserted"] == table_count(here / "sahha_sync.db", "biomarkers") + table_count(
         here / "sahha_sync.db", "scores"
@@ -157,6 +161,7 @@ def test_the_existing_commands_still_work(cli: Cli) -> None:
         (("sync", "--all"), ("no user with a run yet",)),
         (("sync", "--all", "--since", "2025-02-30"), ("--since", "not a date")),
         (("sync", "--all", "--since", "2999-01-01"), ("in the future",)),
+        (("sync", "--all", "--since", "2020-01-01"), ("days back", "at most 366 days")),  # never clamped silently
         (("stats", "--since", "last week"), ("--since",)),
         (("stats", "--format", "xml"), ("--format",)),
         (("forget-user", "user-0001"), ("--yes",)),

@@ -224,7 +224,8 @@ class JobQueueContract:
             await queue.submit_job(JOB, {"n": n, **who})
         purged = await queue.purge_user("gone")
         started = {n for n, _ in handler.attempts}  # a job already running when the purge came finishes
-        assert purged == 1 + len(set(gone) - started)  # the dead job and every one still queued
+        # the dead job and every one still queued; a queue may drop a running job of the user too (it runs on)
+        assert 1 + len(set(gone) - started) <= purged <= 1 + len(gone)
         assert purged >= 2
         handler.gate.set()
         assert await queue.wait_idle(WAIT)

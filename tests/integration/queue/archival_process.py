@@ -4,6 +4,9 @@
 ``ArchiveHealthData`` (SQL stores, the Sahha client on an in-process emulator) behind a queue through
 ``run_worker``, with ``RecoverPendingArchivals`` at start, until SIGTERM. It logs JSON lines to stdout.
 
+``--crash-run RUN`` makes the job of that run SIGKILL its worker (a crash loop); ``--outage-limit`` is how long
+the worker waits for an absent database before it exits non-zero.
+
 ``python archival_process.py host --database-url URL --runs N [--queue memory|postgres]`` records N runs that
 asked for their archival, submits their jobs as ``RunAnalysis`` does (recoverable) and exits at once: a host
 that stopped before its jobs ran. On the in-memory queue the jobs were never run; on the durable queue they
@@ -20,6 +23,7 @@ import argparse
 import asyncio
 import logging
 import os
+import signal
 import sys
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
@@ -117,6 +121,7 @@ def make_queue(args: argparse.Namespace) -> JobQueue:
     return ProcrastinateJobQueue(
         args.database_url, concurrency=args.concurrency, backoff_base=0.01, jitter=False, poll_interval=0.05,
         heartbeat=args.heartbeat, stalled_after=args.heartbeat * 3, shutdown_timeout=args.shutdown_timeout,
+        max_attempts=args.max_attempts, outage_limit=args.outage_limit, connect_timeout=args.connect_timeout,
     )  # fmt: skip
 
 
@@ -134,6 +139,8 @@ async def worker(args: argparse.Namespace) -> None:
         archiver = ArchiveHealthData(unit_of_work=unit_of_work, clock=SystemClock(), source=source)
 
         async def archive(payload: Mapping[str, Any], context: JobContext) -> None:
+            if payload.get("run_id") == args.crash_run:  # a job that kills its worker, as a segfault or OOM would
+                os.kill(os.getpid(), signal.SIGKILL)
             await asyncio.sleep(args.job_delay)  # long enough to be killed mid-way
             await archiver(payload, context)
 
@@ -171,10 +178,18 @@ def main() -> None:
     parser.add_argument("--shutdown-timeout", type=float, default=3.0)
     parser.add_argument("--job-delay", type=float, default=0.0)
     parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--crash-run", default=None, help="The run whose job SIGKILLs its worker.")
+    parser.add_argument("--max-attempts", type=int, default=3)
+    parser.add_argument("--outage-limit", type=float, default=60.0)
+    parser.add_argument("--connect-timeout", type=float, default=10.0)
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     structlog.configure(
-        processors=[structlog.processors.add_log_level, structlog.processors.JSONRenderer()],
+        processors=[
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(),
+            structlog.processors.JSONRenderer(),
+        ],
         logger_factory=structlog.PrintLoggerFactory(sys.stdout),
     )
     asyncio.run(worker(args) if args.mode == "worker" else host(args))

@@ -207,6 +207,49 @@ async def test_a_job_whose_worker_died_gives_way_to_a_job_queued_for_the_same_ke
     assert helpers.rows(postgres_url, "SELECT count(*) FROM procrastinate_jobs")[0][0] == 0
 
 
+async def test_a_twin_queued_while_its_job_looked_running_takes_over_the_attempts(
+    queues: Any, postgres_url: str
+) -> None:
+    submitter = queues(run_worker=False, max_attempts=3)
+    await submitter.submit_job(JOB, {"n": 1}, dedup_key="run-9")
+    await _take_job_as_a_dead_worker(submitter)  # attempt 1 died with its worker
+    await submitter.submit_job(JOB, {"n": 2}, dedup_key="run-9")  # recovery at the next worker's start
+    handler = Handler()
+    queue = queues(max_attempts=3)
+    queue.register(JOB, handler)
+    await queue.start()
+    assert await queue.wait_idle(WAIT)
+    assert [(p["n"], c.attempt) for p, c in handler.calls] == [(2, 2)]  # not attempt 1 again
+
+
+async def test_a_job_dead_with_its_worker_keeps_its_key_and_no_health_data(queues: Any, postgres_url: str) -> None:
+    submitter = queues(run_worker=False, max_attempts=1)
+    payload = {"user_id": "u-1", "run_id": "r-1", "sahha_data": {"values": [SECRET_VALUE]}}
+    await submitter.submit_job(JOB, payload, dedup_key="run:r-1")
+    await _take_job_as_a_dead_worker(submitter)
+    queue = queues(max_attempts=1)
+    queue.register(JOB, Handler())
+    await queue.start()
+    assert await queue.wait_idle(WAIT)
+    (dead,) = await queue.dead_jobs()
+    assert (dead.payload, dead.dedup_key, dead.error_kind) == (
+        {"user_id": "u-1", "run_id": "r-1"},
+        "run:r-1",
+        "WorkerLost",
+    )
+    assert SECRET_VALUE not in helpers.jobs_table_text(postgres_url)
+
+
+async def test_purging_a_user_removes_their_running_job_too(queues: Any, postgres_url: str) -> None:
+    submitter = queues(run_worker=False)
+    await submitter.submit_job(JOB, {"user_id": "u-gone", "sahha_data": {"v": SECRET_VALUE}})
+    await submitter.submit_job(JOB, {"user_id": "u-kept"})
+    await _take_job_as_a_dead_worker(submitter)  # u-gone's job is running
+    assert await submitter.purge_user("u-gone") == 1
+    assert SECRET_VALUE not in helpers.jobs_table_text(postgres_url)
+    assert helpers.rows(postgres_url, "SELECT count(*) FROM procrastinate_jobs")[0][0] == 1
+
+
 async def test_a_job_failing_for_a_retry_gives_way_to_a_job_queued_for_its_key_while_it_ran(queues: Any) -> None:
     calls: list[int] = []
     gate = asyncio.Event()
