@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from sahha_sync.adapters._lazy import lazy_exports
 from sahha_sync.adapters.llm.offline import OFFLINE_MODEL, OFFLINE_VERSION, OfflineAnalyst
 from sahha_sync.adapters.llm.prompt import DEFAULT_TOKEN_BUDGET, PROMPT_VERSION, Prompt, build_prompt, estimate_tokens
 
@@ -32,9 +32,5 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    """The names of ``_LAZY`` are imported on first use: their modules need the openai package."""
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
+# The names of ``_LAZY`` are imported on first use: their modules need the openai package.
+__getattr__ = lazy_exports(__name__, _LAZY)

@@ -3,8 +3,9 @@ loop of a ``sahha-sync worker`` process."""
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from sahha_sync.adapters._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from sahha_sync.adapters.queue.procrastinate_queue import DeadJob as DeadJob
@@ -16,10 +17,5 @@ _LAZY = {"DeadJob": "procrastinate_queue", "ProcrastinateJobQueue": "procrastina
 __all__ = ["DeadJob", "ProcrastinateJobQueue", "run_worker"]
 
 
-def __getattr__(name: str) -> Any:
-    """The names of ``_LAZY`` are imported on first use: their modules need procrastinate and psycopg (the
-    [postgres] extra)."""
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
+# The names of ``_LAZY`` are imported on first use: their modules need procrastinate and psycopg (the [postgres] extra).
+__getattr__ = lazy_exports(__name__, _LAZY)

@@ -4,9 +4,9 @@
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from sahha_sync.adapters._lazy import lazy_exports
 from sahha_sync.adapters.webhook.receiver import (
     DEFAULT_MAX_BODY_BYTES,
     EVENT_KINDS,
@@ -36,9 +36,5 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    """The names of ``_LAZY`` are imported on first use: their modules need uvicorn (the [server] extra)."""
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
+# The names of ``_LAZY`` are imported on first use: their modules need uvicorn (the [server] extra).
+__getattr__ = lazy_exports(__name__, _LAZY)
