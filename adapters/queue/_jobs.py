@@ -86,10 +86,14 @@ class JobManager(manager.JobManager):
     def __init__(self, connector: procrastinate.PsycopgConnector, *, outage: OutageClock) -> None:
         super().__init__(connector)
         self.outage = outage
+        self.in_hand: set[int] = set()  # the jobs this process fetched and has not yet finished or put back
 
     async def fetch_job(self, queues: Iterable[str] | None, worker_id: int) -> Job | None:
         fetch = super().fetch_job  # when the database is away: no job, and the worker asks again at its next poll
-        return await self.outage.once("fetch a job", lambda: fetch(queues, worker_id), None)
+        job = await self.outage.once("fetch a job", lambda: fetch(queues, worker_id), None)
+        if job is not None and job.id is not None:
+            self.in_hand.add(job.id)
+        return job
 
     async def finish_job(self, job: Job, status: Status, delete_job: bool) -> None:
         finish = super().finish_job
@@ -97,6 +101,8 @@ class JobManager(manager.JobManager):
             await self.outage.through("record a job's outcome", lambda: finish(job, status, delete_job))
         except procrastinate_errors.ConnectorException as exc:
             _outcome_lost(job, exc)
+        finally:
+            self.in_hand.discard(job.id or 0)
 
     async def update_heartbeat(self, worker_id: int) -> None:
         beat = super().update_heartbeat
@@ -148,6 +154,8 @@ class JobManager(manager.JobManager):
             return False
         except procrastinate_errors.ConnectorException as exc:
             _outcome_lost(job, exc)
+        finally:
+            self.in_hand.discard(job.id or 0)
         return True
 
     async def _give_way(self, job: Job) -> None:

@@ -4,7 +4,9 @@ attempts, and delete dead letters older than the retention.
 A job whose worker died on its last attempt is dead ("worker died"), and the twins that recovery queued for it
 meanwhile go with it. A worker never judges its own jobs (it is alive: it runs this loop), and no worker judges
 any right after the database came back: every worker's heartbeat missed the outage, so for ``stalled_after``
-seconds none is taken for dead.
+seconds none is taken for dead. But a worker does put back its own jobs that the database still shows running
+although the worker no longer holds them: a database crash lost the commit of their outcome (the queue's own
+connections commit without waiting for the disk), and nothing else would ever end them.
 
 procrastinate records heartbeats but does not recover stalled jobs by itself. One pass at a time runs across
 all workers of a queue (a Postgres advisory lock), so two workers never put back the same job twice.
@@ -18,7 +20,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 import procrastinate
-from procrastinate.jobs import Status
+from procrastinate.jobs import Job, Status
 
 from sahha_sync.adapters.queue import _sql
 from sahha_sync.adapters.queue._connection import QUEUE_ERRORS
@@ -50,6 +52,7 @@ class Maintenance:
         self._outage, self._own_worker = outage, own_worker
         self.max_attempts, self.stalled_after, self.interval = max_attempts, stalled_after, interval
         self.dead_retention_hours = dead_retention_hours
+        self._suspects: set[int] = set()
 
     async def run(self) -> None:
         next_cleanup = time.monotonic()
@@ -81,6 +84,9 @@ class Maintenance:
         stalled = await manager.get_stalled_jobs(queue=self._queue, seconds_since_heartbeat=self.stalled_after)
         own = self._own_worker()
         jobs = [job for job in stalled if own is None or job.worker_id != own]
+        for job in await self._orphans(manager, own):
+            if await manager.retry_or_give_way(job, retry_at=datetime.now(UTC)):
+                logger.warning("queue.orphaned_job_requeued", job_id=job.id, job_type=job.task_name)
         for job in jobs:
             log = logger.bind(job_id=job.id, job_type=job.task_name, attempt=job.attempts + 1)
             if job.attempts + 1 >= self.max_attempts:
@@ -94,6 +100,19 @@ class Maintenance:
             elif await manager.retry_or_give_way(job, retry_at=datetime.now(UTC)):
                 log.warning("queue.stalled_job_requeued")
         return len(jobs)
+
+    async def _orphans(self, manager: JobManager, own: int | None) -> list[Job]:
+        """This worker's jobs that the database shows running but the worker does not hold, on two passes in a row
+        (so never a job whose fetch is just returning). Archival is idempotent: running one again is harmless."""
+        if own is None:
+            return []
+        doing = await manager.get_stalled_jobs(queue=self._queue, seconds_since_heartbeat=0)  # every job doing
+        suspects = {
+            job.id for job in doing if job.id is not None and job.worker_id == own and job.id not in manager.in_hand
+        }
+        orphans = [job for job in doing if job.id in suspects & self._suspects]
+        self._suspects = suspects
+        return orphans
 
     async def clean_up(self) -> None:
         manager = self._app.job_manager
