@@ -131,12 +131,15 @@ class KindTable(Generic[R]):
     blanks: Mapping[str, str] = field(default_factory=dict, compare=False)  # what a NULL or empty column reads as
     table: Table = field(init=False)
     key: tuple[str, ...] = field(init=False)
+    offsets: tuple[tuple[str, str], ...] = field(init=False)  # (datetime column, its UTC offset column)
 
     def __post_init__(self) -> None:
         table = RECORD_TABLES[self.kind.plural]
         (constraint,) = (c for c in table.constraints if isinstance(c, UniqueConstraint) and c.name == self.constraint)
         object.__setattr__(self, "table", table)
         object.__setattr__(self, "key", tuple(c.name for c in constraint.columns))
+        offsets = [c.name for c in table.columns if c.name.endswith(OFFSET_SUFFIX)]
+        object.__setattr__(self, "offsets", tuple((f"{c.removesuffix(OFFSET_SUFFIX)}_date_time", c) for c in offsets))
         expected = tuple(c.name for c in table.columns if c.name not in {"id", "archived_at", "updated_at"})
         if self.columns != expected:
             raise RuntimeError(f"the {self.name} columns of the adapter and of the table differ")
@@ -160,16 +163,17 @@ class KindTable(Generic[R]):
     def constraint(self) -> str:
         return f"uq_{self.name}_natural_key"
 
-    def from_row(self, row: Any) -> R:
-        """The record a row of the table holds: the user from the seed's column, each datetime with the UTC
-        offset it was sent with, a NULL or empty column named in ``blanks`` as its value there."""
-        data = dict(row._mapping)
+    def from_mapping(self, row: Mapping[Any, Any]) -> R:
+        """The record a row of the table holds (its columns by name): the user from the seed's column, each
+        datetime with the UTC offset it was sent with, a NULL or empty column named in ``blanks`` as its value
+        there."""
+        data = dict(row)
         data["user_id"] = data[USER_COLUMN]
-        for column, offset in row._mapping.items():
-            if column.endswith(OFFSET_SUFFIX):
-                moment = f"{column.removesuffix(OFFSET_SUFFIX)}_date_time"
-                data[moment] = with_offset(data[moment], offset)
-        data.update({column: blank for column, blank in self.blanks.items() if not data[column]})
+        for moment, offset in self.offsets:
+            data[moment] = with_offset(data[moment], data[offset])
+        for column, blank in self.blanks.items():
+            if not data[column]:
+                data[column] = blank
         return self.kind.record_type.from_dict(data)
 
     def to_row(self, record: R) -> Row:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
+from functools import cache
 from typing import overload
 
 from sqlalchemy import JSON, BigInteger, DateTime, Integer
@@ -49,4 +50,10 @@ def with_offset(value: datetime | None, seconds: int | None) -> datetime | None:
         return None
     if seconds is None or seconds == 0:
         return value.astimezone(UTC)
-    return value.astimezone(timezone(timedelta(seconds=seconds)))
+    return value.astimezone(_zone(seconds))
+
+
+@cache
+def _zone(seconds: int) -> timezone:
+    """The fixed-offset zone of ``seconds`` east of UTC, made once (a record read carries up to three)."""
+    return timezone(timedelta(seconds=seconds))

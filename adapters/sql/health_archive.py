@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, insert
 
 from sahha_sync.adapters.sql._bind import Bind, transaction, translated
-from sahha_sync.adapters.sql._records import KIND_TABLES, KindTable, kind_table
+from sahha_sync.adapters.sql._read import read_window
+from sahha_sync.adapters.sql._records import KIND_TABLES, kind_table
 from sahha_sync.adapters.sql._upsert import upsert
 from sahha_sync.adapters.sql.errors import ErrorKinds
 from sahha_sync.adapters.sql.tables import USER_COLUMN, quarantined_records
@@ -65,7 +66,7 @@ class SqlHealthArchive(HealthArchive):
         ):
             for stored in KIND_TABLES.values():
                 if stored.name in kinds:
-                    found[stored.name] = tuple(await _read(connection, stored, user_id, window))
+                    found[stored.name] = tuple(await read_window(connection, stored, user_id, window))
         return health_records(found)
 
     async def quarantine(self, records: Sequence[QuarantinedRecord]) -> int:
@@ -94,15 +95,3 @@ class SqlHealthArchive(HealthArchive):
                 counts[table.name] = int(result.rowcount or 0)
         logger.info("archive.profile_deleted", **counts)
         return counts
-
-
-async def _read(connection: Any, stored: KindTable[Any], user_id: str, window: FetchWindow) -> list[Any]:
-    table = stored.table
-    column = table.c[stored.moment]
-    query = (
-        select(table)
-        .where(table.c[USER_COLUMN] == user_id, column >= window.start, column < window.end)
-        .order_by(column, table.c.id)
-    )
-    result = await connection.execute(query)
-    return [stored.from_row(row) for row in result]

@@ -15,6 +15,7 @@ from sahha_sync.adapters.sql import SqlUnitOfWork, TrackingStoreUnavailableError
 from sahha_sync.adapters.sql.errors import redact
 from sahha_sync.application.ports import (
     AnalysisResultStoreUnavailableError,
+    ArchiveError,
     ArchiveUnavailableError,
     EventStoreUnavailableError,
 )
@@ -137,3 +138,23 @@ def test_passwords_are_redacted_from_urls_and_keyword_pairs() -> None:
     text = "failed for postgresql://user:hunter2@db:5432/x and host=db password=hunter2 port=5432"
     assert "hunter2" not in redact(text)
     assert "postgresql://user:***@db:5432/x" in redact(text)
+
+
+async def test_a_failed_read_of_a_sqlite_archive_is_the_ports_error_without_the_user(
+    sqlite_engine: AsyncEngine,
+) -> None:
+    """SQLite's window reads go to the driver directly: its errors still reach callers as the archive's."""
+    async with SqlUnitOfWork(sqlite_engine) as uow:
+        await uow.archive.upsert_biomarkers([biomarker("user-with-a-secret-name")])
+        await uow.commit()
+    async with sqlite_engine.begin() as connection:
+        await connection.execute(text("ALTER TABLE scores RENAME TO scores_elsewhere"))
+    try:
+        async with SqlUnitOfWork(sqlite_engine) as uow:
+            with pytest.raises(ArchiveError) as caught:
+                await uow.archive.read_window("user-with-a-secret-name", WINDOW)
+    finally:
+        async with sqlite_engine.begin() as connection:
+            await connection.execute(text("ALTER TABLE scores_elsewhere RENAME TO scores"))
+    assert "read of an archive window failed: OperationalError" in str(caught.value)
+    assert "user-with-a-secret-name" not in str(caught.value)

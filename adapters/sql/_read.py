@@ -1,0 +1,100 @@
+"""Reading a user's records of one kind over a window, in the order of their period (then of their row id).
+
+Postgres: a SELECT through SQLAlchemy. SQLite: the same SELECT sent straight to the driver, its text built once
+per kind, its rows converted column by column with the processors SQLAlchemy would apply (UTC datetimes, JSON).
+An archive-served answer reads three kinds; SQLAlchemy's adapter makes four trips to the driver's thread per
+statement (cursor, execute, fetch, close) and builds a ``Row`` per row, the driver's ``execute_fetchall`` one trip
+and plain tuples: about half the time of the read.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from sqlalchemy import exc as sa_exc
+from sqlalchemy import select
+from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from sahha_sync.adapters.sql._records import KindTable
+from sahha_sync.adapters.sql.tables import USER_COLUMN
+from sahha_sync.domain.windows import FetchWindow
+
+Processor = Callable[[Any], Any] | None
+
+
+async def read_window(
+    connection: AsyncConnection, stored: KindTable[Any], user_id: str, window: FetchWindow
+) -> list[Any]:
+    """The records of ``stored``'s kind of ``user_id`` whose moment is in ``[window.start, window.end)``."""
+    if connection.dialect.name == "sqlite":
+        return await _read_sqlite(connection, stored, user_id, window)
+    table = stored.table
+    column = table.c[stored.moment]
+    query = (
+        select(table)
+        .where(table.c[USER_COLUMN] == user_id, column >= window.start, column < window.end)
+        .order_by(column, table.c.id)
+    )
+    result = await connection.execute(query)
+    return [stored.from_mapping(row._mapping) for row in result]
+
+
+class _SqliteRead:
+    """The SELECT of one kind on SQLite: its text, the names of its columns, and the conversions of its
+    parameters (the window's instants) and of its columns."""
+
+    def __init__(self, stored: KindTable[Any], dialect: Dialect) -> None:
+        table = stored.table
+        self.names = tuple(c.name for c in table.columns)
+        moment = stored.moment
+        self.sql = (
+            f"SELECT {', '.join(self.names)} FROM {table.name} "
+            f"WHERE {USER_COLUMN} = ? AND {moment} >= ? AND {moment} < ? ORDER BY {moment}, id"
+        )
+        self.bind_moment: Processor = table.c[moment].type.dialect_impl(dialect).bind_processor(dialect)
+        self.columns: tuple[Processor, ...] = tuple(
+            c.type.dialect_impl(dialect).result_processor(dialect, None) for c in table.columns
+        )
+
+    def parameters(self, user_id: str, window: FetchWindow) -> tuple[Any, ...]:
+        bind = self.bind_moment or (lambda value: value)
+        return (user_id, bind(window.start), bind(window.end))
+
+    def mappings(self, rows: Sequence[Sequence[Any]]) -> list[dict[str, Any]]:
+        names = self.names
+        converted = [(i, processor) for i, processor in enumerate(self.columns) if processor is not None]
+        out = []
+        for row in rows:
+            values = list(row)
+            for i, processor in converted:
+                values[i] = processor(values[i])
+            out.append(dict(zip(names, values, strict=True)))
+        return out
+
+
+_READS: dict[str, _SqliteRead] = {}
+
+
+def _sqlite_read(stored: KindTable[Any], dialect: Dialect) -> _SqliteRead:
+    """The read of ``stored`` on SQLite (its processors depend on the dialect's name alone)."""
+    reading = _READS.get(stored.name)
+    if reading is None:
+        reading = _READS[stored.name] = _SqliteRead(stored, dialect)
+    return reading
+
+
+async def _read_sqlite(
+    connection: AsyncConnection, stored: KindTable[Any], user_id: str, window: FetchWindow
+) -> list[Any]:
+    reading = _sqlite_read(stored, connection.dialect)
+    raw = await connection.get_raw_connection()
+    driver = raw.driver_connection
+    assert driver is not None
+    try:
+        rows = await driver.execute_fetchall(reading.sql, reading.parameters(user_id, window))
+    except sqlite3.Error as exc:  # as SQLAlchemy raises it, for the archive's translation of errors
+        raise sa_exc.DBAPIError.instance(reading.sql, None, exc, sqlite3.Error) from exc
+    return [stored.from_mapping(values) for values in reading.mappings(rows)]
