@@ -65,7 +65,7 @@ class SqlAnalysisResultStore(AnalysisResultStore):
             index_elements=[results.c.run_id], set_={k: stmt.excluded[k] for k in values if k != "run_id"}
         )
         operation = f"save of the analysis of run {result.run_id}"
-        async with translated(RESULT_ERRORS, operation), transaction(self._bind) as connection:
+        async with translated(RESULT_ERRORS, operation), transaction(self._bind, one_statement=True) as connection:
             await connection.execute(stmt)
 
     async def get(self, run_id: str) -> StoredAnalysis | None:

@@ -33,6 +33,9 @@ EVENT_ERRORS = ErrorKinds(EventStoreError, EventStoreUnavailableError, EventStor
 APPEND_LOCK_KEY = int.from_bytes(b"sahhaevt", "big") & 0x7FFF_FFFF_FFFF_FFFF
 
 
+ONE_STATEMENT_EVENTS = 100  # appended by one INSERT (SQLAlchemy sends up to 1,000 rows a statement)
+
+
 class SqlEventStore(EventStore):
     """The event store on a unit of work's connection (``SqlUnitOfWork.events``)."""
 
@@ -45,7 +48,10 @@ class SqlEventStore(EventStore):
         if not events:
             return []
         try:
-            async with translated(EVENT_ERRORS, f"append to {stream_id}"), transaction(self._bind) as connection:
+            async with (
+                translated(EVENT_ERRORS, f"append to {stream_id}"),
+                transaction(self._bind, one_statement=len(events) <= ONE_STATEMENT_EVENTS) as connection,
+            ):
                 return await _append(connection, stream_id, events, expected_version)
         except EventStoreError as exc:
             if isinstance(exc.__cause__, IntegrityError):  # a writer that took no lock got there first

@@ -126,7 +126,10 @@ class SqlTrackingStore(TrackingStore):
         values = _row(record)
         stmt = insert_for(self._bind)(tracking)
         changes = {k: stmt.excluded[k] for k in values if k != "run_id"}
-        async with translated(TRACKING_ERRORS, f"save of run {record.run_id}"), transaction(self._bind) as connection:
+        async with (
+            translated(TRACKING_ERRORS, f"save of run {record.run_id}"),
+            transaction(self._bind, one_statement=True) as connection,  # and on Postgres, its own savepoint
+        ):
             if record.id is not None and await _id_is_free(connection, record.id, record.run_id):
                 values["id"] = record.id
             upsert = stmt.values(values).on_conflict_do_update(
@@ -175,7 +178,8 @@ class SqlTrackingStore(TrackingStore):
         upsert = stmt.on_conflict_do_update(
             index_elements=[user_freshness.c.user_id], set_={**changes, "updated_at": func.now()}
         )
-        async with translated(TRACKING_ERRORS, "save of a user's freshness"), transaction(self._bind) as connection:
+        operation = "save of a user's freshness"
+        async with translated(TRACKING_ERRORS, operation), transaction(self._bind, one_statement=True) as connection:
             await connection.execute(upsert)
 
     async def list_freshness(self) -> list[UserFreshness]:

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sahha_sync.adapters.sql import SqlUnitOfWork, TrackingStoreUnavailableError, create_engine
 from sahha_sync.adapters.sql.errors import redact
 from sahha_sync.application.ports import (
+    AnalysisResultStoreError,
     AnalysisResultStoreUnavailableError,
     ArchiveError,
     ArchiveUnavailableError,
@@ -23,6 +24,7 @@ from sahha_sync.domain.errors import InvalidInputError
 from sahha_sync.domain.health import Biomarker, Score
 from sahha_sync.domain.windows import FetchWindow
 from sahha_sync.testing.records import T0, biomarker, score, unique_id
+from tests.contract.suites.analysis_results import stored
 from tests.sql_stores import Committed
 
 WINDOW = FetchWindow(T0 - timedelta(days=1), T0 + timedelta(days=4000))
@@ -158,3 +160,24 @@ async def test_a_failed_read_of_a_sqlite_archive_is_the_ports_error_without_the_
             await connection.execute(text("ALTER TABLE scores_elsewhere RENAME TO scores"))
     assert "read of an archive window failed: OperationalError" in str(caught.value)
     assert "user-with-a-secret-name" not in str(caught.value)
+
+
+async def test_a_write_refused_by_sqlite_leaves_nothing_and_the_unit_goes_on(sqlite_engine: AsyncEngine) -> None:
+    """On SQLite a one-statement write has no savepoint of its own: SQLite undoes the failed statement alone,
+    and the unit of work keeps what it wrote before and commits what it writes after."""
+    async with sqlite_engine.begin() as connection:
+        await connection.execute(
+            text(
+                "CREATE TRIGGER refuse_one BEFORE INSERT ON analysis_results WHEN NEW.run_id = 'refused' "
+                "BEGIN SELECT RAISE(ABORT, 'refused by the test'); END"
+            )
+        )
+    first, refused, after = stored("u1", run_id="first"), stored("u1", run_id="refused"), stored("u1", run_id="after")
+    async with SqlUnitOfWork(sqlite_engine) as uow:
+        await uow.analysis_results.save(first)
+        with pytest.raises(AnalysisResultStoreError):
+            await uow.analysis_results.save(refused)
+        await uow.analysis_results.save(after)
+        await uow.commit()
+    async with SqlUnitOfWork(sqlite_engine) as uow:
+        assert [r.run_id for r in await uow.analysis_results.list_for_user("u1")] == ["after", "first"]
