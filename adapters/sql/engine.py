@@ -22,6 +22,7 @@ from sahha_sync.adapters.sql.tables import schema_map
 
 SUPABASE_TRANSACTION_POOLER_PORT = 6543
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+READ_ONLY_OPTION = "sahha_sync_read_only"  # execution option of a connection that only reads (a deferred BEGIN)
 DEFAULT_SCHEMA = "sahha_sync"
 
 _POSTGRES_NAMES = {"postgres", "postgresql", "postgresql+psycopg", "postgresql+psycopg_async"}
@@ -103,7 +104,9 @@ def _sqlite_engine(url: URL, execution_options: dict[str, Any]) -> AsyncEngine:
 
 def install_sqlite_transactions(sync_engine: Any, *, wal: bool) -> None:
     """Make SQLite transactions real: ``BEGIN IMMEDIATE`` at the start of each, so reads and writes of a
-    unit of work see one state and concurrent writers wait for each other instead of failing mid-way."""
+    unit of work see one state and concurrent writers wait for each other instead of failing mid-way. A
+    connection with the ``READ_ONLY_OPTION`` execution option (a unit of work that only reads) begins deferred:
+    its first read takes a snapshot, and it never waits for a writer (in WAL mode)."""
 
     @event.listens_for(sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -116,4 +119,4 @@ def install_sqlite_transactions(sync_engine: Any, *, wal: bool) -> None:
 
     @event.listens_for(sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY_OPTION) else "BEGIN IMMEDIATE")

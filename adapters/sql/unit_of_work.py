@@ -15,6 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from sahha_sync.adapters.sql.analysis_results import SqlAnalysisResultStore
+from sahha_sync.adapters.sql.engine import READ_ONLY_OPTION
 from sahha_sync.adapters.sql.errors import translate
 from sahha_sync.adapters.sql.event_store import SqlEventStore
 from sahha_sync.adapters.sql.health_archive import ARCHIVE_ERRORS, SqlHealthArchive
@@ -37,12 +38,21 @@ class SqlUnitOfWork(UnitOfWork):
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
         self._connection: AsyncConnection | None = None
+        self._read_only = False
+
+    def reading(self) -> Self:
+        """On SQLite the unit's transaction then begins deferred: it reads a snapshot without taking the write
+        lock, so it does not wait for a writer (archival in the same process, say); elsewhere nothing changes."""
+        self._read_only = True
+        return self
 
     async def __aenter__(self) -> Self:
         if self._connection is not None:
             raise RuntimeError("this unit of work is already open; create a new one per transaction")
         try:
             connection = await self._engine.connect()
+            if self._read_only:
+                connection = await connection.execution_options(**{READ_ONLY_OPTION: True})
             await connection.begin()
         except (SQLAlchemyError, OSError) as exc:
             raise translate(exc, ARCHIVE_ERRORS, "opening a unit of work") from exc

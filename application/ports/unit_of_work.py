@@ -43,5 +43,17 @@ class UnitOfWork(Protocol):
     @abstractmethod
     async def rollback(self) -> None: ...
 
+    def reading(self) -> Self:
+        """This unit, declared to only read (call before ``async with``): a store may then read without taking
+        the locks a writer takes, so the read does not wait for writers. Writing in it is a mistake. The
+        default changes nothing."""
+        return self
+
+
+def reading(uow: UnitOfWork) -> UnitOfWork:
+    """``uow.reading()``, or ``uow`` itself when it is a unit of work without that method."""
+    declare = getattr(uow, "reading", None)
+    return declare() if callable(declare) else uow
+
 
 UnitOfWorkFactory = Callable[[], UnitOfWork]

@@ -36,7 +36,7 @@ from sahha_sync.application.ports.analyst import Analyst
 from sahha_sync.application.ports.clock import Clock
 from sahha_sync.application.ports.health_data_source import HealthDataSource
 from sahha_sync.application.ports.job_queue import JobQueue, JobQueueError, SubmitResult
-from sahha_sync.application.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from sahha_sync.application.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory, reading
 from sahha_sync.application.use_cases._fetching import ARCHIVE, SAHHA, FetchResult, RunContext, RunFetcher
 from sahha_sync.application.use_cases._freshness import current_freshness
 from sahha_sync.application.use_cases._reuse_or_analyse import (
@@ -233,7 +233,7 @@ class RunAnalysis:
     async def _read_context(
         self, user: str, archetype: str, atype: AnalysisType, now: datetime, period: FetchWindow
     ) -> tuple[RunContext, StoredAnalysis | None]:
-        async with self._unit_of_work() as uow:
+        async with reading(self._unit_of_work()) as uow:
             # freshness before the archive: the rows read next hold at least what the mark says is archived
             freshness = await current_freshness(uow, user)
             archived = await uow.archive.read_window(user, period)

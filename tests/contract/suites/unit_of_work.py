@@ -57,6 +57,17 @@ class UnitOfWorkContract:
             await uow.commit()
         assert await _what_was_kept(unit_of_work_factory, user, run_id) == (2, 1, True)
 
+    async def test_a_unit_declared_reading_reads_every_store_and_stays_one_unit(
+        self, unit_of_work_factory: UnitOfWorkFactory
+    ) -> None:
+        user = unique_id()
+        async with unit_of_work_factory() as uow:
+            run_id = await _write_a_run(uow, user)
+            await uow.commit()
+        unit = unit_of_work_factory()
+        assert unit.reading() is unit
+        assert await _what_was_kept(lambda: unit, user, run_id) == (2, 1, True)
+
     async def test_work_left_uncommitted_is_rolled_back(self, unit_of_work_factory: UnitOfWorkFactory) -> None:
         user = unique_id()
         async with unit_of_work_factory() as uow:
