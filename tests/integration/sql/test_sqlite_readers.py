@@ -3,12 +3,20 @@ neither waits for a writer nor sees what the writer has not committed."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sahha_sync.adapters.sql import SqlUnitOfWork
+from sahha_sync.adapters.sql._read import read_window
+from sahha_sync.adapters.sql._records import KIND_TABLES
 from sahha_sync.adapters.sql.engine import SQLITE_BUSY_TIMEOUT_MS
+from sahha_sync.adapters.sql.tables import USER_COLUMN
 from sahha_sync.application.ports.unit_of_work import reading
-from sahha_sync.testing.records import biomarker, unique_id
+from sahha_sync.domain.health import HealthRecords
+from sahha_sync.domain.record_kinds import RECORD_KINDS
+from sahha_sync.testing.records import T0, archetype, biomarker, score, unique_id
 from tests.integration.sql.test_bad_input import WINDOW
 
 
@@ -28,3 +36,44 @@ async def test_a_reading_unit_reads_while_a_writer_holds_its_transaction(sqlite_
     assert [b.value for b in seen.biomarkers] == ["1"]  # the committed row, not the writer's uncommitted one
     async with reading(SqlUnitOfWork(sqlite_engine)) as reader:
         assert [b.value for b in (await reader.archive.read_window(user, WINDOW)).biomarkers] == ["1", "2"]
+
+
+async def test_sqlites_direct_read_gives_what_sqlalchemys_read_gives(sqlite_engine: AsyncEngine) -> None:
+    """Every kind, local offsets, unknown and known creation times, JSON factors, blank columns: the records of
+    the driver-level read equal, field by field, those built from SQLAlchemy's rows of the same SELECT."""
+    user = unique_id()
+    minus_five = timezone(timedelta(hours=-5, minutes=-30))
+    written = HealthRecords(
+        biomarkers=(
+            biomarker(user, day=0),
+            biomarker(user, day=1, start_date_time=T0.astimezone(minus_five) + timedelta(days=1), category=""),
+            biomarker(user, day=2, created_at_utc=T0 + timedelta(days=2, hours=3), value="", value_type="string"),
+        ),
+        scores=(score(user, day=0), score(user, day=1, created_at_utc=T0 + timedelta(days=1, hours=9))),
+        archetypes=(archetype(user, week=0), archetype(user, week=1, value="")),
+    )
+    async with SqlUnitOfWork(sqlite_engine) as uow:
+        for kind in RECORD_KINDS:
+            await uow.archive.upsert(kind, kind.records_in(written))
+        await uow.commit()
+    async with sqlite_engine.connect() as connection:
+        for stored in KIND_TABLES.values():
+            fast = await read_window(connection, stored, user, WINDOW)
+            table, column = stored.table, stored.table.c[stored.moment]
+            query = (
+                select(table)
+                .where(table.c[USER_COLUMN] == user, column >= WINDOW.start, column < WINDOW.end)
+                .order_by(column, table.c.id)
+            )
+            general = [stored.from_mapping(row._mapping) for row in await connection.execute(query)]
+            assert len(fast) == len(stored.kind.records_in(written)) > 0
+            for a, b in zip(fast, general, strict=True):
+                assert a == b
+                assert a.observed_at == b.observed_at
+                assert [getattr(a, f).utcoffset() for f in _moments(a)] == [
+                    getattr(b, f).utcoffset() for f in _moments(b)
+                ]
+
+
+def _moments(record: object) -> list[str]:
+    return [f for f in record.__dataclass_fields__ if isinstance(getattr(record, f), datetime)]  # type: ignore[attr-defined]
