@@ -26,7 +26,7 @@ def _ordinal(value: float, bounds: tuple[float, ...], labels: tuple[str, ...]) -
     return labels[rank], rank
 
 
-def _periods(window: FetchWindow, tz: timezone) -> Iterator[tuple[str, date, date]]:
+def archetype_periods(window: FetchWindow, tz: timezone) -> Iterator[tuple[str, date, date]]:
     """The weeks (Monday to Sunday) and months whose days meet ``window``: (periodicity, first day, last day)."""
     first = window.start.astimezone(tz).date()
     last = window.end.astimezone(tz).date()
@@ -83,7 +83,7 @@ def archetypes_for(
     """Every archetype of the periods that meet ``window``, each with the moment it becomes available."""
     tz = timezone(persona.utc_offset)
     found: list[tuple[Archetype, datetime]] = []
-    for periodicity, first, last in _periods(window, tz):
+    for periodicity, first, last in archetype_periods(window, tz):
         start = datetime.combine(first, time(0), tz)
         end = datetime.combine(last, time(0), tz) + DAY - LAST_SECOND
         days = summaries(first, last)

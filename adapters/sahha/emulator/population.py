@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta, timezone
 from typing import Protocol
 
-from sahha_sync.adapters.sahha.emulator.archetypes import archetypes_for
+from sahha_sync.adapters.sahha.emulator.archetypes import archetype_periods, archetypes_for
 from sahha_sync.adapters.sahha.emulator.days import DayBuilder, DaySummary, Timed
 from sahha_sync.adapters.sahha.emulator.personas import Persona
 from sahha_sync.domain import Archetype, Biomarker, FetchWindow, HealthRecords, Score
@@ -100,6 +101,22 @@ class SyntheticPopulation:
                 persona, window, lambda a, b: self._summaries(persona, a, b), seed=self.seed, max_delay=self._max_delay
             )
         return sorted(found, key=lambda pair: pair[1])
+
+    async def prepare(self, profile_id: str, window: FetchWindow, *, include_archetypes: bool = True) -> None:
+        """Draw the days ``records_for``/``versions`` read for ``window`` that are not drawn yet, one at a time,
+        yielding to the event loop after each: a cold user's week with the months of its archetypes is tens of
+        days of a few ms each, which an emulator serving in a host's loop must not hold it for at once."""
+        persona = self._persona(profile_id)
+        if persona is None:
+            return
+        needed = self._local_days(persona, window)
+        if include_archetypes:
+            home = timezone(persona.utc_offset)
+            needed += [(d, home) for _, first, last in archetype_periods(window, home) for d in _dates(first, last)]
+        for day, tz in needed:
+            if (persona.profile_id, day, tz) not in self._days:
+                self._day(persona, day, tz)
+                await asyncio.sleep(0)
 
     def records_for(
         self, profile_id: str, window: FetchWindow, *, as_of: datetime | None = None, include_archetypes: bool = True

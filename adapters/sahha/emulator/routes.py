@@ -54,9 +54,14 @@ class ProfileRoutes:
         self._rng = rng
         self._empty = random.Random(f"empty:{rng.random()}")
 
-    def answer(self, route: str, external_id: str, request: Request, location: str, now: datetime) -> Response:
+    async def answer(self, route: str, external_id: str, request: Request, location: str, now: datetime) -> Response:
+        """The response to one profile request. A population that can draw its days ahead (``prepare``) draws
+        those of the window first, yielding between them, so a cold user never holds the event loop for long."""
         try:
             window = _window(request)
+            prepare = getattr(self.population, "prepare", None)
+            if prepare is not None:
+                await prepare(external_id, window, include_archetypes=route == "archetypes")
             items = getattr(self, f"_{route}")(external_id, window, request, now)
         except BadRequest as exc:
             return Response.json(400, error_json(400, "Bad Request", location, exc.errors))

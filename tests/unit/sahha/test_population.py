@@ -1,3 +1,4 @@
+import asyncio
 from datetime import UTC, datetime, time, timedelta
 
 from sahha_sync.adapters.sahha.catalog import SCORE_TYPES
@@ -140,3 +141,35 @@ def test_with_any_profile_every_id_is_a_user_and_stays_the_same() -> None:
     assert first.biomarkers
     assert SyntheticPopulation(seed=0).records_for("host-user-42", WEEK) == first
     assert population.profile_ids == ("user-0000", "user-0001")
+
+
+async def test_prepare_draws_every_day_records_for_reads_and_lets_other_tasks_run_between_them(monkeypatch) -> None:
+    from sahha_sync.adapters.sahha.emulator import population as module
+
+    travellers = {"user-0001": (WEEK.start.date() + timedelta(days=2), timedelta(hours=5))}
+    users, fresh = ("user-0001", "host-user-7"), SyntheticPopulation(seed=0, travellers=travellers)
+    expected = {
+        (pid, a): fresh.records_for(pid, WEEK, as_of=NOW, include_archetypes=a) for pid in users for a in (False, True)
+    }
+    population = SyntheticPopulation(seed=0, travellers=travellers)
+    turns = 0
+
+    async def other_task() -> None:
+        nonlocal turns
+        while True:
+            turns += 1
+            await asyncio.sleep(0)
+
+    other = asyncio.create_task(other_task())
+    await asyncio.sleep(0)
+    for pid in users:
+        await population.prepare(pid, WEEK, include_archetypes=True)
+    other.cancel()
+    assert turns > 40  # the other task ran between the days drawn, not once after all of them
+
+    def no_more_days(*args: object, **kwargs: object) -> None:
+        raise AssertionError("records_for drew a day that prepare should have drawn")
+
+    monkeypatch.setattr(module, "DayBuilder", no_more_days)
+    for (pid, archetypes), records in expected.items():
+        assert population.records_for(pid, WEEK, as_of=NOW, include_archetypes=archetypes) == records
