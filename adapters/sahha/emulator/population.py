@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta, timezone
 from typing import Protocol
@@ -13,6 +14,7 @@ from sahha_sync.adapters.sahha.emulator.personas import Persona
 from sahha_sync.domain import Archetype, Biomarker, FetchWindow, HealthRecords, Score
 
 _CACHE_LIMIT = 50_000
+_DayKey = tuple[str, date, timezone]
 
 
 class Population(Protocol):
@@ -57,7 +59,8 @@ class SyntheticPopulation:
         self.travellers = dict(travellers or {})
         self._max_delay = max_delay
         self._late_fraction = late_fraction
-        self._days: dict[tuple[str, date, timezone], tuple[list[Timed], DaySummary | None]] = {}
+        self._days: dict[_DayKey, tuple[list[Timed], DaySummary | None]] = {}
+        self._summaries: dict[_DayKey, DaySummary | None] = {}  # days read only by archetypes: no records kept
 
     @property
     def profile_ids(self) -> tuple[str, ...]:
@@ -97,9 +100,8 @@ class SyntheticPopulation:
                 (t.record, t.available_at) for t in self._day(persona, day, tz)[0] if window.overlaps(*t.record.period)
             ]
         if include_archetypes:
-            found += archetypes_for(
-                persona, window, lambda a, b: self._summaries(persona, a, b), seed=self.seed, max_delay=self._max_delay
-            )
+            summaries = functools.partial(self._summaries_of, persona)
+            found += archetypes_for(persona, window, summaries, seed=self.seed, max_delay=self._max_delay)
         return sorted(found, key=lambda pair: pair[1])
 
     async def prepare(self, profile_id: str, window: FetchWindow, *, include_archetypes: bool = True) -> None:
@@ -109,14 +111,18 @@ class SyntheticPopulation:
         persona = self._persona(profile_id)
         if persona is None:
             return
-        needed = self._local_days(persona, window)
-        if include_archetypes:
-            home = timezone(persona.utc_offset)
-            needed += [(d, home) for _, first, last in archetype_periods(window, home) for d in _dates(first, last)]
-        for day, tz in needed:
+        for day, tz in self._local_days(persona, window):
             if (persona.profile_id, day, tz) not in self._days:
                 self._day(persona, day, tz)
                 await asyncio.sleep(0)
+        if include_archetypes:
+            home = timezone(persona.utc_offset)
+            for _, first, last in archetype_periods(window, home):
+                for day in _dates(first, last):
+                    key = (persona.profile_id, day, home)
+                    if key not in self._days and key not in self._summaries:
+                        self._summary(persona, day, home)
+                        await asyncio.sleep(0)
 
     def records_for(
         self, profile_id: str, window: FetchWindow, *, as_of: datetime | None = None, include_archetypes: bool = True
@@ -154,15 +160,31 @@ class SyntheticPopulation:
             if len(self._days) >= _CACHE_LIMIT:
                 self._days.clear()
                 # Days are cheap to draw again and always come out the same.
-            builder = DayBuilder(
-                persona, day, seed=self.seed, max_delay=self._max_delay, late_fraction=self._late_fraction, tz=tz
-            )
-            cached = self._days[key] = builder.build()
+            cached = self._days[key] = self._builder(persona, day, tz).build()
         return cached
 
-    def _summaries(self, persona: Persona, first: date, last: date) -> list[DaySummary]:
+    def _summary(self, persona: Persona, day: date, tz: timezone) -> DaySummary | None:
+        """The day's summary: of the drawn day, else drawn without its records (the archetypes of a window's
+        weeks and months read some 60 days, of which a fetch reads the records of 11: keeping only a summary of
+        the others spares their drawing and the memory, and the garbage collector's passes over them)."""
+        key = (persona.profile_id, day, tz)
+        drawn = self._days.get(key)
+        if drawn is not None:
+            return drawn[1]
+        if key not in self._summaries:
+            if len(self._summaries) >= _CACHE_LIMIT:
+                self._summaries.clear()
+            self._summaries[key] = self._builder(persona, day, tz).summary()
+        return self._summaries[key]
+
+    def _builder(self, persona: Persona, day: date, tz: timezone) -> DayBuilder:
+        return DayBuilder(
+            persona, day, seed=self.seed, max_delay=self._max_delay, late_fraction=self._late_fraction, tz=tz
+        )
+
+    def _summaries_of(self, persona: Persona, first: date, last: date) -> list[DaySummary]:
         home = timezone(persona.utc_offset)
-        return [s for d in _dates(first, last) if (s := self._day(persona, d, home)[1]) is not None]
+        return [s for d in _dates(first, last) if (s := self._summary(persona, d, home)) is not None]
 
 
 def _dates(first: date, last: date) -> Iterable[date]:

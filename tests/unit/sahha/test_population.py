@@ -173,3 +173,32 @@ async def test_prepare_draws_every_day_records_for_reads_and_lets_other_tasks_ru
     monkeypatch.setattr(module, "DayBuilder", no_more_days)
     for (pid, archetypes), records in expected.items():
         assert population.records_for(pid, WEEK, as_of=NOW, include_archetypes=archetypes) == records
+
+
+def test_a_day_drawn_for_its_summary_alone_has_the_summary_of_the_whole_day_and_no_records() -> None:
+    from sahha_sync.adapters.sahha.emulator.days import DayBuilder
+
+    population = SyntheticPopulation(seed=4, size=6)
+    summaries = 0
+    for pid in population.profile_ids:
+        persona = population.persona(pid)
+        for n in range(20):
+            day = WEEK.start.date() - timedelta(days=n)
+            knobs = {"seed": 4, "max_delay": timedelta(days=2), "late_fraction": 0.15}
+            alone = DayBuilder(persona, day, **knobs)
+            records, summary = DayBuilder(persona, day, **knobs).build()
+            assert alone.summary() == summary
+            assert alone.records == []
+            assert bool(records) == (summary is not None)
+            summaries += summary is not None
+    assert summaries > 100
+
+
+def test_archetypes_read_the_same_days_whether_or_not_their_records_were_drawn() -> None:
+    window = FetchWindow(NOW - timedelta(days=3), NOW)
+    archetypes_first, records_first = SyntheticPopulation(seed=2), SyntheticPopulation(seed=2)
+    for pid in ("user-0003", "user-0004"):
+        records_first.records_for(pid, FetchWindow(NOW - timedelta(days=60), NOW), include_archetypes=False)
+        assert archetypes_first.records_for(pid, window) == records_first.records_for(pid, window)
+        wider = FetchWindow(NOW - timedelta(days=45), NOW)  # records of days first drawn for their summary
+        assert archetypes_first.records_for(pid, wider) == records_first.records_for(pid, wider)
