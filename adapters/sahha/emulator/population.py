@@ -6,7 +6,7 @@ import asyncio
 import functools
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta, timezone
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from sahha_sync.adapters.sahha.emulator.archetypes import archetype_periods, archetypes_for
 from sahha_sync.adapters.sahha.emulator.days import DayBuilder, DaySummary, Timed
@@ -15,6 +15,31 @@ from sahha_sync.domain import Archetype, Biomarker, FetchWindow, HealthRecords, 
 
 _CACHE_LIMIT = 50_000
 _DayKey = tuple[str, date, timezone]
+
+
+class _Drawn(NamedTuple):
+    """A drawn day: its versions, its summary, and the latest start and earliest end of its records (a window
+    that meets both meets every record of the day, so they need no checking one by one)."""
+
+    timed: list[Timed]
+    summary: DaySummary | None
+    latest_start: datetime | None
+    earliest_end: datetime | None
+
+    @classmethod
+    def of(cls, timed: list[Timed], summary: DaySummary | None) -> _Drawn:
+        periods = [t.record.period for t in timed]
+        if not periods:
+            return cls(timed, summary, None, None)
+        return cls(timed, summary, max(start for start, _ in periods), min(end for _, end in periods))
+
+    def meeting(self, window: FetchWindow) -> list[Timed]:
+        """The versions whose records meet ``window``."""
+        if self.latest_start is None or self.earliest_end is None:
+            return []
+        if self.latest_start < window.end and self.earliest_end > window.start:
+            return self.timed
+        return [t for t in self.timed if window.overlaps(*t.record.period)]
 
 
 class Population(Protocol):
@@ -59,7 +84,7 @@ class SyntheticPopulation:
         self.travellers = dict(travellers or {})
         self._max_delay = max_delay
         self._late_fraction = late_fraction
-        self._days: dict[_DayKey, tuple[list[Timed], DaySummary | None]] = {}
+        self._days: dict[_DayKey, _Drawn] = {}
         self._summaries: dict[_DayKey, DaySummary | None] = {}  # days read only by archetypes: no records kept
 
     @property
@@ -96,9 +121,7 @@ class SyntheticPopulation:
             return []
         found: list[tuple[Biomarker | Score | Archetype, datetime]] = []
         for day, tz in self._local_days(persona, window):
-            found += [
-                (t.record, t.available_at) for t in self._day(persona, day, tz)[0] if window.overlaps(*t.record.period)
-            ]
+            found += [(t.record, t.available_at) for t in self._day(persona, day, tz).meeting(window)]
         if include_archetypes:
             summaries = functools.partial(self._summaries_of, persona)
             found += archetypes_for(persona, window, summaries, seed=self.seed, max_delay=self._max_delay)
@@ -153,14 +176,14 @@ class SyntheticPopulation:
                 days.append((day, timezone(moved[1])))
         return days
 
-    def _day(self, persona: Persona, day: date, tz: timezone) -> tuple[list[Timed], DaySummary | None]:
+    def _day(self, persona: Persona, day: date, tz: timezone) -> _Drawn:
         key = (persona.profile_id, day, tz)
         cached = self._days.get(key)
         if cached is None:
             if len(self._days) >= _CACHE_LIMIT:
                 self._days.clear()
                 # Days are cheap to draw again and always come out the same.
-            cached = self._days[key] = self._builder(persona, day, tz).build()
+            cached = self._days[key] = _Drawn.of(*self._builder(persona, day, tz).build())
         return cached
 
     def _summary(self, persona: Persona, day: date, tz: timezone) -> DaySummary | None:
@@ -170,7 +193,7 @@ class SyntheticPopulation:
         key = (persona.profile_id, day, tz)
         drawn = self._days.get(key)
         if drawn is not None:
-            return drawn[1]
+            return drawn.summary
         if key not in self._summaries:
             if len(self._summaries) >= _CACHE_LIMIT:
                 self._summaries.clear()
