@@ -74,6 +74,7 @@ class ProfileRoutes:
     ) -> HealthRecords:
         """The user's records of ``window`` available by ``now``. A population that can draw its days ahead
         (``prepare``) draws them first, one at a time, so a cold user never holds the event loop for long."""
+        await asyncio.sleep(0)  # the request's arrival was a step of its own
         prepare = getattr(self.population, "prepare", None)
         if prepare is not None:
             await prepare(external_id, window, include_archetypes=include_archetypes)
