@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import functools
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta, timezone
 from typing import NamedTuple, Protocol
 
-from sahha_sync.adapters.sahha.emulator.archetypes import archetype_periods, archetypes_for
+from sahha_sync.adapters.sahha.emulator.archetypes import archetype_periods, period_archetypes
 from sahha_sync.adapters.sahha.emulator.days import DayBuilder, DaySummary, Timed
 from sahha_sync.adapters.sahha.emulator.personas import Persona
 from sahha_sync.domain import Archetype, Biomarker, FetchWindow, HealthRecords, Score
@@ -86,6 +85,7 @@ class SyntheticPopulation:
         self._late_fraction = late_fraction
         self._days: dict[_DayKey, _Drawn] = {}
         self._summaries: dict[_DayKey, DaySummary | None] = {}  # days read only by archetypes: no records kept
+        self._periods: dict[tuple[str, str, date], list[tuple[Archetype, datetime]]] = {}
 
     @property
     def profile_ids(self) -> tuple[str, ...]:
@@ -123,9 +123,26 @@ class SyntheticPopulation:
         for day, tz in self._local_days(persona, window):
             found += [(t.record, t.available_at) for t in self._day(persona, day, tz).meeting(window)]
         if include_archetypes:
-            summaries = functools.partial(self._summaries_of, persona)
-            found += archetypes_for(persona, window, summaries, seed=self.seed, max_delay=self._max_delay)
+            found += self._archetypes(persona, window)
         return sorted(found, key=lambda pair: pair[1])
+
+    def _archetypes(self, persona: Persona, window: FetchWindow) -> list[tuple[Archetype, datetime]]:
+        """The archetypes of the weeks and months that meet ``window`` (``archetypes_for``), each period's kept."""
+        home = timezone(persona.utc_offset)
+        found: list[tuple[Archetype, datetime]] = []
+        for periodicity, first, last in archetype_periods(window, home):
+            key = (persona.profile_id, periodicity, first)
+            made = self._periods.get(key)
+            if made is None:
+                if len(self._periods) >= _CACHE_LIMIT:
+                    self._periods.clear()
+                days = self._summaries_of(persona, first, last)
+                made = period_archetypes(
+                    persona, periodicity, first, last, days, seed=self.seed, max_delay=self._max_delay
+                )
+                self._periods[key] = made
+            found += [(archetype, ready) for archetype, ready in made if window.overlaps(*archetype.period)]
+        return found
 
     async def prepare(self, profile_id: str, window: FetchWindow, *, include_archetypes: bool = True) -> None:
         """Draw the days ``records_for``/``versions`` read for ``window`` that are not drawn yet, one at a time,

@@ -1,8 +1,8 @@
 import asyncio
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from sahha_sync.adapters.sahha.catalog import SCORE_TYPES
-from sahha_sync.adapters.sahha.emulator import SyntheticPopulation
+from sahha_sync.adapters.sahha.emulator import Persona, SyntheticPopulation
 from sahha_sync.domain import Biomarker, FetchWindow
 
 NOW = datetime(2026, 11, 29, 3, 0, tzinfo=UTC)
@@ -202,3 +202,26 @@ def test_archetypes_read_the_same_days_whether_or_not_their_records_were_drawn()
         assert archetypes_first.records_for(pid, window) == records_first.records_for(pid, window)
         wider = FetchWindow(NOW - timedelta(days=45), NOW)  # records of days first drawn for their summary
         assert archetypes_first.records_for(pid, wider) == records_first.records_for(pid, wider)
+
+
+def test_the_archetypes_kept_per_period_are_those_computed_afresh_for_any_window() -> None:
+    from sahha_sync.adapters.sahha.emulator.archetypes import archetypes_for
+    from sahha_sync.adapters.sahha.emulator.days import DayBuilder, DaySummary
+    from sahha_sync.domain import Archetype
+
+    population = SyntheticPopulation(seed=1, size=3)
+    for pid in population.profile_ids:
+        persona = population.persona(pid)
+
+        def summaries(first: date, last: date, persona: Persona = persona) -> list[DaySummary]:
+            days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
+            drawn = [DayBuilder(persona, d, seed=1, max_delay=timedelta(days=2), late_fraction=0.15) for d in days]
+            return [s for builder in drawn if (s := builder.build()[1]) is not None]
+
+        for n in range(0, 45, 9):
+            window = FetchWindow(NOW - timedelta(days=n + 3), NOW - timedelta(days=n))
+            expected = archetypes_for(persona, window, summaries, seed=1, max_delay=timedelta(days=2))
+            kept = [(a, at) for a, at in population.versions(pid, window) if isinstance(a, Archetype)]
+            assert expected
+            assert len(kept) == len(expected)
+            assert set(kept) == set(expected)
