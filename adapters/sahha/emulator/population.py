@@ -13,6 +13,9 @@ from sahha_sync.adapters.sahha.emulator.personas import Persona
 from sahha_sync.domain import Archetype, Biomarker, FetchWindow, HealthRecords, Score
 
 _CACHE_LIMIT = 50_000
+# Days drawn whole: some 60 objects each, which every full pass of the garbage collector walks (on the loop that
+# serves the emulator), so fewer are kept; a day is drawn again in a few ms and comes out the same.
+_DAYS_LIMIT = 2_000
 _DayKey = tuple[str, date, timezone]
 
 
@@ -197,7 +200,7 @@ class SyntheticPopulation:
         key = (persona.profile_id, day, tz)
         cached = self._days.get(key)
         if cached is None:
-            if len(self._days) >= _CACHE_LIMIT:
+            if len(self._days) >= _DAYS_LIMIT:
                 self._days.clear()
                 # Days are cheap to draw again and always come out the same.
             cached = self._days[key] = _Drawn.of(*self._builder(persona, day, tz).build())

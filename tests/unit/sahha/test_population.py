@@ -225,3 +225,16 @@ def test_the_archetypes_kept_per_period_are_those_computed_afresh_for_any_window
             assert expected
             assert len(kept) == len(expected)
             assert set(kept) == set(expected)
+
+
+async def test_a_population_that_keeps_few_days_answers_the_same(monkeypatch) -> None:
+    from sahha_sync.adapters.sahha.emulator import population as module
+
+    keeping_all = SyntheticPopulation(seed=5, size=3)
+    expected = [keeping_all.records_for(pid, WEEK, as_of=NOW) for pid in keeping_all.profile_ids]
+    monkeypatch.setattr(module, "_DAYS_LIMIT", 4)
+    keeping_few = SyntheticPopulation(seed=5, size=3)
+    for _ in range(2):
+        for pid, records in zip(keeping_few.profile_ids, expected, strict=True):
+            await keeping_few.prepare(pid, WEEK)
+            assert keeping_few.records_for(pid, WEEK, as_of=NOW) == records
