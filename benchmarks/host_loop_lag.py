@@ -9,8 +9,10 @@ bound so every run fetches, parses, computes its metrics and submits an archival
 Beside it a ticker sleeps 1 ms at a time and records how much later than asked it woke: the loop lag any other
 request of the host would meet, and the CPU time the loop's thread spent between two wake-ups (the stall the code
 itself causes; the lag also holds the waits of a loaded machine and of threads holding the GIL). Printed: lag
-max / p99 / p50, the CPU held max / p99, ``run_analysis`` p50 / p99, and the time to drain
-the archival queue. The warm-up (start, migration, first run) is not measured.
+max / p99 / p50, the CPU held max / p99, ``run_analysis`` p50 / p99, the time to drain the archival queue, and the
+full garbage collections (passes over the whole heap, most of it the modules imported, on whichever thread set them
+off) made while measuring. ``--freeze-gc`` freezes the heap after the warm-up (``gc.freeze()``), as a host may once
+it has started, so those passes skip it. The warm-up (start, migration, first run) is not measured.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import os
 import statistics
 import tempfile
@@ -33,9 +36,12 @@ class Ticker:
     def __init__(self) -> None:
         self.lags: list[float] = []
         self.held: list[float] = []  # CPU time the loop's thread spent between two wake-ups, less the tick's own
+        self.full_collections: list[float] = []  # how long each full garbage collection took
+        self._collecting: float | None = None
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
+        gc.callbacks.append(self._on_collection)
         self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def stop(self) -> None:
@@ -43,6 +49,16 @@ class Ticker:
         self._task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self._task
+        gc.callbacks.remove(self._on_collection)
+
+    def _on_collection(self, phase: str, info: dict[str, int]) -> None:
+        if info["generation"] != 2:
+            return
+        if phase == "start":
+            self._collecting = time.perf_counter()
+        elif self._collecting is not None:
+            self.full_collections.append(time.perf_counter() - self._collecting)
+            self._collecting = None
 
     async def _run(self) -> None:
         while True:
@@ -68,6 +84,9 @@ async def measure(args: argparse.Namespace, folder: Path) -> None:
     async with SahhaSync(settings, recover_on_start=False) as sync:
         await sync.run_analysis("user-9999", "Peak Performer", "behavior_analysis")  # warm-up
         assert await sync.wait_for_archival(120)
+        if args.freeze_gc:
+            gc.collect()
+            gc.freeze()
         ticker = Ticker()
         waits: list[float] = []
         gate = asyncio.Semaphore(args.concurrency)
@@ -103,6 +122,10 @@ async def measure(args: argparse.Namespace, folder: Path) -> None:
         f"  run_analysis: p50 {statistics.median(waits) * 1000:.1f} ms, p99 {quantile(waits, 0.99) * 1000:.1f} ms; "
         f"all answered in {answered:.2f} s, archival drained at {drained:.2f} s"
     )
+    passes = ticker.full_collections
+    longest = f", longest {max(passes) * 1000:.1f} ms" if passes else ""
+    frozen = "heap frozen after the warm-up" if args.freeze_gc else "heap not frozen"
+    print(f"  full garbage collections while measured: {len(passes)}{longest} ({frozen})")
 
 
 def main() -> None:
@@ -110,6 +133,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=40)
     parser.add_argument("--users", type=int, default=10)
     parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--freeze-gc", action="store_true", help="gc.freeze() after the warm-up, as a host may")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="sahha-sync-lag-") as folder:
         asyncio.run(measure(args, Path(folder)))

@@ -170,7 +170,7 @@ class SahhaEmulator:
             return Response(200, b"<html><body>upstream error</body></html>", {"content-type": "text/html"})
         if isinstance(fault, int):
             return Response.json(fault, error_json(fault, "Injected failure", location), self._retry_after(1.0))
-        return self.routes.answer(route, external_id, request, location, self.clock())
+        return await self.routes.answer(route, external_id, request, location, self.clock())
 
     def _token(self, request: Request, location: str) -> Response:
         if request.method != "POST":

@@ -26,7 +26,7 @@ def _ordinal(value: float, bounds: tuple[float, ...], labels: tuple[str, ...]) -
     return labels[rank], rank
 
 
-def _periods(window: FetchWindow, tz: timezone) -> Iterator[tuple[str, date, date]]:
+def archetype_periods(window: FetchWindow, tz: timezone) -> Iterator[tuple[str, date, date]]:
     """The weeks (Monday to Sunday) and months whose days meet ``window``: (periodicity, first day, last day)."""
     first = window.start.astimezone(tz).date()
     last = window.end.astimezone(tz).date()
@@ -83,26 +83,45 @@ def archetypes_for(
     """Every archetype of the periods that meet ``window``, each with the moment it becomes available."""
     tz = timezone(persona.utc_offset)
     found: list[tuple[Archetype, datetime]] = []
-    for periodicity, first, last in _periods(window, tz):
-        start = datetime.combine(first, time(0), tz)
-        end = datetime.combine(last, time(0), tz) + DAY - LAST_SECOND
+    for periodicity, first, last in archetype_periods(window, tz):
         days = summaries(first, last)
-        if not days or not window.overlaps(start, end):
-            continue
-        rng = random.Random(f"{periodicity}:{seed}:{persona.profile_id}:{first.isoformat()}")
-        ready = end + timedelta(seconds=round(rng.uniform(3600, max_delay.total_seconds())))
-        for name, (label, rank), data_type in _labels(days):
-            archetype = Archetype(
-                user_id=persona.profile_id,
-                sahha_profile_id=persona.sahha_profile_id,
-                sahha_id=stable_uuid("archetype", seed, persona.profile_id, name, periodicity, first),
-                name=name,
-                value=label,
-                data_type=data_type,
-                ordinality=rank if data_type == "ordinal" else None,
-                periodicity=periodicity,
-                start_date_time=start,
-                end_date_time=end,
-            )
-            found.append((archetype, ready))
+        made = period_archetypes(persona, periodicity, first, last, days, seed=seed, max_delay=max_delay)
+        found += [(archetype, ready) for archetype, ready in made if window.overlaps(*archetype.period)]
+    return found
+
+
+def period_archetypes(
+    persona: Persona,
+    periodicity: str,
+    first: date,
+    last: date,
+    days: list[DaySummary],
+    *,
+    seed: int,
+    max_delay: timedelta,
+) -> list[tuple[Archetype, datetime]]:
+    """The archetypes of one period (``first`` to ``last``) computed from its worn ``days``, each with the moment
+    it becomes available; none when no day was worn. They depend on nothing else, so they may be kept."""
+    if not days:
+        return []
+    tz = timezone(persona.utc_offset)
+    start = datetime.combine(first, time(0), tz)
+    end = datetime.combine(last, time(0), tz) + DAY - LAST_SECOND
+    rng = random.Random(f"{periodicity}:{seed}:{persona.profile_id}:{first.isoformat()}")
+    ready = end + timedelta(seconds=round(rng.uniform(3600, max_delay.total_seconds())))
+    found: list[tuple[Archetype, datetime]] = []
+    for name, (label, rank), data_type in _labels(days):
+        archetype = Archetype(
+            user_id=persona.profile_id,
+            sahha_profile_id=persona.sahha_profile_id,
+            sahha_id=stable_uuid("archetype", seed, persona.profile_id, name, periodicity, first),
+            name=name,
+            value=label,
+            data_type=data_type,
+            ordinality=rank if data_type == "ordinal" else None,
+            periodicity=periodicity,
+            start_date_time=start,
+            end_date_time=end,
+        )
+        found.append((archetype, ready))
     return found

@@ -89,6 +89,13 @@ class DayBuilder:
         self.max_delay = max_delay
         self.late_fraction = late_fraction
         self.records: list[Timed] = []
+        self._keep = True  # False: only the summary is drawn (the same draws, no biomarker built or kept)
+
+    def summary(self) -> DaySummary | None:
+        """The day's summary alone, as ``build`` gives it (the same draws), without building its biomarkers:
+        what the archetypes of the weeks and months around a fetched window read."""
+        self._keep = False
+        return self.build()[1]
 
     def build(self) -> tuple[list[Timed], DaySummary | None]:
         if self.rng.random() > self.p.wear_rate:
@@ -118,7 +125,9 @@ class DayBuilder:
         window: tuple[datetime, datetime] | None = None,
         aggregation: str = "total",
         periodicity: str = "daily",
-    ) -> Biomarker:
+    ) -> Biomarker | None:
+        if not self._keep:
+            return None
         start, end = window or (self.start, self.end)
         return Biomarker(
             user_id=self.p.profile_id,
@@ -135,8 +144,9 @@ class DayBuilder:
             aggregation=aggregation,
         )
 
-    def _add(self, ready: datetime, *records: Biomarker | Score) -> None:
-        self.records.extend(Timed(record, ready) for record in records)
+    def _add(self, ready: datetime, *records: Biomarker | Score | None) -> None:
+        if self._keep:
+            self.records.extend(Timed(record, ready) for record in records if record is not None)
 
     def _sleep(self, bedtime: float, weekend: bool) -> tuple[int, float, datetime, datetime]:
         r = self.rng
@@ -170,10 +180,10 @@ class DayBuilder:
         )
         return asleep, efficiency, woke_at, ready
 
-    def _sleep_bio(self, type_: str, value: str, unit: str, value_type: str, **kw: str) -> Biomarker:
+    def _sleep_bio(self, type_: str, value: str, unit: str, value_type: str, **kw: str) -> Biomarker | None:
         return self._bio("sleep", type_, value, unit, value_type, window=self.sleep_day, **kw)
 
-    def _clock(self, type_: str, at: datetime, periodicity: str) -> Biomarker:
+    def _clock(self, type_: str, at: datetime, periodicity: str) -> Biomarker | None:
         value = at.isoformat(timespec="minutes")  # "2025-07-11T06:00+12:00": Sahha's clock times have no seconds
         return self._sleep_bio(type_, value, "datetime", "datetime", aggregation="none", periodicity=periodicity)
 

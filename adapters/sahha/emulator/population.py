@@ -2,16 +2,46 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta, timezone
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
-from sahha_sync.adapters.sahha.emulator.archetypes import archetypes_for
+from sahha_sync.adapters.sahha.emulator.archetypes import archetype_periods, period_archetypes
 from sahha_sync.adapters.sahha.emulator.days import DayBuilder, DaySummary, Timed
 from sahha_sync.adapters.sahha.emulator.personas import Persona
 from sahha_sync.domain import Archetype, Biomarker, FetchWindow, HealthRecords, Score
 
 _CACHE_LIMIT = 50_000
+# Days drawn whole: some 60 objects each, which every full pass of the garbage collector walks (on the loop that
+# serves the emulator), so fewer are kept; a day is drawn again in a few ms and comes out the same.
+_DAYS_LIMIT = 2_000
+_DayKey = tuple[str, date, timezone]
+
+
+class _Drawn(NamedTuple):
+    """A drawn day: its versions, its summary, and the latest start and earliest end of its records (a window
+    that meets both meets every record of the day, so they need no checking one by one)."""
+
+    timed: list[Timed]
+    summary: DaySummary | None
+    latest_start: datetime | None
+    earliest_end: datetime | None
+
+    @classmethod
+    def of(cls, timed: list[Timed], summary: DaySummary | None) -> _Drawn:
+        periods = [t.record.period for t in timed]
+        if not periods:
+            return cls(timed, summary, None, None)
+        return cls(timed, summary, max(start for start, _ in periods), min(end for _, end in periods))
+
+    def meeting(self, window: FetchWindow) -> list[Timed]:
+        """The versions whose records meet ``window``."""
+        if self.latest_start is None or self.earliest_end is None:
+            return []
+        if self.latest_start < window.end and self.earliest_end > window.start:
+            return self.timed
+        return [t for t in self.timed if window.overlaps(*t.record.period)]
 
 
 class Population(Protocol):
@@ -56,7 +86,9 @@ class SyntheticPopulation:
         self.travellers = dict(travellers or {})
         self._max_delay = max_delay
         self._late_fraction = late_fraction
-        self._days: dict[tuple[str, date, timezone], tuple[list[Timed], DaySummary | None]] = {}
+        self._days: dict[_DayKey, _Drawn] = {}
+        self._summaries: dict[_DayKey, DaySummary | None] = {}  # days read only by archetypes: no records kept
+        self._periods: dict[tuple[str, str, date], list[tuple[Archetype, datetime]]] = {}
 
     @property
     def profile_ids(self) -> tuple[str, ...]:
@@ -92,14 +124,48 @@ class SyntheticPopulation:
             return []
         found: list[tuple[Biomarker | Score | Archetype, datetime]] = []
         for day, tz in self._local_days(persona, window):
-            found += [
-                (t.record, t.available_at) for t in self._day(persona, day, tz)[0] if window.overlaps(*t.record.period)
-            ]
+            found += [(t.record, t.available_at) for t in self._day(persona, day, tz).meeting(window)]
         if include_archetypes:
-            found += archetypes_for(
-                persona, window, lambda a, b: self._summaries(persona, a, b), seed=self.seed, max_delay=self._max_delay
-            )
+            found += self._archetypes(persona, window)
         return sorted(found, key=lambda pair: pair[1])
+
+    def _archetypes(self, persona: Persona, window: FetchWindow) -> list[tuple[Archetype, datetime]]:
+        """The archetypes of the weeks and months that meet ``window`` (``archetypes_for``), each period's kept."""
+        home = timezone(persona.utc_offset)
+        found: list[tuple[Archetype, datetime]] = []
+        for periodicity, first, last in archetype_periods(window, home):
+            key = (persona.profile_id, periodicity, first)
+            made = self._periods.get(key)
+            if made is None:
+                if len(self._periods) >= _CACHE_LIMIT:
+                    self._periods.clear()
+                days = self._summaries_of(persona, first, last)
+                made = period_archetypes(
+                    persona, periodicity, first, last, days, seed=self.seed, max_delay=self._max_delay
+                )
+                self._periods[key] = made
+            found += [(archetype, ready) for archetype, ready in made if window.overlaps(*archetype.period)]
+        return found
+
+    async def prepare(self, profile_id: str, window: FetchWindow, *, include_archetypes: bool = True) -> None:
+        """Draw the days ``records_for``/``versions`` read for ``window`` that are not drawn yet, one at a time,
+        yielding to the event loop after each: a cold user's week with the months of its archetypes is tens of
+        days of a few ms each, which an emulator serving in a host's loop must not hold it for at once."""
+        persona = self._persona(profile_id)
+        if persona is None:
+            return
+        for day, tz in self._local_days(persona, window):
+            if (persona.profile_id, day, tz) not in self._days:
+                self._day(persona, day, tz)
+                await asyncio.sleep(0)
+        if include_archetypes:
+            home = timezone(persona.utc_offset)
+            for _, first, last in archetype_periods(window, home):
+                for day in _dates(first, last):
+                    key = (persona.profile_id, day, home)
+                    if key not in self._days and key not in self._summaries:
+                        self._summary(persona, day, home)
+                        await asyncio.sleep(0)
 
     def records_for(
         self, profile_id: str, window: FetchWindow, *, as_of: datetime | None = None, include_archetypes: bool = True
@@ -130,22 +196,38 @@ class SyntheticPopulation:
                 days.append((day, timezone(moved[1])))
         return days
 
-    def _day(self, persona: Persona, day: date, tz: timezone) -> tuple[list[Timed], DaySummary | None]:
+    def _day(self, persona: Persona, day: date, tz: timezone) -> _Drawn:
         key = (persona.profile_id, day, tz)
         cached = self._days.get(key)
         if cached is None:
-            if len(self._days) >= _CACHE_LIMIT:
+            if len(self._days) >= _DAYS_LIMIT:
                 self._days.clear()
                 # Days are cheap to draw again and always come out the same.
-            builder = DayBuilder(
-                persona, day, seed=self.seed, max_delay=self._max_delay, late_fraction=self._late_fraction, tz=tz
-            )
-            cached = self._days[key] = builder.build()
+            cached = self._days[key] = _Drawn.of(*self._builder(persona, day, tz).build())
         return cached
 
-    def _summaries(self, persona: Persona, first: date, last: date) -> list[DaySummary]:
+    def _summary(self, persona: Persona, day: date, tz: timezone) -> DaySummary | None:
+        """The day's summary: of the drawn day, else drawn without its records (the archetypes of a window's
+        weeks and months read some 60 days, of which a fetch reads the records of 11: keeping only a summary of
+        the others spares their drawing and the memory, and the garbage collector's passes over them)."""
+        key = (persona.profile_id, day, tz)
+        drawn = self._days.get(key)
+        if drawn is not None:
+            return drawn.summary
+        if key not in self._summaries:
+            if len(self._summaries) >= _CACHE_LIMIT:
+                self._summaries.clear()
+            self._summaries[key] = self._builder(persona, day, tz).summary()
+        return self._summaries[key]
+
+    def _builder(self, persona: Persona, day: date, tz: timezone) -> DayBuilder:
+        return DayBuilder(
+            persona, day, seed=self.seed, max_delay=self._max_delay, late_fraction=self._late_fraction, tz=tz
+        )
+
+    def _summaries_of(self, persona: Persona, first: date, last: date) -> list[DaySummary]:
         home = timezone(persona.utc_offset)
-        return [s for d in _dates(first, last) if (s := self._day(persona, d, home)[1]) is not None]
+        return [s for d in _dates(first, last) if (s := self._summary(persona, d, home)) is not None]
 
 
 def _dates(first: date, last: date) -> Iterable[date]:

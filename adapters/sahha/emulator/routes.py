@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 from datetime import UTC, datetime
 
@@ -16,7 +17,7 @@ from sahha_sync.adapters.sahha.emulator.wire import (
     malformed_score,
     score_json,
 )
-from sahha_sync.domain import FetchWindow
+from sahha_sync.domain import FetchWindow, HealthRecords
 
 
 class BadRequest(Exception):
@@ -54,21 +55,38 @@ class ProfileRoutes:
         self._rng = rng
         self._empty = random.Random(f"empty:{rng.random()}")
 
-    def answer(self, route: str, external_id: str, request: Request, location: str, now: datetime) -> Response:
+    async def answer(self, route: str, external_id: str, request: Request, location: str, now: datetime) -> Response:
+        """The response to one profile request, built in steps of a millisecond or so with the event loop's other
+        tasks let in between (the emulator may serve in a host's loop): the days drawn, the records read, the
+        records serialised, the answer encoded."""
         try:
             window = _window(request)
-            items = getattr(self, f"_{route}")(external_id, window, request, now)
+            items = await getattr(self, f"_{route}")(external_id, window, request, now)
         except BadRequest as exc:
             return Response.json(400, error_json(400, "Bad Request", location, exc.errors))
         if not items:  # Sahha answers nothing found with 204 or with 200 and an empty array
             return Response(204) if self._empty.random() < 0.5 else Response.json(200, [])
+        await asyncio.sleep(0)
         return Response.json(200, items)
 
-    def _biomarker(self, external_id: str, window: FetchWindow, request: Request, now: datetime) -> list[Json]:
+    async def _records(
+        self, external_id: str, window: FetchWindow, now: datetime, *, include_archetypes: bool
+    ) -> HealthRecords:
+        """The user's records of ``window`` available by ``now``. A population that can draw its days ahead
+        (``prepare``) draws them first, one at a time, so a cold user never holds the event loop for long."""
+        await asyncio.sleep(0)  # the request's arrival was a step of its own
+        prepare = getattr(self.population, "prepare", None)
+        if prepare is not None:
+            await prepare(external_id, window, include_archetypes=include_archetypes)
+        records = self.population.records_for(external_id, window, as_of=now, include_archetypes=include_archetypes)
+        await asyncio.sleep(0)
+        return records
+
+    async def _biomarker(self, external_id: str, window: FetchWindow, request: Request, now: datetime) -> list[Json]:
         categories, types = request.query.get("categories"), request.query.get("types")
         if not categories and not types:  # categories alone (or types alone) are answered
             raise BadRequest({"categories": ["At least one value of 'categories' or 'types' is required."]})
-        records = self.population.records_for(external_id, window, as_of=now, include_archetypes=False)
+        records = await self._records(external_id, window, now, include_archetypes=False)
         items = [
             biomarker_json(b)
             for b in records.biomarkers
@@ -78,17 +96,17 @@ class ProfileRoutes:
             items.append(malformed_biomarker(self._rng, self._rng.choice(items)))
         return items
 
-    def _score(self, external_id: str, window: FetchWindow, request: Request, now: datetime) -> list[Json]:
+    async def _score(self, external_id: str, window: FetchWindow, request: Request, now: datetime) -> list[Json]:
         types = request.query.get("types")
-        records = self.population.records_for(external_id, window, as_of=now, include_archetypes=False)
+        records = await self._records(external_id, window, now, include_archetypes=False)
         items = [score_json(s) for s in records.scores if not types or s.type in types]
         if items and self._rng.random() < self.malformed_rate:
             items.append(malformed_score(self._rng, self._rng.choice(items)))
         return items
 
-    def _archetypes(self, external_id: str, window: FetchWindow, request: Request, now: datetime) -> list[Json]:
+    async def _archetypes(self, external_id: str, window: FetchWindow, request: Request, now: datetime) -> list[Json]:
         names, periodicity = request.query.get("name"), request.param("periodicity")
-        records = self.population.records_for(external_id, window, as_of=now, include_archetypes=True)
+        records = await self._records(external_id, window, now, include_archetypes=True)
         return [
             archetype_json(a)
             for a in records.archetypes

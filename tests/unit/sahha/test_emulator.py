@@ -1,3 +1,4 @@
+import asyncio
 import json
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -183,3 +184,24 @@ def test_the_webhook_stream_pushes_every_version_with_created_at_and_version(emu
     good, bad = parse_records("biomarker", [b for b in bodies if "category" in b], "user-0001", lambda: NOW)
     assert good
     assert bad == []
+
+
+async def test_an_answer_lets_the_loops_other_tasks_in_between_its_steps(http):
+    headers = {"Authorization": f"account {await token(http)}"}
+    url = "/api/v1/profile/biomarker/user-0001"
+    first = await http.get(url, params=[*EVERYTHING, *RANGE], headers=headers)  # draws the days: many steps
+    turns = 0
+
+    async def other_task() -> None:
+        nonlocal turns
+        while True:
+            turns += 1
+            await asyncio.sleep(0)
+
+    other = asyncio.create_task(other_task())
+    await asyncio.sleep(0)
+    turns = 0
+    again = await http.get(url, params=[*EVERYTHING, *RANGE], headers=headers)  # days drawn: records read and sent
+    other.cancel()
+    assert again.json() == first.json()
+    assert turns >= 3  # arrival, records read, serialised, encoded: the other task ran between them

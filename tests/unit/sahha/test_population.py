@@ -1,7 +1,8 @@
-from datetime import UTC, datetime, time, timedelta
+import asyncio
+from datetime import UTC, date, datetime, time, timedelta
 
 from sahha_sync.adapters.sahha.catalog import SCORE_TYPES
-from sahha_sync.adapters.sahha.emulator import SyntheticPopulation
+from sahha_sync.adapters.sahha.emulator import Persona, SyntheticPopulation
 from sahha_sync.domain import Biomarker, FetchWindow
 
 NOW = datetime(2026, 11, 29, 3, 0, tzinfo=UTC)
@@ -140,3 +141,100 @@ def test_with_any_profile_every_id_is_a_user_and_stays_the_same() -> None:
     assert first.biomarkers
     assert SyntheticPopulation(seed=0).records_for("host-user-42", WEEK) == first
     assert population.profile_ids == ("user-0000", "user-0001")
+
+
+async def test_prepare_draws_every_day_records_for_reads_and_lets_other_tasks_run_between_them(monkeypatch) -> None:
+    from sahha_sync.adapters.sahha.emulator import population as module
+
+    travellers = {"user-0001": (WEEK.start.date() + timedelta(days=2), timedelta(hours=5))}
+    users, fresh = ("user-0001", "host-user-7"), SyntheticPopulation(seed=0, travellers=travellers)
+    expected = {
+        (pid, a): fresh.records_for(pid, WEEK, as_of=NOW, include_archetypes=a) for pid in users for a in (False, True)
+    }
+    population = SyntheticPopulation(seed=0, travellers=travellers)
+    turns = 0
+
+    async def other_task() -> None:
+        nonlocal turns
+        while True:
+            turns += 1
+            await asyncio.sleep(0)
+
+    other = asyncio.create_task(other_task())
+    await asyncio.sleep(0)
+    for pid in users:
+        await population.prepare(pid, WEEK, include_archetypes=True)
+    other.cancel()
+    assert turns > 40  # the other task ran between the days drawn, not once after all of them
+
+    def no_more_days(*args: object, **kwargs: object) -> None:
+        raise AssertionError("records_for drew a day that prepare should have drawn")
+
+    monkeypatch.setattr(module, "DayBuilder", no_more_days)
+    for (pid, archetypes), records in expected.items():
+        assert population.records_for(pid, WEEK, as_of=NOW, include_archetypes=archetypes) == records
+
+
+def test_a_day_drawn_for_its_summary_alone_has_the_summary_of_the_whole_day_and_no_records() -> None:
+    from sahha_sync.adapters.sahha.emulator.days import DayBuilder
+
+    population = SyntheticPopulation(seed=4, size=6)
+    summaries = 0
+    for pid in population.profile_ids:
+        persona = population.persona(pid)
+        for n in range(20):
+            day = WEEK.start.date() - timedelta(days=n)
+            knobs = {"seed": 4, "max_delay": timedelta(days=2), "late_fraction": 0.15}
+            alone = DayBuilder(persona, day, **knobs)
+            records, summary = DayBuilder(persona, day, **knobs).build()
+            assert alone.summary() == summary
+            assert alone.records == []
+            assert bool(records) == (summary is not None)
+            summaries += summary is not None
+    assert summaries > 100
+
+
+def test_archetypes_read_the_same_days_whether_or_not_their_records_were_drawn() -> None:
+    window = FetchWindow(NOW - timedelta(days=3), NOW)
+    archetypes_first, records_first = SyntheticPopulation(seed=2), SyntheticPopulation(seed=2)
+    for pid in ("user-0003", "user-0004"):
+        records_first.records_for(pid, FetchWindow(NOW - timedelta(days=60), NOW), include_archetypes=False)
+        assert archetypes_first.records_for(pid, window) == records_first.records_for(pid, window)
+        wider = FetchWindow(NOW - timedelta(days=45), NOW)  # records of days first drawn for their summary
+        assert archetypes_first.records_for(pid, wider) == records_first.records_for(pid, wider)
+
+
+def test_the_archetypes_kept_per_period_are_those_computed_afresh_for_any_window() -> None:
+    from sahha_sync.adapters.sahha.emulator.archetypes import archetypes_for
+    from sahha_sync.adapters.sahha.emulator.days import DayBuilder, DaySummary
+    from sahha_sync.domain import Archetype
+
+    population = SyntheticPopulation(seed=1, size=3)
+    for pid in population.profile_ids:
+        persona = population.persona(pid)
+
+        def summaries(first: date, last: date, persona: Persona = persona) -> list[DaySummary]:
+            days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
+            drawn = [DayBuilder(persona, d, seed=1, max_delay=timedelta(days=2), late_fraction=0.15) for d in days]
+            return [s for builder in drawn if (s := builder.build()[1]) is not None]
+
+        for n in range(0, 45, 9):
+            window = FetchWindow(NOW - timedelta(days=n + 3), NOW - timedelta(days=n))
+            expected = archetypes_for(persona, window, summaries, seed=1, max_delay=timedelta(days=2))
+            kept = [(a, at) for a, at in population.versions(pid, window) if isinstance(a, Archetype)]
+            assert expected
+            assert len(kept) == len(expected)
+            assert set(kept) == set(expected)
+
+
+async def test_a_population_that_keeps_few_days_answers_the_same(monkeypatch) -> None:
+    from sahha_sync.adapters.sahha.emulator import population as module
+
+    keeping_all = SyntheticPopulation(seed=5, size=3)
+    expected = [keeping_all.records_for(pid, WEEK, as_of=NOW) for pid in keeping_all.profile_ids]
+    monkeypatch.setattr(module, "_DAYS_LIMIT", 4)
+    keeping_few = SyntheticPopulation(seed=5, size=3)
+    for _ in range(2):
+        for pid, records in zip(keeping_few.profile_ids, expected, strict=True):
+            await keeping_few.prepare(pid, WEEK)
+            assert keeping_few.records_for(pid, WEEK, as_of=NOW) == records
