@@ -8,18 +8,21 @@ starts a new transaction.
 
 from __future__ import annotations
 
+from contextlib import AsyncExitStack
 from types import TracebackType
 from typing import Self
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from sahha_sync.adapters.sql._sqlite_writers import one_writer
 from sahha_sync.adapters.sql.analysis_results import SqlAnalysisResultStore
-from sahha_sync.adapters.sql.engine import READ_ONLY_OPTION
+from sahha_sync.adapters.sql.engine import READ_ONLY_OPTION, SQLITE_BUSY_TIMEOUT_MS
 from sahha_sync.adapters.sql.errors import translate
 from sahha_sync.adapters.sql.event_store import SqlEventStore
 from sahha_sync.adapters.sql.health_archive import ARCHIVE_ERRORS, SqlHealthArchive
 from sahha_sync.adapters.sql.tracking_store import SqlTrackingStore
+from sahha_sync.application.ports.health_archive import ArchiveUnavailableError
 from sahha_sync.application.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 
@@ -39,6 +42,7 @@ class SqlUnitOfWork(UnitOfWork):
         self._engine = engine
         self._connection: AsyncConnection | None = None
         self._read_only = False
+        self._turn = AsyncExitStack()  # on SQLite, a writing unit's turn (``one_writer``) while it is open
 
     def reading(self) -> Self:
         """On SQLite the unit's transaction then begins deferred: it reads a snapshot without taking the write
@@ -49,13 +53,22 @@ class SqlUnitOfWork(UnitOfWork):
     async def __aenter__(self) -> Self:
         if self._connection is not None:
             raise RuntimeError("this unit of work is already open; create a new one per transaction")
+        turn = AsyncExitStack()
         try:
+            if not self._read_only and self._engine.dialect.name == "sqlite":
+                await turn.enter_async_context(one_writer(self._engine.sync_engine, SQLITE_BUSY_TIMEOUT_MS / 1000))
             connection = await self._engine.connect()
             if self._read_only:
                 connection = await connection.execution_options(**{READ_ONLY_OPTION: True})
             await connection.begin()
-        except (SQLAlchemyError, OSError) as exc:
-            raise translate(exc, ARCHIVE_ERRORS, "opening a unit of work") from exc
+        except BaseException as exc:
+            await turn.aclose()
+            if isinstance(exc, TimeoutError):
+                raise ArchiveUnavailableError("opening a unit of work failed: the SQLite database stayed busy") from exc
+            if isinstance(exc, SQLAlchemyError | OSError):
+                raise translate(exc, ARCHIVE_ERRORS, "opening a unit of work") from exc
+            raise
+        self._turn = turn
         self._connection = connection
         self.archive = SqlHealthArchive(connection)
         self.events = SqlEventStore(connection)
@@ -79,7 +92,10 @@ class SqlUnitOfWork(UnitOfWork):
             if exc is None:
                 raise
         finally:
-            await connection.close()
+            try:
+                await connection.close()
+            finally:
+                await self._turn.aclose()
 
     async def commit(self) -> None:
         try:

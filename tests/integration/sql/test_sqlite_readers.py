@@ -1,18 +1,22 @@
-"""On SQLite a unit of work declared to only read (``reading()``) reads a snapshot without the write lock: it
-neither waits for a writer nor sees what the writer has not committed."""
+"""SQLite's units of work in one process: one declared to only read (``reading()``) reads a snapshot without the
+write lock (it neither waits for a writer nor sees what the writer has not committed); writers take turns in the
+order they asked; the direct read of a window gives what SQLAlchemy's read gives."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta, timezone
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from sahha_sync.adapters.sql import SqlUnitOfWork
+from sahha_sync.adapters.sql import SqlUnitOfWork, unit_of_work
 from sahha_sync.adapters.sql._read import read_window
 from sahha_sync.adapters.sql._records import KIND_TABLES
 from sahha_sync.adapters.sql.engine import SQLITE_BUSY_TIMEOUT_MS
 from sahha_sync.adapters.sql.tables import USER_COLUMN
+from sahha_sync.application.ports import ArchiveUnavailableError
 from sahha_sync.application.ports.unit_of_work import reading
 from sahha_sync.domain.health import HealthRecords
 from sahha_sync.domain.record_kinds import RECORD_KINDS
@@ -77,3 +81,40 @@ async def test_sqlites_direct_read_gives_what_sqlalchemys_read_gives(sqlite_engi
 
 def _moments(record: object) -> list[str]:
     return [f for f in record.__dataclass_fields__ if isinstance(getattr(record, f), datetime)]  # type: ignore[attr-defined]
+
+
+async def test_writing_units_of_one_process_take_turns_in_the_order_they_asked(sqlite_engine: AsyncEngine) -> None:
+    """Writers queue in the process (first come, first served) instead of polling SQLite's lock in turn."""
+    entered: list[int] = []
+    first = SqlUnitOfWork(sqlite_engine)
+    await first.__aenter__()
+
+    async def write(n: int) -> None:
+        async with SqlUnitOfWork(sqlite_engine) as uow:
+            entered.append(n)
+            await uow.archive.upsert_biomarkers([biomarker(f"user-{n}")])
+            await asyncio.sleep(0)
+            await uow.commit()
+
+    waiting = []
+    for n in range(5):
+        waiting.append(asyncio.create_task(write(n)))
+        await asyncio.sleep(0.01)  # each has asked before the next
+    assert entered == []  # the first unit still holds its turn
+    await first.__aexit__(None, None, None)
+    await asyncio.gather(*waiting)
+    assert entered == [0, 1, 2, 3, 4]
+
+
+async def test_a_writer_that_waits_too_long_for_its_turn_gets_the_retryable_error(
+    sqlite_engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(unit_of_work, "SQLITE_BUSY_TIMEOUT_MS", 50)
+    async with SqlUnitOfWork(sqlite_engine):
+        with pytest.raises(ArchiveUnavailableError) as caught:
+            async with SqlUnitOfWork(sqlite_engine):
+                pass
+    assert caught.value.retryable is True
+    async with SqlUnitOfWork(sqlite_engine) as uow:  # the turn was given back
+        await uow.archive.upsert_biomarkers([biomarker("after")])
+        await uow.commit()
