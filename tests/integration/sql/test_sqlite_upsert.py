@@ -1,0 +1,74 @@
+"""SQLite's upsert writes rows in their stored form on the driver's connection: that form must be the one
+SQLAlchemy stores (rows read and compared by SQL stay equal), and a driver error must still reach callers as the
+archive port's error, without health values."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.dialects import sqlite
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from sahha_sync.adapters.sql import SqlUnitOfWork, _upsert
+from sahha_sync.adapters.sql._records import ARCHETYPES, BIOMARKERS, SCORES, KindTable
+from sahha_sync.application.ports import ArchiveError
+from sahha_sync.domain.health import ScoreFactor
+from sahha_sync.testing.records import archetype, biomarker, score
+
+KOLKATA = timezone(timedelta(hours=5, minutes=30))
+SEEN = datetime(2025, 10, 2, 3, 4, 5, 678901, tzinfo=KOLKATA)
+
+
+def sqlalchemy_stored(kind: KindTable[Any], row: tuple[Any, ...]) -> list[Any]:
+    """``row`` as SQLAlchemy's own bind processors store it on SQLite."""
+    dialect = sqlite.dialect()
+    stored = []
+    for name, value in zip(kind.columns, row, strict=True):
+        process = kind.table.c[name].type._cached_bind_processor(dialect)
+        stored.append(value if process is None else process(value))
+    return stored
+
+
+@pytest.mark.parametrize(
+    ("kind", "record"),
+    [
+        (BIOMARKERS, biomarker("u1", observed_at=SEEN)),
+        (BIOMARKERS, biomarker("u1", created_at_utc=datetime(2025, 10, 1, 23, 59, 59, tzinfo=UTC), value="7")),
+        (BIOMARKERS, biomarker("u1", value="2025-10-01T22:10:00+05:30", value_type="datetime", observed_at=SEEN)),
+        (
+            SCORES,
+            score(
+                "u1",
+                score=1,
+                factors=(ScoreFactor(name="sleep_duration", value=480, goal=None, unit="minute"),),
+                data_sources=("watch",),
+                observed_at=SEEN,
+            ),
+        ),
+        (SCORES, score("u1", score=None, observed_at=SEEN)),
+        (ARCHETYPES, archetype("u1", ordinality=3, observed_at=SEEN.astimezone(UTC).replace(microsecond=0))),
+    ],
+)
+def test_rows_are_stored_as_sqlalchemy_stores_them(kind: KindTable[Any], record: Any) -> None:
+    row = kind.to_values(record)
+    assert _upsert.sqlite_stored(kind, [row]) == [sqlalchemy_stored(kind, row)]
+
+
+def test_a_naive_datetime_is_refused_by_the_stored_form() -> None:
+    row = list(BIOMARKERS.to_values(biomarker("u1", observed_at=SEEN)))
+    row[BIOMARKERS.columns.index("observed_at")] = datetime(2025, 10, 1)
+    with pytest.raises(ValueError, match="naive"):
+        _upsert.sqlite_stored(BIOMARKERS, [tuple(row)])
+
+
+async def test_a_driver_error_is_the_archive_error_without_health_values(sqlite_engine: AsyncEngine) -> None:
+    async with sqlite_engine.begin() as connection:
+        await connection.execute(text("DROP TABLE biomarkers"))
+    with pytest.raises(ArchiveError) as caught:
+        async with SqlUnitOfWork(sqlite_engine) as uow:
+            await uow.archive.upsert_biomarkers([biomarker("u1", value="918273")])
+    assert "918273" not in str(caught.value)
+    assert "biomarkers" in str(caught.value)
