@@ -221,16 +221,19 @@ def _key_of(kind: KindTable[Any]) -> Callable[[Sequence[Any]], tuple[Any, ...]]:
 @cache
 def _sqlite_sql(kind: KindTable[Any]) -> tuple[str, Callable[[int], str]]:
     """The text of ``_statement`` (its parameters in ``kind.columns`` order) and of the count of the stored keys
-    among ``n`` rows' keys."""
+    among ``n`` rows' keys (distinct, as ``merged_rows`` leaves them)."""
     compiled = _statement("sqlite", kind).compile(dialect=_SQLITE, column_keys=list(kind.columns))
     if tuple(compiled.positiontup or ()) != kind.columns:
         raise RuntimeError(f"the {kind.name} upsert does not take its columns in order")
-    table, key = kind.table.name, ", ".join(kind.key)
+    table = kind.table.name
     one = f"({', '.join('?' * len(kind.key))})"
+    # A join, so each key is one search of the natural key's index (``(key) IN (VALUES ...)`` scans the index).
+    matched = " AND ".join(f"stored.{c} = incoming.column{i}" for i, c in enumerate(kind.key, start=1))
 
     @lru_cache(maxsize=64)
     def count_sql(n: int) -> str:
-        return f"SELECT count(*) FROM {table} WHERE ({key}) IN (VALUES {', '.join([one] * n)})"
+        incoming = f"(VALUES {', '.join([one] * n)}) AS incoming"
+        return f"SELECT count(*) FROM {incoming} JOIN {table} AS stored ON {matched}"
 
     return compiled.string, count_sql
 

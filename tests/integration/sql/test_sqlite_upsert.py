@@ -72,3 +72,16 @@ async def test_a_driver_error_is_the_archive_error_without_health_values(sqlite_
             await uow.archive.upsert_biomarkers([biomarker("u1", value="918273")])
     assert "918273" not in str(caught.value)
     assert "biomarkers" in str(caught.value)
+
+
+@pytest.mark.parametrize("kind", [BIOMARKERS, SCORES, ARCHETYPES])
+async def test_the_stored_keys_are_counted_by_searching_the_natural_key(
+    sqlite_engine: AsyncEngine, kind: KindTable[Any]
+) -> None:
+    """Counting must not scan the table: its cost would grow with the archive."""
+    _, count_sql = _upsert._sqlite_sql(kind)
+    async with sqlite_engine.connect() as connection:
+        plan = await connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {count_sql(3)}", tuple(["x"] * 3 * len(kind.key)))
+        details = [row[-1] for row in plan]
+    assert any(d.startswith("SEARCH stored USING COVERING INDEX") for d in details), details
+    assert not any(d.startswith("SCAN stored") for d in details), details
