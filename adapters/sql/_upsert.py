@@ -249,28 +249,36 @@ def _sqlite_datetime(value: datetime | None) -> str | None:
 
 
 @cache
-def _sqlite_processors(kind: KindTable[Any]) -> tuple[tuple[int, Callable[[Any], Any]], ...]:
-    """The position and conversion of each of ``kind.columns`` that SQLite does not take as it is (None included:
-    SQLAlchemy's JSON stores None as JSON ``null``)."""
-    dialect = _SQLITE
-    processors = []
+def _sqlite_processors(kind: KindTable[Any]) -> tuple[tuple[int, ...], tuple[tuple[int, Callable[[Any], Any]], ...]]:
+    """The positions of ``kind.columns`` that hold datetimes, and the position and conversion of each other column
+    that SQLite does not take as it is (None included: SQLAlchemy's JSON stores None as JSON ``null``)."""
+    datetimes, others = [], []
     for i, name in enumerate(kind.columns):
         column_type = kind.table.c[name].type
-        process = (
-            _sqlite_datetime if isinstance(column_type, UtcDateTime) else column_type._cached_bind_processor(dialect)
-        )
-        if process is not None:
-            processors.append((i, process))
-    return tuple(processors)
+        if isinstance(column_type, UtcDateTime):
+            datetimes.append(i)
+        elif (process := column_type._cached_bind_processor(_SQLITE)) is not None:
+            others.append((i, process))
+    return tuple(datetimes), tuple(others)
 
 
 def sqlite_stored(kind: KindTable[Any], rows: list[Values]) -> list[list[Any]]:
-    """``rows`` as SQLite stores them: datetimes as UTC text, JSON as text, numbers as SQLAlchemy binds them."""
-    processors = _sqlite_processors(kind)
+    """``rows`` as SQLite stores them: datetimes as UTC text, JSON as text, numbers as SQLAlchemy binds them.
+
+    The rows of a batch share most of their datetimes (a day's bounds, the time they were observed): each
+    distinct instant is converted once."""
+    datetimes, others = _sqlite_processors(kind)
+    texts: dict[datetime, str | None] = {}
     stored = []
     for row in rows:
         values = list(row)
-        for i, process in processors:
+        for i in datetimes:
+            moment = values[i]
+            text = texts.get(moment)
+            if text is None:
+                text = texts[moment] = _sqlite_datetime(moment)
+            values[i] = text
+        for i, process in others:
             values[i] = process(values[i])
         stored.append(values)
     return stored

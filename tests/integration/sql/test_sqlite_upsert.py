@@ -85,3 +85,13 @@ async def test_the_stored_keys_are_counted_by_searching_the_natural_key(
         details = [row[-1] for row in plan]
     assert any(d.startswith("SEARCH stored USING COVERING INDEX") for d in details), details
     assert not any(d.startswith("SCAN stored") for d in details), details
+
+
+def test_rows_sharing_instants_in_other_offsets_are_each_stored_as_sqlalchemy_stores_them() -> None:
+    records = [
+        biomarker("u1", day=day, observed_at=seen)
+        for day in range(3)
+        for seen in (SEEN, SEEN.astimezone(UTC), SEEN + timedelta(microseconds=1))
+    ]
+    rows = [BIOMARKERS.to_values(record) for record in records]
+    assert _upsert.sqlite_stored(BIOMARKERS, rows) == [sqlalchemy_stored(BIOMARKERS, row) for row in rows]
