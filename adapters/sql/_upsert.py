@@ -201,9 +201,8 @@ async def _sqlite_statement_upsert(
     key_of = _key_of(kind)
     keys = [value for row in stored for value in key_of(row)]
     driver = await _driver(connection)
-    try:
-        async with driver.execute(count_sql(len(rows)), keys) as cursor:
-            (existing,) = await cursor.fetchone()
+    try:  # each await is a trip to the driver's thread: three in all
+        ((existing,),) = await driver.execute_fetchall(count_sql(len(rows)), keys)
         async with driver.executemany(upsert_sql, stored) as cursor:
             written = cursor.rowcount
     except sqlite3.Error as exc:  # as SQLAlchemy raises it (without the parameters: health values)
