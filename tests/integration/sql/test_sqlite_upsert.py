@@ -95,3 +95,26 @@ def test_rows_sharing_instants_in_other_offsets_are_each_stored_as_sqlalchemy_st
     ]
     rows = [BIOMARKERS.to_values(record) for record in records]
     assert _upsert.sqlite_stored(BIOMARKERS, rows) == [sqlalchemy_stored(BIOMARKERS, row) for row in rows]
+
+
+async def test_a_call_failing_in_its_second_batch_leaves_nothing_of_it_and_the_unit_intact(
+    sqlite_engine: AsyncEngine,
+) -> None:
+    async with sqlite_engine.begin() as connection:
+        await connection.execute(
+            text(
+                "CREATE TRIGGER refuse_boom BEFORE INSERT ON biomarkers WHEN NEW.value = '13' "
+                "BEGIN SELECT RAISE(ABORT, 'refused'); END"
+            )
+        )
+    size = _upsert.STATEMENT_BATCH_ROWS + 100
+    earlier = [biomarker("u2", day=day) for day in range(3)]
+    failing = [biomarker("u1", day=day, value="13" if day == size - 1 else "7") for day in range(size)]
+    async with SqlUnitOfWork(sqlite_engine) as uow:
+        assert (await uow.archive.upsert_biomarkers(earlier)).inserted == 3
+        with pytest.raises(ArchiveError):
+            await uow.archive.upsert_biomarkers(failing)
+        await uow.commit()
+    async with sqlite_engine.connect() as connection:
+        stored = (await connection.execute(text("SELECT profile_id, count(*) FROM biomarkers GROUP BY 1"))).all()
+    assert [tuple(row) for row in stored] == [("u2", 3)]
