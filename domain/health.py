@@ -14,10 +14,13 @@ two observations of one value are equal records.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sahha_sync.domain._checks import (
+    EARLIEST_YEAR,
+    LATEST_YEAR,
     require_aware,
     require_finite,
     require_int32,
@@ -46,18 +49,40 @@ def numeric_value(value: str, value_type: str) -> float | None:
         return None
 
 
-def _check_record(record: _Record, where: str, name: str, **moments: datetime) -> None:
+def _sound(record: _Record, name: str, moments: tuple[datetime, ...]) -> bool:
+    """Whether the record passes every check of ``_check_record`` (one pass, no message built)."""
+    user, what, created, observed = record.user_id, getattr(record, name), record.created_at_utc, record.observed_at
+    if not (type(user) is str and type(what) is str and user.strip() and what.strip()):
+        return False
+    for moment in (*moments, created) if created is not None else moments:
+        if (
+            type(moment) is not datetime
+            or moment.utcoffset() is None
+            or not EARLIEST_YEAR <= moment.year <= LATEST_YEAR
+        ):
+            return False
+    return observed is None or (isinstance(observed, datetime) and observed.utcoffset() is not None)
+
+
+def _check_record(record: _Record, where: Callable[[], str], name: str, **moments: datetime) -> None:
     """What every record holds: a user, a ``name`` (the field that says what it is), its ``moments`` (the
     datetimes that place it, by field name) timezone-aware, and plausible years; then sets ``observed_at``:
-    Sahha's ``created_at_utc`` when it gives one, else what the record was built with."""
+    Sahha's ``created_at_utc`` when it gives one, else what the record was built with. ``where`` names the
+    record in an error's message (built only then)."""
+    if not _sound(record, name, tuple(moments.values())):
+        _refuse(record, where(), name, moments)
+    if record.created_at_utc is not None:
+        object.__setattr__(record, "observed_at", record.created_at_utc)
+
+
+def _refuse(record: _Record, where: str, name: str, moments: dict[str, datetime]) -> None:
+    """Raise the error of the first check of ``_check_record`` that ``record`` fails."""
     require_text(record.user_id, "user_id", where=where)
     require_text(getattr(record, name), name, where=where)
     for moment_name, moment in moments.items():
         require_aware(moment, moment_name, where=where)
     require_optional_aware(record.created_at_utc, "created_at_utc", where=where)
     require_optional_aware(record.observed_at, "observed_at", where=where)
-    if record.created_at_utc is not None:
-        object.__setattr__(record, "observed_at", record.created_at_utc)
     require_plausible_times(where, **moments, created_at_utc=record.created_at_utc)
 
 
@@ -88,17 +113,19 @@ class Biomarker(_Record):
     aggregation: str = "none"
 
     def __post_init__(self) -> None:
-        where = f"biomarker {self.type or '?'} of {self.user_id or '?'}"
-        _check_record(self, where, "type", start_date_time=self.start_date_time, end_date_time=self.end_date_time)
+        _check_record(self, self._where, "type", start_date_time=self.start_date_time, end_date_time=self.end_date_time)
         if self.end_date_time < self.start_date_time:
-            raise InvalidInputError(f"{where}: end_date_time is before start_date_time", field="end_date_time")
+            raise InvalidInputError(f"{self._where()}: end_date_time is before start_date_time", field="end_date_time")
         if not isinstance(self.value, str):
-            raise InvalidInputError(f"{where}: value must be the raw string Sahha sent", field="value")
+            raise InvalidInputError(f"{self._where()}: value must be the raw string Sahha sent", field="value")
         number = self.value_numeric
         if number is None and self.value_type.lower() in NUMERIC_VALUE_TYPES and self.value.strip():
-            raise InvalidInputError(f"{where}: value is not a {self.value_type}", field="value")
+            raise InvalidInputError(f"{self._where()}: value is not a {self.value_type}", field="value")
         if number is not None and not math.isfinite(number):
-            raise InvalidInputError(f"{where}: value must be a finite number", field="value")
+            raise InvalidInputError(f"{self._where()}: value must be a finite number", field="value")
+
+    def _where(self) -> str:
+        return f"biomarker {self.type or '?'} of {self.user_id or '?'}"
 
     @property
     def period(self) -> tuple[datetime, datetime]:
@@ -145,13 +172,16 @@ class Score(_Record):
     version: str | None = None
 
     def __post_init__(self) -> None:
-        where = f"score {self.type or '?'} of {self.user_id or '?'}"
-        _check_record(self, where, "type", score_date_time=self.score_date_time)
-        require_finite(self.score, "score", where=where)
-        if self.score is not None and not 0.0 <= self.score <= 1.0:
-            raise InvalidInputError(f"{where}: score must lie in 0.0-1.0", field="score")
+        _check_record(self, self._where, "type", score_date_time=self.score_date_time)
+        if self.score is not None:
+            require_finite(self.score, "score", where=self._where())
+            if not 0.0 <= self.score <= 1.0:
+                raise InvalidInputError(f"{self._where()}: score must lie in 0.0-1.0", field="score")
         object.__setattr__(self, "factors", tuple(self.factors))
         object.__setattr__(self, "data_sources", tuple(self.data_sources))
+
+    def _where(self) -> str:
+        return f"score {self.type or '?'} of {self.user_id or '?'}"
 
     @property
     def period(self) -> tuple[datetime, datetime]:
@@ -184,9 +214,12 @@ class Archetype(_Record):
     version: str | None = None
 
     def __post_init__(self) -> None:
-        where = f"archetype {self.name or '?'} of {self.user_id or '?'}"
-        _check_record(self, where, "name", start_date_time=self.start_date_time, end_date_time=self.end_date_time)
-        require_int32(self.ordinality, "ordinality", where=where)
+        _check_record(self, self._where, "name", start_date_time=self.start_date_time, end_date_time=self.end_date_time)
+        if self.ordinality is not None:
+            require_int32(self.ordinality, "ordinality", where=self._where())
+
+    def _where(self) -> str:
+        return f"archetype {self.name or '?'} of {self.user_id or '?'}"
 
     @property
     def period(self) -> tuple[datetime, datetime]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import Field, dataclass, replace
 from datetime import datetime
 from itertools import chain
@@ -136,15 +136,23 @@ class HealthSnapshot:
         watermark = data.get("watermark")
         fetched_at = datetime.fromisoformat(data["fetched_at"])
         return cls(
-            biomarkers=tuple(
-                observed_by_default(Biomarker.from_dict(b), fetched_at) for b in data.get("biomarkers") or ()
-            ),
-            scores=tuple(observed_by_default(Score.from_dict(s), fetched_at) for s in data.get("scores") or ()),
-            archetypes=tuple(
-                observed_by_default(Archetype.from_dict(a), fetched_at) for a in data.get("archetypes") or ()
-            ),
+            biomarkers=_records_of(Biomarker, data.get("biomarkers"), fetched_at),
+            scores=_records_of(Score, data.get("scores"), fetched_at),
+            archetypes=_records_of(Archetype, data.get("archetypes"), fetched_at),
             fetched_at=fetched_at,
             window=FetchWindow.from_dict(data["window"]),
             is_incremental=bool(data["is_incremental"]),
             watermark=None if watermark is None else datetime.fromisoformat(watermark),
         )
+
+
+S = TypeVar("S", Biomarker, Score, Archetype)
+
+
+def _records_of(record_type: type[S], items: Iterable[Mapping[str, Any]] | None, at: datetime) -> tuple[S, ...]:
+    """The records of a payload's list, each built once: one that does not say when it was observed as observed
+    ``at`` (what ``observed_by_default`` makes of it, without building it twice)."""
+    from_dict = record_type.from_dict
+    return tuple(
+        from_dict(item if item.get("observed_at") is not None else {**item, "observed_at": at}) for item in items or ()
+    )

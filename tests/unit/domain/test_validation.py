@@ -165,3 +165,52 @@ def test_a_record_dict_with_a_malformed_time_is_refused_naming_the_field() -> No
     _refused(lambda: Score.from_dict(data), "score_date_time")
     data = archetype("u").to_dict() | {"end_date_time": "31/12/2025"}
     _refused(lambda: Archetype.from_dict(data), "end_date_time")
+
+
+BUILDERS = {"biomarker": biomarker, "score": score, "archetype": archetype}
+MOMENTS = {
+    "biomarker": ("start_date_time", "end_date_time"),
+    "score": ("score_date_time",),
+    "archetype": ("start_date_time", "end_date_time"),
+}
+
+
+class Text(str):
+    """A ``str`` subclass: text all the same."""
+
+
+class Moment(datetime):
+    """A ``datetime`` subclass: a datetime all the same."""
+
+
+@pytest.mark.parametrize("kind", list(BUILDERS))
+@pytest.mark.parametrize(
+    ("field", "bad"),
+    [
+        ("user_id", 42),
+        ("user_id", " "),
+        ("created_at_utc", "2025-10-01T00:00:00+00:00"),
+        ("created_at_utc", T.replace(year=1899)),
+        ("observed_at", "2025-10-01T00:00:00+00:00"),
+        ("observed_at", NAIVE),
+    ],
+)
+def test_every_kind_refuses_each_bad_common_field_naming_it(kind: str, field: str, bad: Any) -> None:
+    fields = {"user_id": "u1", field: bad}
+    error = _refused(lambda: BUILDERS[kind](**fields), field)
+    assert kind in str(error)
+
+
+@pytest.mark.parametrize("kind", list(BUILDERS))
+@pytest.mark.parametrize("bad", [NAIVE, "2025-10-01T00:00:00+00:00", T.replace(year=3000), None])
+def test_every_kind_refuses_a_bad_moment_naming_it(kind: str, bad: Any) -> None:
+    for field in MOMENTS[kind]:
+        _refused(lambda field=field: BUILDERS[kind]("u1", **{field: bad}), field)
+
+
+@pytest.mark.parametrize("kind", list(BUILDERS))
+def test_subclasses_of_str_and_datetime_are_text_and_datetimes(kind: str) -> None:
+    moments = {field: Moment(2025, 10, 1, tzinfo=UTC) for field in MOMENTS[kind]}
+    record = BUILDERS[kind](Text("u1"), created_at_utc=Moment(2025, 10, 2, tzinfo=UTC), **moments)
+    assert record.user_id == "u1"
+    assert record.observed_at == datetime(2025, 10, 2, tzinfo=UTC)
