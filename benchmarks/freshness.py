@@ -7,7 +7,7 @@ reaches Sahha late, as it does in the integrity simulation):
 
 (i)   random times: ``--per-day`` analyses a day per user and analysis type, at random times;
 (ii)  app opens: one to four opens a day per user at random times, each a behaviour then a circadian analysis,
-      50 ms apart;
+      50 ms apart (on the simulated clock and in real time: the first one's archival runs meanwhile);
 (iii) = (ii) with webhooks: every 30 simulated minutes Sahha pushes each user's records it received since
       (``--lost`` of the deliveries never come), and ``sahha-sync sync --all`` reconciles every
       ``--reconcile-days`` days at 03:00.
@@ -211,6 +211,8 @@ async def sahha_sync_way(steps: list[Step], args: argparse.Namespace, database: 
         sahha.clock.set(step.at)
         if step.settle:
             await seed_benchmark._settle(queue, at_most=0)
+        else:  # the second analysis of an open comes 50 ms after the first, in real time too (archival goes on)
+            await asyncio.sleep(BACK_TO_BACK.total_seconds())
         if step.kind == "push":
             for user in sahha.profile_ids:
                 for record in sahha.new_since_last_push(user, args.lost):
