@@ -206,7 +206,8 @@ analysis_results = Table(
     Column("reused_from", Text),
     Column("created_at", UtcDateTime, nullable=False),
     UniqueConstraint("run_id", name="uq_analysis_results_run_id"),
-    Index("ix_analysis_results_user_id_archetype_analysis_type", "user_id", "archetype", "analysis_type"),
+    # 0014: the newest of a key is read by every run
+    Index("ix_analysis_results_latest", "user_id", "archetype", "analysis_type", "created_at", "id"),
     schema=LIBRARY_SCHEMA,
 )
 

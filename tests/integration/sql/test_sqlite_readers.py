@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sahha_sync.adapters.sql import SqlUnitOfWork, unit_of_work
@@ -118,3 +119,26 @@ async def test_a_writer_that_waits_too_long_for_its_turn_gets_the_retryable_erro
     async with SqlUnitOfWork(sqlite_engine) as uow:  # the turn was given back
         await uow.archive.upsert_biomarkers([biomarker("after")])
         await uow.commit()
+
+
+async def test_the_newest_analysis_of_a_key_is_read_by_its_index_without_a_sort(sqlite_engine: AsyncEngine) -> None:
+    """Every run reads it: the plan walks ``ix_analysis_results_latest`` backwards, however long the history."""
+    statements: list[tuple[str, Any]] = []
+
+    def capture(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool) -> None:
+        if "analysis_results" in statement:
+            statements.append((statement, parameters))
+
+    event.listen(sqlite_engine.sync_engine, "before_cursor_execute", capture)
+    try:
+        async with SqlUnitOfWork(sqlite_engine).reading() as uow:
+            await uow.analysis_results.latest("u1", "Peak Performer", "behavior_analysis")
+    finally:
+        event.remove(sqlite_engine.sync_engine, "before_cursor_execute", capture)
+    ((statement, parameters),) = statements
+    async with sqlite_engine.connect() as connection:
+        plan = " | ".join(
+            row[-1] for row in await connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
+        )
+    assert "ix_analysis_results_latest" in plan
+    assert "TEMP B-TREE" not in plan
