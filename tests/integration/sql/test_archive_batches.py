@@ -97,3 +97,18 @@ async def test_a_key_met_again_in_a_later_chunk_keeps_its_newest_value(
     assert counts == UpsertCounts(inserted=DAYS, unchanged=DAYS)
     stored = await Committed(sql_engine, "archive").read_window(user, ALL)
     assert {b.value for b in stored.biomarkers} == {"455"}
+
+
+@pytest.mark.parametrize("count", [3, 1200], ids=["statement", "copy"])
+async def test_whole_and_fractional_numbers_in_one_batch_read_back_equal(sql_engine: AsyncEngine, count: int) -> None:
+    """A number column sent whole (``1``) beside fractional values (``0.5``), with NULLs in the JSON and
+    timestamp columns, is stored as given by both paths."""
+    user = unique_id()
+    rows = [
+        score(user, day=d, score=1 if d % 2 else 0.5, created_at_utc=None, factors=(), data_sources=())
+        for d in range(count)
+    ]
+    archive = Committed(sql_engine, "archive")
+    assert await archive.upsert_scores(rows) == UpsertCounts(inserted=count)
+    stored = await archive.read_window(user, ALL)
+    assert [s.score for s in stored.scores] == [1.0 if d % 2 else 0.5 for d in range(count)]
