@@ -1,5 +1,11 @@
 """What the SQL stores run on: the ``AsyncConnection`` of a unit of work, each writing call a savepoint inside
-the unit's transaction, so a failed call leaves nothing."""
+the unit's transaction, so a failed call leaves nothing.
+
+On Postgres the savepoint is sent through psycopg itself (``SAVEPOINT``/``RELEASE`` of one name, which nests:
+each statement acts on the newest savepoint of that name), at a fifth of the cost of SQLAlchemy's nested
+transaction; a job makes half a dozen of them. Statements sent through psycopg directly (``driver``) raise
+psycopg's errors: ``driver_errors`` turns them into SQLAlchemy's, so ``translated`` handles both alike.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +14,13 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sahha_sync.adapters.sql.errors import ErrorKinds, translate
 
 Bind = AsyncConnection
+SAVEPOINT = "sahha_sync_write"
 
 
 def dialect_name(bind: Bind) -> str:
@@ -23,11 +30,78 @@ def dialect_name(bind: Bind) -> str:
 @asynccontextmanager
 async def transaction(bind: Bind, *, write: bool = True) -> AsyncIterator[AsyncConnection]:
     """The connection; for a write, inside a savepoint released on success and rolled back on error."""
-    if write:
-        async with bind.begin_nested():
+    if not write:
+        yield bind
+    elif dialect_name(bind) == "postgresql":
+        async with _savepoint(bind):
             yield bind
     else:
-        yield bind
+        async with bind.begin_nested():
+            yield bind
+
+
+@asynccontextmanager
+async def _savepoint(bind: Bind) -> AsyncIterator[None]:
+    driver = await driver_of(bind)
+    async with driver_errors(bind):
+        await driver.execute(f"SAVEPOINT {SAVEPOINT}", prepare=False)
+    try:
+        yield
+    except BaseException:
+        await _rollback_to_savepoint(driver)
+        raise
+    async with driver_errors(bind):
+        await driver.execute(f"RELEASE SAVEPOINT {SAVEPOINT}", prepare=False)
+
+
+@asynccontextmanager
+async def pipelined_write(bind: Bind) -> AsyncIterator[Any]:
+    """Postgres: psycopg's connection in pipeline mode, inside a savepoint. The statements the block sends go in
+    one round trip with the savepoint and its release; the cursors they return are read after the block. A
+    failure rolls back to the savepoint, as ``transaction`` does."""
+    driver = await driver_of(bind)
+    try:
+        async with driver_errors(bind), driver.pipeline():
+            await driver.execute(f"SAVEPOINT {SAVEPOINT}", prepare=False)
+            yield driver
+            await driver.execute(f"RELEASE SAVEPOINT {SAVEPOINT}", prepare=False)
+    except BaseException:
+        await _rollback_to_savepoint(driver)
+        raise
+
+
+async def _rollback_to_savepoint(driver: Any) -> None:
+    try:
+        await driver.execute(f"ROLLBACK TO SAVEPOINT {SAVEPOINT}", prepare=False)
+        await driver.execute(f"RELEASE SAVEPOINT {SAVEPOINT}", prepare=False)
+    except Exception:  # the connection is gone: the unit of work's rollback ends it; the first error is told
+        pass
+
+
+async def driver_of(bind: Bind) -> Any:
+    """The psycopg connection under ``bind`` (in its transaction), for what SQLAlchemy makes costly: COPY, array
+    parameters, savepoints, pipelines. Wrap its calls in ``driver_errors``."""
+    raw = await bind.get_raw_connection()
+    driver = raw.driver_connection
+    assert driver is not None
+    return driver
+
+
+@asynccontextmanager
+async def driver_errors(bind: Bind) -> AsyncIterator[None]:
+    """Re-raise the driver's errors as SQLAlchemy raises them (without the statement or its parameters); a lost
+    connection is invalidated, as SQLAlchemy does when it meets one, so the unit of work's end does not use it."""
+    try:
+        yield
+    except Exception as exc:
+        dbapi_error = bind.dialect.loaded_dbapi.Error
+        if not isinstance(exc, dbapi_error):
+            raise
+        lost = bind.dialect.is_disconnect(exc, await driver_of(bind), None)
+        if lost:
+            await bind.invalidate(exc)
+        error = DBAPIError.instance(None, None, exc, dbapi_error, connection_invalidated=lost, dialect=bind.dialect)
+        raise error from exc
 
 
 @asynccontextmanager

@@ -33,7 +33,7 @@ from typing import Any
 from sqlalchemy import JSON, Float, Integer, and_, func, literal_column, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from sahha_sync.adapters.sql._bind import insert_for
+from sahha_sync.adapters.sql._bind import driver_errors, driver_of, insert_for, pipelined_write, transaction
 from sahha_sync.adapters.sql._records import KindTable, Values
 from sahha_sync.adapters.sql.column_types import UtcDateTime
 from sahha_sync.adapters.sql.tables import OBSERVED_COLUMN
@@ -82,6 +82,23 @@ async def upsert(connection: AsyncConnection, kind: KindTable[Any], records: Seq
     return counts
 
 
+async def upsert_in_savepoint(
+    connection: AsyncConnection, kind: KindTable[Any], records: Sequence[Any]
+) -> UpsertCounts:
+    """``upsert`` in a savepoint of its own (``_bind.transaction``). On Postgres a small input is one round trip:
+    its rows are converted first (a bad record sends nothing), then the savepoint, the statement and the release
+    go together (``pipelined_write``)."""
+    if connection.dialect.name != "postgresql" or len(records) >= COPY_THRESHOLD_ROWS:
+        async with transaction(connection):
+            return await upsert(connection, kind, records)
+    rows = merged_rows(kind, list(records), datetime.now(UTC))
+    async with pipelined_write(connection) as driver:
+        cursor = await driver.execute(_unnest_upsert_sql(kind), _columns(kind, rows))
+    async with driver_errors(connection):
+        result = await cursor.fetchone()
+    return _counted(result, rows)
+
+
 class _Converter:
     """Turns the chunks of the input into rows, one chunk ahead, in a worker thread."""
 
@@ -115,14 +132,6 @@ class _Converter:
             self._pending.exception()  # retrieved, so its error is not reported as lost
 
 
-async def _driver(connection: AsyncConnection) -> Any:
-    """The psycopg connection under ``connection`` (in its transaction), for COPY and array parameters."""
-    raw = await connection.get_raw_connection()
-    driver = raw.driver_connection
-    assert driver is not None
-    return driver
-
-
 def _nothing() -> None:
     return None
 
@@ -137,10 +146,12 @@ async def _write(
     """Write ``rows``; ``before_apply`` is called when the database starts on them (Python may work then)."""
     postgres = connection.dialect.name == "postgresql"
     if postgres and len(rows) >= COPY_THRESHOLD_ROWS:
-        return await _copy_upsert(connection, kind, rows, before_apply)
+        async with driver_errors(connection):
+            return await _copy_upsert(connection, kind, rows, before_apply)
     before_apply()
     if postgres:
-        return await _postgres_statement_upsert(connection, kind, rows)
+        async with driver_errors(connection):
+            return await _postgres_statement_upsert(connection, kind, rows)
     counts = UpsertCounts()
     for part in batches(rows, STATEMENT_BATCH_ROWS):
         counts += await _sqlite_statement_upsert(connection, kind, part)
@@ -178,16 +189,26 @@ async def _postgres_statement_upsert(
 ) -> UpsertCounts:
     """One statement whose parameters are one array per column: its text never changes with the number of
     rows, so it is neither compiled again nor planned again (a multi-row VALUES cost ~9 ms to compile)."""
-    driver = await _driver(connection)
+    driver = await driver_of(connection)
+    async with driver.cursor() as cursor:
+        await cursor.execute(_unnest_upsert_sql(kind), _columns(kind, rows))
+        result = await cursor.fetchone()
+    return _counted(result, rows)
+
+
+def _columns(kind: KindTable[Any], rows: list[Values]) -> list[list[Any]]:
+    """The parameters of ``_unnest_upsert_sql``: one list per column."""
     columns = [list(values) for values in zip(*rows, strict=True)]
     Jsonb = _jsonb()
     for i in _json_at(kind):
         columns[i] = [None if v is None else Jsonb(v) for v in columns[i]]
     for i in _floats_at(kind):  # a binary array holds one type: an int among floats becomes a float
         columns[i] = [v if v is None or type(v) is float else float(v) for v in columns[i]]
-    async with driver.cursor() as cursor:
-        await cursor.execute(_unnest_upsert_sql(kind), columns)
-        result = await cursor.fetchone()
+    return columns
+
+
+def _counted(result: tuple[int, int] | None, rows: list[Values]) -> UpsertCounts:
+    """The counts of the rows inserted and written (``_upsert_from``'s result) among ``rows``."""
     inserted, written = result if result is not None else (0, 0)
     return UpsertCounts(inserted, written - inserted, len(rows) - written)
 
@@ -285,7 +306,7 @@ async def _copy_upsert(
 ) -> UpsertCounts:
     stage = f"sahha_sync_stage_{kind.name}"
     create, copy_sql, upsert_sql = _copy_sql(kind, stage)
-    driver = await _driver(connection)
+    driver = await driver_of(connection)
     has_json = any(c in JSON_COLUMNS for c in kind.columns)
     jsonb = _jsonb()
     async with driver.cursor() as cursor:
