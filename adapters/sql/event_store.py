@@ -10,15 +10,16 @@ from ``BEGIN IMMEDIATE`` to its end, which gives the same guarantee.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import UTC
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from sahha_sync.adapters.sql._bind import Bind, transaction, translated
+from sahha_sync.adapters.sql._bind import Bind, driver_errors, pipelined_write, transaction, translated
 from sahha_sync.adapters.sql.errors import ErrorKinds
-from sahha_sync.adapters.sql.tables import sync_events
+from sahha_sync.adapters.sql.tables import qualified_name, sync_events
 from sahha_sync.application.ports.event_store import (
     ConcurrencyError,
     EventStore,
@@ -45,8 +46,11 @@ class SqlEventStore(EventStore):
         if not events:
             return []
         try:
-            async with translated(EVENT_ERRORS, f"append to {stream_id}"), transaction(self._bind) as connection:
-                return await _append(connection, stream_id, events, expected_version)
+            async with translated(EVENT_ERRORS, f"append to {stream_id}"):
+                if self._bind.dialect.name == "postgresql":
+                    return await _postgres_append(self._bind, stream_id, events, expected_version)
+                async with transaction(self._bind) as connection:
+                    return await _append(connection, stream_id, events, expected_version)
         except EventStoreError as exc:
             if isinstance(exc.__cause__, IntegrityError):  # a writer that took no lock got there first
                 raise ConcurrencyError(stream_id, expected_version, await self.stream_version(stream_id)) from exc
@@ -84,6 +88,46 @@ class SqlEventStore(EventStore):
 async def _version(connection: AsyncConnection, stream_id: str) -> int:
     query = select(func.coalesce(func.max(sync_events.c.version), 0)).where(sync_events.c.stream_id == stream_id)
     return int(await connection.scalar(query) or 0)
+
+
+# Postgres: the events of one append as arrays, inserted only when the stream holds ``expected`` events. Sent
+# after the lock in the same pipeline: the statement's snapshot is taken once the lock is held.
+_CHECKED_INSERT = (
+    "INSERT INTO {table} (stream_id, version, type, schema_version, payload) "
+    "SELECT %(stream)s, %(expected)s + event.n, event.type, event.schema_version, event.payload "
+    "FROM unnest(%(types)b::text[], %(schemas)b::int4[], %(payloads)b::jsonb[]) "
+    "WITH ORDINALITY AS event (type, schema_version, payload, n) "
+    "WHERE (SELECT coalesce(max(version), 0) FROM {table} WHERE stream_id = %(stream)s) = %(expected)s "
+    "RETURNING position, version, recorded_at"
+)
+
+
+async def _postgres_append(
+    connection: AsyncConnection, stream_id: str, events: Sequence[DomainEvent], expected_version: int
+) -> list[RecordedEvent]:
+    """The savepoint, the lock, the insert checking the version and the release in one round trip."""
+    from psycopg.types.json import Jsonb
+
+    encoded = [encode_event(event) for event in events]
+    params = {
+        "stream": stream_id,
+        "expected": expected_version,
+        "types": [event_type for event_type, _, _ in encoded],
+        "schemas": [schema_version for _, schema_version, _ in encoded],
+        "payloads": [Jsonb(payload) for _, _, payload in encoded],
+    }
+    statement = _CHECKED_INSERT.format(table=qualified_name(sync_events, connection.sync_connection))
+    async with pipelined_write(connection) as driver:
+        await driver.execute("SELECT pg_advisory_xact_lock(%s)", [APPEND_LOCK_KEY])
+        cursor = await driver.execute(statement, params)
+    async with driver_errors(connection):
+        stored = sorted(((p, v, at.astimezone(UTC)) for p, v, at in await cursor.fetchall()), key=lambda row: row[1])
+    if not stored:
+        raise ConcurrencyError(stream_id, expected_version, await _version(connection, stream_id))
+    return [
+        RecordedEvent(position=position, stream_id=stream_id, version=version, event=event, recorded_at=moment)
+        for (position, version, moment), event in zip(stored, events, strict=True)
+    ]
 
 
 async def _append(
