@@ -252,6 +252,28 @@ class SqlTrackingStore(TrackingStore):
         async with translated(TRACKING_ERRORS, "save of a user's freshness"), transaction(self._bind) as connection:
             await connection.execute(upsert)
 
+    async def advance_freshness(self, advanced: UserFreshness) -> None:
+        """Postgres: one upsert keeping the later of each mark (``GREATEST`` skips NULLs, as ``latest`` does)."""
+        if dialect_name(self._bind) != "postgresql" or not _all_aware(_freshness_row(advanced)):
+            await super().advance_freshness(advanced)
+            return
+        table = qualified_name(user_freshness, self._bind.sync_connection)
+        later = {c: f"GREATEST(stored.{c}, EXCLUDED.{c})" for c in ("fetched_through", "archetypes_through")}
+        statement = (
+            f"INSERT INTO {table} AS stored (user_id, fetched_through, archetypes_through) "
+            "VALUES (%(user_id)s, %(fetched_through)s, %(archetypes_through)s) ON CONFLICT (user_id) DO UPDATE SET "
+            + ", ".join(f"{c} = {v}" for c, v in later.items())
+            + ", updated_at = now() WHERE "
+            + " OR ".join(f"{v} IS DISTINCT FROM stored.{c}" for c, v in later.items())
+        )
+        values = {
+            "user_id": advanced.user_id,
+            "fetched_through": _moment(advanced.fetched),
+            "archetypes_through": _moment(advanced.archetypes),
+        }
+        async with translated(TRACKING_ERRORS, "advance of a user's freshness"), pipelined_write(self._bind) as driver:
+            await driver.execute(statement, values)
+
     async def list_freshness(self) -> list[UserFreshness]:
         query = select(user_freshness).order_by(user_freshness.c.user_id)
         operation = "read of every freshness row"
