@@ -22,7 +22,7 @@ from sahha_sync.application.ports import (
 from sahha_sync.domain.errors import InvalidInputError
 from sahha_sync.domain.health import Biomarker, Score
 from sahha_sync.domain.windows import FetchWindow
-from sahha_sync.testing.records import T0, analysis_requested, biomarker, score, unique_id
+from sahha_sync.testing.records import T0, analysis_requested, archetype, biomarker, score, unique_id
 from tests.sql_stores import Committed
 
 WINDOW = FetchWindow(T0 - timedelta(days=1), T0 + timedelta(days=4000))
@@ -168,3 +168,13 @@ def test_passwords_are_redacted_from_urls_and_keyword_pairs() -> None:
     text = "failed for postgresql://user:hunter2@db:5432/x and host=db password=hunter2 port=5432"
     assert "hunter2" not in redact(text)
     assert "postgresql://user:***@db:5432/x" in redact(text)
+
+
+@pytest.mark.postgres
+async def test_an_integer_past_64_bits_is_the_archives_error_and_writes_nothing(postgres_engine: AsyncEngine) -> None:
+    user = unique_id()
+    weeks = [archetype(user, week=0), forced(archetype(user, week=1), ordinality=2**70)]
+    archive = Committed(postgres_engine, "archive")
+    with pytest.raises(ArchiveError):
+        await archive.upsert_archetypes(weeks)  # type: ignore[arg-type]
+    assert (await archive.read_window(user, WINDOW)).archetypes == ()
