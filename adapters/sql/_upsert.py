@@ -14,10 +14,10 @@ whatever the input's size. One call is one transaction (or savepoint): all of it
 
 Postgres, large chunks: binary COPY into a temporary staging table, then one ``INSERT ... SELECT ... ON
 CONFLICT``; ``RETURNING (xmax = 0)`` tells inserted from updated rows. Postgres, small chunks: the same
-``INSERT ... SELECT`` from ``unnest`` of one array per column, a statement whose text is the same for any number
-of rows. SQLite: one ``INSERT ... ON CONFLICT`` statement, compiled once per kind and run for many rows (sent
-as multi-row ``VALUES``); as SQLite has no ``xmax``, the keys already stored are counted first, in the same
-transaction.
+``INSERT ... SELECT`` from the rows sent as one JSON array (``jsonb_array_elements``; ``unnest`` of one binary
+array per column for a value JSON cannot hold), a statement whose text is the same for any number of rows.
+SQLite: one ``INSERT ... ON CONFLICT`` statement, compiled once per kind and run for many rows (sent as multi-row
+``VALUES``); as SQLite has no ``xmax``, the keys already stored are counted first, in the same transaction.
 """
 
 from __future__ import annotations
