@@ -17,7 +17,7 @@ from sqlalchemy import delete, func, insert, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from sahha_sync.adapters.sql._bind import Bind, driver_errors, pipelined_write, transaction, translated
+from sahha_sync.adapters.sql._bind import Bind, driver_errors, driver_of, pipelined_write, transaction, translated
 from sahha_sync.adapters.sql.errors import ErrorKinds
 from sahha_sync.adapters.sql.tables import qualified_name, sync_events
 from sahha_sync.application.ports.event_store import (
@@ -57,6 +57,9 @@ class SqlEventStore(EventStore):
             raise
 
     async def read_stream(self, stream_id: str) -> list[RecordedEvent]:
+        if self._bind.dialect.name == "postgresql":
+            async with translated(EVENT_ERRORS, f"read of {stream_id}"):
+                return await _postgres_stream(self._bind, stream_id)
         query = select(sync_events).where(sync_events.c.stream_id == stream_id).order_by(sync_events.c.version)
         return await self._read(query, f"read of {stream_id}")
 
@@ -83,6 +86,28 @@ class SqlEventStore(EventStore):
         async with translated(EVENT_ERRORS, operation), transaction(self._bind, write=False) as connection:
             rows = (await connection.execute(query)).all()
         return [_recorded(row) for row in rows]
+
+
+async def _postgres_stream(connection: AsyncConnection, stream_id: str) -> list[RecordedEvent]:
+    """A stream read through psycopg in pipeline mode: a unit of work's first read goes with its ``BEGIN``."""
+    table = qualified_name(sync_events, connection.sync_connection)
+    columns = "position, stream_id, version, type, schema_version, payload, recorded_at"
+    statement = f"SELECT {columns} FROM {table} WHERE stream_id = %s ORDER BY version"
+    driver = await driver_of(connection)
+    async with driver_errors(connection):
+        async with driver.pipeline():
+            cursor = await driver.execute(statement, [stream_id])
+        rows = await cursor.fetchall()
+    return [
+        RecordedEvent(
+            position=position,
+            stream_id=stream,
+            version=version,
+            event=decode_event(event_type, schema_version, payload),
+            recorded_at=recorded_at.astimezone(UTC),
+        )
+        for position, stream, version, event_type, schema_version, payload, recorded_at in rows
+    ]
 
 
 async def _version(connection: AsyncConnection, stream_id: str) -> int:
