@@ -14,10 +14,11 @@ whatever the input's size. One call is one transaction (or savepoint): all of it
 
 Postgres, large chunks: binary COPY into a temporary staging table, then one ``INSERT ... SELECT ... ON
 CONFLICT``; ``RETURNING (xmax = 0)`` tells inserted from updated rows. Postgres, small chunks: the same
-``INSERT ... SELECT`` from ``unnest`` of one array per column, a statement whose text is the same for any number
-of rows. SQLite: one ``INSERT ... ON CONFLICT`` statement, compiled once per kind and run by the driver for
-each row in its stored form (``executemany``; the rows it changed are the rows written); as SQLite has no
-``xmax``, the keys already stored are counted first, in the same transaction.
+``INSERT ... SELECT`` from the rows sent as one JSON array (``jsonb_array_elements``; ``unnest`` of one binary
+array per column for a value JSON cannot hold), a statement whose text is the same for any number of rows.
+SQLite: one ``INSERT ... ON CONFLICT`` statement, compiled once per kind and run by the driver for each row in
+its stored form (``executemany``; the rows it changed are the rows written); as SQLite has no ``xmax``, the keys
+already stored are counted first, in the same transaction.
 """
 
 from __future__ import annotations
@@ -31,12 +32,13 @@ from functools import cache, lru_cache
 from itertools import islice
 from typing import Any
 
+import orjson
 from sqlalchemy import JSON, Float, Integer, and_, func, or_
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from sahha_sync.adapters.sql._bind import insert_for
+from sahha_sync.adapters.sql._bind import driver_errors, driver_of, insert_for, pipelined_write, transaction
 from sahha_sync.adapters.sql._records import KindTable, Values
 from sahha_sync.adapters.sql.column_types import UtcDateTime
 from sahha_sync.adapters.sql.tables import OBSERVED_COLUMN
@@ -86,6 +88,23 @@ async def upsert(connection: AsyncConnection, kind: KindTable[Any], records: Seq
     return counts
 
 
+async def upsert_in_savepoint(
+    connection: AsyncConnection, kind: KindTable[Any], records: Sequence[Any]
+) -> UpsertCounts:
+    """``upsert`` in a savepoint of its own (``_bind.transaction``). On Postgres a small input is one round trip:
+    its rows are converted first (a bad record sends nothing), then the savepoint, the statement and the release
+    go together (``pipelined_write``)."""
+    if connection.dialect.name != "postgresql" or len(records) >= COPY_THRESHOLD_ROWS:
+        async with transaction(connection):
+            return await upsert(connection, kind, records)
+    rows = merged_rows(kind, list(records), datetime.now(UTC))
+    async with pipelined_write(connection) as driver:
+        cursor = await driver.execute(*_statement_and_parameters(kind, rows))
+    async with driver_errors(connection):
+        result = await cursor.fetchone()
+    return _counted(result, rows)
+
+
 class _Converter:
     """Turns the chunks of the input into rows, one chunk ahead, in a worker thread."""
 
@@ -119,14 +138,6 @@ class _Converter:
             self._pending.exception()  # retrieved, so its error is not reported as lost
 
 
-async def _driver(connection: AsyncConnection) -> Any:
-    """The psycopg connection under ``connection`` (in its transaction), for COPY and array parameters."""
-    raw = await connection.get_raw_connection()
-    driver = raw.driver_connection
-    assert driver is not None
-    return driver
-
-
 def _nothing() -> None:
     return None
 
@@ -141,10 +152,12 @@ async def _write(
     """Write ``rows``; ``before_apply`` is called when the database starts on them (Python may work then)."""
     postgres = connection.dialect.name == "postgresql"
     if postgres and len(rows) >= COPY_THRESHOLD_ROWS:
-        return await _copy_upsert(connection, kind, rows, before_apply)
+        async with driver_errors(connection):
+            return await _copy_upsert(connection, kind, rows, before_apply)
     before_apply()
     if postgres:
-        return await _postgres_statement_upsert(connection, kind, rows)
+        async with driver_errors(connection):
+            return await _postgres_statement_upsert(connection, kind, rows)
     counts = UpsertCounts()
     for part in batches(rows, STATEMENT_BATCH_ROWS):
         counts += await _sqlite_statement_upsert(connection, kind, part)
@@ -176,15 +189,37 @@ async def _postgres_statement_upsert(
 ) -> UpsertCounts:
     """One statement whose parameters are one array per column: its text never changes with the number of
     rows, so it is neither compiled again nor planned again (a multi-row VALUES cost ~9 ms to compile)."""
-    driver = await _driver(connection)
-    json_at = [i for i, c in enumerate(kind.columns) if c in JSON_COLUMNS]
+    driver = await driver_of(connection)
+    async with driver.cursor() as cursor:
+        await cursor.execute(*_statement_and_parameters(kind, rows))
+        result = await cursor.fetchone()
+    return _counted(result, rows)
+
+
+def _statement_and_parameters(kind: KindTable[Any], rows: list[Values]) -> tuple[str, list[Any]]:
+    """The statement upserting ``rows`` and its parameters: the rows as one JSON array (``orjson`` writes it
+    many times faster than psycopg dumps one array per column); one array per column when a value has no JSON
+    form (an integer past 64 bits)."""
+    try:
+        document = orjson.dumps(rows).decode()
+    except TypeError:
+        return _unnest_upsert_sql(kind), _columns(kind, rows)
+    return _json_upsert_sql(kind), [document]
+
+
+def _columns(kind: KindTable[Any], rows: list[Values]) -> list[list[Any]]:
+    """The parameters of ``_unnest_upsert_sql``: one list per column."""
     columns = [list(values) for values in zip(*rows, strict=True)]
     Jsonb = _jsonb()
-    for i in json_at:
+    for i in _json_at(kind):
         columns[i] = [None if v is None else Jsonb(v) for v in columns[i]]
-    async with driver.cursor() as cursor:
-        await cursor.execute(_unnest_upsert_sql(kind), columns)
-        result = await cursor.fetchone()
+    for i in _floats_at(kind):  # a binary array holds one type: an int among floats becomes a float
+        columns[i] = [v if v is None or type(v) is float else float(v) for v in columns[i]]
+    return columns
+
+
+def _counted(result: tuple[int, int] | None, rows: list[Values]) -> UpsertCounts:
+    """The counts of the rows inserted and written (``_upsert_from``'s result) among ``rows``."""
     inserted, written = result if result is not None else (0, 0)
     return UpsertCounts(inserted, written - inserted, len(rows) - written)
 
@@ -200,7 +235,7 @@ async def _sqlite_statement_upsert(
     upsert_sql, count_sql = _sqlite_sql(kind)
     key_of = _key_of(kind)
     keys = [value for row in stored for value in key_of(row)]
-    driver = await _driver(connection)
+    driver = await driver_of(connection)
     try:  # each await is a trip to the driver's thread: three in all
         ((existing,),) = await driver.execute_fetchall(count_sql(len(rows)), keys)
         async with driver.executemany(upsert_sql, stored) as cursor:
@@ -314,8 +349,37 @@ def _upsert_from(kind: KindTable[Any], source: str) -> str:
 
 @cache
 def _unnest_upsert_sql(kind: KindTable[Any]) -> str:
-    arrays = ", ".join(f"%s::{name}[]" for name in copy_types(kind))
+    """The arrays are sent in binary (``%b``): psycopg dumps a list in text through a regular expression per
+    element, which cost more than the rest of the upsert."""
+    arrays = ", ".join(f"%b::{name}[]" for name in copy_types(kind))
     return _upsert_from(kind, f"unnest({arrays}) AS incoming ({', '.join(kind.columns)})")
+
+
+@cache
+def _json_upsert_sql(kind: KindTable[Any]) -> str:
+    """The upsert of rows sent as one JSON array of arrays (in ``kind.columns`` order), read back to the columns'
+    types: text as sent, numbers and timestamps (RFC 3339, with their offset) parsed exactly, JSON columns as
+    JSON (a JSON ``null`` there is a NULL)."""
+    values = []
+    for i, (column, name) in enumerate(zip(kind.columns, copy_types(kind), strict=True)):
+        if name == "jsonb":
+            values.append(f"NULLIF(row -> {i}, 'null'::jsonb) AS {column}")
+        elif name == "text":
+            values.append(f"row ->> {i} AS {column}")
+        else:
+            values.append(f"(row ->> {i})::{name} AS {column}")
+    source = f"(SELECT {', '.join(values)} FROM jsonb_array_elements(%s::jsonb) AS row) AS incoming"
+    return _upsert_from(kind, source)
+
+
+@cache
+def _json_at(kind: KindTable[Any]) -> tuple[int, ...]:
+    return tuple(i for i, c in enumerate(kind.columns) if c in JSON_COLUMNS)
+
+
+@cache
+def _floats_at(kind: KindTable[Any]) -> tuple[int, ...]:
+    return tuple(i for i, name in enumerate(copy_types(kind)) if name == "float8")
 
 
 @cache
@@ -348,7 +412,7 @@ async def _copy_upsert(
 ) -> UpsertCounts:
     stage = f"sahha_sync_stage_{kind.name}"
     create, copy_sql, upsert_sql = _copy_sql(kind, stage)
-    driver = await _driver(connection)
+    driver = await driver_of(connection)
     has_json = any(c in JSON_COLUMNS for c in kind.columns)
     jsonb = _jsonb()
     async with driver.cursor() as cursor:

@@ -10,15 +10,16 @@ from ``BEGIN IMMEDIATE`` to its end, which gives the same guarantee.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import UTC
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from sahha_sync.adapters.sql._bind import Bind, transaction, translated
+from sahha_sync.adapters.sql._bind import Bind, driver_errors, driver_of, pipelined_write, transaction, translated
 from sahha_sync.adapters.sql.errors import ErrorKinds
-from sahha_sync.adapters.sql.tables import sync_events
+from sahha_sync.adapters.sql.tables import qualified_name, sync_events
 from sahha_sync.application.ports.event_store import (
     ConcurrencyError,
     EventStore,
@@ -48,17 +49,21 @@ class SqlEventStore(EventStore):
         if not events:
             return []
         try:
-            async with (
-                translated(EVENT_ERRORS, f"append to {stream_id}"),
-                transaction(self._bind, one_statement=len(events) <= ONE_STATEMENT_EVENTS) as connection,
-            ):
-                return await _append(connection, stream_id, events, expected_version)
+            async with translated(EVENT_ERRORS, f"append to {stream_id}"):
+                if self._bind.dialect.name == "postgresql":
+                    return await _postgres_append(self._bind, stream_id, events, expected_version)
+                one_statement = len(events) <= ONE_STATEMENT_EVENTS
+                async with transaction(self._bind, one_statement=one_statement) as connection:
+                    return await _append(connection, stream_id, events, expected_version)
         except EventStoreError as exc:
             if isinstance(exc.__cause__, IntegrityError):  # a writer that took no lock got there first
                 raise ConcurrencyError(stream_id, expected_version, await self.stream_version(stream_id)) from exc
             raise
 
     async def read_stream(self, stream_id: str) -> list[RecordedEvent]:
+        if self._bind.dialect.name == "postgresql":
+            async with translated(EVENT_ERRORS, f"read of {stream_id}"):
+                return await _postgres_stream(self._bind, stream_id)
         query = select(sync_events).where(sync_events.c.stream_id == stream_id).order_by(sync_events.c.version)
         return await self._read(query, f"read of {stream_id}")
 
@@ -87,9 +92,71 @@ class SqlEventStore(EventStore):
         return [_recorded(row) for row in rows]
 
 
+async def _postgres_stream(connection: AsyncConnection, stream_id: str) -> list[RecordedEvent]:
+    """A stream read through psycopg in pipeline mode: a unit of work's first read goes with its ``BEGIN``."""
+    table = qualified_name(sync_events, connection.sync_connection)
+    columns = "position, stream_id, version, type, schema_version, payload, recorded_at"
+    statement = f"SELECT {columns} FROM {table} WHERE stream_id = %s ORDER BY version"
+    driver = await driver_of(connection)
+    async with driver_errors(connection):
+        async with driver.pipeline():
+            cursor = await driver.execute(statement, [stream_id])
+        rows = await cursor.fetchall()
+    return [
+        RecordedEvent(
+            position=position,
+            stream_id=stream,
+            version=version,
+            event=decode_event(event_type, schema_version, payload),
+            recorded_at=recorded_at.astimezone(UTC),
+        )
+        for position, stream, version, event_type, schema_version, payload, recorded_at in rows
+    ]
+
+
 async def _version(connection: AsyncConnection, stream_id: str) -> int:
     query = select(func.coalesce(func.max(sync_events.c.version), 0)).where(sync_events.c.stream_id == stream_id)
     return int(await connection.scalar(query) or 0)
+
+
+# Postgres: the events of one append as arrays, inserted only when the stream holds ``expected`` events. Sent
+# after the lock in the same pipeline: the statement's snapshot is taken once the lock is held.
+_CHECKED_INSERT = (
+    "INSERT INTO {table} (stream_id, version, type, schema_version, payload) "
+    "SELECT %(stream)s, %(expected)s + event.n, event.type, event.schema_version, event.payload "
+    "FROM unnest(%(types)b::text[], %(schemas)b::int4[], %(payloads)b::jsonb[]) "
+    "WITH ORDINALITY AS event (type, schema_version, payload, n) "
+    "WHERE (SELECT coalesce(max(version), 0) FROM {table} WHERE stream_id = %(stream)s) = %(expected)s "
+    "RETURNING position, version, recorded_at"
+)
+
+
+async def _postgres_append(
+    connection: AsyncConnection, stream_id: str, events: Sequence[DomainEvent], expected_version: int
+) -> list[RecordedEvent]:
+    """The savepoint, the lock, the insert checking the version and the release in one round trip."""
+    from psycopg.types.json import Jsonb
+
+    encoded = [encode_event(event) for event in events]
+    params = {
+        "stream": stream_id,
+        "expected": expected_version,
+        "types": [event_type for event_type, _, _ in encoded],
+        "schemas": [schema_version for _, schema_version, _ in encoded],
+        "payloads": [Jsonb(payload) for _, _, payload in encoded],
+    }
+    statement = _CHECKED_INSERT.format(table=qualified_name(sync_events, connection.sync_connection))
+    async with pipelined_write(connection) as driver:
+        await driver.execute("SELECT pg_advisory_xact_lock(%s)", [APPEND_LOCK_KEY])
+        cursor = await driver.execute(statement, params)
+    async with driver_errors(connection):
+        stored = sorted(((p, v, at.astimezone(UTC)) for p, v, at in await cursor.fetchall()), key=lambda row: row[1])
+    if not stored:
+        raise ConcurrencyError(stream_id, expected_version, await _version(connection, stream_id))
+    return [
+        RecordedEvent(position=position, stream_id=stream_id, version=version, event=event, recorded_at=moment)
+        for (position, version, moment), event in zip(stored, events, strict=True)
+    ]
 
 
 async def _append(

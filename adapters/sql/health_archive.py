@@ -10,7 +10,7 @@ from sqlalchemy import delete, insert
 from sahha_sync.adapters.sql._bind import Bind, transaction, translated
 from sahha_sync.adapters.sql._read import read_window
 from sahha_sync.adapters.sql._records import KIND_TABLES, kind_table
-from sahha_sync.adapters.sql._upsert import upsert
+from sahha_sync.adapters.sql._upsert import upsert_in_savepoint
 from sahha_sync.adapters.sql.errors import ErrorKinds
 from sahha_sync.adapters.sql.tables import USER_COLUMN, quarantined_records
 from sahha_sync.application.logs import get_logger
@@ -45,8 +45,8 @@ class SqlHealthArchive(HealthArchive):
         if not rows:
             return UpsertCounts()
         stored = kind_table(kind)
-        async with translated(ARCHIVE_ERRORS, f"upsert of {kind.plural}"), transaction(self._bind) as connection:
-            counts = await upsert(connection, stored, rows)
+        async with translated(ARCHIVE_ERRORS, f"upsert of {kind.plural}"):
+            counts = await upsert_in_savepoint(self._bind, stored, rows)
         logger.info(
             "archive.batch_upserted",
             kind=kind.plural,

@@ -4,16 +4,27 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from sqlalchemy import delete, func, select, text
+from sqlalchemy.exc import NoResultFound
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from sahha_sync.adapters.sql._bind import Bind, dialect_name, insert_for, transaction, translated
+from sahha_sync.adapters.sql._bind import (
+    Bind,
+    dialect_name,
+    driver_errors,
+    driver_of,
+    insert_for,
+    pipelined_write,
+    transaction,
+    translated,
+)
 from sahha_sync.adapters.sql.errors import ErrorKinds
 from sahha_sync.adapters.sql.tables import archetype_analysis_tracking as tracking
-from sahha_sync.adapters.sql.tables import user_erasures, user_freshness
+from sahha_sync.adapters.sql.tables import qualified_name, user_erasures, user_freshness
 from sahha_sync.application.ports.tracking_store import TrackingStore, TrackingStoreError
 from sahha_sync.domain.freshness import UserFreshness
 from sahha_sync.domain.record_kinds import RECORD_KINDS
@@ -53,26 +64,50 @@ def _row(record: TrackingRecord) -> dict[str, Any]:
 
 
 def _record(row: Any) -> TrackingRecord:
+    return _record_of(row._mapping)
+
+
+def _record_of(row: Mapping[str, Any]) -> TrackingRecord:
     window = None
-    if row.window_start is not None and row.window_end is not None and row.window_start < row.window_end:
-        window = FetchWindow(row.window_start, row.window_end)
+    start, end = row["window_start"], row["window_end"]
+    if start is not None and end is not None and start < end:
+        window = FetchWindow(start, end)
     return TrackingRecord(
-        id=row.id,
-        run_id=row.run_id if row.run_id is not None else f"legacy-{row.id}",  # rows written before 0003
-        user_id=row.user_id,
-        archetype=row.archetype,
-        analysis_type=row.analysis_type,
-        analysis_timestamp=row.analysis_timestamp,
+        id=row["id"],
+        run_id=row["run_id"] if row["run_id"] is not None else f"legacy-{row['id']}",  # rows written before 0003
+        user_id=row["user_id"],
+        archetype=row["archetype"],
+        analysis_type=row["analysis_type"],
+        analysis_timestamp=row["analysis_timestamp"],
         window=window,
-        data_source=row.data_source,
+        data_source=row["data_source"],
         status=SyncStatus(
-            sahha_data_synced=row.sahha_data_synced,
-            synced_kinds=frozenset(kind.name for kind in RECORD_KINDS if row._mapping[kind.sync_flag]),
-            sync_completed_at=row.sync_completed_at,
-            sync_error=row.sync_error,
-            archival_requested=row.archival_requested,
+            sahha_data_synced=row["sahha_data_synced"],
+            synced_kinds=frozenset(kind.name for kind in RECORD_KINDS if row[kind.sync_flag]),
+            sync_completed_at=row["sync_completed_at"],
+            sync_error=row["sync_error"],
+            archival_requested=row["archival_requested"],
         ),
     )
+
+
+def _plain_upsert(table: str, columns: Sequence[str], key: str, *, returning: bool) -> str:
+    """Postgres: ``INSERT ... ON CONFLICT (key) DO UPDATE`` of ``columns`` (named parameters), as SQL text."""
+    names = ", ".join(columns)
+    values = ", ".join(f"%({c})s" for c in columns)
+    changes = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns if c != key)
+    statement = f"INSERT INTO {table} ({names}) VALUES ({values}) ON CONFLICT ({key}) DO UPDATE SET {changes}, "
+    return statement + ("updated_at = now() RETURNING *" if returning else "updated_at = now()")
+
+
+def _all_aware(values: Mapping[str, Any]) -> bool:
+    """Whether every datetime of ``values`` is aware (a naive one takes SQLAlchemy's path, which refuses it)."""
+    return all(v.utcoffset() is not None for v in values.values() if isinstance(v, datetime))
+
+
+def _in_utc(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A row read through psycopg with its datetimes in UTC, as ``UtcDateTime`` reads them."""
+    return {k: v.astimezone(UTC) if isinstance(v, datetime) else v for k, v in row.items()}
 
 
 def _freshness_row(freshness: UserFreshness) -> dict[str, Any]:
@@ -124,6 +159,9 @@ class SqlTrackingStore(TrackingStore):
 
     async def save(self, record: TrackingRecord) -> TrackingRecord:
         values = _row(record)
+        if record.id is None and dialect_name(self._bind) == "postgresql" and _all_aware(values):
+            async with translated(TRACKING_ERRORS, f"save of run {record.run_id}"):
+                return await self._postgres_save(values)
         stmt = insert_for(self._bind)(tracking)
         changes = {k: stmt.excluded[k] for k in values if k != "run_id"}
         async with (
@@ -139,6 +177,20 @@ class SqlTrackingStore(TrackingStore):
             if "id" in values and connection.dialect.name == "postgresql":
                 await connection.execute(_ADVANCE_IDENTITY, {"id": row.id})
         return _record(row)
+
+    async def _postgres_save(self, values: dict[str, Any]) -> TrackingRecord:
+        """The savepoint, the upsert and the release in one round trip."""
+        from psycopg.rows import dict_row
+
+        table = qualified_name(tracking, self._bind.sync_connection)
+        async with pipelined_write(self._bind) as driver:
+            cursor = driver.cursor(row_factory=dict_row)
+            await cursor.execute(_plain_upsert(table, tuple(values), "run_id", returning=True), values)
+        async with driver_errors(self._bind):
+            row = await cursor.fetchone()
+        if row is None:  # the database skipped the row (its user was erased), as SQLAlchemy's ``one()`` reports
+            raise NoResultFound("the tracking row was not written")
+        return _record_of(_in_utc(row))
 
     async def get(self, run_id: str) -> TrackingRecord | None:
         rows = await self._select(select(tracking).where(tracking.c.run_id == run_id), f"read of run {run_id}")
@@ -166,13 +218,35 @@ class SqlTrackingStore(TrackingStore):
         return await self._select(select(tracking).order_by(tracking.c.id), "read of every run")
 
     async def freshness(self, user_id: str) -> UserFreshness | None:
+        if dialect_name(self._bind) == "postgresql":
+            async with translated(TRACKING_ERRORS, "read of a user's freshness"):
+                return await self._postgres_freshness(user_id)
         query = select(user_freshness).where(user_freshness.c.user_id == user_id)
         async with translated(TRACKING_ERRORS, "read of a user's freshness"), transaction(self._bind, write=False) as c:
             row = (await c.execute(query)).one_or_none()
         return None if row is None else _freshness(row)
 
+    async def _postgres_freshness(self, user_id: str) -> UserFreshness | None:
+        from psycopg.rows import namedtuple_row
+
+        table = qualified_name(user_freshness, self._bind.sync_connection)
+        columns = "user_id, fetched_through, delivered_through, archetypes_through, delivery_run_id"
+        driver = await driver_of(self._bind)
+        async with driver_errors(self._bind), driver.cursor(row_factory=namedtuple_row) as cursor:
+            await cursor.execute(f"SELECT {columns} FROM {table} WHERE user_id = %s", [user_id])
+            row = await cursor.fetchone()
+        if row is None:
+            return None
+        return _freshness(row._replace(**_in_utc(row._asdict())))
+
     async def save_freshness(self, freshness: UserFreshness) -> None:
         values = _freshness_row(freshness)
+        if dialect_name(self._bind) == "postgresql" and _all_aware(values):
+            table = qualified_name(user_freshness, self._bind.sync_connection)
+            operation = "save of a user's freshness"
+            async with translated(TRACKING_ERRORS, operation), pipelined_write(self._bind) as driver:
+                await driver.execute(_plain_upsert(table, tuple(values), "user_id", returning=False), values)
+            return
         stmt = insert_for(self._bind)(user_freshness).values(values)
         changes = {k: stmt.excluded[k] for k in values if k != "user_id"}
         upsert = stmt.on_conflict_do_update(
@@ -181,6 +255,28 @@ class SqlTrackingStore(TrackingStore):
         operation = "save of a user's freshness"
         async with translated(TRACKING_ERRORS, operation), transaction(self._bind, one_statement=True) as connection:
             await connection.execute(upsert)
+
+    async def advance_freshness(self, advanced: UserFreshness) -> None:
+        """Postgres: one upsert keeping the later of each mark (``GREATEST`` skips NULLs, as ``latest`` does)."""
+        if dialect_name(self._bind) != "postgresql" or not _all_aware(_freshness_row(advanced)):
+            await super().advance_freshness(advanced)
+            return
+        table = qualified_name(user_freshness, self._bind.sync_connection)
+        later = {c: f"GREATEST(stored.{c}, EXCLUDED.{c})" for c in ("fetched_through", "archetypes_through")}
+        statement = (
+            f"INSERT INTO {table} AS stored (user_id, fetched_through, archetypes_through) "
+            "VALUES (%(user_id)s, %(fetched_through)s, %(archetypes_through)s) ON CONFLICT (user_id) DO UPDATE SET "
+            + ", ".join(f"{c} = {v}" for c, v in later.items())
+            + ", updated_at = now() WHERE "
+            + " OR ".join(f"{v} IS DISTINCT FROM stored.{c}" for c, v in later.items())
+        )
+        values = {
+            "user_id": advanced.user_id,
+            "fetched_through": _moment(advanced.fetched),
+            "archetypes_through": _moment(advanced.archetypes),
+        }
+        async with translated(TRACKING_ERRORS, "advance of a user's freshness"), pipelined_write(self._bind) as driver:
+            await driver.execute(statement, values)
 
     async def list_freshness(self) -> list[UserFreshness]:
         query = select(user_freshness).order_by(user_freshness.c.user_id)

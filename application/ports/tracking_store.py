@@ -4,12 +4,13 @@ the webhook deliveries' events)."""
 
 from __future__ import annotations
 
+import dataclasses
 from abc import abstractmethod
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
 from sahha_sync.domain.errors import SahhaSyncError
-from sahha_sync.domain.freshness import UserFreshness
+from sahha_sync.domain.freshness import UserFreshness, latest
 from sahha_sync.domain.tracking import TrackingRecord
 
 
@@ -51,6 +52,19 @@ class TrackingStore(Protocol):
     @abstractmethod
     async def save_freshness(self, freshness: UserFreshness) -> None:
         """Insert or replace the freshness row of ``freshness.user_id``."""
+
+    async def advance_freshness(self, advanced: UserFreshness) -> None:
+        """Move the freshness row of ``advanced.user_id`` on to its ``fetched`` and ``archetypes`` marks where they
+        are later than the stored ones (a missing row is created with them); the other columns are kept. A store
+        may do it in one statement; this default reads the row and saves it."""
+        current = await self.freshness(advanced.user_id) or UserFreshness(user_id=advanced.user_id)
+        moved = dataclasses.replace(
+            current,
+            fetched=latest(current.fetched, advanced.fetched),
+            archetypes=latest(current.archetypes, advanced.archetypes),
+        )
+        if moved != current:
+            await self.save_freshness(moved)
 
     @abstractmethod
     async def list_freshness(self) -> list[UserFreshness]:

@@ -30,10 +30,10 @@ async def advance_after_run(uow: UnitOfWork, stream: Sequence[DomainEvent], new_
         return
     if not any(isinstance(e, SyncCompleted) for e in new_events):
         return
-    current = await current_freshness(uow, stream[0].user_id)
-    advanced = current.after_run(stream)
-    if advanced != current:
-        await uow.tracking.save_freshness(advanced)
+    unknown = UserFreshness(user_id=stream[0].user_id)
+    advanced = unknown.after_run(stream)  # what the run says alone; the store keeps the later of it and its row
+    if advanced != unknown:
+        await uow.tracking.advance_freshness(advanced)
 
 
 async def record_delivery(uow: UnitOfWork, user_id: str, received_at: datetime, now: datetime) -> bool:

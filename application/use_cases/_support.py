@@ -138,10 +138,14 @@ async def append_and_project(
     The tracking row is always ``TrackingRecord.fold`` of the whole stream: the fold is its only writer, so a
     replay of the event store gives the same rows. When the new events complete the run's archival, the user's
     freshness row moves on as well (``UserFreshness.after_run``, the fold a replay uses too).
+
+    The tracking row is saved before the append (all of it is one transaction: a refused append leaves neither):
+    an append holds the event store's lock until the transaction ends, so the less follows it, the less other
+    writers wait. The freshness row stays after it: its read and write are serialised by that lock.
     """
-    await uow.events.append(stream_id_for(run_id), new_events, expected_version=len(history))
     stream = [*history, *new_events]
     record = await uow.tracking.save(TrackingRecord.fold(stream))
+    await uow.events.append(stream_id_for(run_id), new_events, expected_version=len(history))
     await advance_after_run(uow, stream, new_events)
     return record
 

@@ -180,6 +180,29 @@ class TrackingStoreContract:
         assert await tracking_store.freshness(user) == later
         assert [f for f in await tracking_store.list_freshness() if f.user_id == user] == [later]
 
+    async def test_an_advance_keeps_the_later_of_each_mark_and_the_rest_of_the_row(
+        self, tracking_store: TrackingStore
+    ) -> None:
+        user, hour = unique_id(), timedelta(hours=1)
+        await tracking_store.advance_freshness(UserFreshness(user_id=user, fetched=Watermark(T0)))
+        assert await tracking_store.freshness(user) == UserFreshness(user_id=user, fetched=Watermark(T0))
+        stored = UserFreshness(
+            user_id=user,
+            fetched=Watermark(T0 + hour),
+            delivered=Watermark(T0 + 2 * hour),
+            delivery_run_id="delivery-1",
+        )
+        await tracking_store.save_freshness(stored)
+        await tracking_store.advance_freshness(UserFreshness(user_id=user, fetched=Watermark(T0)))
+        assert await tracking_store.freshness(user) == stored  # an older mark moves nothing
+        await tracking_store.advance_freshness(
+            UserFreshness(user_id=user, fetched=Watermark(T0 + 3 * hour), archetypes=Watermark(T0 + 3 * hour))
+        )
+        moved = dataclasses.replace(stored, fetched=Watermark(T0 + 3 * hour), archetypes=Watermark(T0 + 3 * hour))
+        assert await tracking_store.freshness(user) == moved
+        await tracking_store.advance_freshness(UserFreshness(user_id=user, archetypes=Watermark(T0)))
+        assert await tracking_store.freshness(user) == moved
+
     async def test_freshness_rows_are_listed_by_user_and_go_with_the_user_and_with_clear(
         self, tracking_store: TrackingStore
     ) -> None:

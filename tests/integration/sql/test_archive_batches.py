@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -97,3 +97,49 @@ async def test_a_key_met_again_in_a_later_chunk_keeps_its_newest_value(
     assert counts == UpsertCounts(inserted=DAYS, unchanged=DAYS)
     stored = await Committed(sql_engine, "archive").read_window(user, ALL)
     assert {b.value for b in stored.biomarkers} == {"455"}
+
+
+@pytest.mark.parametrize("count", [3, 1200], ids=["statement", "copy"])
+async def test_whole_and_fractional_numbers_in_one_batch_read_back_equal(sql_engine: AsyncEngine, count: int) -> None:
+    """A number column sent whole (``1``) beside fractional values (``0.5``), with NULLs in the JSON and
+    timestamp columns, is stored as given by both paths."""
+    user = unique_id()
+    rows = [
+        score(user, day=d, score=1 if d % 2 else 0.5, created_at_utc=None, factors=(), data_sources=())
+        for d in range(count)
+    ]
+    archive = Committed(sql_engine, "archive")
+    assert await archive.upsert_scores(rows) == UpsertCounts(inserted=count)
+    stored = await archive.read_window(user, ALL)
+    assert [s.score for s in stored.scores] == [1.0 if d % 2 else 0.5 for d in range(count)]
+
+
+async def test_awkward_values_read_back_equal_from_a_small_batch(sql_engine: AsyncEngine) -> None:
+    """Quotes, backslashes, braces and non-ASCII text, floats with no short decimal form, microseconds in odd
+    offsets, an empty JSON list beside NULLs: what a small batch stores reads back as it was given."""
+    user, odd = unique_id(), timezone(timedelta(hours=-3, minutes=-30))
+    start = datetime(2026, 3, 1, 7, 15, 30, 123456, tzinfo=odd)
+    marker = biomarker(
+        user,
+        value='8"5\\0{0},é',
+        value_type="string",
+        unit="😴 \t'x'",
+        start_date_time=start,
+        end_date_time=start + timedelta(hours=1, microseconds=1),
+        created_at_utc=None,
+    )
+    scores = [
+        score(user, day=0, score=0.1 + 0.2, factors=(), data_sources=('a"b', "é\\")),
+        score(user, day=1, score=5e-324, created_at_utc=None, data_sources=()),
+        score(user, day=2, score=1 / 3),
+    ]
+    weeks = [archetype(user, week=0, value="night-owl", ordinality=2**31 - 1)]
+    archive = Committed(sql_engine, "archive")
+    assert await archive.upsert_biomarkers([marker]) == UpsertCounts(inserted=1)
+    assert await archive.upsert_scores(scores) == UpsertCounts(inserted=3)
+    assert await archive.upsert_archetypes(weeks) == UpsertCounts(inserted=1)
+    stored = await archive.read_window(user, ALL)
+    assert stored.biomarkers == (marker,)
+    assert [s.start_date_time.utcoffset() for s in stored.biomarkers] == [odd.utcoffset(None)]
+    assert stored.scores == tuple(scores)
+    assert stored.archetypes == tuple(weeks)

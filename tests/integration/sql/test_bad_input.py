@@ -23,7 +23,7 @@ from sahha_sync.application.ports import (
 from sahha_sync.domain.errors import InvalidInputError
 from sahha_sync.domain.health import Biomarker, Score
 from sahha_sync.domain.windows import FetchWindow
-from sahha_sync.testing.records import T0, biomarker, score, unique_id
+from sahha_sync.testing.records import T0, analysis_requested, archetype, biomarker, score, unique_id
 from tests.contract.suites.analysis_results import stored
 from tests.sql_stores import Committed
 
@@ -90,6 +90,36 @@ async def test_a_refused_batch_inside_a_unit_of_work_leaves_the_rest_of_the_unit
         await uow.commit()
     stored = await Committed(sql_engine, "archive").read_window(user, WINDOW)
     assert [b.start_date_time for b in stored.biomarkers] == [biomarker(user, day=0).start_date_time]
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("size", [10, 2500], ids=["small batch", "copy-sized batch"])
+@pytest.mark.parametrize(
+    "refused",
+    [{"state": "lo\x00w"}, {"data_sources": ("sle\x00ep",)}],
+    ids=["text the driver refuses", "JSON the server refuses"],
+)
+async def test_a_batch_the_database_refuses_leaves_the_rest_of_the_unit_intact(
+    postgres_engine: AsyncEngine, size: int, refused: dict[str, Any]
+) -> None:
+    """A refusal (a NUL in a text, in a JSON string) rolls back that call alone: the writes before and after it
+    in the unit of work, an event among them, are committed."""
+    user = unique_id()
+    async with SqlUnitOfWork(postgres_engine) as uow:
+        await uow.archive.upsert_scores([score(user, day=0)])
+        bad = [score(user, day=d + 1, **(refused if d == size - 1 else {})) for d in range(size)]
+        with pytest.raises(ArchiveError) as caught:
+            await uow.archive.upsert_scores(bad)
+        assert caught.value.retryable is False
+        await uow.archive.upsert_scores([score(user, day=size + 5)])
+        await uow.events.append(f"run-{user}", [analysis_requested(f"run-{user}", user_id=user)], expected_version=0)
+        await uow.commit()
+    stored = await Committed(postgres_engine, "archive").read_window(user, WINDOW)
+    assert [s.score_date_time for s in stored.scores] == [
+        score(user, day=0).score_date_time,
+        score(user, day=size + 5).score_date_time,
+    ]
+    assert await Committed(postgres_engine, "events").stream_version(f"run-{user}") == 1
 
 
 async def test_something_that_is_not_a_biomarker_is_refused(sql_engine: AsyncEngine) -> None:
@@ -181,3 +211,13 @@ async def test_a_write_refused_by_sqlite_leaves_nothing_and_the_unit_goes_on(sql
         await uow.commit()
     async with SqlUnitOfWork(sqlite_engine) as uow:
         assert [r.run_id for r in await uow.analysis_results.list_for_user("u1")] == ["after", "first"]
+
+
+@pytest.mark.postgres
+async def test_an_integer_past_64_bits_is_the_archives_error_and_writes_nothing(postgres_engine: AsyncEngine) -> None:
+    user = unique_id()
+    weeks = [archetype(user, week=0), forced(archetype(user, week=1), ordinality=2**70)]
+    archive = Committed(postgres_engine, "archive")
+    with pytest.raises(ArchiveError):
+        await archive.upsert_archetypes(weeks)  # type: ignore[arg-type]
+    assert (await archive.read_window(user, WINDOW)).archetypes == ()
