@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -52,8 +53,14 @@ def test_analyze_takes_the_users_work_days(cli: Cli) -> None:
         "description": "work days Monday to Wednesday; free days Thursday to Sunday",
         "given": True,
     }
-    work_days = next(m for m in report["metrics"]["behavior"] if m["name"] == "behavior.steps.work_days")
-    assert work_days["days"] == 3
+    steps = {m["name"]: m["days"] for m in report["metrics"]["behavior"] if m["name"].startswith("behavior.steps.")}
+    # the days the week covered depend on today and on the user's time of day: today may have no data yet
+    coverage = report["metrics"]["coverage"]
+    first, last = date.fromisoformat(coverage["first_day"]), date.fromisoformat(coverage["last_day"])
+    covered = [first + timedelta(days=n) for n in range((last - first).days + 1)]
+    assert coverage["days_with_data"] == len(covered) >= 6
+    assert steps["behavior.steps.work_days"] == sum(1 for day in covered if day.weekday() < 3) >= 2
+    assert steps["behavior.steps.free_days"] == len(covered) - steps["behavior.steps.work_days"]
 
 
 def test_analyze_refuses_a_day_that_is_not_one(cli: Cli) -> None:
