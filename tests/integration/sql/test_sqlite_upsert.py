@@ -12,7 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from sahha_sync.adapters.sql import SqlUnitOfWork, _upsert
+from sahha_sync.adapters.sql import SqlUnitOfWork, _sqlite_upsert
 from sahha_sync.adapters.sql._records import ARCHETYPES, BIOMARKERS, SCORES, KindTable
 from sahha_sync.application.ports import ArchiveError
 from sahha_sync.domain.health import ScoreFactor
@@ -54,14 +54,14 @@ def sqlalchemy_stored(kind: KindTable[Any], row: tuple[Any, ...]) -> list[Any]:
 )
 def test_rows_are_stored_as_sqlalchemy_stores_them(kind: KindTable[Any], record: Any) -> None:
     row = kind.to_values(record)
-    assert _upsert.sqlite_stored(kind, [row]) == [sqlalchemy_stored(kind, row)]
+    assert _sqlite_upsert.sqlite_stored(kind, [row]) == [sqlalchemy_stored(kind, row)]
 
 
 def test_a_naive_datetime_is_refused_by_the_stored_form() -> None:
     row = list(BIOMARKERS.to_values(biomarker("u1", observed_at=SEEN)))
     row[BIOMARKERS.columns.index("observed_at")] = datetime(2025, 10, 1)
     with pytest.raises(ValueError, match="naive"):
-        _upsert.sqlite_stored(BIOMARKERS, [tuple(row)])
+        _sqlite_upsert.sqlite_stored(BIOMARKERS, [tuple(row)])
 
 
 async def test_a_driver_error_is_the_archive_error_without_health_values(sqlite_engine: AsyncEngine) -> None:
@@ -79,7 +79,7 @@ async def test_the_stored_keys_are_counted_by_searching_the_natural_key(
     sqlite_engine: AsyncEngine, kind: KindTable[Any]
 ) -> None:
     """Counting must not scan the table: its cost would grow with the archive."""
-    _, count_sql = _upsert._sqlite_sql(kind)
+    _, count_sql = _sqlite_upsert._sqlite_sql(kind)
     async with sqlite_engine.connect() as connection:
         plan = await connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {count_sql(3)}", tuple(["x"] * 3 * len(kind.key)))
         details = [row[-1] for row in plan]
@@ -94,7 +94,7 @@ def test_rows_sharing_instants_in_other_offsets_are_each_stored_as_sqlalchemy_st
         for seen in (SEEN, SEEN.astimezone(UTC), SEEN + timedelta(microseconds=1))
     ]
     rows = [BIOMARKERS.to_values(record) for record in records]
-    assert _upsert.sqlite_stored(BIOMARKERS, rows) == [sqlalchemy_stored(BIOMARKERS, row) for row in rows]
+    assert _sqlite_upsert.sqlite_stored(BIOMARKERS, rows) == [sqlalchemy_stored(BIOMARKERS, row) for row in rows]
 
 
 async def test_a_call_failing_in_its_second_batch_leaves_nothing_of_it_and_the_unit_intact(
@@ -107,7 +107,7 @@ async def test_a_call_failing_in_its_second_batch_leaves_nothing_of_it_and_the_u
                 "BEGIN SELECT RAISE(ABORT, 'refused'); END"
             )
         )
-    size = _upsert.STATEMENT_BATCH_ROWS + 100
+    size = _sqlite_upsert.STATEMENT_BATCH_ROWS + 100
     earlier = [biomarker("u2", day=day) for day in range(3)]
     failing = [biomarker("u1", day=day, value="13" if day == size - 1 else "7") for day in range(size)]
     async with SqlUnitOfWork(sqlite_engine) as uow:

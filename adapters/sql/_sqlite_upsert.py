@@ -1,0 +1,148 @@
+"""SQLite's upsert of a kind's rows (``_upsert`` turns records into rows and chooses it on SQLite): one
+``INSERT ... ON CONFLICT`` statement, compiled once per kind and run by the driver for each row in its stored
+form (``executemany``; the rows it changed are the rows written), in batches of ``STATEMENT_BATCH_ROWS``. As
+SQLite has no ``xmax``, the keys already stored are counted first, in the same transaction."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from functools import cache, lru_cache
+from typing import Any
+
+from sqlalchemy import and_, func, or_
+from sqlalchemy.dialects import sqlite
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from sahha_sync.adapters.sql._bind import driver_of, insert_for
+from sahha_sync.adapters.sql._records import KindTable, Values
+from sahha_sync.adapters.sql.column_types import UtcDateTime
+from sahha_sync.adapters.sql.tables import OBSERVED_COLUMN
+from sahha_sync.domain.health import UpsertCounts
+
+STATEMENT_BATCH_ROWS = 500  # SQLite binds at most 32,766 parameters per statement
+_SQLITE = sqlite.dialect()  # how the SQLite statements are compiled and their parameters stored
+
+
+async def sqlite_upsert(connection: AsyncConnection, kind: KindTable[Any], rows: list[Values]) -> UpsertCounts:
+    """Upsert ``rows`` (merged and in key order, see ``_upsert.merged_rows``) in batches."""
+    counts = UpsertCounts()
+    for start in range(0, len(rows), STATEMENT_BATCH_ROWS):
+        counts += await _sqlite_statement_upsert(connection, kind, rows[start : start + STATEMENT_BATCH_ROWS])
+    return counts
+
+
+@cache
+def _statement(dialect: str, kind: KindTable[Any]) -> Any:
+    """The upsert of one row of ``kind`` (run for many rows at once): built and compiled once per dialect."""
+    table = kind.table
+    stmt = insert_for(dialect)(table)
+    excluded = stmt.excluded
+    changes = {c: excluded[c] for c in kind.updated}
+    return stmt.on_conflict_do_update(
+        index_elements=[table.c[c] for c in kind.key],
+        set_={**changes, "updated_at": func.now()},
+        where=and_(
+            excluded[OBSERVED_COLUMN] >= table.c[OBSERVED_COLUMN],
+            or_(
+                excluded[OBSERVED_COLUMN] > table.c[OBSERVED_COLUMN],
+                *(table.c[c].is_distinct_from(excluded[c]) for c in kind.compared),
+            ),
+        ),
+    )
+
+
+async def _sqlite_statement_upsert(
+    connection: AsyncConnection, kind: KindTable[Any], rows: list[Values]
+) -> UpsertCounts:
+    """The rows in their stored form (``sqlite_stored``), then on the driver's connection (in the transaction):
+    the keys already stored counted, and the one-row upsert run for every row (``executemany``, prepared once
+    per connection); the rows it changed are the rows written. No statement is compiled, no parameter
+    processed row by row in SQLAlchemy."""
+    stored = sqlite_stored(kind, rows)
+    upsert_sql, count_sql = _sqlite_sql(kind)
+    key_of = _key_of(kind)
+    keys = [value for row in stored for value in key_of(row)]
+    driver = await driver_of(connection)
+    try:  # each await is a trip to the driver's thread: three in all
+        ((existing,),) = await driver.execute_fetchall(count_sql(len(rows)), keys)
+        async with driver.executemany(upsert_sql, stored) as cursor:
+            written = cursor.rowcount
+    except sqlite3.Error as exc:  # as SQLAlchemy raises it (without the parameters: health values)
+        raise DBAPIError.instance(upsert_sql, None, exc, sqlite3.Error, hide_parameters=True) from exc
+    inserted = len(rows) - existing
+    return UpsertCounts(inserted, written - inserted, len(rows) - written)
+
+
+@cache
+def _key_of(kind: KindTable[Any]) -> Callable[[Sequence[Any]], tuple[Any, ...]]:
+    positions = [kind.columns.index(c) for c in kind.key]
+    return lambda row: tuple(row[i] for i in positions)
+
+
+@cache
+def _sqlite_sql(kind: KindTable[Any]) -> tuple[str, Callable[[int], str]]:
+    """The text of ``_statement`` (its parameters in ``kind.columns`` order) and of the count of the stored keys
+    among ``n`` rows' keys (distinct, as ``merged_rows`` leaves them)."""
+    compiled = _statement("sqlite", kind).compile(dialect=_SQLITE, column_keys=list(kind.columns))
+    if tuple(compiled.positiontup or ()) != kind.columns:
+        raise RuntimeError(f"the {kind.name} upsert does not take its columns in order")
+    table = kind.table.name
+    one = f"({', '.join('?' * len(kind.key))})"
+    # A join, so each key is one search of the natural key's index (``(key) IN (VALUES ...)`` scans the index).
+    matched = " AND ".join(f"stored.{c} = incoming.column{i}" for i, c in enumerate(kind.key, start=1))
+
+    @lru_cache(maxsize=64)
+    def count_sql(n: int) -> str:
+        incoming = f"(VALUES {', '.join([one] * n)}) AS incoming"
+        return f"SELECT count(*) FROM {incoming} JOIN {table} AS stored ON {matched}"
+
+    return compiled.string, count_sql
+
+
+def _sqlite_datetime(value: datetime | None) -> str | None:
+    """How SQLite stores a ``UtcDateTime``: the instant in UTC as ``YYYY-MM-DD HH:MM:SS.ffffff`` (see
+    ``UtcDateTime``; the rows' datetimes are aware, ``to_values`` checked them)."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise ValueError("a naive datetime cannot be stored")
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+@cache
+def _sqlite_processors(kind: KindTable[Any]) -> tuple[tuple[int, ...], tuple[tuple[int, Callable[[Any], Any]], ...]]:
+    """The positions of ``kind.columns`` that hold datetimes, and the position and conversion of each other column
+    that SQLite does not take as it is (None included: SQLAlchemy's JSON stores None as JSON ``null``)."""
+    datetimes, others = [], []
+    for i, name in enumerate(kind.columns):
+        column_type = kind.table.c[name].type
+        if isinstance(column_type, UtcDateTime):
+            datetimes.append(i)
+        elif (process := column_type._cached_bind_processor(_SQLITE)) is not None:
+            others.append((i, process))
+    return tuple(datetimes), tuple(others)
+
+
+def sqlite_stored(kind: KindTable[Any], rows: list[Values]) -> list[list[Any]]:
+    """``rows`` as SQLite stores them: datetimes as UTC text, JSON as text, numbers as SQLAlchemy binds them.
+
+    The rows of a batch share most of their datetimes (a day's bounds, the time they were observed): each
+    distinct instant is converted once."""
+    datetimes, others = _sqlite_processors(kind)
+    texts: dict[datetime, str | None] = {}
+    stored = []
+    for row in rows:
+        values = list(row)
+        for i in datetimes:
+            moment = values[i]
+            text = texts.get(moment)
+            if text is None:
+                text = texts[moment] = _sqlite_datetime(moment)
+            values[i] = text
+        for i, process in others:
+            values[i] = process(values[i])
+        stored.append(values)
+    return stored
