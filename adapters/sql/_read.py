@@ -10,22 +10,24 @@ and plain tuples: about half the time of the read.
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
 from sqlalchemy import JSON, select
-from sqlalchemy import exc as sa_exc
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from sahha_sync.adapters.sql._bind import driver_errors, driver_of
 from sahha_sync.adapters.sql._records import KindTable
 from sahha_sync.adapters.sql.column_types import UtcDateTime
 from sahha_sync.adapters.sql.tables import USER_COLUMN
 from sahha_sync.domain.windows import FetchWindow
 
 Processor = Callable[[Any], Any] | None
+_SQLITE = sqlite.dialect()  # how SQLite's columns are converted (the same for every SQLite driver)
 
 
 async def read_window(
@@ -93,26 +95,17 @@ class _SqliteRead:
         return found
 
 
-_READS: dict[str, _SqliteRead] = {}
-
-
-def _sqlite_read(stored: KindTable[Any], dialect: Dialect) -> _SqliteRead:
-    """The read of ``stored`` on SQLite (its processors depend on the dialect's name alone)."""
-    reading = _READS.get(stored.name)
-    if reading is None:
-        reading = _READS[stored.name] = _SqliteRead(stored, dialect)
-    return reading
+@cache
+def _sqlite_read(stored: KindTable[Any]) -> _SqliteRead:
+    """The read of ``stored`` on SQLite, made once (its conversions are those of any SQLite dialect)."""
+    return _SqliteRead(stored, _SQLITE)
 
 
 async def _read_sqlite(
     connection: AsyncConnection, stored: KindTable[Any], user_id: str, window: FetchWindow
 ) -> list[Any]:
-    reading = _sqlite_read(stored, connection.dialect)
-    raw = await connection.get_raw_connection()
-    driver = raw.driver_connection
-    assert driver is not None
-    try:
+    reading = _sqlite_read(stored)
+    driver = await driver_of(connection)
+    async with driver_errors(connection):
         rows = await driver.execute_fetchall(reading.sql, reading.parameters(user_id, window))
-    except sqlite3.Error as exc:  # as SQLAlchemy raises it, for the archive's translation of errors
-        raise sa_exc.DBAPIError.instance(reading.sql, None, exc, sqlite3.Error) from exc
     return reading.records(rows)

@@ -5,7 +5,6 @@ SQLite has no ``xmax``, the keys already stored are counted first, in the same t
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from functools import cache, lru_cache
@@ -13,10 +12,9 @@ from typing import Any
 
 from sqlalchemy import and_, func, or_
 from sqlalchemy.dialects import sqlite
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from sahha_sync.adapters.sql._bind import driver_of, insert_for
+from sahha_sync.adapters.sql._bind import driver_errors, driver_of, insert_for
 from sahha_sync.adapters.sql._records import KindTable, Values
 from sahha_sync.adapters.sql.column_types import UtcDateTime
 from sahha_sync.adapters.sql.tables import OBSERVED_COLUMN
@@ -66,12 +64,10 @@ async def _sqlite_statement_upsert(
     key_of = _key_of(kind)
     keys = [value for row in stored for value in key_of(row)]
     driver = await driver_of(connection)
-    try:  # each await is a trip to the driver's thread: three in all
+    async with driver_errors(connection):  # each await is a trip to the driver's thread: three in all
         ((existing,),) = await driver.execute_fetchall(count_sql(len(rows)), keys)
         async with driver.executemany(upsert_sql, stored) as cursor:
             written = cursor.rowcount
-    except sqlite3.Error as exc:  # as SQLAlchemy raises it (without the parameters: health values)
-        raise DBAPIError.instance(upsert_sql, None, exc, sqlite3.Error, hide_parameters=True) from exc
     inserted = len(rows) - existing
     return UpsertCounts(inserted, written - inserted, len(rows) - written)
 
