@@ -1,4 +1,3 @@
-import asyncio
 import json
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -15,6 +14,7 @@ from sahha_sync.adapters.sahha.emulator import (
     SyntheticPopulation,
     emulator_transport,
 )
+from tests.unit.sahha._turns import other_task_turns
 
 NOW = datetime(2026, 11, 29, 3, 0, tzinfo=UTC)
 
@@ -190,18 +190,7 @@ async def test_an_answer_lets_the_loops_other_tasks_in_between_its_steps(http):
     headers = {"Authorization": f"account {await token(http)}"}
     url = "/api/v1/profile/biomarker/user-0001"
     first = await http.get(url, params=[*EVERYTHING, *RANGE], headers=headers)  # draws the days: many steps
-    turns = 0
-
-    async def other_task() -> None:
-        nonlocal turns
-        while True:
-            turns += 1
-            await asyncio.sleep(0)
-
-    other = asyncio.create_task(other_task())
-    await asyncio.sleep(0)
-    turns = 0
-    again = await http.get(url, params=[*EVERYTHING, *RANGE], headers=headers)  # days drawn: records read and sent
-    other.cancel()
+    async with other_task_turns() as turns:
+        again = await http.get(url, params=[*EVERYTHING, *RANGE], headers=headers)  # days drawn: read and sent
     assert again.json() == first.json()
-    assert turns >= 3  # arrival, records read, serialised, encoded: the other task ran between them
+    assert turns.count >= 3  # arrival, records read, serialised, encoded: the other task ran between them

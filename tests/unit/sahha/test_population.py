@@ -1,9 +1,9 @@
-import asyncio
 from datetime import UTC, date, datetime, time, timedelta
 
 from sahha_sync.adapters.sahha.catalog import SCORE_TYPES
 from sahha_sync.adapters.sahha.emulator import Persona, SyntheticPopulation
 from sahha_sync.domain import Biomarker, FetchWindow
+from tests.unit.sahha._turns import other_task_turns
 
 NOW = datetime(2026, 11, 29, 3, 0, tzinfo=UTC)
 WEEK = FetchWindow(NOW - timedelta(days=7), NOW)
@@ -152,20 +152,10 @@ async def test_prepare_draws_every_day_records_for_reads_and_lets_other_tasks_ru
         (pid, a): fresh.records_for(pid, WEEK, as_of=NOW, include_archetypes=a) for pid in users for a in (False, True)
     }
     population = SyntheticPopulation(seed=0, travellers=travellers)
-    turns = 0
-
-    async def other_task() -> None:
-        nonlocal turns
-        while True:
-            turns += 1
-            await asyncio.sleep(0)
-
-    other = asyncio.create_task(other_task())
-    await asyncio.sleep(0)
-    for pid in users:
-        await population.prepare(pid, WEEK, include_archetypes=True)
-    other.cancel()
-    assert turns > 40  # the other task ran between the days drawn, not once after all of them
+    async with other_task_turns() as turns:
+        for pid in users:
+            await population.prepare(pid, WEEK, include_archetypes=True)
+    assert turns.count > 40  # the other task ran between the days drawn, not once after all of them
 
     def no_more_days(*args: object, **kwargs: object) -> None:
         raise AssertionError("records_for drew a day that prepare should have drawn")
