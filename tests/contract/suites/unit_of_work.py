@@ -33,6 +33,14 @@ async def _write_a_run(uow: UnitOfWork, user: str) -> str:
     return run_id
 
 
+async def _commit_a_run(factory: UnitOfWorkFactory, user: str) -> str:
+    """``_write_a_run`` in a unit of its own, committed; returns the run id."""
+    async with factory() as uow:
+        run_id = await _write_a_run(uow, user)
+        await uow.commit()
+    return run_id
+
+
 async def _what_was_kept(factory: UnitOfWorkFactory, user: str, run_id: str) -> tuple[int, int, bool]:
     """(archived records of ``user``, events of the run, whether the run's tracking row exists)."""
     async with factory() as uow:
@@ -52,18 +60,14 @@ class UnitOfWorkContract:
 
     async def test_committed_work_is_kept_in_all_three_stores(self, unit_of_work_factory: UnitOfWorkFactory) -> None:
         user = unique_id()
-        async with unit_of_work_factory() as uow:
-            run_id = await _write_a_run(uow, user)
-            await uow.commit()
+        run_id = await _commit_a_run(unit_of_work_factory, user)
         assert await _what_was_kept(unit_of_work_factory, user, run_id) == (2, 1, True)
 
     async def test_a_unit_declared_reading_reads_every_store_and_stays_one_unit(
         self, unit_of_work_factory: UnitOfWorkFactory
     ) -> None:
         user = unique_id()
-        async with unit_of_work_factory() as uow:
-            run_id = await _write_a_run(uow, user)
-            await uow.commit()
+        run_id = await _commit_a_run(unit_of_work_factory, user)
         unit = unit_of_work_factory()
         assert unit.reading() is unit
         assert await _what_was_kept(lambda: unit, user, run_id) == (2, 1, True)
@@ -110,9 +114,7 @@ class UnitOfWorkContract:
         self, unit_of_work_factory: UnitOfWorkFactory
     ) -> None:
         user = unique_id()
-        async with unit_of_work_factory() as uow:
-            run_id = await _write_a_run(uow, user)
-            await uow.commit()
+        run_id = await _commit_a_run(unit_of_work_factory, user)
 
         async def append_stale() -> None:
             async with unit_of_work_factory() as uow:
@@ -127,9 +129,7 @@ class UnitOfWorkContract:
         self, unit_of_work_factory: UnitOfWorkFactory
     ) -> None:
         user = unique_id()
-        async with unit_of_work_factory() as uow:
-            run_id = await _write_a_run(uow, user)
-            await uow.commit()
+        run_id = await _commit_a_run(unit_of_work_factory, user)
         async with unit_of_work_factory() as uow:
             assert await uow.events.stream_version(stream_id_for(run_id)) == 1
             await uow.events.append(stream_id_for(run_id), [analysis_requested(run_id)], expected_version=1)
