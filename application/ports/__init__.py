@@ -27,6 +27,7 @@ from sahha_sync.application.ports.event_store import (
     EventStoreError,
     EventStoreUnavailableError,
     RecordedEvent,
+    StreamAppend,
 )
 from sahha_sync.application.ports.health_archive import (
     ARCHIVED_KINDS,
@@ -118,6 +119,7 @@ __all__ = [
     "SahhaUnavailableError",
     "SlotGrant",
     "StoredAnalysis",
+    "StreamAppend",
     "SubmitResult",
     "TrackingStore",
     "TrackingStoreError",

@@ -43,6 +43,9 @@ class RecordedEvent:
     recorded_at: datetime
 
 
+StreamAppend = tuple[str, Sequence[DomainEvent], int]  # (stream_id, events, expected_version) of an append
+
+
 @runtime_checkable
 class EventStore(Protocol):
     @abstractmethod
@@ -54,9 +57,21 @@ class EventStore(Protocol):
         All or nothing. Raises ``ConcurrencyError`` when the stream holds a different number of events.
         """
 
+    async def append_streams(self, appends: Sequence[StreamAppend]) -> None:
+        """The appends ``(stream_id, events, expected_version)`` of several streams (each named once), in the
+        caller's transaction; ``ConcurrencyError`` naming a stream whose version differs. A stream's events take
+        positions in their order. A store may append them in one statement; this default appends one by one."""
+        for stream_id, events, expected_version in appends:
+            await self.append(stream_id, events, expected_version=expected_version)
+
     @abstractmethod
     async def read_stream(self, stream_id: str) -> list[RecordedEvent]:
         """The stream's events in order; empty for an unknown stream."""
+
+    async def read_streams(self, stream_ids: Sequence[str]) -> dict[str, list[RecordedEvent]]:
+        """``read_stream`` of each of ``stream_ids``, by id (an unknown stream reads empty). A store may read them
+        in one statement; this default reads one by one."""
+        return {stream_id: await self.read_stream(stream_id) for stream_id in stream_ids}
 
     @abstractmethod
     async def read_all(self, *, after: int = 0, limit: int | None = None) -> list[RecordedEvent]:

@@ -52,6 +52,15 @@ class HealthArchive(Protocol):
         ``InvalidInputError``, and nothing of the call is written.
         """
 
+    async def upsert_by_user(self, kind: RecordKind[R], rows: Sequence[R]) -> dict[str, UpsertCounts]:
+        """``upsert`` of ``rows``, counted for each user apart (rows of several users at once: an archival batch).
+        A store may write them in one statement (all or none); this default upserts each user's rows in turn
+        (each user's all or none), in the caller's transaction."""
+        by_user: dict[str, list[R]] = {}
+        for row in rows:
+            by_user.setdefault(row.user_id, []).append(row)
+        return {user: await self.upsert(kind, user_rows) for user, user_rows in by_user.items()}
+
     async def upsert_biomarkers(self, rows: Sequence[Biomarker]) -> UpsertCounts:
         """``upsert`` of biomarkers, on ``(user_id, type, start_date_time, end_date_time)``."""
         return await self.upsert(BIOMARKER, rows)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 from abc import abstractmethod
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
@@ -27,6 +28,11 @@ class TrackingStore(Protocol):
         On replace the stored ``id`` is kept. On insert, a given ``record.id`` that no other row holds is kept
         (so a rebuild from the event store puts every row back under its id); otherwise the store assigns one.
         """
+
+    async def save_many(self, records: Sequence[TrackingRecord]) -> list[TrackingRecord]:
+        """``save`` of each of ``records`` (of distinct runs), in order. A store may save them in one statement;
+        this default saves one by one."""
+        return [await self.save(record) for record in records]
 
     @abstractmethod
     async def get(self, run_id: str) -> TrackingRecord | None:
@@ -65,6 +71,12 @@ class TrackingStore(Protocol):
         )
         if moved != current:
             await self.save_freshness(moved)
+
+    async def advance_freshness_many(self, advanced: Sequence[UserFreshness]) -> None:
+        """``advance_freshness`` of each of ``advanced`` (a user named twice moves on to the later of the marks).
+        A store may do it in one statement; this default advances one by one."""
+        for freshness in advanced:
+            await self.advance_freshness(freshness)
 
     @abstractmethod
     async def list_freshness(self) -> list[UserFreshness]:

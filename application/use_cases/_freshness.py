@@ -23,17 +23,26 @@ async def current_freshness(uow: UnitOfWork, user_id: str) -> UserFreshness:
     return await uow.tracking.freshness(user_id) or UserFreshness(user_id=user_id)
 
 
-async def advance_after_run(uow: UnitOfWork, stream: Sequence[DomainEvent], new_events: Sequence[DomainEvent]) -> None:
-    """After ``new_events`` were appended to a run's ``stream`` (the whole stream, new events included): when they
-    completed the run's archival, the user's freshness moves on by the window the run fetched."""
+async def advance_after_runs(
+    uow: UnitOfWork, runs: Sequence[tuple[Sequence[DomainEvent], Sequence[DomainEvent]]]
+) -> None:
+    """After ``new_events`` were appended to a run's ``stream`` (the whole stream, new events included), for each
+    ``(stream, new_events)`` of ``runs``: when they completed the run's archival, the user's freshness moves on
+    by the window the run fetched."""
+    moves = [move for stream, new_events in runs if (move := _advanced(stream, new_events)) is not None]
+    if moves:
+        await uow.tracking.advance_freshness_many(moves)
+
+
+def _advanced(stream: Sequence[DomainEvent], new_events: Sequence[DomainEvent]) -> UserFreshness | None:
+    """What a run's completion says of its user's freshness alone (the store keeps the later of it and its row)."""
     if not stream or not isinstance(stream[0], AnalysisRequested):
-        return
+        return None
     if not any(isinstance(e, SyncCompleted) for e in new_events):
-        return
+        return None
     unknown = UserFreshness(user_id=stream[0].user_id)
-    advanced = unknown.after_run(stream)  # what the run says alone; the store keeps the later of it and its row
-    if advanced != unknown:
-        await uow.tracking.advance_freshness(advanced)
+    advanced = unknown.after_run(stream)
+    return None if advanced == unknown else advanced
 
 
 async def record_delivery(uow: UnitOfWork, user_id: str, received_at: datetime, now: datetime) -> bool:

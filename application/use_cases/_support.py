@@ -13,7 +13,7 @@ from sahha_sync.application.logs import get_logger
 from sahha_sync.application.ports.event_store import ConcurrencyError, RecordedEvent
 from sahha_sync.application.ports.health_data_source import HealthDataSource, HealthDataSourceError
 from sahha_sync.application.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
-from sahha_sync.application.use_cases._freshness import advance_after_run
+from sahha_sync.application.use_cases._freshness import advance_after_runs
 from sahha_sync.domain.analysis import AnalysisType
 from sahha_sync.domain.errors import InvalidInputError, SahhaSyncError
 from sahha_sync.domain.events import DomainEvent, stream_id_for
@@ -143,11 +143,25 @@ async def append_and_project(
     an append holds the event store's lock until the transaction ends, so the less follows it, the less other
     writers wait. The freshness row stays after it: its read and write are serialised by that lock.
     """
-    stream = [*history, *new_events]
-    record = await uow.tracking.save(TrackingRecord.fold(stream))
-    await uow.events.append(stream_id_for(run_id), new_events, expected_version=len(history))
-    await advance_after_run(uow, stream, new_events)
+    (record,) = await append_and_project_runs(uow, [(run_id, history, new_events)])
     return record
+
+
+RunAppend = tuple[str, Sequence[DomainEvent], Sequence[DomainEvent]]  # (run_id, history, new_events)
+
+
+async def append_and_project_runs(uow: UnitOfWork, runs: Sequence[RunAppend]) -> list[TrackingRecord]:
+    """``append_and_project`` of several runs (each named once) at once: their tracking rows saved together, their
+    events appended together, the freshness rows they move moved together."""
+    streams = [[*history, *new_events] for _, history, new_events in runs]
+    records = await uow.tracking.save_many([TrackingRecord.fold(stream) for stream in streams])
+    await uow.events.append_streams(
+        [(stream_id_for(run_id), new_events, len(history)) for run_id, history, new_events in runs]
+    )
+    await advance_after_runs(
+        uow, [(stream, new_events) for stream, (_, _, new_events) in zip(streams, runs, strict=True)]
+    )
+    return records
 
 
 async def in_transaction(factory: UnitOfWorkFactory, work: Callable[[UnitOfWork], Awaitable[T]]) -> T:

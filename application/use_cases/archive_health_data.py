@@ -20,9 +20,11 @@ once it is committed (``ArchivalOutcome``).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from sahha_sync.application.batches import Coalescer
 from sahha_sync.application.logs import get_logger
 from sahha_sync.application.ports.clock import Clock
 from sahha_sync.application.ports.event_store import ConcurrencyError
@@ -38,6 +40,7 @@ from sahha_sync.application.use_cases._archival_runs import (
 )
 from sahha_sync.application.use_cases._support import (
     append_and_project,
+    append_and_project_runs,
     fetch_in_chunks,
     in_transaction,
     read_history,
@@ -50,12 +53,46 @@ from sahha_sync.domain.events import (
     DomainEvent,
     RecordsArchived,
     SyncCompleted,
+    stream_id_for,
 )
-from sahha_sync.domain.health import HealthRecords
+from sahha_sync.domain.health import HealthRecords, UpsertCounts
 from sahha_sync.domain.record_kinds import RECORD_KINDS, RecordKind
 from sahha_sync.domain.tracking import SyncStatus
 
 log = get_logger(__name__)
+
+
+@dataclass(slots=True)
+class _BatchedRun:
+    """A job of a batch that names its recorded run: where its outcome goes, its records, its run's history and
+    status, and the events its archival adds."""
+
+    at: int
+    job: ArchivalJob
+    records: HealthRecords
+    history: list[DomainEvent]
+    status: SyncStatus
+    events: list[DomainEvent] = field(default_factory=list)
+
+
+def _only_its_user(user_id: str, records: HealthRecords) -> bool:
+    """Whether every record is of ``user_id`` (the batch counts each user's rows for the user's run)."""
+    return all(r.user_id == user_id for kind in RECORD_KINDS for r in kind.records_in(records))
+
+
+def _rounds(runs: list[_BatchedRun]) -> list[list[_BatchedRun]]:
+    """``runs`` in rounds that name each user at most once, in order."""
+    rounds: list[list[_BatchedRun]] = []
+    seen: list[set[str]] = []
+    for run in runs:
+        user = run.job.user_id
+        n = next((i for i, users in enumerate(seen) if user not in users), len(seen))
+        if n == len(seen):
+            rounds.append([])
+            seen.append(set())
+        rounds[n].append(run)
+        seen[n].add(user)
+    return rounds
 
 
 class ArchiveHealthData:
@@ -76,19 +113,62 @@ class ArchiveHealthData:
         source: HealthDataSource | None = None,
         include_archetypes: bool = True,
         on_archived: ArchivalListener | None = None,
+        batch_size: int = 1,
     ) -> None:
         self._unit_of_work = unit_of_work
         self._clock = clock
         self._source = source
         self._include_archetypes = include_archetypes
         self._on_archived = on_archived
+        self._batches: Coalescer[tuple[ArchivalJob, JobContext], SyncStatus] = Coalescer(
+            self.archive_jobs, max_size=batch_size
+        )
 
     async def __call__(self, payload: Mapping[str, Any], context: JobContext) -> None:
         await self.archive(payload, context)
 
     async def archive(self, payload: Mapping[str, Any], context: JobContext) -> SyncStatus:
-        """The queue's form: ``payload`` is ``ArchivalJob.to_payload()``."""
-        return await self.archive_job(await self._parse(payload, context), context)
+        """The queue's form: ``payload`` is ``ArchivalJob.to_payload()``. Jobs that carry their data and come while
+        others are archived wait, and are archived together (up to ``batch_size``, see ``archive_jobs``)."""
+        job = await self._parse(payload, context)
+        if self._batches.max_size == 1 or job.snapshot is None:
+            return await self.archive_job(job, context)
+        return await self._batches((job, context))
+
+    async def archive_jobs(self, jobs: Sequence[tuple[ArchivalJob, JobContext]]) -> list[SyncStatus | BaseException]:
+        """Several jobs at once, each with its outcome (its status, or the error ``archive_job`` would raise).
+
+        Jobs carrying their data, each naming another run, are archived in one transaction: each is archived as
+        ``archive_job`` archives it, and is told to the listener once committed. When that transaction fails
+        (a part's upsert, a lost connection), nothing of it stays and each job is archived again on its own, so
+        the part that failed is recorded against its run. A job without data, or naming a run already in the
+        batch, is archived on its own afterwards.
+        """
+        outcomes: list[SyncStatus | BaseException | None] = [None] * len(jobs)
+        together: dict[str, int] = {}
+        for i, (job, _) in enumerate(jobs):
+            if job.snapshot is not None and _only_its_user(job.user_id, job.snapshot.records):
+                together.setdefault(job.run_id, i)
+        if len(together) > 1:
+            chosen = list(together.values())
+            try:
+                done = await in_transaction(
+                    self._unit_of_work, lambda uow: self._archive_batch(uow, [jobs[i][0] for i in chosen])
+                )
+            except Exception as exc:
+                log.warning("archival.batch_one_by_one", jobs=len(chosen), error_kind=type(exc).__name__)
+            else:
+                for i, outcome in zip(chosen, done, strict=True):
+                    outcomes[i] = outcome
+                    if isinstance(outcome, SyncStatus):
+                        await self._completed(*jobs[i], outcome)
+        for i, (job, context) in enumerate(jobs):
+            if outcomes[i] is None:
+                try:
+                    outcomes[i] = await self.archive_job(job, context)
+                except Exception as exc:
+                    outcomes[i] = exc
+        return [outcome for outcome in outcomes if outcome is not None]
 
     async def archive_job(self, job: ArchivalJob, context: JobContext) -> SyncStatus:
         if job.snapshot is None:
@@ -119,10 +199,46 @@ class ArchiveHealthData:
             error, event = failure
             await self._tell(job, event)
             raise error
+        await self._completed(job, context, status)
+        return status
+
+    async def _completed(self, job: ArchivalJob, context: JobContext, status: SyncStatus) -> None:
         log.info("archival.sync_completed", run_id=job.run_id, job_id=context.job_id, attempt=context.attempt)
         if status.sahha_data_synced:
             await self._tell(job, None)
-        return status
+
+    async def _archive_batch(self, uow: UnitOfWork, jobs: Sequence[ArchivalJob]) -> list[SyncStatus | BaseException]:
+        """The parts, events and tracking rows of ``jobs`` (each with its snapshot, each of another run) in the one
+        transaction of ``uow``, each kind upserted for several users at once; a job naming no recorded run gets
+        its error and leaves nothing. A part that fails raises: the caller archives the jobs one by one."""
+        histories = await uow.events.read_streams([stream_id_for(job.run_id) for job in jobs])
+        outcomes: list[SyncStatus | BaseException] = []
+        runs: list[_BatchedRun] = []
+        for job in jobs:
+            history = [recorded.event for recorded in histories.get(stream_id_for(job.run_id), ())]
+            try:
+                status = status_of_run(job, history)
+            except InvalidInputError as exc:
+                outcomes.append(exc)
+                continue
+            assert job.snapshot is not None
+            runs.append(_BatchedRun(len(outcomes), job, job.snapshot.records, history, status))
+            outcomes.append(status)
+        for users_once in _rounds(runs):  # a user's rows are counted for one run at a time
+            for kind in RECORD_KINDS:
+                rows = [row for run in users_once for row in kind.records_in(run.records)]
+                counts = await uow.archive.upsert_by_user(kind, rows)
+                for run in users_once:
+                    run.events += self._part_archived(
+                        run.job.run_id, run.status, kind, counts.get(run.job.user_id, UpsertCounts())
+                    )
+        for run in runs:
+            run.events += self._completion(run.job.run_id, run.history, run.events)
+        changed = [run for run in runs if run.events]
+        records = await append_and_project_runs(uow, [(run.job.run_id, run.history, run.events) for run in changed])
+        for run, record in zip(changed, records, strict=True):
+            outcomes[run.at] = record.status
+        return outcomes
 
     async def _tell(self, job: ArchivalJob, failure: ArchivalFailed | None) -> None:
         """The listener hears the run's completion (``failure`` None) or its failed attempt."""
@@ -158,13 +274,9 @@ class ArchiveHealthData:
                 failure = (exc, self._failure_event(job.run_id, context, exc, part=kind.plural))
                 new_events.append(failure[1])
                 break
-            if not (status.is_synced(kind) and counts.written == 0):  # archived before, nothing new: no event
-                new_events.append(RecordsArchived.counted(job.run_id, self._clock.now(), kind.name, counts))
-                log_part(job.run_id, kind, counts)
+            new_events += self._part_archived(job.run_id, status, kind, counts)
         if failure is None:
-            folded = SyncStatus.fold([*history, *new_events])
-            if folded.all_kinds_synced and not folded.sahha_data_synced:
-                new_events.append(SyncCompleted(run_id=job.run_id, occurred_at=self._clock.now()))
+            new_events += self._completion(job.run_id, history, new_events)
         if not new_events:
             return status, None
         return (await append_and_project(uow, job.run_id, history, new_events)).status, failure
@@ -216,27 +328,38 @@ class ArchiveHealthData:
             history = await read_history(uow, run_id)
             status = SyncStatus.fold(history)
             counts = await uow.archive.upsert(kind, kind.records_in(records))
-            if status.is_synced(kind) and counts.written == 0:  # archived before, nothing new: no event
-                return status
-            event = RecordsArchived.counted(run_id, self._clock.now(), kind.name, counts)
-            record = await append_and_project(uow, run_id, history, [event])
-            log_part(run_id, kind, counts)
-            return record.status
+            events = self._part_archived(run_id, status, kind, counts)
+            return (await append_and_project(uow, run_id, history, events)).status if events else status
 
         return await in_transaction(self._unit_of_work, work)
 
     async def _complete(self, run_id: str, context: JobContext) -> SyncStatus:
         async def work(uow: UnitOfWork) -> SyncStatus:
             history = await read_history(uow, run_id)
-            status = SyncStatus.fold(history)
-            if status.sahha_data_synced or not status.all_kinds_synced:
-                return status
-            done = SyncCompleted(run_id=run_id, occurred_at=self._clock.now())
-            return (await append_and_project(uow, run_id, history, [done])).status
+            done = self._completion(run_id, history, [])
+            return (await append_and_project(uow, run_id, history, done)).status if done else SyncStatus.fold(history)
 
         status = await in_transaction(self._unit_of_work, work)
         log.info("archival.sync_completed", run_id=run_id, job_id=context.job_id, attempt=context.attempt)
         return status
+
+    def _part_archived(
+        self, run_id: str, status: SyncStatus, kind: RecordKind[Any], counts: UpsertCounts
+    ) -> list[DomainEvent]:
+        """The part's ``RecordsArchived`` (logged), or none when it was archived before and nothing new was written."""
+        if status.is_synced(kind) and counts.written == 0:
+            return []
+        log_part(run_id, kind, counts)
+        return [RecordsArchived.counted(run_id, self._clock.now(), kind.name, counts)]
+
+    def _completion(
+        self, run_id: str, history: Sequence[DomainEvent], new_events: Sequence[DomainEvent]
+    ) -> list[DomainEvent]:
+        """``SyncCompleted`` when ``new_events`` (after ``history``) archive the run's last part."""
+        folded = SyncStatus.fold([*history, *new_events])
+        if folded.all_kinds_synced and not folded.sahha_data_synced:
+            return [SyncCompleted(run_id=run_id, occurred_at=self._clock.now())]
+        return []
 
     def _failure_event(self, run_id: str, context: JobContext, exc: Exception, *, part: str | None) -> ArchivalFailed:
         return failure_event(run_id, self._clock.now(), context, exc, part=part)

@@ -1,0 +1,75 @@
+"""Natural batching: calls that arrive while a batch is being worked on wait, and go together in the next one.
+
+A worker that runs several jobs at once hands each job to a ``Coalescer``; the first job starts a batch at once
+(no timer: a lone job never waits), and the jobs that arrive meanwhile form the next batch when it ends, up to
+``max_size``. Under load, batches grow to what the work keeps waiting; when idle, each job goes alone. Every
+call still gets its own result or its own exception, so a queue retries and reports each job as before.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Generic, TypeVar
+
+from sahha_sync.domain.errors import InvalidInputError
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+BatchWork = Callable[[Sequence[T]], Awaitable[Sequence[R | BaseException]]]
+
+
+class Coalescer(Generic[T, R]):
+    """``await coalescer(item) -> R``: ``item`` is worked on with the others waiting, by ``work(items)``, which
+    returns one result or exception per item, in order. One batch is worked on at a time."""
+
+    def __init__(self, work: BatchWork[T, R], *, max_size: int) -> None:
+        if max_size < 1:
+            raise InvalidInputError("max_size must be at least 1", field="max_size")
+        self._work = work
+        self.max_size = max_size
+        self._waiting: deque[tuple[T, asyncio.Future[R]]] = deque()
+        self._runner: asyncio.Task[None] | None = None
+
+    async def __call__(self, item: T) -> R:
+        future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
+        self._waiting.append((item, future))
+        if self._runner is None or self._runner.done():
+            self._runner = asyncio.create_task(self._run())
+        return await future
+
+    async def _run(self) -> None:
+        try:
+            while self._waiting:
+                batch: list[tuple[T, asyncio.Future[R]]] = []
+                while self._waiting and len(batch) < self.max_size:
+                    item, future = self._waiting.popleft()
+                    if not future.cancelled():  # its caller gave up before the batch began: not worked on
+                        batch.append((item, future))
+                if batch:
+                    await self._one_batch(batch)
+        finally:  # cancelled (the loop is closing): the callers still waiting are cancelled too
+            while self._waiting:
+                self._waiting.popleft()[1].cancel()
+
+    async def _one_batch(self, batch: list[tuple[T, asyncio.Future[R]]]) -> None:
+        try:
+            outcomes = await self._work([item for item, _ in batch])
+            if len(outcomes) != len(batch):
+                raise RuntimeError(f"the batch's work gave {len(outcomes)} outcomes for {len(batch)} items")
+        except BaseException as exc:  # the batch as a whole failed (or this task was cancelled): every caller hears
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(exc if isinstance(exc, Exception) else asyncio.CancelledError())
+            if not isinstance(exc, Exception):
+                raise
+            return
+        for (_, future), outcome in zip(batch, outcomes, strict=True):
+            if future.done():  # its caller was cancelled meanwhile
+                continue
+            if isinstance(outcome, BaseException):
+                future.set_exception(outcome)
+            else:
+                future.set_result(outcome)
