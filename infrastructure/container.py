@@ -248,12 +248,14 @@ def durable_queue(settings: Settings) -> JobQueue:
     return durable_queue_for(settings, run_worker=settings.run_workers)
 
 
-def durable_queue_for(settings: Settings, *, concurrency: int = 1, run_worker: bool = True) -> JobQueue:
-    """The durable queue for a worker process (``concurrency`` jobs at once), or, without ``run_worker``, one that
-    only submits and reads (``recover``, ``jobs``, ``stats``, ``webhook serve`` beside separate workers)."""
+def durable_queue_for(settings: Settings, *, concurrency: int | None = None, run_worker: bool = True) -> JobQueue:
+    """The durable queue for a worker process (``concurrency`` jobs at once, by default the settings'
+    ``worker_concurrency``), or, without ``run_worker``, one that only submits and reads (``recover``, ``jobs``,
+    ``stats``, ``webhook serve`` beside separate workers)."""
     from sahha_sync.adapters.queue import ProcrastinateJobQueue  # procrastinate: the [postgres] extra
 
-    return ProcrastinateJobQueue(settings.database_url, concurrency=concurrency, run_worker=run_worker)
+    at_once = settings.worker_concurrency if concurrency is None else concurrency
+    return ProcrastinateJobQueue(settings.database_url, concurrency=at_once, run_worker=run_worker)
 
 
 def openai_analyst(client: openai.AsyncOpenAI, model: str) -> OpenAIAnalyst:
@@ -321,7 +323,12 @@ class Container(containers.DeclarativeContainer):
     # the jobs (archival: SYNC_SAHHA_DATA; webhook deliveries), their handlers and the queue
     on_archived: providers.Provider[ArchivalListener | None] = providers.Object(None)  # SahhaSync(on_archived=...)
     archive_health_data = providers.Singleton(
-        ArchiveHealthData, unit_of_work=unit_of_work, clock=clock, source=source, on_archived=on_archived
+        ArchiveHealthData,
+        unit_of_work=unit_of_work,
+        clock=clock,
+        source=source,
+        on_archived=on_archived,
+        batch_size=config.provided.archival_batch,
     )
     ingest_webhook_records = providers.Singleton(
         IngestWebhookRecords, unit_of_work=unit_of_work, clock=clock, inbox=store_inbox, source=source
@@ -331,7 +338,7 @@ class Container(containers.DeclarativeContainer):
     )
     queue_backend: providers.Provider[JobQueue] = providers.Selector(
         config.provided.queue,
-        memory=providers.Factory(InMemoryJobQueue),
+        memory=providers.Factory(InMemoryJobQueue, concurrency=config.provided.worker_concurrency),
         postgres=providers.Factory(durable_queue, config),
     )
     job_queue = providers.Resource(queue_resource, queue_backend, job_handlers)

@@ -69,6 +69,8 @@ class Settings(BaseSettings):
     queue: QueueKind = Field("memory", validation_alias="SAHHA_SYNC_QUEUE")
     db_schema: str = Field("sahha_sync", pattern=r"^[a-z_][a-z0-9_]{0,62}$", validation_alias="SAHHA_SYNC_SCHEMA")
     run_workers: bool = Field(True, validation_alias="SAHHA_SYNC_RUN_WORKERS")
+    worker_concurrency: int = Field(8, ge=1, le=256, validation_alias="SAHHA_SYNC_WORKER_CONCURRENCY")
+    archival_batch: int = Field(32, ge=1, le=256, validation_alias="SAHHA_SYNC_ARCHIVAL_BATCH")
     analyst: AnalystKind = Field(validation_alias="SAHHA_SYNC_ANALYST")
     openai_model: str = Field(DEFAULT_OPENAI_MODEL, min_length=1, validation_alias="SAHHA_SYNC_OPENAI_MODEL")
     lookback_hours: float = Field(48.0, ge=0, le=24 * 366, validation_alias="SAHHA_SYNC_LOOKBACK_HOURS")

@@ -42,7 +42,9 @@ DRAIN_TIMEOUT = 600.0
 
 def worker(
     ctx: typer.Context,
-    concurrency: int = typer.Option(1, "--concurrency", min=1, max=256, help="Jobs run at once."),
+    concurrency: int | None = typer.Option(
+        None, "--concurrency", min=1, max=256, help="Jobs run at once [default: SAHHA_SYNC_WORKER_CONCURRENCY, 8]."
+    ),
     shutdown_timeout: float = typer.Option(30.0, "--shutdown-timeout", min=0, help="Seconds running jobs get."),
     health_port: int | None = typer.Option(
         None, "--health-port", min=1, max=65535, help="Serve /livez, /readyz and /metrics on this port."
@@ -54,8 +56,9 @@ def worker(
     health = None if health_port is None else (health_host, health_port)
     if health is not None:
         _ops.require_free_port(*health)
-    out.print(f"worker on {settings.database_url_for_display}, {concurrency} at once; Ctrl-C or SIGTERM stops it")
-    run_sync(_work(settings, concurrency, shutdown_timeout, health))
+    at_once = settings.worker_concurrency if concurrency is None else concurrency
+    out.print(f"worker on {settings.database_url_for_display}, {at_once} at once; Ctrl-C or SIGTERM stops it")
+    run_sync(_work(settings, at_once, shutdown_timeout, health))
     out.print("worker stopped")
 
 

@@ -200,7 +200,7 @@ def test_secrets_never_appear_in_errors_or_the_settings_repr(monkeypatch: pytest
     assert "db-password" not in str(caught.value)
 
 
-def test_every_field_has_the_environment_variable_design_md_names() -> None:
+def test_every_field_has_the_environment_variable_the_readme_names() -> None:
     assert {name: env_name(name) for name in Settings.model_fields} == {
         "sahha_api_base_url": "SAHHA_API_BASE_URL",
         "sahha_client_id": "SAHHA_CLIENT_ID",
@@ -213,6 +213,8 @@ def test_every_field_has_the_environment_variable_design_md_names() -> None:
         "queue": "SAHHA_SYNC_QUEUE",
         "db_schema": "SAHHA_SYNC_SCHEMA",
         "run_workers": "SAHHA_SYNC_RUN_WORKERS",
+        "worker_concurrency": "SAHHA_SYNC_WORKER_CONCURRENCY",
+        "archival_batch": "SAHHA_SYNC_ARCHIVAL_BATCH",
         "analyst": "SAHHA_SYNC_ANALYST",
         "openai_model": "SAHHA_SYNC_OPENAI_MODEL",
         "lookback_hours": "SAHHA_SYNC_LOOKBACK_HOURS",
