@@ -9,6 +9,7 @@ from ``BEGIN IMMEDIATE`` to its end, which gives the same guarantee.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from datetime import UTC
 from typing import Any
@@ -26,6 +27,7 @@ from sahha_sync.application.ports.event_store import (
     EventStoreError,
     EventStoreUnavailableError,
     RecordedEvent,
+    StreamAppend,
 )
 from sahha_sync.domain.events import DomainEvent, decode_event, encode_event
 
@@ -60,12 +62,46 @@ class SqlEventStore(EventStore):
                 raise ConcurrencyError(stream_id, expected_version, await self.stream_version(stream_id)) from exc
             raise
 
+    async def append_streams(self, appends: Sequence[StreamAppend]) -> None:
+        """One statement for every stream (on Postgres after the append lock, in the same round trip); a stream
+        given no events is left alone, as ``append`` leaves it."""
+        appends = [append for append in appends if append[1]]
+        if not appends:
+            return
+        try:
+            async with translated(EVENT_ERRORS, f"append to {len(appends)} streams"):
+                await _append_streams(self._bind, appends)
+        except EventStoreError as exc:
+            if isinstance(exc.__cause__, IntegrityError):  # a writer that took no lock got there first
+                async with translated(EVENT_ERRORS, f"versions of {len(appends)} streams"):
+                    conflict = await _conflict(self._bind, appends)
+                if conflict is not None:
+                    raise conflict from exc
+            raise
+
     async def read_stream(self, stream_id: str) -> list[RecordedEvent]:
         if self._bind.dialect.name == "postgresql":
             async with translated(EVENT_ERRORS, f"read of {stream_id}"):
-                return await _postgres_stream(self._bind, stream_id)
+                return await _postgres_read(self._bind, "= %s", stream_id)
         query = select(sync_events).where(sync_events.c.stream_id == stream_id).order_by(sync_events.c.version)
         return await self._read(query, f"read of {stream_id}")
+
+    async def read_streams(self, stream_ids: Sequence[str]) -> dict[str, list[RecordedEvent]]:
+        """One statement for every stream."""
+        streams: dict[str, list[RecordedEvent]] = {stream_id: [] for stream_id in stream_ids}
+        if not streams:
+            return streams
+        operation = f"read of {len(streams)} streams"
+        if self._bind.dialect.name == "postgresql":
+            async with translated(EVENT_ERRORS, operation):
+                recorded = await _postgres_read(self._bind, "= ANY(%s)", list(streams))
+        else:
+            in_streams = sync_events.c.stream_id.in_(list(streams))
+            order = (sync_events.c.stream_id, sync_events.c.version)
+            recorded = await self._read(select(sync_events).where(in_streams).order_by(*order), operation)
+        for event in recorded:
+            streams[event.stream_id].append(event)
+        return streams
 
     async def read_all(self, *, after: int = 0, limit: int | None = None) -> list[RecordedEvent]:
         query = select(sync_events).where(sync_events.c.position > after).order_by(sync_events.c.position)
@@ -92,15 +128,16 @@ class SqlEventStore(EventStore):
         return [_recorded(row) for row in rows]
 
 
-async def _postgres_stream(connection: AsyncConnection, stream_id: str) -> list[RecordedEvent]:
-    """A stream read through psycopg in pipeline mode: a unit of work's first read goes with its ``BEGIN``."""
+async def _postgres_read(connection: AsyncConnection, stream_condition: str, parameter: Any) -> list[RecordedEvent]:
+    """The events of the streams whose id meets ``stream_condition`` (of one ``parameter``), by stream and
+    version, read through psycopg in pipeline mode: a unit of work's first read goes with its ``BEGIN``."""
     table = qualified_name(sync_events, connection.sync_connection)
     columns = "position, stream_id, version, type, schema_version, payload, recorded_at"
-    statement = f"SELECT {columns} FROM {table} WHERE stream_id = %s ORDER BY version"
+    statement = f"SELECT {columns} FROM {table} WHERE stream_id {stream_condition} ORDER BY stream_id, version"
     driver = await driver_of(connection)
     async with driver_errors(connection):
         async with driver.pipeline():
-            cursor = await driver.execute(statement, [stream_id])
+            cursor = await driver.execute(statement, [parameter])
         rows = await cursor.fetchall()
     return [
         RecordedEvent(
@@ -157,6 +194,77 @@ async def _postgres_append(
         RecordedEvent(position=position, stream_id=stream_id, version=version, event=event, recorded_at=moment)
         for (position, version, moment), event in zip(stored, events, strict=True)
     ]
+
+
+# The events of several streams' appends, sent as one JSON array of ``[stream, expected, version, type,
+# schema_version, payload]`` (``incoming``, with each event's place ``n``), inserted in that order only when every
+# stream holds the events it expects (checked on each stream's first event). The statement starts with its
+# INSERT: Python's sqlite3 counts the rows of a statement only then.
+_STREAMS_INSERT = (
+    "INSERT INTO {table} (stream_id, version, type, schema_version, payload) "
+    "WITH incoming AS ({incoming}) SELECT stream_id, version, type, schema_version, payload FROM incoming "
+    "WHERE NOT EXISTS ("
+    "SELECT 1 FROM incoming AS head WHERE head.version = head.expected + 1 AND head.expected <> "
+    "(SELECT coalesce(max(stored.version), 0) FROM {table} AS stored WHERE stored.stream_id = head.stream_id)) "
+    "ORDER BY n"
+)
+_POSTGRES_INCOMING = (
+    "SELECT event ->> 0 AS stream_id, (event ->> 1)::int4 AS expected, (event ->> 2)::int4 AS version, "
+    "event ->> 3 AS type, (event ->> 4)::int4 AS schema_version, event -> 5 AS payload, n "
+    "FROM jsonb_array_elements(%s::jsonb) WITH ORDINALITY AS incoming (event, n)"
+)
+_SQLITE_INCOMING = (
+    "SELECT json_extract(value, '$[0]') AS stream_id, json_extract(value, '$[1]') AS expected, "
+    "json_extract(value, '$[2]') AS version, json_extract(value, '$[3]') AS type, "
+    "json_extract(value, '$[4]') AS schema_version, json_extract(value, '$[5]') AS payload, key AS n "
+    "FROM json_each(?)"
+)
+
+
+async def _append_streams(connection: AsyncConnection, appends: Sequence[StreamAppend]) -> None:
+    """``_STREAMS_INSERT`` in one round trip: on Postgres with the savepoint, the lock and the release
+    (``pipelined_write``); on SQLite alone (one statement, undone by SQLite when it fails). Nothing inserted
+    means a stream's version differs: ``ConcurrencyError`` for it."""
+    table = qualified_name(sync_events, connection.sync_connection)
+    document = json.dumps(_incoming(appends))  # json, as SQLAlchemy and psycopg write a JSON column
+    if connection.dialect.name == "postgresql":
+        async with pipelined_write(connection) as driver:
+            await driver.execute("SELECT pg_advisory_xact_lock(%s)", [APPEND_LOCK_KEY])
+            cursor = await driver.execute(_STREAMS_INSERT.format(incoming=_POSTGRES_INCOMING, table=table), [document])
+        inserted = cursor.rowcount
+    else:
+        driver = await driver_of(connection)
+        statement = _STREAMS_INSERT.format(incoming=_SQLITE_INCOMING, table=table)
+        async with driver_errors(connection), driver.execute(statement, [document]) as cursor:
+            inserted = cursor.rowcount
+    if not inserted:
+        conflict = await _conflict(connection, appends)
+        assert conflict is not None, "nothing appended, yet every stream holds the events it expects"
+        raise conflict
+
+
+def _incoming(appends: Sequence[StreamAppend]) -> list[list[Any]]:
+    """The rows of ``_STREAMS_INSERT``'s JSON array, every stream's events in order."""
+    rows = []
+    for stream_id, events, expected_version in appends:
+        for version, event in enumerate(events, start=expected_version + 1):
+            event_type, schema_version, payload = encode_event(event)
+            rows.append([stream_id, expected_version, version, event_type, schema_version, payload])
+    return rows
+
+
+async def _conflict(connection: AsyncConnection, appends: Sequence[StreamAppend]) -> ConcurrencyError | None:
+    """The error of the first of ``appends`` whose stream holds another number of events than it expects."""
+    query = (
+        select(sync_events.c.stream_id, func.max(sync_events.c.version))
+        .where(sync_events.c.stream_id.in_([stream_id for stream_id, _, _ in appends]))
+        .group_by(sync_events.c.stream_id)
+    )
+    versions = {stream_id: version for stream_id, version in (await connection.execute(query)).all()}
+    for stream_id, _, expected_version in appends:
+        if (actual := versions.get(stream_id, 0)) != expected_version:
+            return ConcurrencyError(stream_id, expected_version, actual)
+    return None
 
 
 async def _append(

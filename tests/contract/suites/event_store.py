@@ -171,3 +171,55 @@ class EventStoreContract:
             await event_store.append(stream, [SyncCompleted(run_id=run_id, occurred_at=T0)], expected_version=0)
         await event_store.append(stream, [SyncCompleted(run_id=run_id, occurred_at=T0)], expected_version=1)
         assert await event_store.stream_version(stream) == 2
+
+    async def test_read_streams_returns_each_stream_in_order_and_unknown_ones_empty(
+        self, event_store: EventStore
+    ) -> None:
+        (run_a, stream_a), (run_b, stream_b), (_, unknown) = _run(), _run(), _run()
+        events_a, events_b = _all_kinds(run_a), _all_kinds(run_b)[:2]
+        await event_store.append(stream_a, events_a[:4], expected_version=0)
+        await event_store.append(stream_b, events_b, expected_version=0)
+        await event_store.append(stream_a, events_a[4:], expected_version=4)
+        streams = await event_store.read_streams([unknown, stream_b, stream_a])
+        assert list(streams) == [unknown, stream_b, stream_a]
+        assert streams[unknown] == []
+        assert [e.event for e in streams[stream_a]] == events_a
+        assert [e.version for e in streams[stream_a]] == list(range(1, len(events_a) + 1))
+        assert streams[stream_a] == await event_store.read_stream(stream_a)
+        assert [e.event for e in streams[stream_b]] == events_b
+        assert await event_store.read_streams([]) == {}
+
+    async def test_append_streams_appends_each_stream_after_its_expected_version_in_order(
+        self, event_store: EventStore
+    ) -> None:
+        (run_a, stream_a), (run_b, stream_b), (_, stream_c) = _run(), _run(), _run()
+        events_a, events_b = _all_kinds(run_a)[:3], _all_kinds(run_b)[:3]
+        first = await event_store.append(stream_a, events_a[:1], expected_version=0)
+        await event_store.append_streams([(stream_b, events_b, 0), (stream_a, events_a[1:], 1), (stream_c, [], 0)])
+        streams = await event_store.read_streams([stream_a, stream_b, stream_c])
+        assert [(e.event, e.version) for e in streams[stream_a]] == list(zip(events_a, [1, 2, 3], strict=True))
+        assert [(e.event, e.version) for e in streams[stream_b]] == list(zip(events_b, [1, 2, 3], strict=True))
+        assert streams[stream_c] == []
+        assert await event_store.stream_version(stream_c) == 0
+        everything = _mine(await event_store.read_all(after=first[0].position), stream_a, stream_b, stream_c)
+        order = [(stream_b, 1), (stream_b, 2), (stream_b, 3), (stream_a, 2), (stream_a, 3)]
+        assert [(e.stream_id, e.version) for e in everything] == order
+        positions = [e.position for e in everything]
+        assert positions == sorted(set(positions))
+
+    async def test_append_streams_names_the_stream_whose_expected_version_is_wrong(
+        self, event_store: EventStore
+    ) -> None:
+        (run_a, stream_a), (run_b, stream_b) = _run(), _run()
+        await event_store.append(stream_b, _all_kinds(run_b)[:2], expected_version=0)
+        with pytest.raises(ConcurrencyError) as caught:
+            await event_store.append_streams(
+                [(stream_b, [SyncCompleted(run_id=run_b, occurred_at=T0)], 1), (stream_a, _all_kinds(run_a), 0)]
+            )
+        assert (caught.value.stream_id, caught.value.expected_version, caught.value.actual_version) == (stream_b, 1, 2)
+        assert await event_store.stream_version(stream_b) == 2
+
+    async def test_append_streams_of_no_stream_changes_nothing(self, event_store: EventStore) -> None:
+        before = await event_store.read_all()
+        await event_store.append_streams([])
+        assert await event_store.read_all() == before
