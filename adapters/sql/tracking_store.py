@@ -293,23 +293,22 @@ class SqlTrackingStore(TrackingStore):
         return _record(row)
 
     async def _postgres_save(self, rows: list[dict[str, Any]]) -> list[TrackingRecord]:
-        """The savepoint, the upsert of each row (prepared once) and the release in one round trip."""
+        """The savepoint, an upsert per row (a cursor each) and the release in one round trip."""
         from psycopg.rows import dict_row
 
         table = qualified_name(tracking, self._bind.sync_connection)
+        upsert = _plain_upsert(table, tuple(rows[0]), "run_id", returning=True)
         async with pipelined_write(self._bind) as driver:
-            cursor = driver.cursor(row_factory=dict_row)
-            await cursor.executemany(
-                _plain_upsert(table, tuple(rows[0]), "run_id", returning=True), rows, returning=True
-            )
+            cursors = [driver.cursor(row_factory=dict_row) for _ in rows]
+            for cursor, row in zip(cursors, rows, strict=True):
+                await cursor.execute(upsert, row)
         saved = []
         async with driver_errors(self._bind):
-            for _ in rows:  # one result per row
-                row = await cursor.fetchone()
-                if row is None:  # the database skipped the row (its user was erased), as SQLAlchemy's ``one()`` reports
+            for cursor in cursors:
+                found = await cursor.fetchone()
+                if found is None:  # the database skipped the row (its user was erased), as SQLAlchemy's ``one()`` says
                     raise NoResultFound("the tracking row was not written")
-                saved.append(_record_of(_in_utc(row)))
-                cursor.nextset()
+                saved.append(_record_of(_in_utc(found)))
         return saved
 
     async def _sqlite_save(self, records: Sequence[TrackingRecord], rows: list[dict[str, Any]]) -> list[TrackingRecord]:
