@@ -75,6 +75,38 @@ class TrackingStoreContract:
         assert replaced.id == saved.id
         assert await tracking_store.get(saved.run_id) == dataclasses.replace(updated, id=saved.id)
 
+    async def test_save_many_inserts_and_replaces_in_order_keeping_the_stored_ids(
+        self, tracking_store: TrackingStore
+    ) -> None:
+        user = unique_id()
+        kept = await tracking_store.save(run(user, analysed_at=T0))
+        replaced = dataclasses.replace(
+            kept, id=None, status=SyncStatus(sahha_data_synced=True, archival_requested=True)
+        )
+        records = [run(user, analysed_at=T0 + timedelta(days=1)), replaced, run(unique_id(), analysed_at=T0)]
+        saved = await tracking_store.save_many(records)
+        assert [r.run_id for r in saved] == [r.run_id for r in records]
+        assert saved[1] == dataclasses.replace(replaced, id=kept.id)
+        assert all(s == dataclasses.replace(r, id=s.id) for s, r in zip(saved, records, strict=True))
+        assert len({s.id for s in saved}) == 3
+        assert kept.id is not None
+        assert saved[0].id is not None
+        assert saved[0].id > kept.id
+        assert [await tracking_store.get(r.run_id) for r in records] == saved
+
+    async def test_save_many_keeps_given_ids_no_other_row_holds(self, tracking_store: TrackingStore) -> None:
+        user = unique_id()
+        held = await tracking_store.save(run(user))
+        assert held.id is not None
+        free = held.id + 1000
+        saved = await tracking_store.save_many(
+            [dataclasses.replace(run(user), id=free), dataclasses.replace(run(user), id=held.id)]
+        )
+        assert saved[0].id == free
+        assert saved[1].id not in (None, free, held.id)
+        assert await tracking_store.get(held.run_id) == held
+        assert await tracking_store.save_many([]) == []
+
     async def test_a_sync_error_is_kept(self, tracking_store: TrackingStore) -> None:
         status = SyncStatus(
             synced_kinds=frozenset({"biomarker"}), sync_error="ArchiveUnavailableError: scores", archival_requested=True
@@ -202,6 +234,28 @@ class TrackingStoreContract:
         assert await tracking_store.freshness(user) == moved
         await tracking_store.advance_freshness(UserFreshness(user_id=user, archetypes=Watermark(T0)))
         assert await tracking_store.freshness(user) == moved
+
+    async def test_advance_freshness_many_moves_several_users_at_once(self, tracking_store: TrackingStore) -> None:
+        user, other, new, hour = unique_id(), unique_id(), unique_id(), timedelta(hours=1)
+        stored = UserFreshness(user_id=user, fetched=Watermark(T0 + hour), delivered=Watermark(T0), delivery_run_id="d")
+        theirs = UserFreshness(user_id=other, fetched=Watermark(T0 + 2 * hour), archetypes=Watermark(T0))
+        for freshness in (stored, theirs):
+            await tracking_store.save_freshness(freshness)
+        await tracking_store.advance_freshness_many(
+            [
+                UserFreshness(user_id=user, fetched=Watermark(T0 + 4 * hour)),
+                UserFreshness(user_id=other, fetched=Watermark(T0), archetypes=Watermark(T0 - hour)),
+                UserFreshness(user_id=new, archetypes=Watermark(T0 + hour)),
+                UserFreshness(user_id=user, fetched=Watermark(T0 + 3 * hour), archetypes=Watermark(T0 + hour)),
+            ]
+        )
+        assert await tracking_store.freshness(user) == dataclasses.replace(
+            stored, fetched=Watermark(T0 + 4 * hour), archetypes=Watermark(T0 + hour)
+        )
+        assert await tracking_store.freshness(other) == theirs  # older marks move nothing
+        assert await tracking_store.freshness(new) == UserFreshness(user_id=new, archetypes=Watermark(T0 + hour))
+        await tracking_store.advance_freshness_many([])
+        assert await tracking_store.freshness(other) == theirs
 
     async def test_freshness_rows_are_listed_by_user_and_go_with_the_user_and_with_clear(
         self, tracking_store: TrackingStore
