@@ -23,21 +23,24 @@ BatchWork = Callable[[Sequence[T]], Awaitable[Sequence[R | BaseException]]]
 
 class Coalescer(Generic[T, R]):
     """``await coalescer(item) -> R``: ``item`` is worked on with the others waiting, by ``work(items)``, which
-    returns one result or exception per item, in order. One batch is worked on at a time."""
+    returns one result or exception per item, in order. Up to ``at_once`` batches are worked on at the same time
+    (a second one lets Python prepare a batch while the database writes the other)."""
 
-    def __init__(self, work: BatchWork[T, R], *, max_size: int) -> None:
+    def __init__(self, work: BatchWork[T, R], *, max_size: int, at_once: int = 1) -> None:
         if max_size < 1:
             raise InvalidInputError("max_size must be at least 1", field="max_size")
+        if at_once < 1:
+            raise InvalidInputError("at_once must be at least 1", field="at_once")
         self._work = work
-        self.max_size = max_size
+        self.max_size, self.at_once = max_size, at_once
         self._waiting: deque[tuple[T, asyncio.Future[R]]] = deque()
-        self._runner: asyncio.Task[None] | None = None
+        self._runners: set[asyncio.Task[None]] = set()
 
     async def __call__(self, item: T) -> R:
         future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
         self._waiting.append((item, future))
-        if self._runner is None or self._runner.done():
-            self._runner = asyncio.create_task(self._run())
+        if len(self._runners) < self.at_once:
+            self._runners.add(asyncio.create_task(self._run()))
         return await future
 
     async def _run(self) -> None:
@@ -50,8 +53,10 @@ class Coalescer(Generic[T, R]):
                         batch.append((item, future))
                 if batch:
                     await self._one_batch(batch)
-        finally:  # cancelled (the loop is closing): the callers still waiting are cancelled too
-            while self._waiting:
+        finally:
+            # Leaves the runners when nothing waits, before anything else runs: a call coming next starts another.
+            self._runners.discard(asyncio.current_task())  # type: ignore[arg-type]
+            while self._waiting and not self._runners:  # cancelled (the loop is closing): the callers waiting too
                 self._waiting.popleft()[1].cancel()
 
     async def _one_batch(self, batch: list[tuple[T, asyncio.Future[R]]]) -> None:

@@ -12,12 +12,13 @@ It creates a database of its own on the server (dropped at the end), migrates it
   kinds of submit: recoverable (written behind the caller) and stored (the caller waits for the insert).
 Throughput is jobs / (first submit → queue idle). Figures are printed side by side.
 
-    python benchmarks/queue_throughput.py --goals [--archival-jobs 400 --concurrency 4]
+    python benchmarks/queue_throughput.py --goals [--archival-jobs 400 --concurrency 8 --batch 32]
 
 prints the scale figures in one run instead: on the durable queue with one worker process (``--concurrency``
-tasks), archival jobs/s beside no-op jobs/s; the same archival jobs with two worker processes; and the in-memory
-queue on a SQLite file with its worker in-process. An archival job carries a ``--window-days`` window of one
-user's data (7 days: about 180 records), as ``run_analysis`` submits it.
+jobs at once, the archival jobs among them archived together up to ``--batch``: the library's defaults),
+archival jobs/s beside no-op jobs/s; the same archival jobs with two worker processes; and the in-memory queue on
+a SQLite file with its worker in-process, as the embedded defaults run it. An archival job carries a
+``--window-days`` window of one user's data (7 days: about 180 records), as ``run_analysis`` submits it.
 """
 
 from __future__ import annotations
@@ -53,8 +54,10 @@ from sahha_sync.domain import FetchWindow
 from sahha_sync.domain.events import AnalysisRequested, ArchivalRequested, DomainEvent, HealthDataFetched, stream_id_for
 from sahha_sync.domain.snapshot import HealthSnapshot
 from sahha_sync.domain.tracking import TrackingRecord
+from sahha_sync.infrastructure.settings import Settings
 
 DAY0 = datetime(2026, 10, 1, tzinfo=UTC)
+DEFAULTS = {name: Settings.model_fields[name].default for name in ("worker_concurrency", "archival_batch")}
 Handler = Callable[[Mapping[str, Any], JobContext], Awaitable[None]]
 
 
@@ -74,9 +77,9 @@ def make_queue(kind: str, url: str, concurrency: int, queue_name: str) -> JobQue
     )
 
 
-def spawn_worker(url: str, queue_name: str, workload: str, concurrency: int) -> subprocess.Popen[str]:
+def spawn_worker(url: str, queue_name: str, workload: str, concurrency: int, batch: int = 1) -> subprocess.Popen[str]:
     """A ``--serve`` process running the durable queue's worker; returns once it takes jobs."""
-    command = [sys.executable, __file__, "--serve", url, queue_name, workload, str(concurrency)]
+    command = [sys.executable, __file__, "--serve", url, queue_name, workload, str(concurrency), str(batch)]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     assert process.stdout is not None
     if process.stdout.readline().strip() != "ready":
@@ -85,10 +88,10 @@ def spawn_worker(url: str, queue_name: str, workload: str, concurrency: int) -> 
     return process
 
 
-async def serve(url: str, queue_name: str, workload: str, concurrency: int) -> None:
+async def serve(url: str, queue_name: str, workload: str, concurrency: int, batch: int) -> None:
     """The worker process: runs the queue's jobs until SIGTERM."""
     engine = create_engine(url)
-    handler = noop if workload == "no-op" else archiver_on(engine)
+    handler = noop if workload == "no-op" else archiver_on(engine, batch)
     queue = ProcrastinateJobQueue(url, concurrency=concurrency, queue_name=queue_name)
 
     async def ready() -> None:
@@ -98,8 +101,9 @@ async def serve(url: str, queue_name: str, workload: str, concurrency: int) -> N
     await engine.dispose()
 
 
-def archiver_on(engine: AsyncEngine) -> Handler:
-    return ArchiveHealthData(unit_of_work=sql_unit_of_work_factory(engine), clock=SystemClock())
+def archiver_on(engine: AsyncEngine, batch: int = 1) -> Handler:
+    """The archival handler; ``batch`` > 1 archives the jobs running at once together (up to ``batch``)."""
+    return ArchiveHealthData(unit_of_work=sql_unit_of_work_factory(engine), clock=SystemClock(), batch_size=batch)
 
 
 async def measure(queue: JobQueue, handler: Handler, jobs: list[tuple[dict[str, Any], str | None]]) -> dict[str, float]:
@@ -223,7 +227,7 @@ async def goals(args: argparse.Namespace) -> None:
             )
             if workload == "archival" and label == "archival":
                 figures["records"] = records_per_job(jobs)
-            workers = [spawn_worker(url, tag, workload, args.concurrency) for _ in range(processes)]
+            workers = [spawn_worker(url, tag, workload, args.concurrency, args.batch) for _ in range(processes)]
             try:
                 measured = await measure(make_queue("durable", url, args.concurrency, tag), noop, jobs)
             finally:
@@ -243,8 +247,9 @@ async def goals(args: argparse.Namespace) -> None:
     print()
     print(f"archival jobs of {args.window_days}-day windows, {figures['records']:.0f} records a job on average")
     print(
-        f"durable queue, one worker process x{args.concurrency}: archival {figures['archival']:.1f} jobs/s, "
-        f"no-op {figures['no-op']:.1f} jobs/s: {figures['archival'] / figures['no-op']:.2f}x no-op (goal 0.5x)"
+        f"durable queue, one worker process x{args.concurrency}, batch {args.batch}: "
+        f"archival {figures['archival']:.1f} jobs/s, no-op {figures['no-op']:.1f} jobs/s: "
+        f"{figures['archival'] / figures['no-op']:.2f}x no-op (goal 0.5x)"
     )
     print(
         f"durable queue, two worker processes x{args.concurrency}: archival {figures['x2']:.1f} jobs/s, "
@@ -268,7 +273,8 @@ async def sqlite_archival(args: argparse.Namespace) -> float:
             jobs = list(
                 await record_runs(sql_unit_of_work_factory(engine), args.archival_jobs, "sqlite", args.window_days)
             )
-            measured = await measure(InMemoryJobQueue(concurrency=1), archiver_on(engine), jobs)
+            queue = InMemoryJobQueue(concurrency=args.concurrency)
+            measured = await measure(queue, archiver_on(engine, args.batch), jobs)
         finally:
             await engine.dispose()
     print(f"  in-memory queue on SQLite, archival: {measured['jobs_per_s']:.1f} jobs/s", flush=True)
@@ -304,14 +310,27 @@ def main() -> None:
     parser.add_argument("--archival-jobs", type=int, default=200)
     parser.add_argument("--goals", action="store_true", help="print the scale figures only (see above)")
     parser.add_argument("--window-days", type=int, default=7, help="days of data an archival job carries")
-    parser.add_argument("--concurrency", type=int, default=4, help="worker tasks per process, with --goals")
-    parser.add_argument("--serve", nargs=4, metavar=("URL", "QUEUE", "WORKLOAD", "CONCURRENCY"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=DEFAULTS["worker_concurrency"],
+        help="jobs a worker runs at once, with --goals",
+    )
+    parser.add_argument(
+        "--batch",
+        type=int,
+        default=DEFAULTS["archival_batch"],
+        help="most archival jobs archived together, with --goals",
+    )
+    parser.add_argument(
+        "--serve", nargs=5, metavar=("URL", "QUEUE", "WORKLOAD", "CONCURRENCY", "BATCH"), help=argparse.SUPPRESS
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     if args.serve:
-        url, queue_name, workload, concurrency = args.serve
-        asyncio.run(serve(url, queue_name, workload, int(concurrency)))
+        url, queue_name, workload, concurrency, batch = args.serve
+        asyncio.run(serve(url, queue_name, workload, int(concurrency), int(batch)))
         return
     if args.goals:
         asyncio.run(goals(args))

@@ -114,6 +114,7 @@ class ArchiveHealthData:
         include_archetypes: bool = True,
         on_archived: ArchivalListener | None = None,
         batch_size: int = 1,
+        batches_at_once: int = 1,
     ) -> None:
         self._unit_of_work = unit_of_work
         self._clock = clock
@@ -121,7 +122,7 @@ class ArchiveHealthData:
         self._include_archetypes = include_archetypes
         self._on_archived = on_archived
         self._batches: Coalescer[tuple[ArchivalJob, JobContext], SyncStatus] = Coalescer(
-            self.archive_jobs, max_size=batch_size
+            self.archive_jobs, max_size=batch_size, at_once=batches_at_once
         )
 
     async def __call__(self, payload: Mapping[str, Any], context: JobContext) -> None:

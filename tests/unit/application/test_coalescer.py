@@ -106,7 +106,32 @@ async def test_a_caller_cancelled_before_its_batch_began_is_not_worked_on() -> N
     assert work.batches == [[1], [3]]
 
 
-def test_max_size_must_be_at_least_one() -> None:
+@pytest.mark.parametrize(("max_size", "at_once", "field"), [(0, 1, "max_size"), (1, 0, "at_once")])
+def test_sizes_must_be_at_least_one(max_size: int, at_once: int, field: str) -> None:
     with pytest.raises(InvalidInputError) as caught:
-        Coalescer(Doubler(), max_size=0)
-    assert caught.value.field == "max_size"
+        Coalescer(Doubler(), max_size=max_size, at_once=at_once)
+    assert caught.value.field == field
+
+
+async def test_with_two_batches_at_once_a_second_batch_starts_while_the_first_is_worked_on() -> None:
+    work = Doubler()
+    work.gate.clear()
+    coalescer: Coalescer[int, int] = Coalescer(work, max_size=8, at_once=2)
+    first = asyncio.create_task(coalescer(1))
+    await asyncio.sleep(0)
+    second = asyncio.create_task(coalescer(2))
+    await asyncio.sleep(0)
+    third = [asyncio.create_task(coalescer(n)) for n in (3, 4)]
+    await asyncio.sleep(0)
+    assert work.batches == [[1], [2]]  # both held at the gate, the later calls waiting for one of them
+    work.gate.set()
+    assert await asyncio.gather(first, second, *third) == [2, 4, 6, 8]
+    assert work.batches == [[1], [2], [3, 4]]
+
+
+async def test_calls_after_every_batch_ended_start_a_new_one() -> None:
+    work = Doubler()
+    coalescer: Coalescer[int, int] = Coalescer(work, max_size=8, at_once=2)
+    for n in range(5):
+        assert await asyncio.wait_for(coalescer(n), timeout=1) == 2 * n
+    assert work.batches == [[n] for n in range(5)]
