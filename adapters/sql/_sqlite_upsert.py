@@ -1,13 +1,17 @@
 """SQLite's upsert of a kind's rows (``_upsert`` turns records into rows and chooses it on SQLite): one
 ``INSERT ... ON CONFLICT`` statement, compiled once per kind and run by the driver for each row in its stored
 form (``executemany``; the rows it changed are the rows written), in batches of ``STATEMENT_BATCH_ROWS``. As
-SQLite has no ``xmax``, the keys already stored are counted first, in the same transaction."""
+SQLite has no ``xmax``, the keys already stored are counted first, in the same transaction. Counts are by user:
+the keys stored are counted by user, and the statement runs once for each user's rows in a batch (rows in key
+order hold each user's rows together), so its count of rows changed is that user's."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from functools import cache, lru_cache
+from itertools import groupby
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import and_, func, or_
@@ -17,19 +21,26 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sahha_sync.adapters.sql._bind import driver_errors, driver_of, insert_for
 from sahha_sync.adapters.sql._records import KindTable, Values
 from sahha_sync.adapters.sql.column_types import UtcDateTime
-from sahha_sync.adapters.sql.tables import OBSERVED_COLUMN
+from sahha_sync.adapters.sql.tables import OBSERVED_COLUMN, USER_COLUMN
 from sahha_sync.domain.health import UpsertCounts
 
 STATEMENT_BATCH_ROWS = 500  # SQLite binds at most 32,766 parameters per statement
 _SQLITE = sqlite.dialect()  # how the SQLite statements are compiled and their parameters stored
+ByUser = dict[str, UpsertCounts]  # what an upsert did, for each user whose rows it was given
 
 
-async def sqlite_upsert(connection: AsyncConnection, kind: KindTable[Any], rows: list[Values]) -> UpsertCounts:
-    """Upsert ``rows`` (merged and in key order, see ``_upsert.merged_rows``) in batches."""
-    counts = UpsertCounts()
+async def sqlite_upsert(connection: AsyncConnection, kind: KindTable[Any], rows: list[Values]) -> ByUser:
+    """Upsert ``rows`` (merged and in key order, see ``_upsert.merged_rows``) in batches, counted by user."""
+    counts: ByUser = {}
     for start in range(0, len(rows), STATEMENT_BATCH_ROWS):
-        counts += await _sqlite_statement_upsert(connection, kind, rows[start : start + STATEMENT_BATCH_ROWS])
+        add_counts(counts, await _sqlite_statement_upsert(connection, kind, rows[start : start + STATEMENT_BATCH_ROWS]))
     return counts
+
+
+def add_counts(counts: ByUser, more: ByUser) -> None:
+    """Add ``more`` to ``counts``, user by user."""
+    for user, user_counts in more.items():
+        counts[user] = counts.get(user, UpsertCounts()) + user_counts
 
 
 @cache
@@ -52,24 +63,31 @@ def _statement(dialect: str, kind: KindTable[Any]) -> Any:
     )
 
 
-async def _sqlite_statement_upsert(
-    connection: AsyncConnection, kind: KindTable[Any], rows: list[Values]
-) -> UpsertCounts:
+async def _sqlite_statement_upsert(connection: AsyncConnection, kind: KindTable[Any], rows: list[Values]) -> ByUser:
     """The rows in their stored form (``sqlite_stored``), then on the driver's connection (in the transaction):
-    the keys already stored counted, and the one-row upsert run for every row (``executemany``, prepared once
-    per connection); the rows it changed are the rows written. No statement is compiled, no parameter
-    processed row by row in SQLAlchemy."""
+    the keys already stored counted by user, and the one-row upsert run for every row of each user in turn
+    (``executemany``, prepared once per connection); the rows it changed are that user's rows written. No
+    statement is compiled, no parameter processed row by row in SQLAlchemy."""
     stored = sqlite_stored(kind, rows)
     upsert_sql, count_sql = _sqlite_sql(kind)
     key_of = _key_of(kind)
     keys = [value for row in stored for value in key_of(row)]
+    counts = {}
     driver = await driver_of(connection)
-    async with driver_errors(connection):  # each await is a trip to the driver's thread: three in all
-        ((existing,),) = await driver.execute_fetchall(count_sql(len(rows)), keys)
-        async with driver.executemany(upsert_sql, stored) as cursor:
-            written = cursor.rowcount
-    inserted = len(rows) - existing
-    return UpsertCounts(inserted, written - inserted, len(rows) - written)
+    async with driver_errors(connection):  # each await is a trip to the driver's thread: one, then one a user
+        existing = dict(await driver.execute_fetchall(count_sql(len(rows)), keys))
+        for user, user_rows in _runs_by_user(stored):
+            async with driver.executemany(upsert_sql, user_rows) as cursor:
+                written = cursor.rowcount
+            inserted = len(user_rows) - existing.get(user, 0)
+            counts[user] = UpsertCounts(inserted, written - inserted, len(user_rows) - written)
+    return counts
+
+
+def _runs_by_user(stored: list[list[Any]]) -> list[tuple[str, list[list[Any]]]]:
+    """``stored`` (in key order, so each user's rows together) cut into each user's rows; the user is a row's first
+    value (``kind.columns`` start with it)."""
+    return [(user, list(user_rows)) for user, user_rows in groupby(stored, key=itemgetter(0))]
 
 
 @cache
@@ -80,8 +98,8 @@ def _key_of(kind: KindTable[Any]) -> Callable[[Sequence[Any]], tuple[Any, ...]]:
 
 @cache
 def _sqlite_sql(kind: KindTable[Any]) -> tuple[str, Callable[[int], str]]:
-    """The text of ``_statement`` (its parameters in ``kind.columns`` order) and of the count of the stored keys
-    among ``n`` rows' keys (distinct, as ``merged_rows`` leaves them)."""
+    """The text of ``_statement`` (its parameters in ``kind.columns`` order) and of the count, by user, of the
+    stored keys among ``n`` rows' keys (distinct, as ``merged_rows`` leaves them; a key starts with the user)."""
     compiled = _statement("sqlite", kind).compile(dialect=_SQLITE, column_keys=list(kind.columns))
     if tuple(compiled.positiontup or ()) != kind.columns:
         raise RuntimeError(f"the {kind.name} upsert does not take its columns in order")
@@ -93,7 +111,10 @@ def _sqlite_sql(kind: KindTable[Any]) -> tuple[str, Callable[[int], str]]:
     @lru_cache(maxsize=64)
     def count_sql(n: int) -> str:
         incoming = f"(VALUES {', '.join([one] * n)}) AS incoming"
-        return f"SELECT count(*) FROM {incoming} JOIN {table} AS stored ON {matched}"
+        return (
+            f"SELECT stored.{USER_COLUMN}, count(*) FROM {incoming} JOIN {table} AS stored ON {matched} "
+            f"GROUP BY stored.{USER_COLUMN}"
+        )
 
     return compiled.string, count_sql
 

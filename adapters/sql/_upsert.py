@@ -12,10 +12,16 @@ than ``MERGE_ROWS`` rows apart is written by each chunk (the newest still wins, 
 chunk). Memory is bounded by two chunks (the one written, the next one being converted),
 whatever the input's size. One call is one transaction (or savepoint): all of it is written, or none.
 
+Every path counts by user (``upsert_by_user``: the rows of several users at once, as an archival batch carries
+them); ``upsert`` adds the users' counts up. A user's rows are merged, written and counted as ``upsert`` of
+them alone would (keys start with the user, so rows of two users never merge): the counts of one call by user
+are those of one call per user.
+
 Postgres, large chunks: binary COPY into a temporary staging table, then one ``INSERT ... SELECT ... ON
-CONFLICT``; ``RETURNING (xmax = 0)`` tells inserted from updated rows. Postgres, small chunks: the same
-``INSERT ... SELECT`` from the rows sent as one JSON array (``jsonb_array_elements``; ``unnest`` of one binary
-array per column for a value JSON cannot hold), a statement whose text is the same for any number of rows.
+CONFLICT``; ``RETURNING (xmax = 0)`` tells inserted from updated rows, counted by user (``GROUP BY``). Postgres,
+small chunks: the same ``INSERT ... SELECT`` from the rows sent as one JSON array (``jsonb_array_elements``;
+``unnest`` of one binary array per column for a value JSON cannot hold), a statement whose text is the same for
+any number of rows.
 SQLite: ``_sqlite_upsert``.
 """
 
@@ -23,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import operator
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from functools import cache
@@ -35,9 +42,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sahha_sync.adapters.sql._bind import driver_errors, driver_of, pipelined_write, transaction
 from sahha_sync.adapters.sql._records import KindTable, Values
-from sahha_sync.adapters.sql._sqlite_upsert import sqlite_upsert
+from sahha_sync.adapters.sql._sqlite_upsert import ByUser, add_counts, sqlite_upsert
 from sahha_sync.adapters.sql.column_types import UtcDateTime
-from sahha_sync.adapters.sql.tables import OBSERVED_COLUMN
+from sahha_sync.adapters.sql.tables import OBSERVED_COLUMN, USER_COLUMN
 from sahha_sync.domain.health import UpsertCounts
 from sahha_sync.domain.snapshot import dedupe_by_key, observed_by_default
 
@@ -67,36 +74,63 @@ def merged_rows(kind: KindTable[Any], records: list[Any], now: datetime) -> list
 
 
 async def upsert(connection: AsyncConnection, kind: KindTable[Any], records: Sequence[Any]) -> UpsertCounts:
-    """Upsert ``records`` in chunks of ``MERGE_ROWS``. While the database applies one chunk, the next is
-    converted in a thread, so the database and Python work at the same time."""
+    """Upsert ``records`` (``upsert_by_user``), counted together."""
+    return total(await upsert_by_user(connection, kind, records))
+
+
+async def upsert_by_user(connection: AsyncConnection, kind: KindTable[Any], records: Sequence[Any]) -> ByUser:
+    """Upsert ``records`` in chunks of ``MERGE_ROWS``, counted by user. While the database applies one chunk, the
+    next is converted in a thread, so the database and Python work at the same time. Past one chunk, each user's
+    records are chunked apart (as ``upsert`` of them alone would chunk them)."""
     now = datetime.now(UTC)
     if len(records) <= MERGE_ROWS:
         return await _write(connection, kind, merged_rows(kind, list(records), now))
-    converter = _Converter(kind, records, now)
-    counts = UpsertCounts()
-    try:
-        while (rows := await converter.next_rows()) is not None:
-            counts += await _write(connection, kind, rows, before_apply=converter.start_next)
-    finally:
-        converter.close()
+    counts: ByUser = {}
+    for user_records in _by_user(kind, records).values():
+        converter = _Converter(kind, user_records, now)
+        try:
+            while (rows := await converter.next_rows()) is not None:
+                add_counts(counts, await _write(connection, kind, rows, before_apply=converter.start_next))
+        finally:
+            converter.close()
     return counts
 
 
 async def upsert_in_savepoint(
     connection: AsyncConnection, kind: KindTable[Any], records: Sequence[Any]
 ) -> UpsertCounts:
-    """``upsert`` in a savepoint of its own (``_bind.transaction``). On Postgres a small input is one round trip:
-    its rows are converted first (a bad record sends nothing), then the savepoint, the statement and the release
-    go together (``pipelined_write``)."""
+    """``upsert_by_user_in_savepoint``, counted together."""
+    return total(await upsert_by_user_in_savepoint(connection, kind, records))
+
+
+async def upsert_by_user_in_savepoint(
+    connection: AsyncConnection, kind: KindTable[Any], records: Sequence[Any]
+) -> ByUser:
+    """``upsert_by_user`` in a savepoint of its own (``_bind.transaction``). On Postgres a small input is one
+    round trip: its rows are converted first (a bad record sends nothing), then the savepoint, the statement and
+    the release go together (``pipelined_write``)."""
     if connection.dialect.name != "postgresql" or len(records) >= COPY_THRESHOLD_ROWS:
         async with transaction(connection):
-            return await upsert(connection, kind, records)
+            return await upsert_by_user(connection, kind, records)
     rows = merged_rows(kind, list(records), datetime.now(UTC))
     async with pipelined_write(connection) as driver:
         cursor = await driver.execute(*_statement_and_parameters(kind, rows))
     async with driver_errors(connection):
-        result = await cursor.fetchone()
+        result = await cursor.fetchall()
     return _counted(result, rows)
+
+
+def total(counts: ByUser) -> UpsertCounts:
+    """The counts of every user together."""
+    return sum(counts.values(), UpsertCounts())
+
+
+def _by_user(kind: KindTable[Any], records: Sequence[Any]) -> dict[str, list[Any]]:
+    """``records`` by user, each checked to be of ``kind`` first (a record of another kind writes nothing)."""
+    grouped: dict[str, list[Any]] = {}
+    for record in records:
+        grouped.setdefault(kind.check(record).user_id, []).append(record)
+    return grouped
 
 
 class _Converter:
@@ -142,7 +176,7 @@ async def _write(
     rows: list[Values],
     *,
     before_apply: Callable[[], None] = _nothing,
-) -> UpsertCounts:
+) -> ByUser:
     """Write ``rows``; ``before_apply`` is called when the database starts on them (Python may work then)."""
     postgres = connection.dialect.name == "postgresql"
     if postgres and len(rows) >= COPY_THRESHOLD_ROWS:
@@ -155,15 +189,13 @@ async def _write(
     return await sqlite_upsert(connection, kind, rows)
 
 
-async def _postgres_statement_upsert(
-    connection: AsyncConnection, kind: KindTable[Any], rows: list[Values]
-) -> UpsertCounts:
+async def _postgres_statement_upsert(connection: AsyncConnection, kind: KindTable[Any], rows: list[Values]) -> ByUser:
     """One statement whose parameters are one array per column: its text never changes with the number of
     rows, so it is neither compiled again nor planned again (a multi-row VALUES cost ~9 ms to compile)."""
     driver = await driver_of(connection)
     async with driver.cursor() as cursor:
         await cursor.execute(*_statement_and_parameters(kind, rows))
-        result = await cursor.fetchone()
+        result = await cursor.fetchall()
     return _counted(result, rows)
 
 
@@ -189,10 +221,20 @@ def _columns(kind: KindTable[Any], rows: list[Values]) -> list[list[Any]]:
     return columns
 
 
-def _counted(result: tuple[int, int] | None, rows: list[Values]) -> UpsertCounts:
-    """The counts of the rows inserted and written (``_upsert_from``'s result) among ``rows``."""
-    inserted, written = result if result is not None else (0, 0)
-    return UpsertCounts(inserted, written - inserted, len(rows) - written)
+def _counted(result: Sequence[tuple[str, int, int]], rows: list[Values]) -> ByUser:
+    """The counts of each user's rows among ``rows`` from the rows inserted and written of each user
+    (``_upsert_from``'s result, which names only the users with rows written)."""
+    written_by_user = {user: (inserted, written) for user, inserted, written in result}
+    counts = {}
+    for user, merged in _users_of(rows).items():
+        inserted, written = written_by_user.get(user, (0, 0))
+        counts[user] = UpsertCounts(inserted, written - inserted, merged - written)
+    return counts
+
+
+def _users_of(rows: list[Values]) -> Counter[str]:
+    """How many of ``rows`` each user has (the user is a row's first value: ``kind.columns`` start with it)."""
+    return Counter(row[0] for row in rows)
 
 
 def _copy_sql(kind: KindTable[Any], stage: str) -> tuple[str, str, str]:
@@ -208,7 +250,7 @@ def _copy_sql(kind: KindTable[Any], stage: str) -> tuple[str, str, str]:
 
 def _upsert_from(kind: KindTable[Any], source: str) -> str:
     """``INSERT ... SELECT`` from ``source`` (rows in key order) that writes only what is newer and changed, and
-    counts."""
+    counts, for each user with rows written: ``(user, inserted, written)``."""
     table = kind.table.name
     columns = ", ".join(kind.columns)
     stored = ", ".join(f"{table}.{c}" for c in kind.compared)
@@ -219,8 +261,9 @@ def _upsert_from(kind: KindTable[Any], source: str) -> str:
     return (
         f"WITH written AS (INSERT INTO {table} ({columns}) SELECT {columns} FROM {source} "
         f"ON CONFLICT ON CONSTRAINT {kind.constraint} DO UPDATE SET {assignments}, updated_at = now() "
-        f"WHERE {newer} AND ({later} OR ({stored}) IS DISTINCT FROM ({incoming})) RETURNING (xmax = 0) AS inserted) "
-        f"SELECT count(*) FILTER (WHERE inserted), count(*) FROM written"
+        f"WHERE {newer} AND ({later} OR ({stored}) IS DISTINCT FROM ({incoming})) "
+        f"RETURNING {USER_COLUMN}, (xmax = 0) AS inserted) "
+        f"SELECT {USER_COLUMN}, count(*) FILTER (WHERE inserted), count(*) FROM written GROUP BY {USER_COLUMN}"
     )
 
 
@@ -286,7 +329,7 @@ def _with_json(kind: KindTable[Any], row: Values, jsonb: Any) -> Values:
 
 async def _copy_upsert(
     connection: AsyncConnection, kind: KindTable[Any], rows: list[Values], before_apply: Callable[[], None]
-) -> UpsertCounts:
+) -> ByUser:
     stage = f"sahha_sync_stage_{kind.name}"
     create, copy_sql, upsert_sql = _copy_sql(kind, stage)
     driver = await driver_of(connection)
@@ -301,6 +344,5 @@ async def _copy_upsert(
                 await copy.write_row(_with_json(kind, row, jsonb) if has_json else row)
         before_apply()
         await cursor.execute(upsert_sql)
-        result = await cursor.fetchone()
-    inserted, written = result if result is not None else (0, 0)
-    return UpsertCounts(inserted, written - inserted, len(rows) - written)
+        result = await cursor.fetchall()
+    return _counted(result, rows)

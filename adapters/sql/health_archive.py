@@ -10,7 +10,7 @@ from sqlalchemy import delete, insert
 from sahha_sync.adapters.sql._bind import Bind, transaction, translated
 from sahha_sync.adapters.sql._read import read_window
 from sahha_sync.adapters.sql._records import KIND_TABLES, kind_table
-from sahha_sync.adapters.sql._upsert import upsert_in_savepoint
+from sahha_sync.adapters.sql._upsert import total, upsert_by_user_in_savepoint, upsert_in_savepoint
 from sahha_sync.adapters.sql.errors import ErrorKinds
 from sahha_sync.adapters.sql.tables import USER_COLUMN, quarantined_records
 from sahha_sync.application.logs import get_logger
@@ -53,6 +53,24 @@ class SqlHealthArchive(HealthArchive):
             inserted=counts.inserted,
             updated=counts.updated,
             unchanged=counts.unchanged,
+        )
+        return counts
+
+    async def upsert_by_user(self, kind: RecordKind[R], rows: Sequence[R]) -> dict[str, UpsertCounts]:
+        """One upsert of every user's rows (one round trip on Postgres for a small batch), all or none."""
+        if not rows:
+            return {}
+        stored = kind_table(kind)
+        async with translated(ARCHIVE_ERRORS, f"upsert of {kind.plural}"):
+            counts = await upsert_by_user_in_savepoint(self._bind, stored, rows)
+        summed = total(counts)
+        logger.info(
+            "archive.batch_upserted",
+            kind=kind.plural,
+            users=len(counts),
+            inserted=summed.inserted,
+            updated=summed.updated,
+            unchanged=summed.unchanged,
         )
         return counts
 

@@ -12,7 +12,7 @@ import pytest
 from sahha_sync.application.ports.health_archive import HealthArchive
 from sahha_sync.domain.errors import InvalidInputError
 from sahha_sync.domain.health import Biomarker, QuarantinedRecord, Score, UpsertCounts
-from sahha_sync.domain.record_kinds import RECORD_KINDS, SCORE, RecordKind
+from sahha_sync.domain.record_kinds import BIOMARKER, RECORD_KINDS, SCORE, RecordKind
 from sahha_sync.domain.windows import FetchWindow
 from sahha_sync.testing.records import T0, archetype, biomarker, score, unique_id
 
@@ -311,3 +311,74 @@ class HealthArchiveContract:
         assert stored.value == "455"
         assert stored.observed_at is not None
         assert stored.observed_at > T0 + timedelta(hours=1)
+
+    # -- several users at once -------------------------------------------------------------------------------
+
+    async def test_an_upsert_by_user_of_nothing_counts_no_user(self, archive: HealthArchive) -> None:
+        assert await archive.upsert_by_user(SCORE, []) == {}
+
+    async def test_an_upsert_by_user_counts_each_user_as_an_upsert_of_their_rows_would(
+        self, archive: HealthArchive
+    ) -> None:
+        """Two sets of three users in the same state; one set upserted user by user, the other at once."""
+        one_by_one, together = [unique_id() for _ in range(3)], [unique_id() for _ in range(3)]
+        for users in (one_by_one, together):
+            for user in users:
+                await archive.upsert_biomarkers(_stored_days(user))
+        counted_apart = [await archive.upsert_biomarkers(_next_days(user)) for user in one_by_one]
+        rows = [row for user in together for row in _next_days(user)]
+        counted = await archive.upsert_by_user(BIOMARKER, rows[::2] + rows[1::2])  # users interleaved
+        assert [counted[user] for user in together] == counted_apart
+        assert counted_apart[0] == UpsertCounts(inserted=2, updated=3, unchanged=3)  # 1 merged, 1 older, 1 equal
+        for apart, user in zip(one_by_one, together, strict=True):
+            assert await stored_values(archive, user) == await stored_values(archive, apart)
+        assert await stored_values(archive, together[0]) == ["400", "2", "3", "8500", "5", "6", "7", "8"]
+
+    async def test_an_upsert_by_user_counts_each_kind_of_a_user_apart(self, archive: HealthArchive) -> None:
+        user, other = unique_id(), unique_id()
+        stored_score = score(user)
+        await archive.upsert_scores([stored_score])
+        later = {"biomarker": {"day": 1}, "score": {"day": 1}, "archetype": {"week": 1}}
+        for kind in RECORD_KINDS:
+            build = BUILDERS[kind.name]
+            first = stored_score if kind == SCORE else build(user)
+            counts = await archive.upsert_by_user(kind, [first, build(other), build(user, **later[kind.name])])
+            expected = UpsertCounts(inserted=1, unchanged=1) if kind == SCORE else UpsertCounts(inserted=2)
+            assert counts == {user: expected, other: UpsertCounts(inserted=1)}
+        stored = await archive.read_window(user, WEEK)
+        assert (len(stored.biomarkers), len(stored.scores), len(stored.archetypes)) == (2, 2, 2)
+
+    async def test_an_upsert_by_user_with_a_record_of_another_kind_writes_no_user(self, archive: HealthArchive) -> None:
+        user, other = unique_id(), unique_id()
+        with pytest.raises(InvalidInputError):
+            await archive.upsert_by_user(SCORE, [score(user), biomarker(user), score(other)])
+        for someone in (user, other):
+            assert (await archive.read_window(someone, WEEK)).total_items == 0
+
+
+def _stored_days(user: str) -> list[Biomarker]:
+    """Days 0-5 of ``user`` as first stored: values "1" to "6", observed an hour after T0."""
+    return [fetched(_day(user, d), str(d + 1), at=timedelta(hours=1)) for d in range(6)]
+
+
+def _next_days(user: str) -> list[Biomarker]:
+    """A later batch of ``user`` over ``_stored_days``: day 0 changed by two rows merged (the newest wins), day 1
+    equal and as new, day 2 the same value seen later, day 3 changed, day 4 older and different (it loses), day 5
+    equal again, days 6 and 7 new."""
+    day = [_day(user, d) for d in range(8)]
+    return [
+        fetched(day[0], "300", at=timedelta(hours=3)),
+        fetched(day[0], "400", at=timedelta(hours=4)),
+        fetched(day[1], "2", at=timedelta(hours=1)),
+        fetched(day[2], "3", at=timedelta(hours=2)),
+        fetched(day[3], "8500", at=timedelta(hours=2)),
+        fetched(day[4], "999", at=timedelta(minutes=30)),
+        fetched(day[5], "6", at=timedelta(hours=1)),
+        fetched(day[6], "7", at=timedelta(hours=2)),
+        fetched(day[7], "8", at=timedelta(hours=2)),
+    ]
+
+
+def _day(user: str, day: int) -> Biomarker:
+    """The steps of ``user`` on ``day``, the same record at each call."""
+    return biomarker(user, day=day, sahha_id=f"{user}-{day}")
