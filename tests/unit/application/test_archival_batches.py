@@ -22,7 +22,6 @@ from sahha_sync.domain import (
     SyncCompleted,
     SyncStatus,
 )
-from tests.unit.application.test_archive_health_data import CountingUnitsOfWork
 from tests.unit.application.conftest import (
     ARCHETYPE,
     BEHAVIOR,
@@ -32,6 +31,7 @@ from tests.unit.application.conftest import (
     context,
     days_of_data,
 )
+from tests.unit.application.test_archive_health_data import CountingUnitsOfWork
 
 USERS = ("user-a", "user-b", "user-c")
 
@@ -90,7 +90,8 @@ async def test_a_job_that_names_no_recorded_run_gets_its_error_and_the_others_ar
 
     outcomes = await harness.archival.archive_jobs(contexts([jobs[0], stray, jobs[1]]))
 
-    assert isinstance(outcomes[1], InvalidInputError) and outcomes[1].field == "run_id"
+    assert isinstance(outcomes[1], InvalidInputError)
+    assert outcomes[1].field == "run_id"
     assert [outcomes[0].state, outcomes[2].state] == ["synced", "synced"]  # type: ignore[union-attr]
     assert await harness.events("no-such-run") == []
 
@@ -105,7 +106,8 @@ async def test_when_a_part_fails_in_the_batch_each_job_is_archived_alone_and_its
     assert all(isinstance(o, ArchiveUnavailableError) for o in outcomes)
     for job in jobs:
         (failure,) = await harness.events_of(job.run_id, ArchivalFailed)
-        assert failure.part == "scores" and failure.will_retry
+        assert failure.part == "scores"
+        assert failure.will_retry
         assert len(await harness.archived(job.run_id, BIOMARKER)) == 1  # the part before it landed, once
         assert await harness.archived(job.run_id, SCORE) == []
     assert harness.archive.counts()["biomarkers"] == 7 * len(USERS)
@@ -135,7 +137,8 @@ async def test_a_job_whose_records_name_another_user_is_archived_alone() -> None
     assert [o.state for o in outcomes if isinstance(o, SyncStatus)] == ["synced", "synced"]
     assert units.opened == 2  # no batch of one: each on its own
     counts = await part_counts(harness, [foreign, jobs[1]])
-    assert counts[0][0] == ("biomarker", 7, 0, 0) and counts[1][0] == ("biomarker", 0, 0, 7)
+    assert counts[0][0] == ("biomarker", 7, 0, 0)
+    assert counts[1][0] == ("biomarker", 0, 0, 7)
 
 
 class BatchSizes(ArchiveHealthData):
@@ -163,7 +166,9 @@ async def test_through_a_queue_running_several_jobs_at_once_jobs_are_archived_to
     assert await queue.wait_idle(timeout=10)
     await queue.stop()
 
-    assert sum(archival.sizes) == len(users) and max(archival.sizes) == 4 and len(archival.sizes) < len(users)
+    assert sum(archival.sizes) == len(users)
+    assert max(archival.sizes) == 4
+    assert len(archival.sizes) < len(users)
     assert (await queue.get_stats()).completed == len(users)
     for n in range(len(users)):
         assert (await recording.stores.tracking.latest(f"user-{n}", BEHAVIOR, ARCHETYPE)) is not None

@@ -64,8 +64,10 @@ async def test_each_call_gets_its_own_outcome_and_an_error_reaches_only_its_call
     await asyncio.sleep(0)
     work.gate.set()
     outcomes = await asyncio.gather(*calls, return_exceptions=True)
-    assert outcomes[0] == 2 and outcomes[2] == 6
-    assert isinstance(outcomes[1], ValueError) and str(outcomes[1]) == "negative -2"
+    assert outcomes[0] == 2
+    assert outcomes[2] == 6
+    assert isinstance(outcomes[1], ValueError)
+    assert str(outcomes[1]) == "negative -2"
 
 
 async def test_when_the_work_itself_fails_every_caller_of_that_batch_hears_it_and_the_next_batch_runs() -> None:
@@ -102,7 +104,8 @@ async def test_a_caller_cancelled_before_its_batch_began_is_not_worked_on() -> N
     await asyncio.sleep(0)
     gone.cancel()
     work.gate.set()
-    assert await first == 2 and await kept == 6
+    assert await first == 2
+    assert await kept == 6
     assert work.batches == [[1], [3]]
 
 
