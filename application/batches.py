@@ -55,7 +55,8 @@ class Coalescer(Generic[T, R]):
                     await self._one_batch(batch)
         finally:
             # Leaves the runners when nothing waits, before anything else runs: a call coming next starts another.
-            self._runners.discard(asyncio.current_task())  # type: ignore[arg-type]
+            if (runner := asyncio.current_task()) is not None:
+                self._runners.discard(runner)
             while self._waiting and not self._runners:  # cancelled (the loop is closing): the callers waiting too
                 self._waiting.popleft()[1].cancel()
 

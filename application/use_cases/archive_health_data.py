@@ -62,6 +62,17 @@ from sahha_sync.domain.tracking import SyncStatus
 log = get_logger(__name__)
 
 
+INLINE_DECODE_RECORDS = 1_000  # decoded on the event loop up to this many records (~10 ms); in a thread beyond
+
+
+def _records_carried(payload: Mapping[str, Any]) -> int:
+    """How many records a job's payload carries (0 when it is malformed: its decoding says why)."""
+    data = payload.get("sahha_data") if isinstance(payload, Mapping) else None
+    if not isinstance(data, Mapping):
+        return 0
+    return sum(len(part) for name in ("biomarkers", "scores", "archetypes") if isinstance(part := data.get(name), list))
+
+
 @dataclass(slots=True)
 class _BatchedRun:
     """A job of a batch that names its recorded run: where its outcome goes, its records, its run's history and
@@ -297,7 +308,9 @@ class ArchiveHealthData:
 
     async def _parse(self, payload: Mapping[str, Any], context: JobContext) -> ArchivalJob:
         try:
-            # a window's records: milliseconds to decode, in a thread so the host's event loop goes on
+            if _records_carried(payload) <= INLINE_DECODE_RECORDS:
+                return ArchivalJob.from_payload(payload)
+            # a long window's records: too long to hold the host's event loop, decoded in a thread
             return await asyncio.to_thread(ArchivalJob.from_payload, payload)
         except InvalidInputError as exc:
             log.error("archival.payload_invalid", job_id=context.job_id, field=exc.field)

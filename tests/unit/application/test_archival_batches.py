@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import threading
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
@@ -189,3 +190,23 @@ async def test_a_job_without_its_data_is_archived_alone_whatever_the_batch_size(
 
     assert [s.state for s in statuses] == ["synced", "synced"]
     assert len(await harness.events_of(job.run_id, SyncCompleted)) == 1
+
+
+@pytest.mark.parametrize(("records", "on_the_loop"), [(14, True), (1_001, False)])
+async def test_a_payload_is_decoded_on_the_loop_unless_it_carries_many_records(
+    monkeypatch: pytest.MonkeyPatch, records: int, on_the_loop: bool
+) -> None:
+    harness = Harness(queue=RecordingQueue())
+    (job,) = await recorded_runs(harness, USERS[:1])
+    payload = job.to_payload()
+    payload["sahha_data"]["biomarkers"] = (payload["sahha_data"]["biomarkers"] * records)[: records - 7]
+    threads = []
+    decode = ArchivalJob.from_payload
+
+    def noted(data: Any) -> ArchivalJob:
+        threads.append(threading.current_thread())
+        return decode(data)
+
+    monkeypatch.setattr(ArchivalJob, "from_payload", noted)
+    await harness.archival.archive(payload, context())
+    assert (threads == [threading.main_thread()]) is on_the_loop
