@@ -136,6 +136,11 @@ class ArchiveHealthData:
             self.archive_jobs, max_size=batch_size, at_once=batches_at_once
         )
 
+    @property
+    def batch_size(self) -> int:
+        """The most jobs archived together (1: each on its own)."""
+        return self._batches.max_size
+
     async def __call__(self, payload: Mapping[str, Any], context: JobContext) -> None:
         await self.archive(payload, context)
 
@@ -143,7 +148,7 @@ class ArchiveHealthData:
         """The queue's form: ``payload`` is ``ArchivalJob.to_payload()``. Jobs that carry their data and come while
         others are archived wait, and are archived together (up to ``batch_size``, see ``archive_jobs``)."""
         job = await self._parse(payload, context)
-        if self._batches.max_size == 1 or job.snapshot is None:
+        if self.batch_size == 1 or job.snapshot is None:
             return await self.archive_job(job, context)
         return await self._batches((job, context))
 

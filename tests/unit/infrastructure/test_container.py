@@ -69,6 +69,19 @@ async def test_the_embedded_defaults_choose_the_emulator_sql_stores_memory_queue
         await shutdown(container)
 
 
+async def test_the_queues_run_the_settings_worker_concurrency_and_archival_batches_their_size() -> None:
+    container = build_container(Settings(database_url="memory://", worker_concurrency=5, archival_batch=3))
+    try:
+        assert getattr(container.queue_backend(), "concurrency", None) == 5
+        assert (await resolve(container.archive_health_data)).batch_size == 3
+    finally:
+        await shutdown(container)
+    unreachable = "postgresql://app:pw@127.0.0.1:1/unreachable"
+    durable = build_container(Settings(database_url=unreachable, queue="postgres", worker_concurrency=5))
+    assert getattr(durable.queue_backend(), "concurrency", None) == 5
+    assert getattr(durable.durable_queue_factory(concurrency=2), "concurrency", None) == 2  # a worker's --concurrency
+
+
 async def test_shutdown_closes_the_http_client_the_engine_and_the_queue(sqlite_settings: Settings) -> None:
     container = build_container(sqlite_settings)
     http: httpx.AsyncClient = await resolve(container.emulator_http)
