@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone, tzinfo
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Table, UniqueConstraint
@@ -31,12 +31,26 @@ def _where(record: HealthRecord) -> str:
     return f"{type(record).__name__.lower()} ({key})"
 
 
+# The UTC offset in seconds of each fixed-offset zone met (``datetime.timezone``: the same for every datetime in
+# it), so the datetimes of most records are checked and their offsets read by one lookup (``_zone_offset``).
+_ZONE_OFFSETS: dict[tzinfo | None, int] = {}
+
+
 def _offset(value: Any, field: str, record: Any) -> int:
     """The UTC offset of an aware datetime in seconds; refuses anything else naming the record and field."""
     offset = value.utcoffset() if isinstance(value, datetime) else None
     if offset is None:
         raise InvalidInputError(f"{_where(record)}: {field} must be a timezone-aware datetime", field=field)
-    return int(offset.total_seconds())
+    seconds = int(offset.total_seconds())
+    if type(value.tzinfo) is timezone:
+        _ZONE_OFFSETS[value.tzinfo] = seconds
+    return seconds
+
+
+def _zone_offset(value: Any) -> int | None:
+    """The UTC offset in seconds of ``value`` when it is a datetime in a fixed-offset zone already met, else None
+    (then ``_offset`` checks it and tells what is wrong)."""
+    return _ZONE_OFFSETS.get(value.tzinfo) if type(value) is datetime else None
 
 
 def _check_optional(value: Any, field: str, record: Any) -> None:
@@ -49,7 +63,8 @@ def _observed(record: HealthRecord) -> datetime:
     moment = record.observed_at
     if moment is None:
         raise InvalidInputError(f"{_where(record)}: observed_at must be set before it is stored", field="observed_at")
-    _offset(moment, "observed_at", record)
+    if _zone_offset(moment) is None:
+        _offset(moment, "observed_at", record)
     return moment
 
 
@@ -61,9 +76,12 @@ def _finite(value: float | None, field: str, record: Any) -> float | None:
 
 def _span_offsets(record: Biomarker | Archetype) -> tuple[int, int]:
     """The UTC offsets of the record's start and end, its ``created_at_utc`` checked to be aware too."""
-    start_offset = _offset(record.start_date_time, "start_date_time", record)
-    end_offset = _offset(record.end_date_time, "end_date_time", record)
-    _check_optional(record.created_at_utc, "created_at_utc", record)
+    start_offset, end_offset = _zone_offset(record.start_date_time), _zone_offset(record.end_date_time)
+    created = record.created_at_utc
+    if start_offset is None or end_offset is None or (created is not None and _zone_offset(created) is None):
+        start_offset = _offset(record.start_date_time, "start_date_time", record)
+        end_offset = _offset(record.end_date_time, "end_date_time", record)
+        _check_optional(created, "created_at_utc", record)
     return start_offset, end_offset
 
 
@@ -91,11 +109,15 @@ SCORE_COLUMNS = (
 
 
 def score_values(s: Score) -> Values:
-    moment_offset = _offset(s.score_date_time, "score_date_time", s)
-    _check_optional(s.created_at_utc, "created_at_utc", s)
+    moment_offset, created = _zone_offset(s.score_date_time), s.created_at_utc
+    if moment_offset is None or (created is not None and _zone_offset(created) is None):
+        moment_offset = _offset(s.score_date_time, "score_date_time", s)
+        _check_optional(created, "created_at_utc", s)
     for factor in s.factors:
-        for name in ("value", "goal", "score"):
-            _finite(getattr(factor, name), f"factors.{name}", s)
+        # Finite numbers have a finite sum (unless it overflows): only then is each number looked at.
+        if not math.isfinite((factor.value or 0.0) + (factor.goal or 0.0) + (factor.score or 0.0)):
+            for name in ("value", "goal", "score"):
+                _finite(getattr(factor, name), f"factors.{name}", s)
     return (
         s.user_id, s.sahha_profile_id, s.sahha_id, s.type, s.state, _finite(s.score, "score", s),
         [f.to_dict() for f in s.factors], list(s.data_sources), s.score_date_time, s.created_at_utc, s.version,
