@@ -53,6 +53,7 @@ class Coalescer(Generic[T, R]):
                         batch.append((item, future))
                 if batch:
                     await self._one_batch(batch)
+                    await asyncio.sleep(0)  # a turn for the callers it answered: coming straight back, they join
         finally:
             # Leaves the runners when nothing waits, before anything else runs: a call coming next starts another.
             if (runner := asyncio.current_task()) is not None:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import pytest
 
+from sahha_sync.adapters.memory import InMemoryJobQueue
 from sahha_sync.application.batches import Coalescer
+from sahha_sync.application.ports import JobContext
 from sahha_sync.domain import InvalidInputError
 
 
@@ -138,3 +141,28 @@ async def test_calls_after_every_batch_ended_start_a_new_one() -> None:
     for n in range(5):
         assert await asyncio.wait_for(coalescer(n), timeout=1) == 2 * n
     assert work.batches == [[n] for n in range(5)]
+
+
+async def test_the_jobs_a_queues_workers_take_as_soon_as_a_batch_answers_them_go_together() -> None:
+    batches: list[list[int]] = []
+
+    async def work(items: Sequence[int]) -> list[int | BaseException]:
+        batches.append(list(items))
+        await asyncio.sleep(0.002)  # the database's turn
+        return list(items)
+
+    coalescer: Coalescer[int, int] = Coalescer(work, max_size=8)
+
+    async def handler(payload: Mapping[str, Any], context: JobContext) -> None:
+        await coalescer(payload["n"])
+
+    queue = InMemoryJobQueue(concurrency=4)
+    queue.register("DOUBLE", handler)
+    await queue.start()
+    await queue.submit_job("DOUBLE", {"n": 0})
+    await asyncio.sleep(0.001)  # its batch begins alone; the next jobs come while it is worked on
+    for n in range(1, 17):
+        await queue.submit_job("DOUBLE", {"n": n})
+    assert await queue.wait_idle(timeout=5)
+    await queue.stop()
+    assert [len(batch) for batch in batches] == [1, 4, 4, 4, 4]
