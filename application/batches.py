@@ -2,7 +2,8 @@
 
 A worker that runs several jobs at once hands each job to a ``Coalescer``; the first job starts a batch at once
 (no timer: a lone job never waits), and the jobs that arrive meanwhile form the next batch when it ends, up to
-``max_size``. Under load, batches grow to what the work keeps waiting; when idle, each job goes alone. Every
+``max_size`` — one turn of the event loop later, so that the callers it answered, coming straight back with their
+next jobs, join them. Under load, batches grow to what the work keeps waiting; when idle, each job goes alone. Every
 call still gets its own result or its own exception, so a queue retries and reports each job as before.
 """
 
