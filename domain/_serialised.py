@@ -3,7 +3,8 @@
 The JSON-ready form holds each field under its name: datetimes as ISO-8601 text, tuples as lists (of dicts for
 a tuple of records). Reading it back, a field without a default is required (``KeyError`` when missing), the
 others take their default; the user is ``user_id``, or ``profile_id`` in payloads written before the rename.
-What to do with each field is worked out once per class (``_Plan``), so a record costs a few dict operations.
+What to do with each field is worked out once per class (``_Plan``), so a record costs a few dict operations;
+``from_dict`` is a function written once per class from its plan (``_reader``) that reads each field by name.
 """
 
 from __future__ import annotations
@@ -87,15 +88,53 @@ class Serialised:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Self:
-        plan = _plan(cls)
-        values = {name: data.get(name, default) for name, default in plan.optional}
-        values.update({name: data[name] for name in plan.required})
-        if plan.has_user:
-            values[USER] = user_of(data)
-        for name in plan.datetimes:
-            values[name] = required_dt(values[name], name)
-        for name in plan.optional_datetimes:
-            values[name] = parse_dt(values[name], name)
-        for name, read in plan.tuples:
-            values[name] = tuple(map(read, values[name] or ())) if read else tuple(values[name] or ())
-        return cls(**values)
+        record: Self = reader_of(cls)(data)
+        return record
+
+
+_READERS: dict[type, Callable[[Mapping[str, Any]], Any]] = {}
+
+
+def reader_of(cls: type) -> Callable[[Mapping[str, Any]], Any]:
+    """``cls.from_dict`` as a plain function (written once per class, see ``_reader``)."""
+    reader = _READERS.get(cls)
+    if reader is None:
+        reader = _READERS[cls] = _reader(cls)
+    return reader
+
+
+def _reader(cls: type) -> Callable[[Mapping[str, Any]], Any]:
+    """``cls.from_dict`` as one function written from the class's plan: the optional fields read (``get``), then
+    the required ones (``KeyError`` for the first missing, in field order), the user, the datetimes (required ones
+    first; text goes straight to ``fromisoformat``, anything else and text it refuses to ``parse_dt``) and the
+    tuples; then the class is built (its ``__post_init__`` checks the record)."""
+    plan = _plan(cls)
+    lines = [f"f_{name} = data.get({name!r}, d_{name})" for name, _ in plan.optional]
+    lines += [f"f_{name} = data[{name!r}]" for name in plan.required]
+    if plan.has_user:
+        lines.append(f"f_{USER} = data[{USER!r}] if {USER!r} in data else data['profile_id']")
+    for name in plan.any_datetimes:
+        check = "required_dt" if name in plan.datetimes else "parse_dt"
+        lines += [
+            f"if type(f_{name}) is str:",
+            f"    try: f_{name} = fromisoformat(f_{name})",
+            f"    except ValueError: f_{name} = {check}(f_{name}, {name!r})",
+            f"else: f_{name} = {check}(f_{name}, {name!r})",
+        ]
+    for name, read in plan.tuples:
+        items = f"f_{name} or ()"
+        lines.append(f"f_{name} = tuple(map(r_{name}, {items}))" if read else f"f_{name} = tuple({items})")
+    given = [*(name for name, _ in plan.optional), *plan.required, *([USER] if plan.has_user else [])]
+    lines.append(f"return cls({', '.join(f'{name}=f_{name}' for name in given)})")
+    scope: dict[str, Any] = {
+        "cls": cls,
+        "fromisoformat": datetime.fromisoformat,
+        "required_dt": required_dt,
+        "parse_dt": parse_dt,
+    }
+    scope.update({f"d_{name}": default for name, default in plan.optional})
+    scope.update({f"r_{name}": read for name, read in plan.tuples})
+    body = "".join(f"\n    {line}" for line in lines)
+    exec(f"def read(data):{body}", scope)  # the source is built above from the class's field names
+    reader: Callable[[Mapping[str, Any]], Any] = scope["read"]
+    return reader
