@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import MISSING, fields
 from datetime import datetime
 from operator import attrgetter
+from types import MemberDescriptorType
 from typing import Any, Self, get_args, get_origin, get_type_hints
 
 from sahha_sync.domain.errors import InvalidInputError
@@ -36,11 +37,6 @@ def required_dt(value: Any, field_name: str) -> datetime:
     if parsed is None:
         raise InvalidInputError(f"{field_name} is required", field=field_name)
     return parsed
-
-
-def user_of(data: Mapping[str, Any]) -> Any:
-    """The record's user: ``user_id``, or ``profile_id`` as payloads written before the rename carried it."""
-    return data[USER] if USER in data else data["profile_id"]
 
 
 class _Plan:
@@ -107,8 +103,14 @@ def _reader(cls: type) -> Callable[[Mapping[str, Any]], Any]:
     """``cls.from_dict`` as one function written from the class's plan: the optional fields read (``get``), then
     the required ones (``KeyError`` for the first missing, in field order), the user, the datetimes (required ones
     first; text goes straight to ``fromisoformat``, anything else and text it refuses to ``parse_dt``) and the
-    tuples; then the class is built (its ``__post_init__`` checks the record)."""
+    tuples. The record is then built as the dataclass's ``__init__`` builds it, without binding a dozen keyword
+    arguments: each slot set in field order, then ``__post_init__`` (which checks it)."""
     plan = _plan(cls)
+    given = {*(name for name, _ in plan.optional), *plan.required, *([USER] if plan.has_user else [])}
+    if not all(
+        f.init and f.name in given and isinstance(getattr(cls, f.name, None), MemberDescriptorType) for f in fields(cls)
+    ):
+        raise TypeError(f"{cls.__name__} is not a slotted dataclass whose every field is read from its dict")
     lines = [f"f_{name} = data.get({name!r}, d_{name})" for name, _ in plan.optional]
     lines += [f"f_{name} = data[{name!r}]" for name in plan.required]
     if plan.has_user:
@@ -124,16 +126,20 @@ def _reader(cls: type) -> Callable[[Mapping[str, Any]], Any]:
     for name, read in plan.tuples:
         items = f"f_{name} or ()"
         lines.append(f"f_{name} = tuple(map(r_{name}, {items}))" if read else f"f_{name} = tuple({items})")
-    given = [*(name for name, _ in plan.optional), *plan.required, *([USER] if plan.has_user else [])]
-    lines.append(f"return cls({', '.join(f'{name}=f_{name}' for name in given)})")
+    lines += ["record = new(cls)", *(f"s_{name}(record, f_{name})" for name in plan.names)]
+    post_init = getattr(cls, "__post_init__", None)
+    lines += ["post_init(record)", "return record"] if post_init else ["return record"]
     scope: dict[str, Any] = {
         "cls": cls,
+        "new": object.__new__,
+        "post_init": post_init,
         "fromisoformat": datetime.fromisoformat,
         "required_dt": required_dt,
         "parse_dt": parse_dt,
     }
     scope.update({f"d_{name}": default for name, default in plan.optional})
     scope.update({f"r_{name}": read for name, read in plan.tuples})
+    scope.update({f"s_{name}": getattr(cls, name).__set__ for name in plan.names})
     body = "".join(f"\n    {line}" for line in lines)
     exec(f"def read(data):{body}", scope)  # the source is built above from the class's field names
     reader: Callable[[Mapping[str, Any]], Any] = scope["read"]
