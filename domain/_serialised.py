@@ -102,9 +102,9 @@ def reader_of(cls: type) -> Callable[[Mapping[str, Any]], Any]:
 def _reader(cls: type) -> Callable[[Mapping[str, Any]], Any]:
     """``cls.from_dict`` as one function written from the class's plan: the optional fields read (``get``), then
     the required ones (``KeyError`` for the first missing, in field order), the user, the datetimes (required ones
-    first; text goes straight to ``fromisoformat``, anything else and text it refuses to ``parse_dt``) and the
-    tuples. The record is then built as the dataclass's ``__init__`` builds it, without binding a dozen keyword
-    arguments: each slot set in field order, then ``__post_init__`` (which checks it)."""
+    first; text goes straight to ``fromisoformat``, and what it refuses, like anything else but an optional None,
+    to ``parse_dt``) and the tuples. The record is then built as the dataclass's ``__init__`` builds it, without
+    binding a dozen keyword arguments: each slot set in field order, then ``__post_init__`` (which checks it)."""
     plan = _plan(cls)
     given = {*(name for name, _ in plan.optional), *plan.required, *([USER] if plan.has_user else [])}
     if not all(
@@ -116,12 +116,12 @@ def _reader(cls: type) -> Callable[[Mapping[str, Any]], Any]:
     if plan.has_user:
         lines.append(f"f_{USER} = data[{USER!r}] if {USER!r} in data else data['profile_id']")
     for name in plan.any_datetimes:
-        check = "required_dt" if name in plan.datetimes else "parse_dt"
+        check, other = ("required_dt", "else") if name in plan.datetimes else ("parse_dt", f"elif f_{name} is not None")
         lines += [
             f"if type(f_{name}) is str:",
             f"    try: f_{name} = fromisoformat(f_{name})",
             f"    except ValueError: f_{name} = {check}(f_{name}, {name!r})",
-            f"else: f_{name} = {check}(f_{name}, {name!r})",
+            f"{other}: f_{name} = {check}(f_{name}, {name!r})",
         ]
     for name, read in plan.tuples:
         items = f"f_{name} or ()"
