@@ -84,14 +84,14 @@ class Serialised:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Self:
-        record: Self = reader_of(cls)(data)
+        record: Self = _reader_of(cls)(data)
         return record
 
 
 _READERS: dict[type, Callable[[Mapping[str, Any]], Any]] = {}
 
 
-def reader_of(cls: type) -> Callable[[Mapping[str, Any]], Any]:
+def _reader_of(cls: type) -> Callable[[Mapping[str, Any]], Any]:
     """``cls.from_dict`` as a plain function (written once per class, see ``_reader``)."""
     reader = _READERS.get(cls)
     if reader is None:
