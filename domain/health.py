@@ -14,7 +14,7 @@ two observations of one value are equal records.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -49,12 +49,13 @@ def numeric_value(value: str, value_type: str) -> float | None:
         return None
 
 
-def _sound(record: _Record, name: str, moments: tuple[datetime, ...]) -> bool:
-    """Whether the record passes every check of ``_check_record`` (one pass, no message built)."""
-    user, what, created, observed = record.user_id, getattr(record, name), record.created_at_utc, record.observed_at
+def _sound(user: object, what: object, moments: Iterable[object], observed: object) -> bool:
+    """Whether a record of ``user``, ``what`` (its name or type), ``moments`` (its datetimes, ``created_at_utc``
+    among them when given) and ``observed`` (its ``observed_at``) passes every check of ``_check_record`` (one
+    pass, no message built)."""
     if not (type(user) is str and type(what) is str and user.strip() and what.strip()):
         return False
-    for moment in (*moments, created) if created is not None else moments:
+    for moment in moments:
         if (
             type(moment) is not datetime
             or moment.utcoffset() is None
@@ -64,15 +65,23 @@ def _sound(record: _Record, name: str, moments: tuple[datetime, ...]) -> bool:
     return observed is None or (isinstance(observed, datetime) and observed.utcoffset() is not None)
 
 
+def _finite(number: object) -> bool:
+    """Whether ``number`` passes ``require_finite`` for certain: None or a finite float (anything else is
+    left to ``require_finite`` itself)."""
+    return number is None or (type(number) is float and math.isfinite(number))
+
+
 def _check_record(record: _Record, where: Callable[[], str], name: str, **moments: datetime) -> None:
     """What every record holds: a user, a ``name`` (the field that says what it is), its ``moments`` (the
     datetimes that place it, by field name) timezone-aware, and plausible years; then sets ``observed_at``:
     Sahha's ``created_at_utc`` when it gives one, else what the record was built with. ``where`` names the
     record in an error's message (built only then)."""
-    if not _sound(record, name, tuple(moments.values())):
+    created = record.created_at_utc
+    dated = moments.values() if created is None else (*moments.values(), created)
+    if not _sound(record.user_id, getattr(record, name), dated, record.observed_at):
         _refuse(record, where(), name, moments)
-    if record.created_at_utc is not None:
-        object.__setattr__(record, "observed_at", record.created_at_utc)
+    if created is not None:
+        object.__setattr__(record, "observed_at", created)
 
 
 def _refuse(record: _Record, where: str, name: str, moments: dict[str, datetime]) -> None:
@@ -118,10 +127,11 @@ class Biomarker(_Record):
             raise InvalidInputError(f"{self._where()}: end_date_time is before start_date_time", field="end_date_time")
         if not isinstance(self.value, str):
             raise InvalidInputError(f"{self._where()}: value must be the raw string Sahha sent", field="value")
-        number = self.value_numeric
-        if number is None and self.value_type.lower() in NUMERIC_VALUE_TYPES and self.value.strip():
-            raise InvalidInputError(f"{self._where()}: value is not a {self.value_type}", field="value")
-        if number is not None and not math.isfinite(number):
+        number = numeric_value(self.value, self.value_type)
+        if number is None:
+            if self.value_type.lower() in NUMERIC_VALUE_TYPES and self.value.strip():
+                raise InvalidInputError(f"{self._where()}: value is not a {self.value_type}", field="value")
+        elif not math.isfinite(number):
             raise InvalidInputError(f"{self._where()}: value must be a finite number", field="value")
 
     def _where(self) -> str:
@@ -153,10 +163,13 @@ class ScoreFactor(Serialised):
     id: str | None = None
 
     def __post_init__(self) -> None:
-        where = f"score factor {self.name or '?'}"
-        require_text(self.name, "name", where=where)
-        for name in ("value", "goal", "score"):
-            require_finite(getattr(self, name), name, where=where)
+        name = self.name
+        if type(name) is str and name.strip() and _finite(self.value) and _finite(self.goal) and _finite(self.score):
+            return
+        where = f"score factor {name or '?'}"
+        require_text(name, "name", where=where)
+        for number in ("value", "goal", "score"):
+            require_finite(getattr(self, number), number, where=where)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -173,12 +186,14 @@ class Score(_Record):
 
     def __post_init__(self) -> None:
         _check_record(self, self._where, "type", score_date_time=self.score_date_time)
-        if self.score is not None:
-            require_finite(self.score, "score", where=self._where())
-            if not 0.0 <= self.score <= 1.0:
+        score = self.score
+        if score is not None and not (type(score) is float and 0.0 <= score <= 1.0):
+            require_finite(score, "score", where=self._where())
+            if not 0.0 <= score <= 1.0:
                 raise InvalidInputError(f"{self._where()}: score must lie in 0.0-1.0", field="score")
-        object.__setattr__(self, "factors", tuple(self.factors))
-        object.__setattr__(self, "data_sources", tuple(self.data_sources))
+        for name in ("factors", "data_sources"):
+            if type(items := getattr(self, name)) is not tuple:
+                object.__setattr__(self, name, tuple(items))
 
     def _where(self) -> str:
         return f"score {self.type or '?'} of {self.user_id or '?'}"

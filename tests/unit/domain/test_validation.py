@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
+from sahha_sync.domain._serialised import Serialised
 from sahha_sync.domain.analysis import AnalysisInput, AnalysisType
 from sahha_sync.domain.errors import InvalidInputError, SahhaSyncError
 from sahha_sync.domain.health import Archetype, Biomarker, QuarantinedRecord, Score, ScoreFactor
@@ -165,6 +167,35 @@ def test_a_record_dict_with_a_malformed_time_is_refused_naming_the_field() -> No
     _refused(lambda: Score.from_dict(data), "score_date_time")
     data = archetype("u").to_dict() | {"end_date_time": "31/12/2025"}
     _refused(lambda: Archetype.from_dict(data), "end_date_time")
+
+
+@pytest.mark.parametrize(
+    ("record", "field", "bad"),
+    [
+        (biomarker("u"), "user_id", " "),
+        (biomarker("u"), "end_date_time", "2025-10-01T00:00:00"),
+        (score("u"), "score", 1.5),
+        (score("u"), "factors", [{"name": "sleep_duration", "goal": math.nan}]),
+        (archetype("u"), "created_at_utc", "1899-12-31T00:00:00+00:00"),
+    ],
+)
+def test_a_record_dict_is_checked_as_the_record_itself_is(record: Any, field: str, bad: Any) -> None:
+    data = record.to_dict() | {field: bad}
+    _refused(lambda: type(record).from_dict(data), "goal" if field == "factors" else field)
+
+
+def test_a_record_dict_sets_observed_at_as_the_record_itself_does() -> None:
+    data = biomarker("u", created_at_utc=T).to_dict() | {"observed_at": (T + timedelta(days=1)).isoformat()}
+    assert Biomarker.from_dict(data).observed_at == T
+
+
+def test_only_a_slotted_dataclass_whose_fields_all_come_from_its_dict_reads_from_it() -> None:
+    @dataclass(frozen=True)
+    class Unslotted(Serialised):
+        name: str
+
+    with pytest.raises(TypeError, match="Unslotted"):
+        Unslotted.from_dict({"name": "n"})
 
 
 BUILDERS = {"biomarker": biomarker, "score": score, "archetype": archetype}
