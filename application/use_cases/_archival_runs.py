@@ -1,8 +1,10 @@
-"""The archival job's helpers: whether the job names a recorded run, and how its failures are recorded."""
+"""The archival job's helpers: whether the job names a recorded run, the events its parts add, and how its failures
+are recorded."""
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -13,7 +15,7 @@ from sahha_sync.application.retry import is_retryable
 from sahha_sync.application.use_cases._support import append_and_project, describe_error, in_transaction, read_history
 from sahha_sync.application.use_cases.archival_job import ArchivalJob
 from sahha_sync.domain.errors import InvalidInputError
-from sahha_sync.domain.events import AnalysisRequested, ArchivalFailed, DomainEvent
+from sahha_sync.domain.events import AnalysisRequested, ArchivalFailed, DomainEvent, RecordsArchived, SyncCompleted
 from sahha_sync.domain.health import UpsertCounts
 from sahha_sync.domain.record_kinds import RecordKind
 from sahha_sync.domain.tracking import SyncStatus, TrackingRecord
@@ -38,8 +40,24 @@ def status_of_run(job: ArchivalJob, history: list[DomainEvent]) -> SyncStatus:
     return SyncStatus.fold(history)
 
 
-def log_part(run_id: str, kind: RecordKind[Any], counts: UpsertCounts) -> None:
+def part_archived(
+    run_id: str, now: datetime, status: SyncStatus, kind: RecordKind[Any], counts: UpsertCounts
+) -> list[DomainEvent]:
+    """The part's ``RecordsArchived`` (logged), or none when it was archived before and nothing new was written."""
+    if status.is_synced(kind) and counts.written == 0:
+        return []
     log.info("archival.part_archived", run_id=run_id, part=kind.plural, **dataclasses.asdict(counts))
+    return [RecordsArchived.counted(run_id, now, kind.name, counts)]
+
+
+def completion(
+    run_id: str, now: datetime, history: Sequence[DomainEvent], new_events: Sequence[DomainEvent]
+) -> list[DomainEvent]:
+    """``SyncCompleted`` when ``new_events`` (after ``history``) archive the run's last part."""
+    folded = SyncStatus.fold([*history, *new_events])
+    if folded.all_kinds_synced and not folded.sahha_data_synced:
+        return [SyncCompleted(run_id=run_id, occurred_at=now)]
+    return []
 
 
 def failure_event(

@@ -15,13 +15,16 @@ newest version of each row (``HealthArchive.upsert``): a retried job's older val
 a later run archived. A synced run whose job carries no data (re-submitted by recovery after it succeeded) is
 left alone without fetching. An optional ``on_archived`` listener hears each completion and each failed attempt
 once it is committed (``ArchivalOutcome``).
+
+With ``batch_size`` above 1, jobs that carry their data and come while others are archived wait and go together
+(``Coalescer``): one transaction for the batch (``_archival_batches``), recording for each run what archiving its
+job alone records. A batch whose transaction fails is archived again job by job, as above.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from sahha_sync.application.batches import Coalescer
@@ -31,16 +34,17 @@ from sahha_sync.application.ports.event_store import ConcurrencyError
 from sahha_sync.application.ports.health_data_source import HealthDataSource
 from sahha_sync.application.ports.job_queue import JobContext
 from sahha_sync.application.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from sahha_sync.application.use_cases._archival_batches import archive_batch, batchable
 from sahha_sync.application.use_cases._archival_runs import (
     NotARun,
+    completion,
     failure_event,
-    log_part,
+    part_archived,
     record_failure,
     status_of_run,
 )
 from sahha_sync.application.use_cases._support import (
     append_and_project,
-    append_and_project_runs,
     fetch_in_chunks,
     in_transaction,
     read_history,
@@ -51,11 +55,8 @@ from sahha_sync.domain.errors import InvalidInputError
 from sahha_sync.domain.events import (
     ArchivalFailed,
     DomainEvent,
-    RecordsArchived,
-    SyncCompleted,
-    stream_id_for,
 )
-from sahha_sync.domain.health import HealthRecords, UpsertCounts
+from sahha_sync.domain.health import HealthRecords
 from sahha_sync.domain.record_kinds import RECORD_KINDS, RecordKind
 from sahha_sync.domain.tracking import SyncStatus
 
@@ -71,39 +72,6 @@ def _records_carried(payload: Mapping[str, Any]) -> int:
     if not isinstance(data, Mapping):
         return 0
     return sum(len(part) for name in ("biomarkers", "scores", "archetypes") if isinstance(part := data.get(name), list))
-
-
-@dataclass(slots=True)
-class _BatchedRun:
-    """A job of a batch that names its recorded run: where its outcome goes, its records, its run's history and
-    status, and the events its archival adds."""
-
-    at: int
-    job: ArchivalJob
-    records: HealthRecords
-    history: list[DomainEvent]
-    status: SyncStatus
-    events: list[DomainEvent] = field(default_factory=list)
-
-
-def _only_its_user(user_id: str, records: HealthRecords) -> bool:
-    """Whether every record is of ``user_id`` (the batch counts each user's rows for the user's run)."""
-    return all(r.user_id == user_id for kind in RECORD_KINDS for r in kind.records_in(records))
-
-
-def _rounds(runs: list[_BatchedRun]) -> list[list[_BatchedRun]]:
-    """``runs`` in rounds that name each user at most once, in order."""
-    rounds: list[list[_BatchedRun]] = []
-    seen: list[set[str]] = []
-    for run in runs:
-        user = run.job.user_id
-        n = next((i for i, users in enumerate(seen) if user not in users), len(seen))
-        if n == len(seen):
-            rounds.append([])
-            seen.append(set())
-        rounds[n].append(run)
-        seen[n].add(user)
-    return rounds
 
 
 class ArchiveHealthData:
@@ -164,13 +132,13 @@ class ArchiveHealthData:
         outcomes: list[SyncStatus | BaseException | None] = [None] * len(jobs)
         together: dict[str, int] = {}
         for i, (job, _) in enumerate(jobs):
-            if job.snapshot is not None and _only_its_user(job.user_id, job.snapshot.records):
+            if batchable(job):
                 together.setdefault(job.run_id, i)
         if len(together) > 1:
             chosen = list(together.values())
             try:
                 done = await in_transaction(
-                    self._unit_of_work, lambda uow: self._archive_batch(uow, [jobs[i][0] for i in chosen])
+                    self._unit_of_work, lambda uow: archive_batch(uow, [jobs[i][0] for i in chosen], self._clock)
                 )
             except Exception as exc:
                 log.warning("archival.batch_one_by_one", jobs=len(chosen), error_kind=type(exc).__name__)
@@ -224,39 +192,6 @@ class ArchiveHealthData:
         if status.sahha_data_synced:
             await self._tell(job, None)
 
-    async def _archive_batch(self, uow: UnitOfWork, jobs: Sequence[ArchivalJob]) -> list[SyncStatus | BaseException]:
-        """The parts, events and tracking rows of ``jobs`` (each with its snapshot, each of another run) in the one
-        transaction of ``uow``, each kind upserted for several users at once; a job naming no recorded run gets
-        its error and leaves nothing. A part that fails raises: the caller archives the jobs one by one."""
-        histories = await uow.events.read_streams([stream_id_for(job.run_id) for job in jobs])
-        outcomes: list[SyncStatus | BaseException] = []
-        runs: list[_BatchedRun] = []
-        for job in jobs:
-            history = [recorded.event for recorded in histories.get(stream_id_for(job.run_id), ())]
-            try:
-                status = status_of_run(job, history)
-            except InvalidInputError as exc:
-                outcomes.append(exc)
-                continue
-            assert job.snapshot is not None
-            runs.append(_BatchedRun(len(outcomes), job, job.snapshot.records, history, status))
-            outcomes.append(status)
-        for users_once in _rounds(runs):  # a user's rows are counted for one run at a time
-            for kind in RECORD_KINDS:
-                rows = [row for run in users_once for row in kind.records_in(run.records)]
-                counts = await uow.archive.upsert_by_user(kind, rows)
-                for run in users_once:
-                    run.events += self._part_archived(
-                        run.job.run_id, run.status, kind, counts.get(run.job.user_id, UpsertCounts())
-                    )
-        for run in runs:
-            run.events += self._completion(run.job.run_id, run.history, run.events)
-        changed = [run for run in runs if run.events]
-        records = await append_and_project_runs(uow, [(run.job.run_id, run.history, run.events) for run in changed])
-        for run, record in zip(changed, records, strict=True):
-            outcomes[run.at] = record.status
-        return outcomes
-
     async def _tell(self, job: ArchivalJob, failure: ArchivalFailed | None) -> None:
         """The listener hears the run's completion (``failure`` None) or its failed attempt."""
         outcome = ArchivalOutcome(
@@ -291,9 +226,9 @@ class ArchiveHealthData:
                 failure = (exc, self._failure_event(job.run_id, context, exc, part=kind.plural))
                 new_events.append(failure[1])
                 break
-            new_events += self._part_archived(job.run_id, status, kind, counts)
+            new_events += part_archived(job.run_id, self._clock.now(), status, kind, counts)
         if failure is None:
-            new_events += self._completion(job.run_id, history, new_events)
+            new_events += completion(job.run_id, self._clock.now(), history, new_events)
         if not new_events:
             return status, None
         return (await append_and_project(uow, job.run_id, history, new_events)).status, failure
@@ -347,7 +282,7 @@ class ArchiveHealthData:
             history = await read_history(uow, run_id)
             status = SyncStatus.fold(history)
             counts = await uow.archive.upsert(kind, kind.records_in(records))
-            events = self._part_archived(run_id, status, kind, counts)
+            events = part_archived(run_id, self._clock.now(), status, kind, counts)
             return (await append_and_project(uow, run_id, history, events)).status if events else status
 
         return await in_transaction(self._unit_of_work, work)
@@ -355,30 +290,12 @@ class ArchiveHealthData:
     async def _complete(self, run_id: str, context: JobContext) -> SyncStatus:
         async def work(uow: UnitOfWork) -> SyncStatus:
             history = await read_history(uow, run_id)
-            done = self._completion(run_id, history, [])
+            done = completion(run_id, self._clock.now(), history, [])
             return (await append_and_project(uow, run_id, history, done)).status if done else SyncStatus.fold(history)
 
         status = await in_transaction(self._unit_of_work, work)
         log.info("archival.sync_completed", run_id=run_id, job_id=context.job_id, attempt=context.attempt)
         return status
-
-    def _part_archived(
-        self, run_id: str, status: SyncStatus, kind: RecordKind[Any], counts: UpsertCounts
-    ) -> list[DomainEvent]:
-        """The part's ``RecordsArchived`` (logged), or none when it was archived before and nothing new was written."""
-        if status.is_synced(kind) and counts.written == 0:
-            return []
-        log_part(run_id, kind, counts)
-        return [RecordsArchived.counted(run_id, self._clock.now(), kind.name, counts)]
-
-    def _completion(
-        self, run_id: str, history: Sequence[DomainEvent], new_events: Sequence[DomainEvent]
-    ) -> list[DomainEvent]:
-        """``SyncCompleted`` when ``new_events`` (after ``history``) archive the run's last part."""
-        folded = SyncStatus.fold([*history, *new_events])
-        if folded.all_kinds_synced and not folded.sahha_data_synced:
-            return [SyncCompleted(run_id=run_id, occurred_at=self._clock.now())]
-        return []
 
     def _failure_event(self, run_id: str, context: JobContext, exc: Exception, *, part: str | None) -> ArchivalFailed:
         return failure_event(run_id, self._clock.now(), context, exc, part=part)
