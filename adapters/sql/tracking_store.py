@@ -4,13 +4,11 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from functools import cache, lru_cache
 from typing import Any, ClassVar
 
-from sqlalchemy import Table, delete, func, select, text
-from sqlalchemy.dialects import sqlite
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.exc import NoResultFound
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -24,6 +22,17 @@ from sahha_sync.adapters.sql._bind import (
     transaction,
     translated,
 )
+from sahha_sync.adapters.sql._tracking_sql import (
+    LATER_MARKS,
+    SAVED,
+    SQLITE_STATEMENT_ROWS,
+    batches,
+    postgres_advance_sql,
+    sqlite_advance_sql,
+    sqlite_results,
+    sqlite_save_sql,
+    sqlite_stored,
+)
 from sahha_sync.adapters.sql.errors import ErrorKinds
 from sahha_sync.adapters.sql.tables import archetype_analysis_tracking as tracking
 from sahha_sync.adapters.sql.tables import qualified_name, user_erasures, user_freshness
@@ -32,9 +41,6 @@ from sahha_sync.domain.freshness import UserFreshness
 from sahha_sync.domain.record_kinds import RECORD_KINDS
 from sahha_sync.domain.tracking import SyncStatus, TrackingRecord
 from sahha_sync.domain.windows import FetchWindow, Watermark
-
-_SQLITE = sqlite.dialect()  # how SQLite's columns are converted (the same for every SQLite driver)
-SQLITE_STATEMENT_ROWS = 500  # SQLite binds at most 32,766 parameters per statement
 
 # the erasure's side of the lock the 0012 triggers take (shared) before writing a row of the user
 ERASURE_LOCK = text("SELECT pg_advisory_xact_lock(hashtext(:key))")
@@ -143,96 +149,12 @@ def _mark(moment: datetime | None) -> Watermark | None:
     return None if moment is None else Watermark(moment)
 
 
-_SAVED = tuple(c.name for c in tracking.columns if c.name not in ("id", "created_at", "updated_at"))  # ``_row``'s
-_LATER_MARKS = ("fetched_through", "archetypes_through")  # what ``advance_freshness`` moves
-
-
-@cache
-def _sqlite_binds(table: Table) -> dict[str, Callable[[Any], Any]]:
-    """The conversion of each column of ``table`` that SQLite does not take as it is, as SQLAlchemy binds it
-    (a ``UtcDateTime`` to its UTC text, a boolean checked)."""
-    return {c.name: p for c in table.columns if (p := c.type._cached_bind_processor(_SQLITE)) is not None}
-
-
-@cache
-def _sqlite_results(table: Table) -> dict[str, Callable[[Any], Any]]:
-    """The conversion of each column of ``table`` that SQLite does not give as it is, as SQLAlchemy reads it."""
-    processors = ((c.name, c.type._cached_result_processor(_SQLITE, None)) for c in table.columns)
-    return {name: p for name, p in processors if p is not None}
-
-
-def _sqlite_stored(table: Table, values: Mapping[str, Any], columns: Sequence[str]) -> list[Any]:
-    """``values`` of ``columns`` as SQLite stores them in ``table``."""
-    binds = _sqlite_binds(table)
-    return [binds[c](values[c]) if c in binds else values[c] for c in columns]
-
-
-def _sqlite_rows(n: int, width: int) -> str:
-    """``n`` rows of ``width`` parameters, read as ``incoming.column1`` ... ``incoming.column<width>``."""
-    one = f"({', '.join('?' * width)})"
-    return f"(VALUES {', '.join([one] * n)}) AS incoming"
-
-
-@lru_cache(maxsize=64)
-def _sqlite_save_sql(n: int) -> str:
-    """SQLite: the upsert of ``n`` tracking rows (each its ``id`` then ``_SAVED``), returning ``id`` and ``_SAVED``
-    of each. A given ``id`` that another run's row holds is left to SQLite to number (NULL, as ``save`` does)."""
-    name = tracking.name
-    run = _SAVED.index("run_id") + 2
-    given = (
-        f"CASE WHEN EXISTS (SELECT 1 FROM {name} AS held WHERE held.id = incoming.column1 "
-        f"AND held.run_id IS NOT incoming.column{run}) THEN NULL ELSE incoming.column1 END"
-    )
-    selected = ", ".join([given, *(f"incoming.column{i}" for i in range(2, len(_SAVED) + 2))])
-    changes = ", ".join(f"{c} = excluded.{c}" for c in _SAVED if c != "run_id")
-    return (
-        f"INSERT INTO {name} (id, {', '.join(_SAVED)}) SELECT {selected} FROM {_sqlite_rows(n, len(_SAVED) + 1)} "
-        f"WHERE true ON CONFLICT (run_id) DO UPDATE SET {changes}, updated_at = CURRENT_TIMESTAMP "
-        f"RETURNING id, {', '.join(_SAVED)}"
-    )
-
-
-def _advance_sql(table: str, rows: str, later: Callable[[str], str], distinct: str, now: str) -> str:
-    """The upsert of ``rows`` (``user_id`` then ``_LATER_MARKS``) into ``table`` keeping the later of each mark
-    (``later`` of a column): a row that would not change is left alone."""
-    marks = {c: later(c) for c in _LATER_MARKS}
-    return (
-        f"INSERT INTO {table} AS stored (user_id, {', '.join(_LATER_MARKS)}) {rows} ON CONFLICT (user_id) DO UPDATE "
-        f"SET {', '.join(f'{c} = {v}' for c, v in marks.items())}, updated_at = {now} "
-        f"WHERE {' OR '.join(f'{v} {distinct} stored.{c}' for c, v in marks.items())}"
-    )
-
-
-@cache
-def _postgres_advance_sql(table: str) -> str:
-    """Postgres: ``GREATEST`` skips NULLs, as ``latest`` does."""
-    rows = f"VALUES (%(user_id)s, {', '.join(f'%({c})s' for c in _LATER_MARKS)})"
-    return _advance_sql(table, rows, lambda c: f"GREATEST(stored.{c}, EXCLUDED.{c})", "IS DISTINCT FROM", "now()")
-
-
-@lru_cache(maxsize=64)
-def _sqlite_advance_sql(n: int) -> str:
-    """SQLite, for ``n`` rows (a user may come twice: SQLite upserts the rows one after the other): the marks'
-    texts sort as their instants; two-argument ``max`` is NULL when either is, hence the ``coalesce``."""
-    columns = ", ".join(f"incoming.column{i}" for i in range(1, len(_LATER_MARKS) + 2))
-    rows = f"SELECT {columns} FROM {_sqlite_rows(n, len(_LATER_MARKS) + 1)} WHERE true"
-
-    def later(c: str) -> str:
-        return f"coalesce(max(stored.{c}, excluded.{c}), stored.{c}, excluded.{c})"
-
-    return _advance_sql(user_freshness.name, rows, later, "IS NOT", "CURRENT_TIMESTAMP")
-
-
 def _advance_values(advanced: UserFreshness) -> dict[str, Any]:
     return {
         "user_id": advanced.user_id,
         "fetched_through": _moment(advanced.fetched),
         "archetypes_through": _moment(advanced.archetypes),
     }
-
-
-def _batches(items: Sequence[Any]) -> list[Sequence[Any]]:
-    return [items[i : i + SQLITE_STATEMENT_ROWS] for i in range(0, len(items), SQLITE_STATEMENT_ROWS)]
 
 
 # After a row is put back under a given id, the identity must not hand that id out again.
@@ -312,21 +234,19 @@ class SqlTrackingStore(TrackingStore):
         return saved
 
     async def _sqlite_save(self, records: Sequence[TrackingRecord], rows: list[dict[str, Any]]) -> list[TrackingRecord]:
-        """``_sqlite_save_sql`` run on the driver with the rows in their stored form, a statement per
+        """``sqlite_save_sql`` run on the driver with the rows in their stored form, a statement per
         ``SQLITE_STATEMENT_ROWS`` rows (more than one statement inside a savepoint). SQLite returns the rows in no
         set order: they are matched to the records by run."""
-        stored = [
-            [record.id, *_sqlite_stored(tracking, row, _SAVED)] for record, row in zip(records, rows, strict=True)
-        ]
-        names = ("id", *_SAVED)
-        results = _sqlite_results(tracking)
+        stored = [[record.id, *sqlite_stored(tracking, row, SAVED)] for record, row in zip(records, rows, strict=True)]
+        names = ("id", *SAVED)
+        results = sqlite_results(tracking)
         by_run: dict[str, TrackingRecord] = {}
         async with transaction(self._bind, one_statement=len(stored) <= SQLITE_STATEMENT_ROWS) as connection:
             driver = await driver_of(connection)
-            for batch in _batches(stored):
+            for batch in batches(stored):
                 parameters = [value for row in batch for value in row]
                 async with driver_errors(connection):
-                    returned = await driver.execute_fetchall(_sqlite_save_sql(len(batch)), parameters)
+                    returned = await driver.execute_fetchall(sqlite_save_sql(len(batch)), parameters)
                 for values in returned:
                     row = dict(zip(names, values, strict=True))
                     for name, process in results.items():
@@ -414,17 +334,17 @@ class SqlTrackingStore(TrackingStore):
         if dialect_name(self._bind) == "postgresql":
             table = qualified_name(user_freshness, self._bind.sync_connection)
             async with translated(TRACKING_ERRORS, operation), pipelined_write(self._bind) as driver:
-                await driver.cursor().executemany(_postgres_advance_sql(table), rows)
+                await driver.cursor().executemany(postgres_advance_sql(table), rows)
             return
-        stored = [_sqlite_stored(user_freshness, row, ("user_id", *_LATER_MARKS)) for row in rows]
+        stored = [sqlite_stored(user_freshness, row, ("user_id", *LATER_MARKS)) for row in rows]
         async with (
             translated(TRACKING_ERRORS, operation),
             transaction(self._bind, one_statement=len(stored) <= SQLITE_STATEMENT_ROWS) as connection,
         ):
             driver = await driver_of(connection)
-            for batch in _batches(stored):
+            for batch in batches(stored):
                 async with driver_errors(connection):
-                    await driver.execute_fetchall(_sqlite_advance_sql(len(batch)), [v for row in batch for v in row])
+                    await driver.execute_fetchall(sqlite_advance_sql(len(batch)), [v for row in batch for v in row])
 
     async def list_freshness(self) -> list[UserFreshness]:
         query = select(user_freshness).order_by(user_freshness.c.user_id)
