@@ -24,6 +24,8 @@ from sahha_sync.adapters.sql.errors import ErrorKinds, translate
 
 Bind = AsyncConnection
 SAVEPOINT = "sahha_sync_write"
+SQLITE_DIALECT = sqlite.dialect()  # how statements sent to SQLite's driver directly are compiled, values converted
+SQLITE_STATEMENT_ROWS = 500  # rows per statement sent to SQLite: it binds at most 32,766 parameters to one
 
 
 def dialect_name(bind: Bind) -> str:

@@ -16,18 +16,16 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import JSON, select
-from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from sahha_sync.adapters.sql._bind import driver_errors, driver_of
+from sahha_sync.adapters.sql._bind import SQLITE_DIALECT, driver_errors, driver_of
 from sahha_sync.adapters.sql._records import KindTable
 from sahha_sync.adapters.sql.column_types import UtcDateTime
 from sahha_sync.adapters.sql.tables import USER_COLUMN
 from sahha_sync.domain.windows import FetchWindow
 
 Processor = Callable[[Any], Any] | None
-_SQLITE = sqlite.dialect()  # how SQLite's columns are converted (the same for every SQLite driver)
 
 
 async def read_window(
@@ -98,7 +96,7 @@ class _SqliteRead:
 @cache
 def _sqlite_read(stored: KindTable[Any]) -> _SqliteRead:
     """The read of ``stored`` on SQLite, made once (its conversions are those of any SQLite dialect)."""
-    return _SqliteRead(stored, _SQLITE)
+    return _SqliteRead(stored, SQLITE_DIALECT)
 
 
 async def _read_sqlite(

@@ -1,6 +1,6 @@
 """SQLite's upsert of a kind's rows (``_upsert`` turns records into rows and chooses it on SQLite): one
 ``INSERT ... ON CONFLICT`` statement, compiled once per kind and run by the driver for each row in its stored
-form (``executemany``; the rows it changed are the rows written), in batches of ``STATEMENT_BATCH_ROWS``. As
+form (``executemany``; the rows it changed are the rows written), in batches of ``SQLITE_STATEMENT_ROWS``. As
 SQLite has no ``xmax``, the keys already stored are counted first, in the same transaction. Counts are by user:
 the keys stored are counted by user, and the statement runs once for each user's rows in a batch (rows in key
 order hold each user's rows together), so its count of rows changed is that user's."""
@@ -15,26 +15,25 @@ from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import and_, func, or_
-from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from sahha_sync.adapters.sql._bind import driver_errors, driver_of, insert_for
+from sahha_sync.adapters.sql._bind import SQLITE_DIALECT, SQLITE_STATEMENT_ROWS, driver_errors, driver_of, insert_for
 from sahha_sync.adapters.sql._records import KindTable, Values
 from sahha_sync.adapters.sql.column_types import UtcDateTime
 from sahha_sync.adapters.sql.tables import OBSERVED_COLUMN, USER_COLUMN
 from sahha_sync.domain.health import UpsertCounts
 
-STATEMENT_BATCH_ROWS = 500  # SQLite binds at most 32,766 parameters per statement
 COUNT_STEP_ROWS = 64  # the count of stored keys takes a multiple of this many keys (see ``_padded_keys``)
-_SQLITE = sqlite.dialect()  # how the SQLite statements are compiled and their parameters stored
 ByUser = dict[str, UpsertCounts]  # what an upsert did, for each user whose rows it was given
 
 
 async def sqlite_upsert(connection: AsyncConnection, kind: KindTable[Any], rows: list[Values]) -> ByUser:
     """Upsert ``rows`` (merged and in key order, see ``_upsert.merged_rows``) in batches, counted by user."""
     counts: ByUser = {}
-    for start in range(0, len(rows), STATEMENT_BATCH_ROWS):
-        add_counts(counts, await _sqlite_statement_upsert(connection, kind, rows[start : start + STATEMENT_BATCH_ROWS]))
+    for start in range(0, len(rows), SQLITE_STATEMENT_ROWS):
+        add_counts(
+            counts, await _sqlite_statement_upsert(connection, kind, rows[start : start + SQLITE_STATEMENT_ROWS])
+        )
     return counts
 
 
@@ -109,7 +108,7 @@ def _key_of(kind: KindTable[Any]) -> Callable[[Sequence[Any]], tuple[Any, ...]]:
 def _sqlite_sql(kind: KindTable[Any]) -> tuple[str, Callable[[int], str]]:
     """The text of ``_statement`` (its parameters in ``kind.columns`` order) and of the count, by user, of the
     stored keys among ``n`` rows' keys (distinct, as ``merged_rows`` leaves them; a key starts with the user)."""
-    compiled = _statement("sqlite", kind).compile(dialect=_SQLITE, column_keys=list(kind.columns))
+    compiled = _statement("sqlite", kind).compile(dialect=SQLITE_DIALECT, column_keys=list(kind.columns))
     if tuple(compiled.positiontup or ()) != kind.columns:
         raise RuntimeError(f"the {kind.name} upsert does not take its columns in order")
     table = kind.table.name
@@ -147,7 +146,7 @@ def _sqlite_processors(kind: KindTable[Any]) -> tuple[tuple[int, ...], tuple[tup
         column_type = kind.table.c[name].type
         if isinstance(column_type, UtcDateTime):
             datetimes.append(i)
-        elif (process := column_type._cached_bind_processor(_SQLITE)) is not None:
+        elif (process := column_type._cached_bind_processor(SQLITE_DIALECT)) is not None:
             others.append((i, process))
     return tuple(datetimes), tuple(others)
 

@@ -9,13 +9,10 @@ from functools import cache, lru_cache
 from typing import Any
 
 from sqlalchemy import Table
-from sqlalchemy.dialects import sqlite
 
+from sahha_sync.adapters.sql._bind import SQLITE_DIALECT, SQLITE_STATEMENT_ROWS
 from sahha_sync.adapters.sql.tables import archetype_analysis_tracking as tracking
 from sahha_sync.adapters.sql.tables import user_freshness
-
-_SQLITE = sqlite.dialect()  # how SQLite's columns are converted (the same for every SQLite driver)
-SQLITE_STATEMENT_ROWS = 500  # SQLite binds at most 32,766 parameters per statement
 
 SAVED = tuple(c.name for c in tracking.columns if c.name not in ("id", "created_at", "updated_at"))  # a save writes
 LATER_MARKS = ("fetched_through", "archetypes_through")  # what ``advance_freshness`` moves
@@ -25,13 +22,13 @@ LATER_MARKS = ("fetched_through", "archetypes_through")  # what ``advance_freshn
 def sqlite_binds(table: Table) -> dict[str, Callable[[Any], Any]]:
     """The conversion of each column of ``table`` that SQLite does not take as it is, as SQLAlchemy binds it
     (a ``UtcDateTime`` to its UTC text, a boolean checked)."""
-    return {c.name: p for c in table.columns if (p := c.type._cached_bind_processor(_SQLITE)) is not None}
+    return {c.name: p for c in table.columns if (p := c.type._cached_bind_processor(SQLITE_DIALECT)) is not None}
 
 
 @cache
 def sqlite_results(table: Table) -> dict[str, Callable[[Any], Any]]:
     """The conversion of each column of ``table`` that SQLite does not give as it is, as SQLAlchemy reads it."""
-    processors = ((c.name, c.type._cached_result_processor(_SQLITE, None)) for c in table.columns)
+    processors = ((c.name, c.type._cached_result_processor(SQLITE_DIALECT, None)) for c in table.columns)
     return {name: p for name, p in processors if p is not None}
 
 

@@ -13,6 +13,7 @@ from sqlalchemy.exc import NoResultFound
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sahha_sync.adapters.sql._bind import (
+    SQLITE_STATEMENT_ROWS,
     Bind,
     dialect_name,
     driver_errors,
@@ -25,7 +26,6 @@ from sahha_sync.adapters.sql._bind import (
 from sahha_sync.adapters.sql._tracking_sql import (
     LATER_MARKS,
     SAVED,
-    SQLITE_STATEMENT_ROWS,
     batches,
     postgres_advance_sql,
     sqlite_advance_sql,

@@ -13,6 +13,7 @@ from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sahha_sync.adapters.sql import SqlUnitOfWork, _sqlite_upsert
+from sahha_sync.adapters.sql._bind import SQLITE_STATEMENT_ROWS
 from sahha_sync.adapters.sql._records import ARCHETYPES, BIOMARKERS, SCORES, KindTable
 from sahha_sync.application.ports import ArchiveError
 from sahha_sync.domain.health import ScoreFactor
@@ -107,7 +108,7 @@ async def test_a_call_failing_in_its_second_batch_leaves_nothing_of_it_and_the_u
                 "BEGIN SELECT RAISE(ABORT, 'refused'); END"
             )
         )
-    size = _sqlite_upsert.STATEMENT_BATCH_ROWS + 100
+    size = SQLITE_STATEMENT_ROWS + 100
     earlier = [biomarker("u2", day=day) for day in range(3)]
     failing = [biomarker("u1", day=day, value="13" if day == size - 1 else "7") for day in range(size)]
     async with SqlUnitOfWork(sqlite_engine) as uow:
