@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import Table
 
-from sahha_sync.adapters.sql._bind import SQLITE_DIALECT, SQLITE_STATEMENT_ROWS
+from sahha_sync.adapters.sql._bind import SQLITE_DIALECT
 from sahha_sync.adapters.sql.tables import archetype_analysis_tracking as tracking
 from sahha_sync.adapters.sql.tables import user_freshness
 
@@ -92,7 +92,3 @@ def sqlite_advance_sql(n: int) -> str:
         return f"coalesce(max(stored.{c}, excluded.{c}), stored.{c}, excluded.{c})"
 
     return advance_sql(user_freshness.name, rows, later, "IS NOT", "CURRENT_TIMESTAMP")
-
-
-def batches(items: Sequence[Any]) -> list[Sequence[Any]]:
-    return [items[i : i + SQLITE_STATEMENT_ROWS] for i in range(0, len(items), SQLITE_STATEMENT_ROWS)]

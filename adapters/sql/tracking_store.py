@@ -26,13 +26,13 @@ from sahha_sync.adapters.sql._bind import (
 from sahha_sync.adapters.sql._tracking_sql import (
     LATER_MARKS,
     SAVED,
-    batches,
     postgres_advance_sql,
     sqlite_advance_sql,
     sqlite_results,
     sqlite_save_sql,
     sqlite_stored,
 )
+from sahha_sync.adapters.sql._upsert import batches
 from sahha_sync.adapters.sql.errors import ErrorKinds
 from sahha_sync.adapters.sql.tables import archetype_analysis_tracking as tracking
 from sahha_sync.adapters.sql.tables import qualified_name, user_erasures, user_freshness
@@ -243,7 +243,7 @@ class SqlTrackingStore(TrackingStore):
         by_run: dict[str, TrackingRecord] = {}
         async with transaction(self._bind, one_statement=len(stored) <= SQLITE_STATEMENT_ROWS) as connection:
             driver = await driver_of(connection)
-            for batch in batches(stored):
+            for batch in batches(stored, SQLITE_STATEMENT_ROWS):
                 parameters = [value for row in batch for value in row]
                 async with driver_errors(connection):
                     returned = await driver.execute_fetchall(sqlite_save_sql(len(batch)), parameters)
@@ -342,7 +342,7 @@ class SqlTrackingStore(TrackingStore):
             transaction(self._bind, one_statement=len(stored) <= SQLITE_STATEMENT_ROWS) as connection,
         ):
             driver = await driver_of(connection)
-            for batch in batches(stored):
+            for batch in batches(stored, SQLITE_STATEMENT_ROWS):
                 async with driver_errors(connection):
                     await driver.execute_fetchall(sqlite_advance_sql(len(batch)), [v for row in batch for v in row])
 
