@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -29,7 +30,11 @@ def fast_queue(url: str, **options: Any) -> ProcrastinateJobQueue:
 class TestProcrastinateJobQueue(JobQueueContract):
     @pytest.fixture
     def make_queue(self, postgres_url: str) -> Callable[..., JobQueue]:
+        """Queues of a queue name of the test's own: a worker an earlier test left stopping cannot take, put back
+        or judge stalled a job of this one (the tables are emptied between tests, not the workers)."""
+        queue_name = f"contract_{uuid.uuid4().hex[:12]}"
+
         def make(**options: Any) -> JobQueue:
-            return fast_queue(postgres_url, **options)
+            return fast_queue(postgres_url, **{"queue_name": queue_name, **options})
 
         return make
