@@ -21,34 +21,14 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from sahha_sync.adapters.sql.tables import LIBRARY_TABLES
 from sahha_sync.migrations._closing import close_to_api
+from sahha_sync.migrations._erasure import CHECKED, GUARDED, TABLE, TRIGGER, create_trigger, guarded_table
 from sahha_sync.migrations._helpers import enable_row_level_security, library_schema, utc
 
 revision: str = "0012_erasures"
 down_revision: str | Sequence[str] | None = "0011_library_schema"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
-
-TABLE = "user_erasures"
-# Every table that holds a user's data, by the column that names the user: the one list of what erasure guards.
-GUARDED: dict[str, str] = {
-    "biomarkers": "profile_id",
-    "scores": "profile_id",
-    "archetypes": "profile_id",
-    "quarantined_records": "profile_id",
-    "archetype_analysis_tracking": "user_id",
-    "analysis_results": "user_id",
-    "webhook_inbox": "user_id",
-    "user_freshness": "user_id",
-}
-TRIGGER = "sahha_sync_skip_erased"
-CHECKED = "sahha_sync.user_not_erased"  # the user this transaction already found not erased
-
-
-def _where(table: str, schema: str) -> str:
-    """``table`` as SQL reaches it: the library's own tables live in ``schema``, the others where the host put them."""
-    return f'"{schema}"."{table}"' if table in {t.name for t in LIBRARY_TABLES} else f'"{table}"'
 
 
 def _postgres_function(column: str, schema: str) -> str:
@@ -88,12 +68,7 @@ def upgrade() -> None:
     for column in sorted(set(GUARDED.values())):
         op.execute(sa.text(_postgres_function(column, schema)))
     for table, column in GUARDED.items():
-        op.execute(
-            sa.text(
-                f"CREATE TRIGGER {TRIGGER} BEFORE INSERT OR UPDATE ON {_where(table, schema)} "
-                f'FOR EACH ROW EXECUTE FUNCTION "{schema}".{TRIGGER}_{column}()'
-            )
-        )
+        op.execute(sa.text(create_trigger(table, column, schema, when_user_changes=False)))
     close_to_api()
 
 
@@ -101,7 +76,7 @@ def downgrade() -> None:
     schema = library_schema()
     if schema is not None:
         for table in GUARDED:
-            op.execute(sa.text(f"DROP TRIGGER IF EXISTS {TRIGGER} ON {_where(table, schema)}"))
+            op.execute(sa.text(f"DROP TRIGGER IF EXISTS {TRIGGER} ON {guarded_table(table, schema)}"))
         for column in sorted(set(GUARDED.values())):
             op.execute(sa.text(f'DROP FUNCTION IF EXISTS "{schema}".{TRIGGER}_{column}()'))
     op.drop_table(TABLE, schema=schema)

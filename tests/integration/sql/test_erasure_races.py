@@ -80,3 +80,25 @@ async def test_one_transaction_writing_several_users_skips_only_the_erased_ones(
             row[0] for row in conn.execute("SELECT user_id FROM sahha_sync.user_freshness ORDER BY user_id").fetchall()
         ]
     assert users == [KEPT, "user-other"]
+
+
+def test_the_guard_looks_a_user_up_once_per_transaction_not_once_per_row(postgres_url: str) -> None:
+    """Revision 0015: the trigger's function is called for a user's first row only (its ``WHEN`` condition skips
+    the rows of the user the transaction already found not erased); a row of another user calls it again."""
+    users = [KEPT] * 5 + ["user-other"] * 3 + [KEPT]
+    with psycopg.connect(postgres_url) as conn:
+        conn.execute("SET LOCAL track_functions = 'pl'")
+        for user in users:
+            conn.execute(
+                "INSERT INTO sahha_sync.quarantined_records (profile_id, kind, reason, raw, received_at) "
+                "VALUES (%s, 'biomarker', 'test', '{}', now())",
+                (user,),
+            )
+        calls = conn.execute(
+            "SELECT pg_stat_get_xact_function_calls('sahha_sync.sahha_sync_skip_erased_profile_id'::regproc)"
+        ).fetchone()
+    assert calls is not None
+    assert calls[0] == 3  # KEPT, user-other, KEPT again: once each time the user changes
+    with psycopg.connect(postgres_url) as conn:
+        stored = conn.execute("SELECT count(*) FROM sahha_sync.quarantined_records").fetchone()
+    assert stored == (len(users),)
