@@ -18,7 +18,10 @@ prints the scale figures in one run instead: on the durable queue with one worke
 jobs at once, the archival jobs among them archived together up to ``--batch``: the library's defaults),
 archival jobs/s beside no-op jobs/s; the same archival jobs with two worker processes; and the in-memory queue on
 a SQLite file with its worker in-process, as the embedded defaults run it. An archival job carries a
-``--window-days`` window of one user's data (7 days: about 180 records), as ``run_analysis`` submits it.
+``--window-days`` window of one user's data (7 days: about 180 records), as ``run_analysis`` submits it. Beside
+each durable figure it prints the CPU time a job took (read from Linux's /proc) in the worker processes, in the
+database server's processes and in the benchmark's own process, which submits: their sum bounds the jobs a
+second that this machine's cores can run, however the work is spread over them.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import signal
 import statistics
 import subprocess
@@ -65,6 +69,7 @@ async def noop(payload: Mapping[str, Any], context: JobContext) -> None:
     return None
 
 
+CPU_PARTS = ("worker", "database", "submitter")  # the processes whose CPU time --goals counts, per job
 KINDS = ("memory", "durable-inproc", "durable")
 TITLES = {"memory": "memory", "durable-inproc": "durable, in-process worker", "durable": "durable, worker process"}
 
@@ -167,6 +172,53 @@ async def record_runs(
     return jobs
 
 
+def cpu_times(pids: list[int]) -> dict[int, float]:
+    """CPU time (user and system, seconds) each of the processes ``pids`` used so far (Linux's /proc)."""
+    times = {}
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # gone
+        times[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return times
+
+
+def database_pids() -> list[int]:
+    """The database server's processes on this machine (every ``postgres`` process: backends and helpers)."""
+    pids = []
+    for entry in os.listdir("/proc") if os.path.isdir("/proc") else ():
+        try:
+            with open(f"/proc/{entry}/comm") as comm:
+                if comm.read().strip() == "postgres":
+                    pids.append(int(entry))
+        except (OSError, ValueError):
+            continue
+    return pids
+
+
+class CpuCount:
+    """CPU seconds used from ``start()`` to ``stop()`` by the worker processes, the database server (its processes
+    then: a backend that started meanwhile counts from its start, one that ended meanwhile is missed) and this
+    process, which submits."""
+
+    def __init__(self, workers: list[subprocess.Popen[str]]) -> None:
+        self._workers = [w.pid for w in workers]
+
+    def start(self) -> None:
+        self._before = (cpu_times(self._workers), cpu_times(database_pids()), time.process_time())
+
+    def stop(self) -> tuple[float, float, float]:
+        workers, database, submitter = self._before
+        now = (cpu_times(self._workers), cpu_times(database_pids()))
+        used = [
+            sum(t - before.get(pid, 0.0) for pid, t in after.items())
+            for after, before in zip(now, (workers, database), strict=True)
+        ]
+        return used[0], used[1], time.process_time() - submitter
+
+
 def admin(server: str, statement: sql.Composed) -> None:
     with psycopg.connect(server, autocommit=True) as conn:
         conn.execute(statement)
@@ -228,8 +280,14 @@ async def goals(args: argparse.Namespace) -> None:
             if workload == "archival" and label == "archival":
                 figures["records"] = records_per_job(jobs)
             workers = [spawn_worker(url, tag, workload, args.concurrency, args.batch) for _ in range(processes)]
+            cpu = CpuCount(workers)
             try:
+                cpu.start()
                 measured = await measure(make_queue("durable", url, args.concurrency, tag), noop, jobs)
+                used = cpu.stop()
+                figures.update(
+                    {f"{label} {part}": t * 1000 / len(jobs) for part, t in zip(CPU_PARTS, used, strict=True)}
+                )
             finally:
                 for worker in workers:
                     worker.send_signal(signal.SIGTERM)
@@ -237,7 +295,8 @@ async def goals(args: argparse.Namespace) -> None:
                     worker.wait(30)
             figures[label] = measured["jobs_per_s"]
             print(
-                f"  durable, {processes} worker process(es), {workload}: {measured['jobs_per_s']:.1f} jobs/s",
+                f"  durable, {processes} worker process(es), {workload}: {measured['jobs_per_s']:.1f} jobs/s; CPU ms a "
+                "job: " + ", ".join(f"{part} {figures[f'{label} {part}']:.2f}" for part in CPU_PARTS),
                 flush=True,
             )
         await engine.dispose()
@@ -256,6 +315,13 @@ async def goals(args: argparse.Namespace) -> None:
         f"{figures['x2'] / figures['archival']:.2f}x one process (goal 1.6x)"
     )
     print(f"in-memory queue on SQLite, worker in-process: archival {figures['sqlite']:.1f} jobs/s (goal 100)")
+    cores = os.cpu_count() or 1
+    for label in ("no-op", "archival"):
+        per_job = sum(figures[f"{label} {part}"] for part in CPU_PARTS)
+        print(
+            f"CPU of one {label} job on the durable queue (worker, database, submitter): {per_job:.1f} ms; "
+            f"this machine's {cores} cores, all busy, would run {cores * 1000 / per_job:.0f} such jobs/s"
+        )
 
 
 def records_per_job(jobs: list[tuple[dict[str, Any], str | None]]) -> float:
