@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 from sahha_sync.domain._checks import (
     EARLIEST_YEAR,
@@ -52,13 +52,14 @@ def numeric_value(value: str, value_type: str) -> float | None:
 def _sound(user: object, what: object, moments: Iterable[object], observed: object) -> bool:
     """Whether a record of ``user``, ``what`` (its name or type), ``moments`` (its datetimes, ``created_at_utc``
     among them when given) and ``observed`` (its ``observed_at``) passes every check of ``_check_record`` (one
-    pass, no message built)."""
+    pass, no message built). A datetime in a fixed-offset zone (``datetime.timezone``, what ISO-8601 text is read
+    into) is aware without asking it for its offset."""
     if not (type(user) is str and type(what) is str and user.strip() and what.strip()):
         return False
     for moment in moments:
         if (
             type(moment) is not datetime
-            or moment.utcoffset() is None
+            or (type(moment.tzinfo) is not timezone and moment.utcoffset() is None)
             or not EARLIEST_YEAR <= moment.year <= LATEST_YEAR
         ):
             return False
