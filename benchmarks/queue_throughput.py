@@ -94,7 +94,7 @@ def spawn_worker(url: str, queue_name: str, workload: str, concurrency: int, bat
 
 
 async def serve(url: str, queue_name: str, workload: str, concurrency: int, batch: int) -> None:
-    """The worker process: runs the queue's jobs until SIGTERM."""
+    """The worker process: runs the queue's jobs until SIGTERM, as ``sahha-sync worker`` runs them."""
     engine = create_engine(url)
     handler = noop if workload == "no-op" else archiver_on(engine, batch)
     queue = ProcrastinateJobQueue(url, concurrency=concurrency, queue_name=queue_name)
@@ -102,7 +102,7 @@ async def serve(url: str, queue_name: str, workload: str, concurrency: int, batc
     async def ready() -> None:
         print("ready", flush=True)
 
-    await run_worker(queue, {"BENCH": handler}, on_start=ready, shutdown_timeout=5.0)
+    await run_worker(queue, {"BENCH": handler}, on_start=ready, shutdown_timeout=5.0, freeze_start_up_objects=True)
     await engine.dispose()
 
 

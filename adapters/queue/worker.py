@@ -5,11 +5,18 @@ runs jobs until SIGTERM or SIGINT; then it stops taking jobs and gives the runni
 seconds to finish before they are cancelled and put back in the queue. When the queue's worker ends by itself
 (its database was away longer than it waits), ``run_worker`` raises ``QueueUnavailableError``: the process
 exits non-zero, so a supervisor that restarts failed workers restarts it.
+
+With ``freeze_start_up_objects`` (the ``sahha-sync worker`` process), what start-up left in memory (modules, table
+metadata, the queue's and the stores' objects) is moved out of the garbage collector's sight once the worker has
+started (``gc.freeze()``): a full collection then looks only at what jobs allocate. An archival batch allocates
+thousands of records, which set off full collections; over the whole start-up heap they took about a quarter of
+a worker's CPU time.
 """
 
 from __future__ import annotations
 
 import asyncio
+import gc
 import signal
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 
@@ -29,6 +36,7 @@ async def run_worker(
     shutdown_timeout: float | None = None,
     stop_signals: Iterable[signal.Signals] = STOP_SIGNALS,
     stop: asyncio.Event | None = None,
+    freeze_start_up_objects: bool = False,
 ) -> None:
     """Run jobs until a stop signal (or ``stop`` is set, or the queue's worker ends by itself)."""
     stop_event = stop or asyncio.Event()
@@ -43,6 +51,9 @@ async def run_worker(
         await queue.start()
         if on_start is not None:
             await on_start()
+        if freeze_start_up_objects:
+            gc.collect()  # what start-up left as garbage is freed, not kept for good
+            gc.freeze()
         logger.info("worker.started", job_types=sorted(handlers))
         await _until_stopped(queue, stop_event)
         logger.info("worker.stopping", shutdown_timeout=shutdown_timeout)

@@ -77,7 +77,9 @@ async def _work(settings: Settings, concurrency: int, shutdown_timeout: float, h
             if health is not None:
                 endpoints = ops_endpoints(settings, await figures_of(container, queue))
                 await stack.enter_async_context(serving(endpoints, *health))
-            await run_worker(queue, handlers, on_start=recover, shutdown_timeout=shutdown_timeout)
+            await run_worker(
+                queue, handlers, on_start=recover, shutdown_timeout=shutdown_timeout, freeze_start_up_objects=True
+            )
 
 
 def recover(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
