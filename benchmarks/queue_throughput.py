@@ -322,6 +322,11 @@ async def goals(args: argparse.Namespace) -> None:
             f"CPU of one {label} job on the durable queue (worker, database, submitter): {per_job:.1f} ms; "
             f"this machine's {cores} cores, all busy, would run {cores * 1000 / per_job:.0f} such jobs/s"
         )
+    busy = figures["archival"] * sum(figures[f"archival {part}"] for part in CPU_PARTS) / 1000
+    print(
+        f"one worker process's archival kept {busy:.2f} of {cores} cores busy (worker, database and submitter): "
+        f"more processes can reach at most {cores / busy:.2f}x one on this machine"
+    )
 
 
 def records_per_job(jobs: list[tuple[dict[str, Any], str | None]]) -> float:
