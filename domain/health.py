@@ -63,7 +63,9 @@ def _sound(user: object, what: object, moments: Iterable[object], observed: obje
             or not EARLIEST_YEAR <= moment.year <= LATEST_YEAR
         ):
             return False
-    return observed is None or (isinstance(observed, datetime) and observed.utcoffset() is not None)
+    if observed is None or (type(observed) is datetime and type(observed.tzinfo) is timezone):
+        return True
+    return isinstance(observed, datetime) and observed.utcoffset() is not None
 
 
 def _finite(number: object) -> bool:
