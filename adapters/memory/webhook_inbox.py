@@ -74,6 +74,16 @@ class InMemoryWebhookInbox(WebhookInbox):
         held.attempts += 1
         return held.attempts
 
+    async def revive(self, *, min_attempts: int) -> list[str]:
+        if min_attempts < 1:
+            raise InvalidInputError("min_attempts must be at least 1", field="min_attempts")
+        revived = []
+        for number in sorted(self._held):
+            if (held := self._held[number]).attempts >= min_attempts:
+                held.attempts = 0
+                revived.append(str(number))
+        return revived
+
     async def purge_user(self, user_id: str) -> int:
         gone = [str(n) for n, held in self._held.items() if held.user_id == user_id]
         for entry_id in gone:

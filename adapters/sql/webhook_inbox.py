@@ -94,6 +94,12 @@ class SqlWebhookInbox(WebhookInbox):
         rows = await self._rows(counted.returning(inbox.c.attempts), "count of an attempt")
         return int(rows[0].attempts) if rows else 0
 
+    async def revive(self, *, min_attempts: int) -> list[str]:
+        if min_attempts < 1:
+            raise InvalidInputError("min_attempts must be at least 1", field="min_attempts")
+        revived = update(inbox).where(inbox.c.attempts >= min_attempts).values(attempts=0).returning(inbox.c.id)
+        return [str(number) for number in sorted(row.id for row in await self._rows(revived, "revival"))]
+
     async def _rows(self, query: Any, doing: str) -> list[Any]:
         async with translated(INBOX_ERRORS, f"{doing} of the webhook inbox"), self._engine.begin() as connection:
             return list((await connection.execute(query)).all())

@@ -76,3 +76,9 @@ class WebhookInbox(Protocol):
         """Count one more job beginning to archive the entry, committed before it goes on; returns the attempts
         so far, this one included (0 when the entry is not held). An inbox that does not count returns 1."""
         return 0 if await self.get(entry_id) is None else 1
+
+    async def revive(self, *, min_attempts: int) -> list[str]:
+        """Set back to none the attempts of every held entry that ``min_attempts`` or more jobs began (a dead letter:
+        recovery leaves it alone), committed, so that recovery queues it again; returns their ids, oldest first.
+        An inbox that does not count attempts holds no dead letter and returns none."""
+        return []

@@ -8,7 +8,8 @@ and a job that finds its entry gone (archived meanwhile) does nothing, so runnin
 Each job that begins archiving an entry counts an attempt in the inbox first. An entry that ``max_attempts`` jobs
 began and none finished (its job killed its process each time, or failed each time) is a dead letter: it stays
 in the inbox, is logged once per start (``webhook.inbox_entry_dead``, reason "worker died or job failed"), and is
-not queued again; erasure still removes it.
+not queued again; erasure still removes it. ``revive_dead`` gives the dead letters fresh attempts (``sahha-sync
+recover --dead-webhooks``), once whatever killed their jobs is mended: the next ``recover`` queues them.
 """
 
 from __future__ import annotations
@@ -44,6 +45,16 @@ class RecoverWebhookInbox:
         self._inbox = inbox
         self._queue = queue
         self._page_size = page_size
+
+    async def revive_dead(self) -> int:
+        """Fresh attempts for every dead letter of the inbox (an entry ``max_attempts`` jobs began and none
+        finished); returns how many. ``recover`` then queues them with the other held entries."""
+        if self._inbox is None:
+            return 0
+        revived = await self._inbox.revive(min_attempts=self._max_attempts)
+        if revived:
+            log.info("webhook.inbox_entries_revived", count=len(revived))
+        return len(revived)
 
     async def recover(self) -> int:
         if self._inbox is None:

@@ -33,9 +33,12 @@ RECOVER_HELP = (
     "Re-submit the archival of every run whose archival was requested but never finished and has no pending "
     "job (e.g. jobs an in-memory queue lost in a restart). On the in-memory queue the jobs run here and the "
     "command waits for them; on the durable queue the workers run them.\n\n"
+    "--dead-webhooks also gives fresh attempts to the webhook deliveries held in the inbox whose jobs died "
+    "every attempt (given up: no start queues them again), and queues them with the inbox's other entries; "
+    "run it once whatever killed those jobs is mended.\n\n"
     "Examples:\n\n"
     "  sahha-sync recover\n\n"
-    "  sahha-sync recover --json"
+    "  sahha-sync recover --dead-webhooks --json"
 )
 DRAIN_TIMEOUT = 600.0
 
@@ -82,25 +85,45 @@ async def _work(settings: Settings, concurrency: int, shutdown_timeout: float, h
             )
 
 
-def recover(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+def recover(
+    ctx: typer.Context,
+    dead_webhooks: bool = typer.Option(
+        False, "--dead-webhooks", help="Also retry the webhook deliveries the inbox gave up on."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
     settings = state(ctx).settings
-    resubmitted, drained = run_sync(_recover(settings))
+    resubmitted, revived, drained = run_sync(_recover(settings, dead_webhooks))
     if as_json:
-        print_json({"resubmitted": resubmitted, "queue": settings.queue, "drained": drained})
+        print_json(
+            {"resubmitted": resubmitted, "revived_webhooks": revived, "queue": settings.queue, "drained": drained}
+        )
         return
     where = "run here" if settings.queue == "memory" else "queued for the workers"
     out.print(f"re-submitted {resubmitted} archival job(s), {where}" + ("" if drained else " (not finished in time)"))
+    if dead_webhooks:
+        out.print(f"retried {revived} webhook delivery(ies) the inbox had given up on, {where}")
 
 
-async def _recover(settings: Settings) -> tuple[int, bool]:
+async def _recover(settings: Settings, dead_webhooks: bool) -> tuple[int, int, bool]:
     if settings.queue == "memory":
-        async with SahhaSync(settings) as sync:
+        async with SahhaSync(settings) as sync:  # its queue started, and the recovery that comes with it
             use_case: RecoverPendingArchivals = await resolve(sync.container.recover_pending_archivals)
-            await sync.start()
             count = await use_case.recover()
-            return count, await sync.wait_for_archival(DRAIN_TIMEOUT)
+            revived = await _revive(await resolve(sync.container.recover_webhook_inbox)) if dead_webhooks else 0
+            await sync.wait_for_recovery()
+            return count, revived, await sync.wait_for_archival(DRAIN_TIMEOUT)
     async with _ops.opened(settings) as container, _ops.submit_only_queue(container) as queue:
-        return await _recover_on(container, queue), True
+        revived = await _revive(await resolve(container.recover_webhook_inbox, queue=queue)) if dead_webhooks else 0
+        return await _recover_on(container, queue), revived, True
+
+
+async def _revive(inbox: RecoverWebhookInbox) -> int:
+    """Fresh attempts for the inbox's dead letters, then the inbox's held entries queued (a job already pending
+    for an entry is not queued twice); returns how many were revived."""
+    revived = await inbox.revive_dead()
+    await inbox.recover()
+    return revived
 
 
 async def _recover_on(container: Container, queue: JobQueue) -> int:

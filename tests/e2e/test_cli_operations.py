@@ -107,7 +107,7 @@ def test_sync_shows_a_progress_bar_and_a_summary_for_people(cli: Cli, here: Path
 def test_replay_rebuilds_every_run_and_recover_finds_nothing_lost(cli: Cli) -> None:
     ok_json(cli, "analyze", "--user", "user-0005", "--type", "circadian", "--archetype", "Foundation Builder")
     assert ok_json(cli, "replay") == {"runs_rebuilt": 1}
-    assert ok_json(cli, "recover") == {"resubmitted": 0, "queue": "memory", "drained": True}
+    assert ok_json(cli, "recover") == {"resubmitted": 0, "revived_webhooks": 0, "queue": "memory", "drained": True}
 
 
 def test_stats_comes_as_tables_json_and_prometheus(cli: Cli) -> None:

@@ -161,3 +161,35 @@ def test_jobs_recover_and_stats_read_the_durable_queue(
     assert json.loads(out)["queue"]["dead"] == 0
     code, out, _ = cli("stats", "--format", "prometheus")
     assert samples(out)['sahha_sync_queue_jobs{state="dead"}'] == 0
+
+
+@pytest.mark.postgres
+def test_recover_dead_webhooks_queues_the_entries_the_inbox_gave_up_on_for_the_workers(
+    cli: Cli, postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A delivery a process on the in-memory queue left in the inbox, whose jobs died three times: on the durable
+    queue, ``recover --dead-webhooks`` gives it fresh attempts and queues its job for the workers."""
+    monkeypatch.setenv("SAHHA_SYNC_DATABASE_URL", postgres_url)
+    monkeypatch.setenv("SAHHA_SYNC_QUEUE", "postgres")
+    delivery = WebhookDelivery.from_payload(
+        {"kind": "biomarker", "record": _biomarker_record(), "received_at": "2026-11-29T03:30:00+00:00"}
+    )
+    with psycopg.connect(postgres_url) as conn:
+        conn.execute(
+            "INSERT INTO sahha_sync.webhook_inbox (dedup_key, user_id, payload, attempts) VALUES (%s, %s, %s, 3)",
+            (delivery.dedup_key, "user-0042", json.dumps(delivery.to_payload())),
+        )
+    code, out, err = cli("recover", "--json")
+    assert (code, json.loads(out)["revived_webhooks"]) == (0, 0), err
+
+    code, out, err = cli("recover", "--dead-webhooks", "--json")
+
+    assert (code, json.loads(out)["revived_webhooks"]) == (0, 1), err
+    with psycopg.connect(postgres_url) as conn:
+        attempts = conn.execute("SELECT attempts FROM sahha_sync.webhook_inbox").fetchall()
+        queued = conn.execute(
+            "SELECT count(*) FROM procrastinate_jobs WHERE status = 'todo' AND task_name = %s",
+            (IngestWebhookRecords.JOB_TYPE,),
+        ).fetchone()
+    assert attempts == [(0,)]
+    assert queued == (1,)

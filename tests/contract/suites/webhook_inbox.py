@@ -136,3 +136,33 @@ class WebhookInboxContract:
             await inbox.put(payload("u"), dedup_key="", user_id="u")
         with pytest.raises(InvalidInputError):
             await inbox.put(payload("u"), dedup_key=unique("key"), user_id="")
+
+    async def test_begin_counts_the_jobs_that_began_an_entry(self, inbox: WebhookInbox) -> None:
+        user = unique("user")
+        held = await inbox.put(payload(user), dedup_key=unique("key"), user_id=user)
+
+        assert [await inbox.begin(held.entry_id) for _ in range(3)] == [1, 2, 3]
+        entry = await inbox.get(held.entry_id)
+        assert entry is not None
+        assert entry.attempts == 3
+        assert await inbox.begin("0") == 0  # not held
+
+    async def test_revive_gives_dead_entries_fresh_attempts_and_leaves_the_others(self, inbox: WebhookInbox) -> None:
+        user = unique("user")
+        put = [await inbox.put(payload(user, n), dedup_key=unique("key"), user_id=user) for n in range(3)]
+        dead, tried, fresh = put
+        for _ in range(3):
+            await inbox.begin(dead.entry_id)
+        await inbox.begin(tried.entry_id)
+
+        revived = await inbox.revive(min_attempts=3)
+
+        assert dead.entry_id in revived
+        assert tried.entry_id not in revived
+        assert fresh.entry_id not in revived
+        assert revived == sorted(revived, key=int)  # oldest first
+        attempts = {e.entry_id: e.attempts for e in await inbox.pending(limit=10_000)}
+        assert (attempts[dead.entry_id], attempts[tried.entry_id], attempts[fresh.entry_id]) == (0, 1, 0)
+        assert dead.entry_id not in await inbox.revive(min_attempts=3)  # revived once: none left
+        with pytest.raises(InvalidInputError):
+            await inbox.revive(min_attempts=0)

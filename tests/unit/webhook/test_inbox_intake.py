@@ -161,3 +161,29 @@ async def test_a_queue_that_refuses_during_recovery_fails_the_recovery_and_keeps
     with pytest.raises(QueueUnavailableError):
         await RecoverWebhookInbox(inbox=inbox, queue=Refusing()).recover()
     assert len(inbox) == 1
+
+
+async def test_a_dead_entry_is_queued_again_only_once_revived() -> None:
+    stores, inbox = InMemoryStores(), InMemoryWebhookInbox()
+    stopped = worker(stores, inbox)
+    await stopped.stop()
+    await deliver(stopped, stores, inbox)  # acknowledged, held in the inbox
+    [entry] = await inbox.pending()
+    for _ in range(3):  # three jobs began it and died
+        await inbox.begin(entry.entry_id)
+    queue = worker(stores, inbox)
+    recovery = RecoverWebhookInbox(inbox=inbox, queue=queue, max_attempts=3)
+
+    assert await recovery.recover() == 0  # a dead letter: left alone
+    assert await recovery.revive_dead() == 1
+    assert await recovery.revive_dead() == 0
+    assert await recovery.recover() == 1
+    await queue.start()
+    assert await queue.wait_idle(5)
+    await queue.stop()
+    assert stores.archive.counts()["biomarkers"] == 1
+    assert len(inbox) == 0
+
+
+async def test_reviving_without_an_inbox_revives_nothing() -> None:
+    assert await RecoverWebhookInbox(inbox=None, queue=InMemoryJobQueue()).revive_dead() == 0
