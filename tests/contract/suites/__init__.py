@@ -31,6 +31,9 @@ module                     fixture(s)
 ``rate_budget``            ``make_budget`` → a callable ``make_budget(holder, account="primary")`` returning one
                            process's ``RateBudget`` handle on a fresh account of the test
 ``webhook_inbox``          ``inbox`` → a ``WebhookInbox``
+``analyst``                ``analyst`` → an ``Analyst``
+``analysis_results``       ``analysis_results`` → an ``AnalysisResultStore``; for its unit-of-work contract,
+                           ``unit_of_work_factory`` as above
 =========================  ==============================================================================
 
 The suites use pytest-asyncio (``asyncio_mode = "auto"``) and write records under fresh random user ids, so
