@@ -3,8 +3,6 @@ it counts an attempt in the inbox, and after the maximum the entry is a dead let
 
 from __future__ import annotations
 
-import asyncio
-import json
 from dataclasses import replace
 from pathlib import Path
 
@@ -14,7 +12,6 @@ from sahha_sync.adapters.sql import SqlWebhookInbox, create_engine
 from sahha_sync.application.use_cases.recover_webhook_inbox import MAX_ATTEMPTS
 from sahha_sync.application.use_cases.webhook_delivery import WebhookDelivery
 from sahha_sync.infrastructure import SahhaSync
-from sahha_sync.infrastructure.cli import main
 from sahha_sync.infrastructure.settings import Settings
 from tests.unit.webhook.deliveries import NOW, SECRET, USER
 from tests.unit.webhook.test_ingest_webhook import steps
@@ -75,33 +72,3 @@ async def test_an_entry_whose_jobs_died_the_maximum_times_stays_dead_across_star
     for _ in range(2):
         assert await restart(settings) == 0
     assert await attempts_held(settings) == [MAX_ATTEMPTS]  # kept for an operator, not counted up by starts
-
-
-def recover_command(settings: Settings, capsys: pytest.CaptureFixture[str], *args: str) -> dict[str, object]:
-    """``sahha-sync recover ARGS --json`` on ``settings``'s database; its JSON answer."""
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("SAHHA_SYNC_DATABASE_URL", settings.database_url)
-        env.setenv("SAHHA_SYNC_QUEUE", "memory")
-        env.setenv("SAHHA_SYNC_WEBHOOK_SECRET", SECRET)
-        with pytest.raises(SystemExit) as exited:
-            main(["recover", *args, "--json"])
-    out = capsys.readouterr().out
-    assert exited.value.code in (0, None), out
-    answer: dict[str, object] = json.loads(out)
-    return answer
-
-
-async def test_recover_with_dead_webhooks_archives_an_entry_given_up_on(
-    settings: Settings, capsys: pytest.CaptureFixture[str]
-) -> None:
-    await migrated(settings)
-    await entry_begun(settings, MAX_ATTEMPTS)
-    assert (await asyncio.to_thread(recover_command, settings, capsys))["revived_webhooks"] == 0  # without the flag
-    assert await attempts_held(settings) == [MAX_ATTEMPTS]
-
-    answer = await asyncio.to_thread(recover_command, settings, capsys, "--dead-webhooks")
-
-    assert answer["revived_webhooks"] == 1
-    assert answer["drained"] is True
-    assert await attempts_held(settings) == []  # archived and removed
-    assert await restart(settings) == 1  # its biomarker is stored
