@@ -1,6 +1,6 @@
 """Where an archival job's time goes without a queue: ``ArchiveHealthData.archive_jobs`` on Postgres, batch by batch.
 
-    python benchmarks/archival_cpu.py [--jobs 400] [--batch 32] [--window-days 7]
+    python benchmarks/archival_cpu.py [--jobs 400] [--batch 32] [--window-days 7] [--revision head]
                                       [--server postgresql://postgres@127.0.0.1:5432/postgres]
 
 It creates a database of its own on the server (dropped at the end), migrates it, records ``--jobs`` runs that
@@ -10,7 +10,9 @@ this process's CPU time (decoding the payloads apart), the CPU time of the datab
 /proc: run it on a machine at rest, as anything else the server does counts too), and the time Python's garbage
 collector took. The runs are recorded before the timing
 starts. Comparing two versions of the library (or of the schema) on the same machine shows what a change saved on
-each side; a queue adds its own work to every figure (``queue_throughput.py --goals``).
+each side; a queue adds its own work to every figure (``queue_throughput.py --goals``). ``--revision`` migrates the
+database to an older revision instead of the newest, to measure what a revision changed (e.g.
+``--revision 0014_analysis_results_latest``: the erasure guard before ``0015_erasure_check_once``).
 """
 
 from __future__ import annotations
@@ -59,7 +61,7 @@ async def run(args: argparse.Namespace) -> None:
     admin(args.server, sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     url = args.server.rsplit("/", 1)[0] + f"/{name}"
     try:
-        await asyncio.to_thread(migrations.upgrade, url)
+        await asyncio.to_thread(migrations.upgrade, url, args.revision)
         engine = create_engine(url)
         unit_of_work = sql_unit_of_work_factory(engine)
         payloads = [payload for payload, _ in await record_runs(unit_of_work, args.jobs, "cpu", args.window_days)]
@@ -82,7 +84,7 @@ async def run(args: argparse.Namespace) -> None:
     finally:
         admin(args.server, sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
     per_job = 1000 / args.jobs
-    print(f"{args.jobs} archival jobs of {args.window_days}-day windows, {args.batch} a batch:")
+    print(f"{args.jobs} archival jobs of {args.window_days}-day windows, {args.batch} a batch, schema {args.revision}:")
     print(f"  wall {wall * per_job:.2f} ms a job ({args.jobs / wall:.0f} jobs/s, one batch at a time)")
     print(f"  Python CPU {cpu * per_job:.2f} ms a job, of which decoding payloads {decoding * per_job:.2f}")
     print(f"  Postgres CPU (every process of the server) {database * per_job:.2f} ms a job")
@@ -95,6 +97,7 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=400)
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--window-days", type=int, default=7)
+    parser.add_argument("--revision", default="head", help="the schema revision to migrate the database to")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
