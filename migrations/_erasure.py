@@ -4,20 +4,10 @@ setting in which the trigger remembers the user it last found not erased."""
 
 from __future__ import annotations
 
-from sahha_sync.adapters.sql.tables import LIBRARY_TABLES
+from sahha_sync.adapters.sql.tables import ERASURE_GUARDED, LIBRARY_TABLES
 
 TABLE = "user_erasures"
-# Every table that holds a user's data, by the column that names the user: the one list of what erasure guards.
-GUARDED: dict[str, str] = {
-    "biomarkers": "profile_id",
-    "scores": "profile_id",
-    "archetypes": "profile_id",
-    "quarantined_records": "profile_id",
-    "archetype_analysis_tracking": "user_id",
-    "analysis_results": "user_id",
-    "webhook_inbox": "user_id",
-    "user_freshness": "user_id",
-}
+GUARDED = ERASURE_GUARDED  # every table that holds a user's data, by the column that names the user
 TRIGGER = "sahha_sync_skip_erased"
 CHECKED = "sahha_sync.user_not_erased"  # the user this transaction already found not erased
 

@@ -79,7 +79,8 @@ async def _sqlite_statement_upsert(connection: AsyncConnection, kind: KindTable[
         for user, user_rows in _runs_by_user(stored):
             async with driver.executemany(upsert_sql, user_rows) as cursor:
                 written = cursor.rowcount
-            inserted = len(user_rows) - existing.get(user, 0)
+            # a new key is inserted unless the erasure guard skipped the user's rows (then none is written)
+            inserted = min(len(user_rows) - existing.get(user, 0), written)
             counts[user] = UpsertCounts(inserted, written - inserted, len(user_rows) - written)
     return counts
 

@@ -18,6 +18,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import StaticPool
 
+from sahha_sync.adapters.sql._sqlite_erasure import guard_connection, register_digest
 from sahha_sync.adapters.sql.tables import schema_map
 
 SUPABASE_TRANSACTION_POOLER_PORT = 6543
@@ -106,7 +107,10 @@ def install_sqlite_transactions(sync_engine: Any, *, wal: bool) -> None:
     """Make SQLite transactions real: ``BEGIN IMMEDIATE`` at the start of each, so reads and writes of a
     unit of work see one state and concurrent writers wait for each other instead of failing mid-way. A
     connection with the ``READ_ONLY_OPTION`` execution option (a unit of work that only reads) begins deferred:
-    its first read takes a snapshot, and it never waits for a writer (in WAL mode)."""
+    its first read takes a snapshot, and it never waits for a writer (in WAL mode).
+
+    Each writing transaction also makes sure the connection carries the erasure guard (``_sqlite_erasure``): rows
+    written for a user ``forget-user`` erased are skipped, as PostgreSQL's triggers skip them."""
 
     @event.listens_for(sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -116,7 +120,12 @@ def install_sqlite_transactions(sync_engine: Any, *, wal: bool) -> None:
         if wal:
             cursor.execute("PRAGMA journal_mode = WAL")
         cursor.close()
+        register_digest(dbapi_connection)
 
     @event.listens_for(sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY_OPTION) else "BEGIN IMMEDIATE")
+        if conn.get_execution_options().get(READ_ONLY_OPTION):
+            conn.exec_driver_sql("BEGIN")
+            return
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        guard_connection(conn)  # inside the transaction: a rollback that undoes it is made good on the next one

@@ -272,8 +272,8 @@ TABLES_WITH_ROW_LEVEL_SECURITY = (
     user_freshness,
 )
 
-# 0012_erasures: the users ``forget-user`` erased (SHA-256 of the id, hex); on PostgreSQL triggers skip any row
-# written for them later.
+# 0012_erasures: the users ``forget-user`` erased (SHA-256 of the id, hex); a guard skips any row written for them
+# later (triggers on PostgreSQL, ``_sqlite_erasure`` on SQLite).
 user_erasures = Table(
     "user_erasures",
     metadata,
@@ -281,6 +281,19 @@ user_erasures = Table(
     Column("erased_at", UtcDateTime, nullable=False),
     schema=LIBRARY_SCHEMA,
 )
+
+# Every table that holds a user's data, by the column that names the user: what the erasure guard covers (the
+# triggers of revisions 0012 and 0015 on PostgreSQL, ``_sqlite_erasure`` on SQLite).
+ERASURE_GUARDED: dict[str, str] = {
+    "biomarkers": "profile_id",
+    "scores": "profile_id",
+    "archetypes": "profile_id",
+    "quarantined_records": "profile_id",
+    "archetype_analysis_tracking": "user_id",
+    "analysis_results": "user_id",
+    "webhook_inbox": "user_id",
+    "user_freshness": "user_id",
+}
 
 LIBRARY_TABLES: tuple[Table, ...] = tuple(table for table in metadata.sorted_tables if table.schema == LIBRARY_SCHEMA)
 """The library's own tables (declared in ``LIBRARY_SCHEMA``), in creation order."""

@@ -3,13 +3,11 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from sqlalchemy import delete, func, select, text
-from sqlalchemy.exc import NoResultFound
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sahha_sync.adapters.sql._bind import (
@@ -23,6 +21,7 @@ from sahha_sync.adapters.sql._bind import (
     transaction,
     translated,
 )
+from sahha_sync.adapters.sql._sqlite_erasure import user_digest
 from sahha_sync.adapters.sql._tracking_sql import (
     LATER_MARKS,
     SAVED,
@@ -36,7 +35,7 @@ from sahha_sync.adapters.sql._upsert import batches
 from sahha_sync.adapters.sql.errors import ErrorKinds
 from sahha_sync.adapters.sql.tables import archetype_analysis_tracking as tracking
 from sahha_sync.adapters.sql.tables import qualified_name, user_erasures, user_freshness
-from sahha_sync.application.ports.tracking_store import TrackingStore, TrackingStoreError
+from sahha_sync.application.ports.tracking_store import TrackingStore, TrackingStoreError, UserErasedError
 from sahha_sync.domain.freshness import UserFreshness
 from sahha_sync.domain.record_kinds import RECORD_KINDS
 from sahha_sync.domain.tracking import SyncStatus, TrackingRecord
@@ -170,6 +169,11 @@ async def _id_is_free(connection: AsyncConnection, row_id: int, run_id: str) -> 
     return holder is None or holder == run_id
 
 
+def _erased(run_id: str) -> UserErasedError:
+    """A save the erasure guard skipped (an upsert returns its row otherwise)."""
+    return UserErasedError(f"save of run {run_id}: its user was erased (forget-user), so the run is not recorded")
+
+
 class SqlTrackingStore(TrackingStore):
     """The tracking projection on a unit of work's connection (``SqlUnitOfWork.tracking``)."""
 
@@ -209,7 +213,9 @@ class SqlTrackingStore(TrackingStore):
             upsert = stmt.values(values).on_conflict_do_update(
                 index_elements=[tracking.c.run_id], set_={**changes, "updated_at": func.now()}
             )
-            row = (await connection.execute(upsert.returning(tracking))).one()
+            row = (await connection.execute(upsert.returning(tracking))).one_or_none()
+            if row is None:  # the erasure guard skipped the row
+                raise _erased(record.run_id)
             if "id" in values and connection.dialect.name == "postgresql":
                 await connection.execute(_ADVANCE_IDENTITY, {"id": row.id})
         return _record(row)
@@ -224,12 +230,12 @@ class SqlTrackingStore(TrackingStore):
             cursors = [driver.cursor(row_factory=dict_row) for _ in rows]
             for cursor, row in zip(cursors, rows, strict=True):
                 await cursor.execute(upsert, row)
-        saved = []
+        saved: list[TrackingRecord] = []
         async with driver_errors(self._bind):
-            for cursor in cursors:
+            for cursor, row in zip(cursors, rows, strict=True):
                 found = await cursor.fetchone()
-                if found is None:  # the database skipped the row (its user was erased), as SQLAlchemy's ``one()`` says
-                    raise NoResultFound("the tracking row was not written")
+                if found is None:  # the erasure guard skipped the row
+                    raise _erased(row["run_id"])
                 saved.append(_record_of(_in_utc(found)))
         return saved
 
@@ -253,6 +259,9 @@ class SqlTrackingStore(TrackingStore):
                         if name in row:
                             row[name] = process(row[name])
                     by_run[row["run_id"]] = _record_of(row)
+        for record in records:
+            if record.run_id not in by_run:  # the erasure guard skipped the row
+                raise _erased(record.run_id)
         return [by_run[record.run_id] for record in records]
 
     async def get(self, run_id: str) -> TrackingRecord | None:
@@ -355,11 +364,12 @@ class SqlTrackingStore(TrackingStore):
 
     async def delete_user(self, user_id: str) -> int:
         """Also records the erasure (``user_erasures``, revision 0012): on PostgreSQL it first waits for writes of
-        the user already under way, and from its commit the database skips every row written for the user."""
+        the user already under way (SQLite runs one writer at a time), and from its commit the erasure guard skips
+        every row written for the user."""
         async with translated(TRACKING_ERRORS, "erasure of a user's runs"), transaction(self._bind) as connection:
             if dialect_name(self._bind) == "postgresql":
                 await connection.execute(ERASURE_LOCK, {"key": f"sahha_sync.erasure:{user_id}"})
-            digest = hashlib.sha256(user_id.encode("utf-8")).hexdigest()
+            digest = user_digest(user_id)
             erased = insert_for(self._bind)(user_erasures).values(user_digest=digest, erased_at=func.now())
             await connection.execute(erased.on_conflict_do_nothing(index_elements=["user_digest"]))
             result = await connection.execute(delete(tracking).where(tracking.c.user_id == user_id))

@@ -14,7 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sahha_sync.adapters._json import dumps_payload, loads
 from sahha_sync.adapters.sql._bind import insert_for, translated
+from sahha_sync.adapters.sql._sqlite_erasure import user_digest
 from sahha_sync.adapters.sql.errors import ErrorKinds
+from sahha_sync.adapters.sql.tables import user_erasures
 from sahha_sync.adapters.sql.tables import webhook_inbox as inbox
 from sahha_sync.application.ports.webhook_inbox import (
     InboxEntry,
@@ -51,6 +53,7 @@ class SqlWebhookInbox(WebhookInbox):
         copied = loads(dumps_payload("webhook inbox", payload))
         values = {"dedup_key": dedup_key, "user_id": user_id, "payload": copied}
         held = select(inbox.c.id).where(inbox.c.dedup_key == dedup_key)
+        erased = select(user_erasures.c.user_digest).where(user_erasures.c.user_digest == user_digest(user_id))
         async with translated(INBOX_ERRORS, "put into the webhook inbox"):
             for _ in range(_PUT_TRIES):
                 async with self._engine.begin() as connection:
@@ -62,6 +65,8 @@ class SqlWebhookInbox(WebhookInbox):
                     found = (await connection.execute(held)).scalar_one_or_none()
                     if found is not None:
                         return InboxReceipt(str(found), duplicate=True)
+                    if (await connection.execute(erased)).first() is not None:  # the erasure guard skipped it
+                        return InboxReceipt("", erased=True)
         raise WebhookInboxUnavailableError("put into the webhook inbox failed: its key kept changing hands")
 
     async def get(self, entry_id: str) -> InboxEntry | None:

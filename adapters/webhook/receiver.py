@@ -196,6 +196,9 @@ class SahhaWebhookReceiver:
     async def _accept(self, event_type: str, record: WebhookRecord) -> tuple[int, dict[str, Any]]:
         delivery = WebhookDelivery(record=record, received_at=self._clock.now())
         receipt = await self._kept(self._intake.accept(delivery))
+        if receipt.status == "erased":  # acknowledged, so Sahha does not send it again
+            log.info("webhook.ignored", event_type=event_type, kind=delivery.kind, reason="user_erased")
+            return 200, {"status": "acknowledged", "reason": "user_erased"}
         self._counters.count_accepted(delivery.kind, duplicate=receipt.duplicate)
         log.info(
             "webhook.accepted",

@@ -65,7 +65,7 @@ from sahha_sync.application.ports.rate_budget import (
     SlotGrant,
     Usage,
 )
-from sahha_sync.application.ports.tracking_store import TrackingStore, TrackingStoreError
+from sahha_sync.application.ports.tracking_store import TrackingStore, TrackingStoreError, UserErasedError
 from sahha_sync.application.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from sahha_sync.application.ports.webhook_inbox import (
     InboxEntry,
@@ -127,6 +127,7 @@ __all__ = [
     "UnitOfWorkFactory",
     "UnknownJobTypeError",
     "Usage",
+    "UserErasedError",
     "WebhookInbox",
     "WebhookInboxError",
     "WebhookInboxUnavailableError",

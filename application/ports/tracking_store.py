@@ -19,6 +19,11 @@ class TrackingStoreError(SahhaSyncError):
     """The tracking store could not complete the operation."""
 
 
+class UserErasedError(TrackingStoreError):
+    """A run of a user whose erasure is recorded (``forget-user``) cannot be tracked: nothing of that user is
+    stored any more. Retrying does not help; deleting the user's ``user_erasures`` row lets them be stored again."""
+
+
 @runtime_checkable
 class TrackingStore(Protocol):
     @abstractmethod

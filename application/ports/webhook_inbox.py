@@ -40,10 +40,12 @@ class InboxEntry:
 
 @dataclass(frozen=True, slots=True)
 class InboxReceipt:
-    """Where ``put`` left a delivery: a new entry, or (``duplicate``) the held entry with the same dedup key."""
+    """Where ``put`` left a delivery: a new entry, or (``duplicate``) the held entry with the same dedup key, or
+    nowhere (``erased``: the user's erasure is recorded, so nothing of theirs is stored; ``entry_id`` is empty)."""
 
     entry_id: str
     duplicate: bool = False
+    erased: bool = False
 
 
 @runtime_checkable
@@ -54,7 +56,8 @@ class WebhookInbox(Protocol):
     async def put(self, payload: Mapping[str, Any], *, dedup_key: str, user_id: str) -> InboxReceipt:
         """Store ``payload`` (a JSON-ready mapping, copied) for ``user_id``. When it returns, the entry is
         committed: it survives the process being killed. While an entry with ``dedup_key`` is held, nothing new is
-        stored and that entry's id comes back with ``duplicate=True``."""
+        stored and that entry's id comes back with ``duplicate=True``. For a user whose erasure the database
+        recorded (``forget-user``), nothing is stored and the receipt says ``erased=True``."""
 
     @abstractmethod
     async def get(self, entry_id: str) -> InboxEntry | None:

@@ -34,7 +34,8 @@ log = structlog.get_logger(__name__)
 @dataclass(frozen=True, slots=True)
 class WebhookReceipt:
     """What became of a delivery: ``queued`` (``job_id`` names the job, None when it waits in the inbox for the
-    next start; ``duplicate`` when an equal delivery was still pending) or ``quarantined``."""
+    next start; ``duplicate`` when an equal delivery was still pending), ``quarantined``, or ``erased`` (the user
+    was forgotten: nothing was stored, and the delivery may be acknowledged all the same)."""
 
     status: str
     job_id: str | None = None
@@ -66,6 +67,8 @@ class ReceiveWebhookDelivery:
             )
             return WebhookReceipt("queued", result.job_id, result.duplicate)
         held = await self._inbox.put(delivery.to_payload(), dedup_key=delivery.dedup_key, user_id=delivery.user_id)
+        if held.erased:  # the user was forgotten: nothing of theirs is stored, and there is nothing to queue
+            return WebhookReceipt("erased")
         try:
             result = await queue_inbox_entry(self._queue, delivery, held.entry_id)
         except JobQueueError as exc:

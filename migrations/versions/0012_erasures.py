@@ -5,7 +5,8 @@ acknowledged just before) writes nothing afterwards.
 
 The trigger and the erasure also meet on an advisory lock per user: an erasure waits for writes of that user
 already under way (and then deletes what they wrote), and a write that starts during the erasure waits for it
-(and then sees the erasure). SQLite (one process, one writer at a time) records erasures without the trigger.
+(and then sees the erasure). SQLite (one process, one writer at a time) records erasures without a stored trigger:
+the library's own SQLite connections carry the guard as temporary triggers (``adapters/sql/_sqlite_erasure.py``).
 
 The table keeps the SHA-256 of the user id (hex), not the id: what lets the database refuse the user's data, and
 says whether a given id was erased, never which ids were. Deleting a row lets sahha-sync store that user again.

@@ -1,6 +1,6 @@
 """``SahhaSync`` with the in-memory queue and a SQL database: its receiver answers once a delivery is in the
 webhook inbox, its queue archives and empties it, a start archives what an earlier process left there, and
-forgetting a user empties their entries."""
+forgetting a user empties their entries, and a delivery for a user erased before is acknowledged and not stored."""
 
 from __future__ import annotations
 
@@ -9,8 +9,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import func, select
 
 from sahha_sync.adapters.sql import SqlWebhookInbox, create_engine
+from sahha_sync.adapters.sql.tables import biomarkers
 from sahha_sync.application.use_cases.webhook_delivery import WebhookDelivery
 from sahha_sync.infrastructure import SahhaSync
 from sahha_sync.infrastructure.settings import Settings
@@ -81,3 +83,25 @@ async def test_forgetting_a_user_empties_their_inbox_entries(settings: Settings)
 
     assert report.queued_jobs == 1
     assert await held(settings) == 1
+
+
+async def test_a_delivery_for_an_erased_user_is_acknowledged_and_stores_nothing(settings: Settings) -> None:
+    async with SahhaSync(settings) as sync:
+        await sync.forget_user(USER)
+        receiver = await sync.webhook_receiver()
+        raw = encode(biomarker_body())
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=receiver), base_url="http://h") as client:
+            response = await client.post("/", content=raw, headers=signed_headers(raw))
+        assert await sync.wait_for_archival(30)
+        figures = await sync.stats()
+
+    assert response.status_code == 200  # Sahha need not send it again
+    assert response.json() == {"status": "acknowledged", "reason": "user_erased"}
+    assert figures.webhook_inserted["biomarkers"] == 0
+    engine = create_engine(settings.database_url)
+    try:
+        async with engine.connect() as connection:
+            assert await connection.scalar(select(func.count()).select_from(biomarkers)) == 0
+    finally:
+        await engine.dispose()
+    assert await held(settings) == 0

@@ -1,0 +1,77 @@
+"""The erasure guard on SQLite: what revision ``0012_erasures``'s triggers do on PostgreSQL, on the library's own
+connections.
+
+``user_erasures`` holds the SHA-256 (hex) of each erased user's id. Every SQLite connection of the library's
+engines gets a function computing that digest (``DIGEST_FUNCTION``) and, at the start of each writing transaction
+once the tables exist, one ``TEMP`` trigger per table that holds a user's data and per statement kind (``INSERT``,
+``UPDATE``): ``RAISE(IGNORE)`` skips a row whose user's digest is in ``user_erasures``, as the Postgres trigger's
+``RETURN NULL`` does, inside the writer's own transaction. While no user was erased, the trigger costs one look at
+an empty table per row (the digest is computed only when some user was).
+
+Why temporary triggers: SQLite has no SHA-256 of its own, and a trigger stored in the database file that calls a
+function registered by this library would break every other program writing those tables (``no such function``).
+A ``TEMP`` trigger lives on the connection that created it; it survives the table being dropped and created again
+by another connection, and it is created again on the next transaction when this connection dropped it.
+
+SQLite runs one writing transaction at a time (``BEGIN IMMEDIATE``), so a write and an erasure never overlap: a
+write that committed first is deleted by the erasure, and a write that begins after it is skipped by the trigger.
+Other programs writing the file directly are not guarded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from sahha_sync.adapters.sql.tables import ERASURE_GUARDED, user_erasures
+
+DIGEST_FUNCTION = "sahha_sync_user_digest"
+TRIGGER_PREFIX = "sahha_sync_skip_erased_"
+_EVENTS = ("insert", "update")
+_COUNT = (
+    f"SELECT count(*) FROM sqlite_temp_master WHERE type = 'trigger' AND name GLOB '{TRIGGER_PREFIX}*'"
+)  # fmt: skip
+_TABLES = "SELECT name FROM main.sqlite_master WHERE type = 'table'"
+
+
+def user_digest(user_id: str) -> str:
+    """What ``user_erasures`` keeps of an erased user: the SHA-256 of the id's UTF-8 bytes, in hex."""
+    return hashlib.sha256(user_id.encode("utf-8")).hexdigest()
+
+
+def _digest_of(value: Any) -> str | None:
+    """``user_digest`` as SQLite calls it: NULL for NULL, any other value as its text."""
+    return None if value is None else user_digest(value if isinstance(value, str) else str(value))
+
+
+def register_digest(dbapi_connection: Any) -> None:
+    """Give a new SQLite connection the function the guard's triggers call."""
+    dbapi_connection.create_function(DIGEST_FUNCTION, 1, _digest_of, deterministic=True)
+
+
+def _trigger(table: str, column: str, event: str) -> str:
+    erasures = f"main.{user_erasures.name}"
+    return (
+        f"CREATE TEMP TRIGGER IF NOT EXISTS {TRIGGER_PREFIX}{event}_{table} BEFORE {event.upper()} ON main.{table} "
+        f"WHEN EXISTS (SELECT 1 FROM {erasures}) AND EXISTS (SELECT 1 FROM {erasures} "
+        f"WHERE user_digest = {DIGEST_FUNCTION}(NEW.{column})) "
+        "BEGIN SELECT RAISE(IGNORE); END"
+    )
+
+
+GUARD_TRIGGERS = len(ERASURE_GUARDED) * len(_EVENTS)
+
+
+def guard_connection(connection: Any) -> None:
+    """Create the guard's triggers on ``connection`` (a SQLAlchemy ``Connection`` in a writing transaction) where
+    they are missing: one query when they are all there; nothing before ``user_erasures`` exists (a database not
+    migrated yet has nothing to guard)."""
+    if connection.exec_driver_sql(_COUNT).scalar() == GUARD_TRIGGERS:
+        return
+    tables = set(connection.exec_driver_sql(_TABLES).scalars())
+    if user_erasures.name not in tables:
+        return
+    for table, column in ERASURE_GUARDED.items():
+        if table in tables:
+            for event in _EVENTS:
+                connection.exec_driver_sql(_trigger(table, column, event))
