@@ -2,11 +2,11 @@
 connections.
 
 ``user_erasures`` holds the SHA-256 (hex) of each erased user's id. Every SQLite connection of the library's
-engines gets a function computing that digest (``DIGEST_FUNCTION``) and, at the start of each writing transaction
-once the tables exist, one ``TEMP`` trigger per table that holds a user's data and per statement kind (``INSERT``,
+engines gets a function computing that digest (``DIGEST_FUNCTION``) and, at the start of a writing transaction,
+one ``TEMP`` trigger per table that holds a user's data and per statement kind (``INSERT``,
 ``UPDATE``): ``RAISE(IGNORE)`` skips a row whose user's digest is in ``user_erasures``, as the Postgres trigger's
-``RETURN NULL`` does, inside the writer's own transaction. While no user was erased, the trigger costs one look at
-an empty table per row (the digest is computed only when some user was).
+``RETURN NULL`` does, inside the writer's own transaction. The triggers are made once some user was erased (a
+database where nobody was pays one query per writing transaction, nothing per row).
 
 Why temporary triggers: SQLite has no SHA-256 of its own, and a trigger stored in the database file that calls a
 function registered by this library would break every other program writing those tables (``no such function``).
@@ -60,17 +60,29 @@ def _trigger(table: str, column: str, event: str) -> str:
 
 
 GUARD_TRIGGERS = len(ERASURE_GUARDED) * len(_EVENTS)
+_STATE = (  # whether some user was erased, and how many of the guard's triggers this connection has
+    f"SELECT EXISTS (SELECT 1 FROM main.{user_erasures.name}), (SELECT count(*) FROM sqlite_temp_master "
+    f"WHERE type = 'trigger' AND name GLOB '{TRIGGER_PREFIX}*')"
+)
+_HAS_ERASURES_TABLE = "sahha_sync.erasures_table"  # a connection's ``info`` key: user_erasures was found
 
 
 def guard_connection(connection: Any) -> None:
-    """Create the guard's triggers on ``connection`` (a SQLAlchemy ``Connection`` in a writing transaction) where
-    they are missing: one query when they are all there; nothing before ``user_erasures`` exists (a database not
-    migrated yet has nothing to guard)."""
-    if connection.exec_driver_sql(_COUNT).scalar() == GUARD_TRIGGERS:
+    """Give ``connection`` (a SQLAlchemy ``Connection`` that began a writing transaction) the guard's triggers
+    once some user was erased and they are missing: one query when nothing is to be done. Until a user is
+    erased no trigger is needed, so rows cost nothing more; as SQLite runs one writing transaction at a time, no
+    erasure can commit between this look and the transaction's end. A database without ``user_erasures`` (not
+    migrated yet) has nothing to guard."""
+    info = connection.connection.info
+    if not info.get(_HAS_ERASURES_TABLE):
+        tables = set(connection.exec_driver_sql(_TABLES).scalars())
+        if user_erasures.name not in tables:
+            return
+        info[_HAS_ERASURES_TABLE] = True
+    erased, triggers = connection.exec_driver_sql(_STATE).one()
+    if not erased or triggers == GUARD_TRIGGERS:
         return
     tables = set(connection.exec_driver_sql(_TABLES).scalars())
-    if user_erasures.name not in tables:
-        return
     for table, column in ERASURE_GUARDED.items():
         if table in tables:
             for event in _EVENTS:

@@ -159,3 +159,28 @@ async def test_the_webhook_inbox_holds_nothing_for_an_erased_user_and_says_so(en
     kept = await inbox.put({"n": 2}, dedup_key="delivery-kept", user_id=KEPT)
     assert (receipt.erased, receipt.entry_id, kept.erased) == (True, "", False)
     assert [entry.entry_id for entry in await inbox.pending()] == [kept.entry_id]
+
+
+async def test_on_sqlite_rows_cost_no_trigger_until_a_user_is_erased(sqlite_url: str) -> None:
+    engine = create_engine(sqlite_url)
+    triggers = text("SELECT count(*) FROM sqlite_temp_master WHERE type = 'trigger'")
+    try:
+        await Committed(engine, "archive").upsert_by_user(BIOMARKER, [biomarker(KEPT)])
+        async with engine.begin() as connection:
+            before = await connection.scalar(triggers)
+        await forget(engine, GONE)
+        await Committed(engine, "archive").upsert_by_user(BIOMARKER, [biomarker(GONE), biomarker(KEPT, day=1)])
+        async with engine.begin() as connection:
+            after = await connection.scalar(triggers)
+    finally:
+        await engine.dispose()
+    assert (before, after) == (0, 16)  # an INSERT and an UPDATE trigger on each of the eight tables
+    assert await stored_biomarkers_at(sqlite_url, GONE) == 0
+
+
+async def stored_biomarkers_at(url: str, user: str) -> int:
+    engine = create_engine(url)
+    try:
+        return await stored_biomarkers(engine, user)
+    finally:
+        await engine.dispose()
