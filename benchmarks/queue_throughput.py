@@ -14,14 +14,14 @@ Throughput is jobs / (first submit → queue idle). Figures are printed side by 
 
     python benchmarks/queue_throughput.py --goals [--archival-jobs 400 --concurrency 8 --batch 32]
 
-prints the scale figures in one run instead: on the durable queue with one worker process (``--concurrency``
-jobs at once, the archival jobs among them archived together up to ``--batch``: the library's defaults),
-archival jobs/s beside no-op jobs/s; the same archival jobs with two worker processes; and the in-memory queue on
-a SQLite file with its worker in-process, as the embedded defaults run it. An archival job carries a
-``--window-days`` window of one user's data (7 days: about 180 records), as ``run_analysis`` submits it. Beside
-each durable figure it prints the CPU time a job took (read from Linux's /proc) in the worker processes, in the
-database server's processes and in the benchmark's own process, which submits: their sum bounds the jobs a
-second that this machine's cores can run, however the work is spread over them.
+prints the scale figures in one run instead: on the durable queue with one worker process (``--concurrency`` jobs at
+once, the archival jobs among them archived together up to ``--batch``: the library's defaults), archival jobs/s
+beside no-op jobs/s; the same archival jobs with two worker processes; and the in-memory queue on a SQLite file with
+its worker in-process, as the embedded defaults run it, before and once a user was erased. An archival job carries a
+``--window-days`` window of one user's data (7 days of the emulator's users: about 257 records), as ``run_analysis``
+submits it. Beside each durable figure it prints the CPU time a job took (read from Linux's /proc) in the worker
+processes, in the database server's processes and in the benchmark's own process, which submits: their sum bounds
+the jobs a second that this machine's cores can run, however the work is spread over them.
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ from sahha_sync.adapters.queue import ProcrastinateJobQueue, run_worker
 from sahha_sync.adapters.sahha.emulator import SyntheticPopulation
 from sahha_sync.adapters.sql import create_engine, sql_unit_of_work_factory
 from sahha_sync.application.ports import JobContext, JobQueue, UnitOfWorkFactory
-from sahha_sync.application.use_cases import ArchivalJob, ArchiveHealthData
+from sahha_sync.application.use_cases import ArchivalJob, ArchiveHealthData, ForgetUser
 from sahha_sync.domain import FetchWindow
 from sahha_sync.domain.events import AnalysisRequested, ArchivalRequested, DomainEvent, HealthDataFetched, stream_id_for
 from sahha_sync.domain.snapshot import HealthSnapshot
@@ -303,6 +303,7 @@ async def goals(args: argparse.Namespace) -> None:
     finally:
         admin(args.server, sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
     figures["sqlite"] = await sqlite_archival(args)
+    figures["sqlite erased"] = await sqlite_archival(args, erasure=True)
     print()
     print(f"archival jobs of {args.window_days}-day windows, {figures['records']:.0f} records a job on average")
     print(
@@ -314,7 +315,10 @@ async def goals(args: argparse.Namespace) -> None:
         f"durable queue, two worker processes x{args.concurrency}: archival {figures['x2']:.1f} jobs/s, "
         f"{figures['x2'] / figures['archival']:.2f}x one process (goal 1.6x)"
     )
-    print(f"in-memory queue on SQLite, worker in-process: archival {figures['sqlite']:.1f} jobs/s (goal 100)")
+    print(
+        f"in-memory queue on SQLite, worker in-process: archival {figures['sqlite']:.1f} jobs/s (goal 100); "
+        f"{figures['sqlite erased']:.1f} jobs/s once a user was erased (the erasure guard checks every row)"
+    )
     cores = os.cpu_count() or 1
     for label in ("no-op", "archival"):
         per_job = sum(figures[f"{label} {part}"] for part in CPU_PARTS)
@@ -334,21 +338,27 @@ def records_per_job(jobs: list[tuple[dict[str, Any], str | None]]) -> float:
     return sum(len(d.get(k, ())) for d in data for k in ("biomarkers", "scores", "archetypes")) / len(data)
 
 
-async def sqlite_archival(args: argparse.Namespace) -> float:
-    """Archival jobs/s of the in-memory queue on a SQLite file (the embedded defaults), its worker in-process."""
+async def sqlite_archival(args: argparse.Namespace, *, erasure: bool = False) -> float:
+    """Archival jobs/s of the in-memory queue on a SQLite file (the embedded defaults), its worker in-process;
+    with ``erasure``, once another user was erased (every row written then passes the erasure guard's check)."""
     with tempfile.TemporaryDirectory(prefix="sahha-sync-bench-") as folder:
         url = f"sqlite:///{folder}/sync.db"
         await asyncio.to_thread(migrations.upgrade, url)
         engine = create_engine(url)
         try:
-            jobs = list(
-                await record_runs(sql_unit_of_work_factory(engine), args.archival_jobs, "sqlite", args.window_days)
-            )
+            unit_of_work = sql_unit_of_work_factory(engine)
+            jobs = list(await record_runs(unit_of_work, args.archival_jobs, "sqlite", args.window_days))
+            if erasure:
+                await ForgetUser(unit_of_work=unit_of_work, clock=SystemClock()).forget("someone-else")
             queue = InMemoryJobQueue(concurrency=args.concurrency)
             measured = await measure(queue, archiver_on(engine, args.batch), jobs)
         finally:
             await engine.dispose()
-    print(f"  in-memory queue on SQLite, archival: {measured['jobs_per_s']:.1f} jobs/s", flush=True)
+    print(
+        f"  in-memory queue on SQLite, archival{' once a user was erased' if erasure else ''}: "
+        f"{measured['jobs_per_s']:.1f} jobs/s",
+        flush=True,
+    )
     return measured["jobs_per_s"]
 
 

@@ -21,6 +21,7 @@ Other programs writing the file directly are not guarded.
 from __future__ import annotations
 
 import hashlib
+from functools import lru_cache
 from typing import Any
 
 from sahha_sync.adapters.sql.tables import ERASURE_GUARDED, user_erasures
@@ -39,8 +40,10 @@ def user_digest(user_id: str) -> str:
     return hashlib.sha256(user_id.encode("utf-8")).hexdigest()
 
 
+@lru_cache(maxsize=4096)
 def _digest_of(value: Any) -> str | None:
-    """``user_digest`` as SQLite calls it: NULL for NULL, any other value as its text."""
+    """``user_digest`` as SQLite calls it, for every row written once some user was erased: NULL for NULL, any
+    other value as its text. A batch's rows name a few users: each digest is computed once."""
     return None if value is None else user_digest(value if isinstance(value, str) else str(value))
 
 
