@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from sahha_sync.adapters.sql import SqlWebhookInbox, create_engine
 from sahha_sync.adapters.sql.tables import biomarkers
+from sahha_sync.application.use_cases.collect_stats import OperationsStats
 from sahha_sync.application.use_cases.webhook_delivery import WebhookDelivery
 from sahha_sync.infrastructure import SahhaSync
 from sahha_sync.infrastructure.settings import Settings
@@ -43,14 +44,19 @@ async def leave_in_inbox(settings: Settings, user_id: str = USER) -> None:
         await engine.dispose()
 
 
+async def deliver(sync: SahhaSync) -> tuple[httpx.Response, OperationsStats]:
+    """One signed biomarker delivery through ``sync``'s receiver, once archived: the answer, and the stats then."""
+    receiver = await sync.webhook_receiver()
+    raw = encode(biomarker_body())
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=receiver), base_url="http://h") as client:
+        response = await client.post("/", content=raw, headers=signed_headers(raw))
+    assert await sync.wait_for_archival(30)
+    return response, await sync.stats()
+
+
 async def test_the_runtimes_receiver_goes_through_the_inbox_and_its_queue_empties_it(settings: Settings) -> None:
     async with SahhaSync(settings) as sync:
-        receiver = await sync.webhook_receiver()
-        raw = encode(biomarker_body())
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=receiver), base_url="http://h") as client:
-            response = await client.post("/", content=raw, headers=signed_headers(raw))
-        assert await sync.wait_for_archival(30)
-        figures = await sync.stats()
+        response, figures = await deliver(sync)
 
     assert response.status_code == 202
     assert figures.webhook_inserted["biomarkers"] == 1
@@ -88,12 +94,7 @@ async def test_forgetting_a_user_empties_their_inbox_entries(settings: Settings)
 async def test_a_delivery_for_an_erased_user_is_acknowledged_and_stores_nothing(settings: Settings) -> None:
     async with SahhaSync(settings) as sync:
         await sync.forget_user(USER)
-        receiver = await sync.webhook_receiver()
-        raw = encode(biomarker_body())
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=receiver), base_url="http://h") as client:
-            response = await client.post("/", content=raw, headers=signed_headers(raw))
-        assert await sync.wait_for_archival(30)
-        figures = await sync.stats()
+        response, figures = await deliver(sync)
 
     assert response.status_code == 200  # Sahha need not send it again
     assert response.json() == {"status": "acknowledged", "reason": "user_erased"}
