@@ -29,9 +29,6 @@ from sahha_sync.adapters.sql.tables import ERASURE_GUARDED, user_erasures
 DIGEST_FUNCTION = "sahha_sync_user_digest"
 TRIGGER_PREFIX = "sahha_sync_skip_erased_"
 _EVENTS = ("insert", "update")
-_COUNT = (
-    f"SELECT count(*) FROM sqlite_temp_master WHERE type = 'trigger' AND name GLOB '{TRIGGER_PREFIX}*'"
-)  # fmt: skip
 _TABLES = "SELECT name FROM main.sqlite_master WHERE type = 'table'"
 
 
