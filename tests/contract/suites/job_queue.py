@@ -387,8 +387,11 @@ class JobQueueContract:
         pending = await queue.submit_job(JOB, {"n": 2}, dedup_key="run-1")
 
         async def waiting_for_its_retry() -> bool:
+            # the attempt is read before the figures, so the figures are from after it: read after them, it could
+            # have begun while they were read, and job 2 then be running, not waiting for its retry
+            attempted = bool(handler.attempts_of(2))
             stats = await queue.get_stats()
-            return bool(handler.attempts_of(2)) and (stats.queued, stats.running) == (1, 0)
+            return attempted and (stats.queued, stats.running) == (1, 0)
 
         await eventually(waiting_for_its_retry)
         assert await queue.retry_dead() == []
