@@ -313,7 +313,7 @@ class Container(containers.DeclarativeContainer):
     fallback_analyst = providers.Callable(fallback_analyst_for, config, offline_analyst)
 
     # the webhook inbox (a table beside the archive): where deliveries wait for the in-memory queue's workers
-    memory_inbox = providers.Singleton(InMemoryWebhookInbox)
+    memory_inbox = providers.Singleton(InMemoryWebhookInbox, erasures=memory_stores.provided.erasures)
     store_inbox: providers.Provider[WebhookInbox] = providers.Selector(
         providers.Callable(store_kind, config), memory=memory_inbox, sql=providers.Singleton(SqlWebhookInbox, engine)
     )

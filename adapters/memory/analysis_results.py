@@ -7,6 +7,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
+from sahha_sync.adapters.memory._erasures import Erasures
 from sahha_sync.application.ports.analysis_results import (
     AnalysisResultStore,
     StoredAnalysis,
@@ -48,7 +49,8 @@ def _newest_first(row: StoredAnalysisRow) -> tuple[datetime, int]:
 class InMemoryAnalysisResultStore(AnalysisResultStore):
     """Rows keyed by ``run_id``; ids increase from 1 and order rows saved at the same time."""
 
-    def __init__(self) -> None:
+    def __init__(self, erasures: Erasures | None = None) -> None:
+        self.erasures = erasures if erasures is not None else Erasures()
         self._rows: dict[str, StoredAnalysisRow] = {}
         self._last_id = 0
         self.transaction_lock = asyncio.Lock()
@@ -61,6 +63,8 @@ class InMemoryAnalysisResultStore(AnalysisResultStore):
         except (TypeError, ValueError) as exc:
             message = f"the analysis of run {result.run_id} cannot be serialised as JSON: {type(exc).__name__}"
             raise InvalidInputError(message, field="analysis") from exc
+        if self.erasures.erased(result.user_id):  # not kept, as the erasure guard skips the row
+            return
         stored = self._rows.get(result.run_id)
         if stored is not None:
             row_id = stored.id

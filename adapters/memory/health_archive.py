@@ -8,6 +8,7 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
+from sahha_sync.adapters.memory._erasures import Erasures
 from sahha_sync.adapters.memory._faults import FaultInjector
 from sahha_sync.application.logs import get_logger
 from sahha_sync.application.ports.health_archive import ARCHIVED_KINDS, HealthArchive, R
@@ -57,7 +58,8 @@ class InMemoryHealthArchive(HealthArchive):
     ``upsert_<kind plural>`` such as ``upsert_scores``, ``quarantine``, ``read_window``, ``delete_user``).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, erasures: Erasures | None = None) -> None:
+        self.erasures = erasures if erasures is not None else Erasures()
         self._tables: dict[str, Table] = {kind.plural: {} for kind in RECORD_KINDS}
         self._quarantined: list[QuarantinedRecord] = []
         self.faults = FaultInjector()
@@ -70,7 +72,11 @@ class InMemoryHealthArchive(HealthArchive):
                 raise InvalidInputError(
                     f"expected {kind.record_type.__name__} records, got {type(row).__name__}", field=kind.plural
                 )
-        return self._logged(kind.plural, _upsert(self._tables[kind.plural], rows))
+        skipped = {row.key for row in rows if self.erasures.erased(row.user_id)}  # as the erasure guard skips them
+        if skipped:
+            rows = [row for row in rows if row.key not in skipped]
+        counts = _upsert(self._tables[kind.plural], rows) + UpsertCounts(unchanged=len(skipped))
+        return self._logged(kind.plural, counts)
 
     async def read_window(
         self, user_id: str, window: FetchWindow, *, kinds: Collection[str] = ARCHIVED_KINDS
@@ -82,7 +88,7 @@ class InMemoryHealthArchive(HealthArchive):
 
     async def quarantine(self, records: Sequence[QuarantinedRecord]) -> int:
         await self.faults.pass_gate("quarantine")
-        self._quarantined.extend(records)
+        self._quarantined.extend(record for record in records if not self.erasures.erased(record.user_id))
         return len(records)
 
     async def delete_user(self, user_id: str) -> dict[str, int]:

@@ -7,23 +7,27 @@ import asyncio
 import dataclasses
 from datetime import datetime
 
-from sahha_sync.application.ports.tracking_store import TrackingStore
+from sahha_sync.adapters.memory._erasures import Erasures
+from sahha_sync.application.ports.tracking_store import TrackingStore, UserErasedError
 from sahha_sync.domain.freshness import UserFreshness
 from sahha_sync.domain.tracking import TrackingRecord
 
-TrackingState = tuple[dict[str, TrackingRecord], dict[str, UserFreshness]]
+TrackingState = tuple[dict[str, TrackingRecord], dict[str, UserFreshness], set[str]]
 
 
 class InMemoryTrackingStore(TrackingStore):
     """Rows keyed by ``run_id``; ids increase from 1 and are never reused (as a serial column's)."""
 
-    def __init__(self) -> None:
+    def __init__(self, erasures: Erasures | None = None) -> None:
+        self.erasures = erasures if erasures is not None else Erasures()
         self._rows: dict[str, TrackingRecord] = {}
         self._freshness: dict[str, UserFreshness] = {}
         self._last_id = 0
         self.transaction_lock = asyncio.Lock()
 
     async def save(self, record: TrackingRecord) -> TrackingRecord:
+        if self.erasures.erased(record.user_id):
+            raise UserErasedError(f"save of run {record.run_id}: its user was erased, so the run is not recorded")
         stored = self._rows.get(record.run_id)
         if stored is not None:
             row_id = stored.id
@@ -67,7 +71,8 @@ class InMemoryTrackingStore(TrackingStore):
         return self._freshness.get(user_id)
 
     async def save_freshness(self, freshness: UserFreshness) -> None:
-        self._freshness[freshness.user_id] = freshness
+        if not self.erasures.erased(freshness.user_id):
+            self._freshness[freshness.user_id] = freshness
 
     async def list_freshness(self) -> list[UserFreshness]:
         return [self._freshness[user] for user in sorted(self._freshness)]
@@ -77,6 +82,7 @@ class InMemoryTrackingStore(TrackingStore):
         for run_id in gone:
             del self._rows[run_id]
         self._freshness.pop(user_id, None)
+        self.erasures.record(user_id)
         return len(gone)
 
     async def clear(self) -> None:
@@ -84,8 +90,9 @@ class InMemoryTrackingStore(TrackingStore):
         self._freshness.clear()
 
     def snapshot(self) -> TrackingState:
-        return dict(self._rows), dict(self._freshness)
+        return dict(self._rows), dict(self._freshness), set(self.erasures.digests)
 
     def restore(self, state: TrackingState) -> None:
-        rows, freshness = state
+        rows, freshness, erased = state
         self._rows, self._freshness = dict(rows), dict(freshness)
+        self.erasures.digests = set(erased)

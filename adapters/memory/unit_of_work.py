@@ -43,7 +43,9 @@ class InMemoryUnitOfWork(UnitOfWork):
         self.archive = archive
         self.events = events
         self.tracking = tracking
-        self.analysis_results = analysis_results if analysis_results is not None else InMemoryAnalysisResultStore()
+        self.analysis_results = (
+            analysis_results if analysis_results is not None else InMemoryAnalysisResultStore(tracking.erasures)
+        )
         self._snapshot: _State | None = None
         self._entered = False
 
@@ -129,6 +131,9 @@ class InMemoryStores:
         self.events = events if events is not None else InMemoryEventStore()
         self.tracking = tracking if tracking is not None else InMemoryTrackingStore()
         self.analysis_results = analysis_results if analysis_results is not None else InMemoryAnalysisResultStore()
+        # one record of erasures for the four (the tracking store records them), as one database's guard
+        self.erasures = self.tracking.erasures
+        self.archive.erasures = self.analysis_results.erasures = self.erasures
 
     def unit_of_work(self) -> InMemoryUnitOfWork:
         return InMemoryUnitOfWork(self.archive, self.events, self.tracking, self.analysis_results)

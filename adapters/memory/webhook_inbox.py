@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sahha_sync.adapters._json import dumps_payload, loads
+from sahha_sync.adapters.memory._erasures import Erasures
 from sahha_sync.application.ports.webhook_inbox import InboxEntry, InboxReceipt, WebhookInbox
 from sahha_sync.domain.errors import InvalidInputError
 
@@ -27,7 +28,8 @@ def _number(entry_id: str | None) -> int | None:
 class InMemoryWebhookInbox(WebhookInbox):
     """Entries numbered from 1 in the order they were put; payloads copied through JSON, as a database would."""
 
-    def __init__(self) -> None:
+    def __init__(self, erasures: Erasures | None = None) -> None:
+        self.erasures = erasures if erasures is not None else Erasures()
         self._held: dict[int, _Held] = {}
         self._by_key: dict[str, int] = {}
         self._last = 0
@@ -39,6 +41,8 @@ class InMemoryWebhookInbox(WebhookInbox):
         if not dedup_key or not user_id:
             raise InvalidInputError("an inbox entry needs a dedup key and a user id", field="dedup_key")
         payload_json = dumps_payload("webhook inbox", payload)
+        if self.erasures.erased(user_id):
+            return InboxReceipt("", erased=True)
         if (held := self._by_key.get(dedup_key)) is not None:
             return InboxReceipt(str(held), duplicate=True)
         self._last += 1

@@ -1,11 +1,12 @@
-"""``ForgetUser``: a user's rows, runs and analyses go in one unit of work, leaving a tombstone without them."""
+"""``ForgetUser``: a user's rows, runs and analyses go in one unit of work, leaving a tombstone without them; the
+in-memory stores then skip what is written for the user, as the databases' erasure guard does."""
 
 from __future__ import annotations
 
 import pytest
 
-from sahha_sync.adapters.memory import InMemoryJobQueue
-from sahha_sync.application.ports import ArchiveUnavailableError
+from sahha_sync.adapters.memory import InMemoryJobQueue, InMemoryWebhookInbox
+from sahha_sync.application.ports import ArchiveUnavailableError, UserErasedError
 from sahha_sync.application.use_cases import ForgetUser, RebuildProjections
 from sahha_sync.domain import InvalidInputError, UserForgotten, stream_id_for
 from tests.unit.operations.pipeline import Pipeline, days_of_data
@@ -26,7 +27,9 @@ def _stored_text(pipeline: Pipeline) -> str:
     stores = pipeline.stores
     parts = [row.payload + row.stream_id for row in stores.events.rows]
     parts += [repr(row) for row in stores.analysis_results.rows]
-    parts += [repr(row) for rows in stores.tracking.snapshot() for row in rows.values()]  # runs, freshness
+    runs, freshness, erased = stores.tracking.snapshot()
+    parts += [repr(row) for rows in (runs, freshness) for row in rows.values()]
+    parts += sorted(erased)  # digests, never ids
     parts += [repr(state) for state in stores.archive.snapshot()]
     return "\n".join(parts)
 
@@ -104,3 +107,28 @@ async def test_the_users_pending_jobs_are_purged_with_the_rest(pipeline: Pipelin
 
     assert report.queued_jobs == 2
     assert (await held.get_stats()).queued == 1
+
+
+async def test_a_later_run_of_a_forgotten_user_is_refused_and_stores_nothing(pipeline: Pipeline) -> None:
+    await _two_users(pipeline)
+    await pipeline.forget(ALICE)
+    counts = pipeline.stores.archive.counts()
+    with pytest.raises(UserErasedError, match="its user was erased"):
+        await pipeline.analyse(ALICE)
+    assert ALICE not in _stored_text(pipeline)
+    assert pipeline.stores.archive.counts() == counts
+    upserted = await pipeline.stores.archive.upsert_biomarkers(days_of_data(ALICE, base=7001).biomarkers)
+    assert (upserted.inserted, upserted.updated, upserted.unchanged) == (0, 0, 5)  # as the database's guard counts
+    inbox = InMemoryWebhookInbox(pipeline.stores.erasures)  # wired beside the stores, as SahhaSync wires it
+    assert (await inbox.put({"n": 1}, dedup_key="d-1", user_id=ALICE)).erased
+    assert len(inbox) == 0
+    await pipeline.analyse(BOB)  # others go on
+
+
+async def test_an_erasure_that_failed_part_way_erased_nobody(pipeline: Pipeline) -> None:
+    await _two_users(pipeline)
+    pipeline.stores.archive.faults.fail_with(ArchiveUnavailableError("down"), operations={"delete_user"})
+    with pytest.raises(ArchiveUnavailableError):
+        await pipeline.forget(ALICE)
+    pipeline.stores.archive.faults.clear_failures()
+    assert await pipeline.analyse(ALICE)
