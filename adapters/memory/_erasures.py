@@ -10,7 +10,7 @@ unit of work rolls back.
 
 from __future__ import annotations
 
-import hashlib
+from sahha_sync.adapters._erasure import user_digest
 
 
 class Erasures:
@@ -19,13 +19,9 @@ class Erasures:
     def __init__(self) -> None:
         self.digests: set[str] = set()
 
-    @staticmethod
-    def _digest(user_id: str) -> str:
-        return hashlib.sha256(user_id.encode("utf-8")).hexdigest()
-
     def record(self, user_id: str) -> None:
-        self.digests.add(self._digest(user_id))
+        self.digests.add(user_digest(user_id))
 
     def erased(self, user_id: str) -> bool:
         """Whether ``user_id`` was erased (no digest computed while nobody was)."""
-        return bool(self.digests) and self._digest(user_id) in self.digests
+        return bool(self.digests) and user_digest(user_id) in self.digests

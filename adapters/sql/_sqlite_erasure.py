@@ -20,21 +20,16 @@ Other programs writing the file directly are not guarded.
 
 from __future__ import annotations
 
-import hashlib
 from functools import lru_cache
 from typing import Any
 
+from sahha_sync.adapters._erasure import user_digest
 from sahha_sync.adapters.sql.tables import ERASURE_GUARDED, user_erasures
 
 DIGEST_FUNCTION = "sahha_sync_user_digest"
 TRIGGER_PREFIX = "sahha_sync_skip_erased_"
 _EVENTS = ("insert", "update")
 _TABLES = "SELECT name FROM main.sqlite_master WHERE type = 'table'"
-
-
-def user_digest(user_id: str) -> str:
-    """What ``user_erasures`` keeps of an erased user: the SHA-256 of the id's UTF-8 bytes, in hex."""
-    return hashlib.sha256(user_id.encode("utf-8")).hexdigest()
 
 
 @lru_cache(maxsize=4096)

@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 from sqlalchemy import delete, func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from sahha_sync.adapters._erasure import user_digest
 from sahha_sync.adapters.sql._bind import (
     SQLITE_STATEMENT_ROWS,
     Bind,
@@ -21,7 +22,6 @@ from sahha_sync.adapters.sql._bind import (
     transaction,
     translated,
 )
-from sahha_sync.adapters.sql._sqlite_erasure import user_digest
 from sahha_sync.adapters.sql._tracking_sql import (
     LATER_MARKS,
     SAVED,

@@ -12,9 +12,9 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from sahha_sync.adapters._erasure import user_digest
 from sahha_sync.adapters._json import dumps_payload, loads
 from sahha_sync.adapters.sql._bind import insert_for, translated
-from sahha_sync.adapters.sql._sqlite_erasure import user_digest
 from sahha_sync.adapters.sql.errors import ErrorKinds
 from sahha_sync.adapters.sql.tables import user_erasures
 from sahha_sync.adapters.sql.tables import webhook_inbox as inbox

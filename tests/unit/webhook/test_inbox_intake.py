@@ -45,6 +45,13 @@ async def deliver(queue: InMemoryJobQueue, stores: InMemoryStores, inbox: InMemo
         return await client.post("/", content=raw, headers=signed_headers(raw))
 
 
+async def run_to_idle(queue: InMemoryJobQueue) -> None:
+    """Start ``queue``, let it run every job it holds, and stop it."""
+    await queue.start()
+    assert await queue.wait_idle(5)
+    await queue.stop()
+
+
 async def test_an_acknowledged_delivery_is_in_the_inbox_and_its_job_holds_no_value() -> None:
     stores, inbox = InMemoryStores(), InMemoryWebhookInbox()
     queue = worker(stores, inbox)  # not started: the job stays pending
@@ -54,9 +61,7 @@ async def test_an_acknowledged_delivery_is_in_the_inbox_and_its_job_holds_no_val
     assert response.status_code == 202
     (entry,) = await inbox.pending()
     assert entry.payload["sahha_data"]["value"] == STEPS_VALUE
-    await queue.start()
-    assert await queue.wait_idle(5)
-    await queue.stop()
+    await run_to_idle(queue)
     assert stores.archive.counts()["biomarkers"] == 1
     assert len(inbox) == 0
 
@@ -144,9 +149,7 @@ async def test_an_unreadable_entry_is_left_for_an_operator_and_the_rest_recovere
     queue = worker(stores, inbox)
 
     assert await RecoverWebhookInbox(inbox=inbox, queue=queue).recover() == 1
-    await queue.start()
-    assert await queue.wait_idle(5)
-    await queue.stop()
+    await run_to_idle(queue)
     assert [e.payload for e in await inbox.pending()] == [{"kind": "heart"}]
 
 
@@ -178,9 +181,7 @@ async def test_a_dead_entry_is_queued_again_only_once_revived() -> None:
     assert await recovery.revive_dead() == 1
     assert await recovery.revive_dead() == 0
     assert await recovery.recover() == 1
-    await queue.start()
-    assert await queue.wait_idle(5)
-    await queue.stop()
+    await run_to_idle(queue)
     assert stores.archive.counts()["biomarkers"] == 1
     assert len(inbox) == 0
 
