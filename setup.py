@@ -1,4 +1,4 @@
-"""Maps the top-level folders onto the ``sahha_sync`` namespace (see DESIGN.md, "Layers and folders").
+"""Maps the top-level folders onto the ``sahha_sync`` namespace (README.md, "Layers").
 
 ``pyproject.toml`` holds all metadata; this file only computes the package list, because setuptools cannot
 discover sub-packages of a folder that installs under another name.

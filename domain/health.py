@@ -1,6 +1,6 @@
 """Health records as Sahha serves them: biomarkers, scores (with factors) and Sahha's own archetypes.
 
-Every record is identified by a natural key (see DESIGN.md, "Data"); two records with the same key are the
+Every record is identified by a natural key (``key``); two records with the same key are the
 same fact, and the newer one wins. All datetimes are timezone-aware: Sahha sends them with the user's local
 offset, and that offset is kept (a biomarker's local day depends on it). The raw ``value`` string of a
 biomarker is kept as sent; ``value_numeric`` is derived from it by ``value_type``.

@@ -1,6 +1,6 @@
 """Fetch windows and watermarks: which span of time a run asks Sahha for.
 
-Rules (DESIGN.md promise 1):
+Rules (README.md, "What it promises": nothing lost):
 - no watermark: the last ``initial_days`` days up to now;
 - a watermark: from ``watermark - lookback`` up to now, because wearables deliver data late;
 - the start never skips a window whose archival has not succeeded (``not_after``);

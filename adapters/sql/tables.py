@@ -1,6 +1,6 @@
-"""The schema as SQLAlchemy Core tables: one ``MetaData`` with a naming convention (DESIGN.md, "Data").
+"""The schema as SQLAlchemy Core tables: one ``MetaData`` with a naming convention.
 
-The migrations in ``sahha_sync.migrations`` build exactly this (a test compares them). Beyond DESIGN.md's
+The migrations in ``sahha_sync.migrations`` build exactly this (a test compares them). Beyond the seed design's
 columns: the UTC offsets Sahha sent with a record's datetimes (``*_utc_offset``, seconds), so a record
 reads back in the user's local time as it was written; the run's window, data source and whether archival
 was requested on the tracking row; Sahha's archetypes and the quarantine.

@@ -1,6 +1,6 @@
 """``RunAnalysis``: the seed's end-to-end flow — fetch, analyse, answer, and archive in the background.
 
-Order of work for one run (DESIGN.md, promises 1 and 3):
+Order of work for one run (README.md, "What it promises": nothing lost, the host never waits for archival):
 
 1. one short read-only unit of work: the user's freshness, the watermark (with the tracker's fallback), the
    user's recent runs (for the earliest window not archived yet), the archived rows of the analysis period, and

@@ -1,4 +1,4 @@
-"""A whole demo run logs no secret and no health value (DESIGN.md promise 5).
+"""A whole demo run logs no secret and no health value (README.md, "What it promises").
 
 The logs are captured as the library emits them (before any redaction) and compared against the values the
 demo's synthetic users hold: raw biomarker values, scores and score factors, and the emulator's credentials.

@@ -1,4 +1,4 @@
-"""The redaction processor keeps secrets, tokens and health values out of the logs (DESIGN.md promise 5)."""
+"""The redaction processor keeps secrets, tokens and health values out of the logs (README.md, "What it promises")."""
 
 from __future__ import annotations
 

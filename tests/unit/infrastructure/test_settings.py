@@ -1,4 +1,4 @@
-"""Settings: DESIGN.md's variables, their defaults, and one line naming the variable when one is bad."""
+"""Settings: the variables README.md lists, their defaults, and one line naming the variable when one is bad."""
 
 from __future__ import annotations
 
