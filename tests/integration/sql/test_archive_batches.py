@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sahha_sync.adapters.sql import SqlUnitOfWork, _upsert
 from sahha_sync.domain.errors import InvalidInputError
-from sahha_sync.domain.health import Biomarker, UpsertCounts
+from sahha_sync.domain.health import Biomarker, ScoreFactor, UpsertCounts
 from sahha_sync.domain.windows import FetchWindow
 from sahha_sync.testing.records import T0, archetype, biomarker, score, unique_id
 from tests.sql_stores import Committed
@@ -143,3 +143,16 @@ async def test_awkward_values_read_back_equal_from_a_small_batch(sql_engine: Asy
     assert [s.start_date_time.utcoffset() for s in stored.biomarkers] == [odd.utcoffset(None)]
     assert stored.scores == tuple(scores)
     assert stored.archetypes == tuple(weeks)
+
+
+@pytest.mark.parametrize("count", [3, DAYS], ids=["one statement", "bulk"])
+async def test_a_factor_number_past_64_bits_is_stored_and_read_back(sql_engine: AsyncEngine, count: int) -> None:
+    """orjson, which writes the JSON columns, refuses integers past 64 bits: the standard library writes those."""
+    user, huge = unique_id(), 2**70
+    rows = [score(user, day=d, factors=(ScoreFactor(name="steps", value=huge, goal=huge + 1),)) for d in range(count)]
+    archive = Committed(sql_engine, "archive")
+    assert await archive.upsert_scores(rows) == UpsertCounts(inserted=count)
+    assert await archive.upsert_scores(rows) == UpsertCounts(unchanged=count)
+    stored = await archive.read_window(user, ALL)
+    assert stored.scores == tuple(rows)
+    assert stored.scores[-1].factors[0].goal == huge + 1
