@@ -43,6 +43,7 @@ class DemoRun:
     summary: str
     sync_status: str
     sync_error: str | None
+    fetch_failed: bool = False  # archived data stood in for a failed fetch (else "archive" means fresh enough)
 
     @property
     def items_fetched(self) -> int:
@@ -64,6 +65,7 @@ class DemoRun:
                 "total": self.items_fetched,
             },
             "data_source": self.data_source,
+            "fetch_failed": self.fetch_failed,
             "analyst": self.analyst,
             "summary": self.summary,
             "sync_status": self.sync_status,
@@ -141,4 +143,5 @@ def _run(
         summary=outcome.analysis.summary,
         sync_status=status.state,
         sync_error=status.sync_error,
+        fetch_failed=outcome.source_failed,
     )

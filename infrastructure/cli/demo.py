@@ -40,7 +40,11 @@ def demo(
         print_json(report.to_dict())
     else:
         render(report)
-    failed = [run for run in report.runs if _ops.run_problems(run.data_source, run.sync_status, run.sync_error)]
+    failed = [
+        run
+        for run in report.runs
+        if _ops.run_problems(run.data_source, run.sync_status, run.sync_error, fetch_failed=run.fetch_failed)
+    ]
     if failed or not report.drained:
         fail(
             f"{len(failed)} of {len(report.runs)} demo runs failed" + ("" if report.drained else ", queue not drained")

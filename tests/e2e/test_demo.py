@@ -51,6 +51,17 @@ def test_the_demo_shows_an_initial_then_an_incremental_window_per_user_all_synce
     assert report["queue"]["completed"] == 4
     assert report["queue"]["dead"] == 0
     assert (embedded_defaults / "sahha_sync.db").exists()
+    assert {r["fetch_failed"] for r in runs} == {False}
+
+
+def test_the_demo_run_again_in_the_same_folder_answers_from_the_fresh_archive_and_succeeds(cli: Cli) -> None:
+    assert cli("demo", "--users", "2", "--days", "5")[0] == 0
+    code, out, err = cli("demo", "--users", "2", "--days", "5", "--json")
+    assert (code, err) == (0, "")
+    runs = json.loads(out)["runs"]
+    from_archive = [r for r in runs if r["data_source"] == "archive"]
+    assert from_archive, "the second demo's users were analysed moments ago: the archive is fresh"
+    assert {(r["fetch_failed"], r["sync_status"]) for r in from_archive} == {(False, "not_requested")}
 
 
 def test_the_demo_prints_windows_sync_status_and_queue_stats_as_tables(cli: Cli) -> None:
