@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sahha_sync.adapters.sql._bind import SQLITE_DIALECT, driver_errors, driver_of
 from sahha_sync.adapters.sql._records import KindTable
+from sahha_sync.adapters.sql._turns import in_turns
 from sahha_sync.adapters.sql.column_types import UtcDateTime
 from sahha_sync.adapters.sql.tables import USER_COLUMN
 from sahha_sync.domain.windows import FetchWindow
@@ -106,4 +107,4 @@ async def _read_sqlite(
     driver = await driver_of(connection)
     async with driver_errors(connection):
         rows = await driver.execute_fetchall(reading.sql, reading.parameters(user_id, window))
-    return reading.records(rows)
+    return await in_turns(list(rows), reading.records)

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sahha_sync.adapters.sql._bind import SQLITE_DIALECT, SQLITE_STATEMENT_ROWS, driver_errors, driver_of, insert_for
 from sahha_sync.adapters.sql._records import KindTable, Values
+from sahha_sync.adapters.sql._turns import in_turns
 from sahha_sync.adapters.sql.column_types import UtcDateTime
 from sahha_sync.adapters.sql.tables import OBSERVED_COLUMN, USER_COLUMN
 from sahha_sync.domain.health import UpsertCounts
@@ -68,7 +69,8 @@ async def _sqlite_statement_upsert(connection: AsyncConnection, kind: KindTable[
     the keys already stored counted by user, and the one-row upsert run for every row of each user in turn
     (``executemany``, prepared once per connection); the rows it changed are that user's rows written. No
     statement is compiled, no parameter processed row by row in SQLAlchemy."""
-    stored = sqlite_stored(kind, rows)
+    texts: dict[datetime, str | None] = {}
+    stored = await in_turns(rows, lambda part: sqlite_stored(kind, part, texts))
     upsert_sql, count_sql = _sqlite_sql(kind)
     key_of = _key_of(kind)
     keys = _padded_keys([value for row in stored for value in key_of(row)], len(kind.key))
@@ -152,13 +154,16 @@ def _sqlite_processors(kind: KindTable[Any]) -> tuple[tuple[int, ...], tuple[tup
     return tuple(datetimes), tuple(others)
 
 
-def sqlite_stored(kind: KindTable[Any], rows: list[Values]) -> list[list[Any]]:
+def sqlite_stored(
+    kind: KindTable[Any], rows: Sequence[Values], texts: dict[datetime, str | None] | None = None
+) -> list[list[Any]]:
     """``rows`` as SQLite stores them: datetimes as UTC text, JSON as text, numbers as SQLAlchemy binds them.
 
     The rows of a batch share most of their datetimes (a day's bounds, the time they were observed): each
-    distinct instant is converted once."""
+    distinct instant is converted once (``texts``: the instants converted so far, kept across calls)."""
     datetimes, others = _sqlite_processors(kind)
-    texts: dict[datetime, str | None] = {}
+    if texts is None:
+        texts = {}
     stored = []
     for row in rows:
         values = list(row)

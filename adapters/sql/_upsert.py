@@ -44,6 +44,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sahha_sync.adapters.sql._bind import driver_errors, driver_of, pipelined_write, transaction
 from sahha_sync.adapters.sql._records import KindTable, Values
 from sahha_sync.adapters.sql._sqlite_upsert import ByUser, add_counts, sqlite_upsert
+from sahha_sync.adapters.sql._turns import in_turns
 from sahha_sync.adapters.sql.column_types import UtcDateTime
 from sahha_sync.adapters.sql.tables import OBSERVED_COLUMN, USER_COLUMN
 from sahha_sync.domain.health import UpsertCounts
@@ -67,11 +68,27 @@ def merged_rows(kind: KindTable[Any], records: list[Any], now: datetime) -> list
     Key order makes concurrent upserts of overlapping batches take their row locks in the same order,
     so they wait for each other instead of deadlocking.
     """
-    newest = dedupe_by_key(observed_by_default(kind.check(record), now) for record in records)
+    return _in_key_order(_keyed_rows(kind, _newest(kind, records, now)))
+
+
+async def merged_rows_in_turns(kind: KindTable[Any], records: list[Any], now: datetime) -> list[Values]:
+    """``merged_rows``, giving the event loop turns while records become rows (``in_turns``)."""
+    return _in_key_order(await in_turns(_newest(kind, records, now), partial(_keyed_rows, kind)))
+
+
+def _newest(kind: KindTable[Any], records: list[Any], now: datetime) -> list[Any]:
+    return dedupe_by_key(observed_by_default(kind.check(record), now) for record in records)
+
+
+def _keyed_rows(kind: KindTable[Any], records: Sequence[Any]) -> list[tuple[Any, Values]]:
+    """Each record's key and row (``to_values`` refuses a bad record before anything is sorted)."""
     to_values = kind.to_values
-    rows = [(record.key, to_values(record)) for record in newest]  # refuses bad records before sorting
-    rows.sort(key=operator.itemgetter(0))
-    return [row for _, row in rows]
+    return [(record.key, to_values(record)) for record in records]
+
+
+def _in_key_order(keyed: list[tuple[Any, Values]]) -> list[Values]:
+    keyed.sort(key=operator.itemgetter(0))
+    return [row for _, row in keyed]
 
 
 async def upsert(connection: AsyncConnection, kind: KindTable[Any], records: Sequence[Any]) -> UpsertCounts:
@@ -85,7 +102,7 @@ async def upsert_by_user(connection: AsyncConnection, kind: KindTable[Any], reco
     records are chunked apart (as ``upsert`` of them alone would chunk them)."""
     now = datetime.now(UTC)
     if len(records) <= MERGE_ROWS:
-        return await _write(connection, kind, merged_rows(kind, list(records), now))
+        return await _write(connection, kind, await merged_rows_in_turns(kind, list(records), now))
     counts: ByUser = {}
     for user_records in _by_user(kind, records).values():
         converter = _Converter(kind, user_records, now)
@@ -113,7 +130,7 @@ async def upsert_by_user_in_savepoint(
     if connection.dialect.name != "postgresql" or len(records) >= COPY_THRESHOLD_ROWS:
         async with transaction(connection):
             return await upsert_by_user(connection, kind, records)
-    rows = merged_rows(kind, list(records), datetime.now(UTC))
+    rows = await merged_rows_in_turns(kind, list(records), datetime.now(UTC))
     async with pipelined_write(connection) as driver:
         cursor = await driver.execute(*_statement_and_parameters(kind, rows))
     async with driver_errors(connection):
