@@ -47,14 +47,20 @@ def merge_by_key(archived: Iterable[R], fresh: Iterable[R], key: Callable[[R], H
     Order: archived records first (in their order), then fresh records with new keys. Idempotent:
     ``merge_by_key(merge_by_key(a, f), f) == merge_by_key(a, f)``.
     """
-    key_of: Callable[[R], Hashable] = key if key is not None else attrgetter("key")
     merged: dict[Hashable, R] = {}
-    for record in chain(archived, fresh):
+    merge_into(merged, chain(archived, fresh), key)
+    return list(merged.values())
+
+
+def merge_into(merged: dict[Hashable, R], records: Iterable[R], key: Callable[[R], Hashable] | None = None) -> None:
+    """Fold ``records`` into ``merged`` (records by natural key): a record replaces the one kept under its key when
+    it is ``newer_or_same``. ``merge_by_key`` in steps: folding its inputs in turn gives its result."""
+    key_of: Callable[[R], Hashable] = key if key is not None else attrgetter("key")
+    for record in records:
         k = key_of(record)
         kept = merged.get(k)
         if kept is None or newer_or_same(record, kept):
             merged[k] = record
-    return list(merged.values())
 
 
 def dedupe_by_key(records: Iterable[R], key: Callable[[R], Hashable] | None = None) -> list[R]:

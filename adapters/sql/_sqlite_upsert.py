@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sahha_sync.adapters.sql._bind import SQLITE_DIALECT, SQLITE_STATEMENT_ROWS, driver_errors, driver_of, insert_for
 from sahha_sync.adapters.sql._records import KindTable, Values
-from sahha_sync.adapters.sql._turns import in_turns
+from sahha_sync.adapters.sql._turns import Turns
 from sahha_sync.adapters.sql.column_types import UtcDateTime
 from sahha_sync.adapters.sql.tables import OBSERVED_COLUMN, USER_COLUMN
 from sahha_sync.domain.health import UpsertCounts
@@ -28,12 +28,16 @@ COUNT_STEP_ROWS = 64  # the count of stored keys takes a multiple of this many k
 ByUser = dict[str, UpsertCounts]  # what an upsert did, for each user whose rows it was given
 
 
-async def sqlite_upsert(connection: AsyncConnection, kind: KindTable[Any], rows: list[Values]) -> ByUser:
-    """Upsert ``rows`` (merged and in key order, see ``_upsert.merged_rows``) in batches, counted by user."""
+async def sqlite_upsert(
+    connection: AsyncConnection, kind: KindTable[Any], rows: list[Values], turns: Turns | None = None
+) -> ByUser:
+    """Upsert ``rows`` (merged and in key order, see ``_upsert.merged_rows``) in batches, counted by user; the
+    conversions are part of ``turns`` (``_turns``)."""
+    turns = turns or Turns()
     counts: ByUser = {}
     for start in range(0, len(rows), SQLITE_STATEMENT_ROWS):
         add_counts(
-            counts, await _sqlite_statement_upsert(connection, kind, rows[start : start + SQLITE_STATEMENT_ROWS])
+            counts, await _sqlite_statement_upsert(connection, kind, rows[start : start + SQLITE_STATEMENT_ROWS], turns)
         )
     return counts
 
@@ -64,13 +68,15 @@ def _statement(dialect: str, kind: KindTable[Any]) -> Any:
     )
 
 
-async def _sqlite_statement_upsert(connection: AsyncConnection, kind: KindTable[Any], rows: list[Values]) -> ByUser:
+async def _sqlite_statement_upsert(
+    connection: AsyncConnection, kind: KindTable[Any], rows: list[Values], turns: Turns
+) -> ByUser:
     """The rows in their stored form (``sqlite_stored``), then on the driver's connection (in the transaction):
     the keys already stored counted by user, and the one-row upsert run for every row of each user in turn
     (``executemany``, prepared once per connection); the rows it changed are that user's rows written. No
     statement is compiled, no parameter processed row by row in SQLAlchemy."""
     texts: dict[datetime, str | None] = {}
-    stored = await in_turns(rows, lambda part: sqlite_stored(kind, part, texts))
+    stored = await turns.convert(rows, lambda part: sqlite_stored(kind, part, texts))
     upsert_sql, count_sql = _sqlite_sql(kind)
     key_of = _key_of(kind)
     keys = _padded_keys([value for row in stored for value in key_of(row)], len(kind.key))

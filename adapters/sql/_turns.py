@@ -21,17 +21,29 @@ TURN_SECONDS = 0.001  # the longest a conversion runs before the loop gets a tur
 SLICE_ROWS = 32  # rows converted between two looks at the clock
 
 
-async def in_turns(items: Sequence[T], convert: Callable[[Sequence[T]], list[U]]) -> list[U]:
-    """``convert(items)``, done ``SLICE_ROWS`` items at a time (``convert`` must treat items independently), with a
-    turn of the event loop whenever ``TURN_SECONDS`` of work went by."""
-    if len(items) <= SLICE_ROWS:
-        return convert(items)
-    converted: list[U] = []
-    clock = time.perf_counter
-    since = clock()
-    for start in range(0, len(items), SLICE_ROWS):
-        converted += convert(items[start : start + SLICE_ROWS])
-        if clock() - since >= TURN_SECONDS:
-            await asyncio.sleep(0)
-            since = clock()
-    return converted
+class Turns:
+    """One piece of work done in steps: the loop gets a turn whenever ``TURN_SECONDS`` went by since the last turn
+    this piece gave (or since it began), however many conversions it runs in between."""
+
+    __slots__ = ("_since",)
+
+    def __init__(self) -> None:
+        self._since = time.perf_counter()
+
+    async def convert(self, items: Sequence[T], convert: Callable[[Sequence[T]], list[U]]) -> list[U]:
+        """``convert(items)``, done ``SLICE_ROWS`` items at a time (``convert`` must treat items independently)."""
+        converted: list[U] = []
+        clock = time.perf_counter
+        for start in range(0, len(items), SLICE_ROWS):
+            converted += convert(items[start : start + SLICE_ROWS])
+            if clock() - self._since >= TURN_SECONDS:
+                await asyncio.sleep(0)
+                self._since = clock()
+        return converted
+
+
+async def in_turns(
+    items: Sequence[T], convert: Callable[[Sequence[T]], list[U]], turns: Turns | None = None
+) -> list[U]:
+    """``convert(items)`` in steps (``Turns.convert``), as part of ``turns`` (a piece of work of its own without)."""
+    return await (turns or Turns()).convert(items, convert)

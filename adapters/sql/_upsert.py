@@ -44,11 +44,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sahha_sync.adapters.sql._bind import driver_errors, driver_of, pipelined_write, transaction
 from sahha_sync.adapters.sql._records import KindTable, Values
 from sahha_sync.adapters.sql._sqlite_upsert import ByUser, add_counts, sqlite_upsert
-from sahha_sync.adapters.sql._turns import in_turns
+from sahha_sync.adapters.sql._turns import Turns
 from sahha_sync.adapters.sql.column_types import UtcDateTime
 from sahha_sync.adapters.sql.tables import OBSERVED_COLUMN, USER_COLUMN
 from sahha_sync.domain.health import UpsertCounts
-from sahha_sync.domain.snapshot import dedupe_by_key, observed_by_default
+from sahha_sync.domain.snapshot import dedupe_by_key, merge_into, observed_by_default
 
 MERGE_ROWS = 20_000  # rows merged and written together; bounds the memory of one call
 COPY_THRESHOLD_ROWS = 1_000
@@ -71,9 +71,16 @@ def merged_rows(kind: KindTable[Any], records: list[Any], now: datetime) -> list
     return _in_key_order(_keyed_rows(kind, _newest(kind, records, now)))
 
 
-async def merged_rows_in_turns(kind: KindTable[Any], records: list[Any], now: datetime) -> list[Values]:
-    """``merged_rows``, giving the event loop turns while records become rows (``in_turns``)."""
-    return _in_key_order(await in_turns(_newest(kind, records, now), partial(_keyed_rows, kind)))
+async def merged_rows_in_turns(kind: KindTable[Any], records: list[Any], now: datetime, turns: Turns) -> list[Values]:
+    """``merged_rows``, giving the event loop turns while records are merged and become rows (``in_turns``)."""
+    merged: dict[Any, Any] = {}
+
+    def merge(part: Sequence[Any]) -> list[None]:
+        merge_into(merged, (observed_by_default(kind.check(record), now) for record in part))
+        return []
+
+    await turns.convert(records, merge)
+    return _in_key_order(await turns.convert(list(merged.values()), partial(_keyed_rows, kind)))
 
 
 def _newest(kind: KindTable[Any], records: list[Any], now: datetime) -> list[Any]:
@@ -102,7 +109,8 @@ async def upsert_by_user(connection: AsyncConnection, kind: KindTable[Any], reco
     records are chunked apart (as ``upsert`` of them alone would chunk them)."""
     now = datetime.now(UTC)
     if len(records) <= MERGE_ROWS:
-        return await _write(connection, kind, await merged_rows_in_turns(kind, list(records), now))
+        turns = Turns()
+        return await _write(connection, kind, await merged_rows_in_turns(kind, list(records), now, turns), turns=turns)
     counts: ByUser = {}
     for user_records in _by_user(kind, records).values():
         converter = _Converter(kind, user_records, now)
@@ -130,7 +138,7 @@ async def upsert_by_user_in_savepoint(
     if connection.dialect.name != "postgresql" or len(records) >= COPY_THRESHOLD_ROWS:
         async with transaction(connection):
             return await upsert_by_user(connection, kind, records)
-    rows = await merged_rows_in_turns(kind, list(records), datetime.now(UTC))
+    rows = await merged_rows_in_turns(kind, list(records), datetime.now(UTC), Turns())
     async with pipelined_write(connection) as driver:
         cursor = await driver.execute(*_statement_and_parameters(kind, rows))
     async with driver_errors(connection):
@@ -194,8 +202,10 @@ async def _write(
     rows: list[Values],
     *,
     before_apply: Callable[[], None] = _nothing,
+    turns: Turns | None = None,
 ) -> ByUser:
-    """Write ``rows``; ``before_apply`` is called when the database starts on them (Python may work then)."""
+    """Write ``rows``; ``before_apply`` is called when the database starts on them (Python may work then). The
+    conversions left (SQLite's stored form) are part of ``turns``."""
     postgres = connection.dialect.name == "postgresql"
     if postgres and len(rows) >= COPY_THRESHOLD_ROWS:
         async with driver_errors(connection):
@@ -204,7 +214,7 @@ async def _write(
     if postgres:
         async with driver_errors(connection):
             return await _postgres_statement_upsert(connection, kind, rows)
-    return await sqlite_upsert(connection, kind, rows)
+    return await sqlite_upsert(connection, kind, rows, turns)
 
 
 async def _postgres_statement_upsert(connection: AsyncConnection, kind: KindTable[Any], rows: list[Values]) -> ByUser:

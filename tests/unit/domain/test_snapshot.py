@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sahha_sync.domain.health import Biomarker, Score
-from sahha_sync.domain.snapshot import HealthSnapshot, dedupe_by_key, merge_by_key
+from sahha_sync.domain.snapshot import HealthSnapshot, dedupe_by_key, merge_by_key, merge_into
 from sahha_sync.domain.windows import FetchWindow
 from sahha_sync.testing.records import archetype, biomarker, score
 from sahha_sync.testing.strategies import biomarkers, scores
@@ -50,6 +50,14 @@ def test_dedupe_keeps_the_last_record_of_each_key_when_none_says_when_it_was_obs
     assert {b.key: b for b in deduped} == {b.key: b for b in records}
     assert len(deduped) == len({b.key for b in records})
     assert dedupe_by_key(deduped) == deduped
+
+
+@given(records=st.lists(biomarkers()), cut=st.integers(min_value=0, max_value=20))
+def test_folding_records_in_steps_gives_the_merge_of_them_all(records: list[Biomarker], cut: int) -> None:
+    merged: dict[object, Biomarker] = {}
+    merge_into(merged, records[:cut])
+    merge_into(merged, records[cut:])
+    assert list(merged.values()) == merge_by_key(records[:cut], records[cut:]) == dedupe_by_key(records)
 
 
 def test_a_merge_can_use_another_key() -> None:
