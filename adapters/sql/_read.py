@@ -21,9 +21,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sahha_sync.adapters.sql._bind import SQLITE_DIALECT, driver_errors, driver_of
 from sahha_sync.adapters.sql._records import KindTable
-from sahha_sync.adapters.sql._turns import in_turns
 from sahha_sync.adapters.sql.column_types import UtcDateTime
 from sahha_sync.adapters.sql.tables import USER_COLUMN
+from sahha_sync.application.turns import in_turns
 from sahha_sync.domain.windows import FetchWindow
 
 Processor = Callable[[Any], Any] | None

@@ -19,9 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sahha_sync.adapters.sql._bind import SQLITE_DIALECT, SQLITE_STATEMENT_ROWS, driver_errors, driver_of, insert_for
 from sahha_sync.adapters.sql._records import KindTable, Values
-from sahha_sync.adapters.sql._turns import Turns
 from sahha_sync.adapters.sql.column_types import UtcDateTime
 from sahha_sync.adapters.sql.tables import OBSERVED_COLUMN, USER_COLUMN
+from sahha_sync.application.turns import Turns
 from sahha_sync.domain.health import UpsertCounts
 
 COUNT_STEP_ROWS = 64  # the count of stored keys takes a multiple of this many keys (see ``_padded_keys``)
@@ -32,7 +32,7 @@ async def sqlite_upsert(
     connection: AsyncConnection, kind: KindTable[Any], rows: list[Values], turns: Turns | None = None
 ) -> ByUser:
     """Upsert ``rows`` (merged and in key order, see ``_upsert.merged_rows``) in batches, counted by user; the
-    conversions are part of ``turns`` (``_turns``)."""
+    conversions are part of ``turns`` (``application.turns``)."""
     turns = turns or Turns()
     counts: ByUser = {}
     for start in range(0, len(rows), SQLITE_STATEMENT_ROWS):

@@ -44,9 +44,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sahha_sync.adapters.sql._bind import driver_errors, driver_of, pipelined_write, transaction
 from sahha_sync.adapters.sql._records import KindTable, Values
 from sahha_sync.adapters.sql._sqlite_upsert import ByUser, add_counts, sqlite_upsert
-from sahha_sync.adapters.sql._turns import Turns
 from sahha_sync.adapters.sql.column_types import UtcDateTime
 from sahha_sync.adapters.sql.tables import OBSERVED_COLUMN, USER_COLUMN
+from sahha_sync.application.turns import Turns
 from sahha_sync.domain.health import UpsertCounts
 from sahha_sync.domain.snapshot import dedupe_by_key, merge_into, observed_by_default
 
@@ -72,7 +72,7 @@ def merged_rows(kind: KindTable[Any], records: list[Any], now: datetime) -> list
 
 
 async def merged_rows_in_turns(kind: KindTable[Any], records: list[Any], now: datetime, turns: Turns) -> list[Values]:
-    """``merged_rows``, giving the event loop turns while records are merged and become rows (``in_turns``)."""
+    """``merged_rows``, giving the event loop turns while records are merged and become rows (``application.turns``)."""
     merged: dict[Any, Any] = {}
 
     def merge(part: Sequence[Any]) -> list[None]:

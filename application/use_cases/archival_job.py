@@ -13,14 +13,14 @@ window again from the source. Records in ``sahha_data`` queued by earlier versio
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Generator, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from sahha_sync.application.ports.job_queue import USER_KEY
 from sahha_sync.application.use_cases._support import require_text
 from sahha_sync.domain.errors import InvalidInputError
-from sahha_sync.domain.snapshot import HealthSnapshot
+from sahha_sync.domain.snapshot import HealthSnapshot, finished
 from sahha_sync.domain.tracking import TrackingRecord
 from sahha_sync.domain.windows import FetchWindow
 
@@ -73,19 +73,31 @@ class ArchivalJob:
     @classmethod
     def from_payload(cls, payload: Mapping[str, Any]) -> ArchivalJob:
         """The job a payload describes; ``InvalidInputError`` naming the field when it is malformed."""
+        return finished(cls.payload_steps(payload))
+
+    @classmethod
+    def payload_steps(cls, payload: Mapping[str, Any]) -> Generator[None, None, ArchivalJob]:
+        """``from_payload`` as a generator pausing while the records are decoded (``HealthSnapshot.payload_steps``):
+        ``Turns.run`` decodes a payload without holding the event loop."""
         if not isinstance(payload, Mapping):
             raise InvalidInputError("archival payload must be a mapping", field="payload")
         tracking_id = payload.get("tracking_record_id")
         if tracking_id is not None and (isinstance(tracking_id, bool) or not isinstance(tracking_id, int)):
             raise InvalidInputError("tracking_record_id must be an integer", field="tracking_record_id")
+        run_id = require_text(payload.get("run_id"), "run_id")
+        user_id = require_text(payload.get(USER_KEY), USER_KEY)
+        archetype = require_text(payload.get("archetype"), "archetype")
+        analysis_type = require_text(payload.get("analysis_type"), "analysis_type")
+        window = _parse_window(payload.get("window"))
+        snapshot = yield from snapshot_steps(payload.get("sahha_data"))
         return cls(
-            run_id=require_text(payload.get("run_id"), "run_id"),
-            user_id=require_text(payload.get(USER_KEY), USER_KEY),
-            archetype=require_text(payload.get("archetype"), "archetype"),
-            analysis_type=require_text(payload.get("analysis_type"), "analysis_type"),
+            run_id=run_id,
+            user_id=user_id,
+            archetype=archetype,
+            analysis_type=analysis_type,
             tracking_record_id=tracking_id,
-            window=_parse_window(payload.get("window")),
-            snapshot=parse_snapshot(payload.get("sahha_data")),
+            window=window,
+            snapshot=snapshot,
         )
 
 
@@ -100,12 +112,17 @@ def _parse_window(data: object) -> FetchWindow:
 
 def parse_snapshot(data: object) -> HealthSnapshot | None:
     """``HealthSnapshot.from_payload(data)`` (None for None); ``InvalidInputError`` on ``sahha_data`` otherwise."""
+    return finished(snapshot_steps(data))
+
+
+def snapshot_steps(data: object) -> Generator[None, None, HealthSnapshot | None]:
+    """``parse_snapshot`` as a generator pausing while the records are decoded."""
     if data is None:
         return None
     try:
         if not isinstance(data, Mapping):
             raise TypeError("not a mapping")
-        return HealthSnapshot.from_payload(dict(data))
+        return (yield from HealthSnapshot.payload_steps(dict(data)))
     except InvalidInputError as exc:
         raise InvalidInputError(f"sahha_data is malformed: {exc}", field="sahha_data") from exc
     except (KeyError, TypeError, ValueError, AttributeError) as exc:

@@ -23,7 +23,6 @@ job alone records. A batch whose transaction fails is archived again job by job,
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
@@ -34,6 +33,7 @@ from sahha_sync.application.ports.event_store import ConcurrencyError
 from sahha_sync.application.ports.health_data_source import HealthDataSource
 from sahha_sync.application.ports.job_queue import JobContext
 from sahha_sync.application.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from sahha_sync.application.turns import Turns
 from sahha_sync.application.use_cases._archival_batches import archive_batch, batchable
 from sahha_sync.application.use_cases._archival_runs import (
     NotARun,
@@ -61,17 +61,6 @@ from sahha_sync.domain.record_kinds import RECORD_KINDS, RecordKind
 from sahha_sync.domain.tracking import SyncStatus
 
 log = get_logger(__name__)
-
-
-INLINE_DECODE_RECORDS = 1_000  # decoded on the event loop up to this many records (~10 ms); in a thread beyond
-
-
-def _records_carried(payload: Mapping[str, Any]) -> int:
-    """How many records a job's payload carries (0 when it is malformed: its decoding says why)."""
-    data = payload.get("sahha_data") if isinstance(payload, Mapping) else None
-    if not isinstance(data, Mapping):
-        return 0
-    return sum(len(part) for name in ("biomarkers", "scores", "archetypes") if isinstance(part := data.get(name), list))
 
 
 class ArchiveHealthData:
@@ -248,10 +237,7 @@ class ArchiveHealthData:
 
     async def _parse(self, payload: Mapping[str, Any], context: JobContext) -> ArchivalJob:
         try:
-            if _records_carried(payload) <= INLINE_DECODE_RECORDS:
-                return ArchivalJob.from_payload(payload)
-            # a long window's records: too long to hold the host's event loop, decoded in a thread
-            return await asyncio.to_thread(ArchivalJob.from_payload, payload)
+            return await Turns().run(ArchivalJob.payload_steps(payload))  # never holding the host's loop long
         except InvalidInputError as exc:
             log.error("archival.payload_invalid", job_id=context.job_id, field=exc.field)
             run_id = payload.get("run_id") if isinstance(payload, Mapping) else None

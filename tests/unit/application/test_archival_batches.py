@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import threading
-from collections.abc import Sequence
+from collections.abc import Generator, Sequence
 from datetime import timedelta
 from typing import Any
 
 import pytest
 
 from sahha_sync.adapters.memory import InMemoryJobQueue
+from sahha_sync.application import turns
 from sahha_sync.application.ports import ArchiveUnavailableError, JobContext
 from sahha_sync.application.use_cases import ArchivalJob, ArchiveHealthData
 from sahha_sync.domain import (
@@ -192,21 +193,55 @@ async def test_a_job_without_its_data_is_archived_alone_whatever_the_batch_size(
     assert len(await harness.events_of(job.run_id, SyncCompleted)) == 1
 
 
-@pytest.mark.parametrize(("records", "on_the_loop"), [(14, True), (1_001, False)])
-async def test_a_payload_is_decoded_on_the_loop_unless_it_carries_many_records(
-    monkeypatch: pytest.MonkeyPatch, records: int, on_the_loop: bool
+@pytest.mark.parametrize(("records", "pauses"), [(14, 0), (1_001, 16)])
+async def test_a_payload_is_decoded_on_the_loop_pausing_every_64_records(
+    monkeypatch: pytest.MonkeyPatch, records: int, pauses: int
 ) -> None:
     harness = Harness(queue=RecordingQueue())
     (job,) = await recorded_runs(harness, USERS[:1])
     payload = job.to_payload()
     payload["sahha_data"]["biomarkers"] = (payload["sahha_data"]["biomarkers"] * records)[: records - 7]
-    threads = []
-    decode = ArchivalJob.from_payload
+    seen: list[tuple[threading.Thread, int]] = []
+    steps = ArchivalJob.payload_steps
 
-    def noted(data: Any) -> ArchivalJob:
-        threads.append(threading.current_thread())
-        return decode(data)
+    def noted(data: Any) -> Generator[None, None, ArchivalJob]:
+        paused = 0
+        decoding = steps(data)
+        while True:
+            try:
+                next(decoding)
+            except StopIteration as done:
+                seen.append((threading.current_thread(), paused))
+                decoded: ArchivalJob = done.value
+                return decoded
+            paused += 1
+            yield
 
-    monkeypatch.setattr(ArchivalJob, "from_payload", noted)
-    await harness.archival.archive(payload, context())
-    assert (threads == [threading.main_thread()]) is on_the_loop
+    monkeypatch.setattr(ArchivalJob, "payload_steps", noted)
+    status = await harness.archival.archive(payload, context())
+    assert status.state == "synced"
+    assert seen == [(threading.main_thread(), pauses)]
+
+
+async def test_decoding_in_turns_gives_the_loop_turns_and_the_same_job(monkeypatch: pytest.MonkeyPatch) -> None:
+    harness = Harness(queue=RecordingQueue())
+    (job,) = await recorded_runs(harness, USERS[:1])
+    payload = job.to_payload()
+    payload["sahha_data"]["biomarkers"] *= 40
+    monkeypatch.setattr(turns, "TURN_SECONDS", 0.0)  # a turn at every pause
+    ticks = 0
+
+    async def beside() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0)
+
+    other = asyncio.create_task(beside())
+    await asyncio.sleep(0)
+    before = ticks
+    decoded = await turns.Turns().run(ArchivalJob.payload_steps(payload))
+    meanwhile = ticks - before
+    other.cancel()
+    assert decoded == ArchivalJob.from_payload(payload)
+    assert meanwhile == -(-len(payload["sahha_data"]["biomarkers"]) // 64)  # a turn at each of its pauses

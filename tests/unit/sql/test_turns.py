@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from sahha_sync.adapters.sql import _turns
-from sahha_sync.adapters.sql._turns import SLICE_ROWS, in_turns
+from sahha_sync.application import turns as _turns
+from sahha_sync.application.turns import SLICE_ROWS, in_turns
 
 
 def doubled(items: Sequence[int]) -> list[int]:

@@ -1,17 +1,19 @@
-"""Converting many rows without holding the host's event loop: the work goes in slices, and the loop gets a turn
+"""Long conversions without holding the host's event loop: the work goes in slices, and the loop gets a turn
 whenever ``TURN_SECONDS`` of it went by since the last turn.
 
-A batch of a few archival jobs has a thousand rows to convert (records into rows, rows into SQLite's stored form),
-and a run reads hundreds back; in one step, that held a host's loop for 3-7 ms at a time, and every other request
-of the host waited. Sliced, a step lasts about ``TURN_SECONDS``; where nothing else waits (a worker process), a
-turn costs one pass of the loop per ``TURN_SECONDS`` of work.
+A job's payload holds a few hundred records to decode, and a batch of a few archival jobs a thousand rows to
+convert (records into rows, rows into SQLite's stored form); a run reads hundreds back. In one step, each held a
+host's loop for 2-7 ms at a time, and every other request of the host waited. In turns, a step lasts about
+``TURN_SECONDS``; where nothing else waits (a worker process), a turn costs one pass of the loop per
+``TURN_SECONDS`` of work. ``Turns.convert`` slices a list; ``Turns.run`` drives work written as a generator that
+pauses (a bare ``yield``) where it may be interrupted, as the domain's decoders do (``payload_steps``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Generator, Sequence
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -40,6 +42,19 @@ class Turns:
                 await asyncio.sleep(0)
                 self._since = clock()
         return converted
+
+    async def run(self, steps: Generator[None, None, U]) -> U:
+        """What the generator ``steps`` returns, run to its end, the loop getting turns at its pauses."""
+        clock = time.perf_counter
+        while True:
+            try:
+                next(steps)
+            except StopIteration as done:
+                result: U = done.value
+                return result
+            if clock() - self._since >= TURN_SECONDS:
+                await asyncio.sleep(0)
+                self._since = clock()
 
 
 async def in_turns(
