@@ -1,7 +1,7 @@
 """Jobs per second through the in-memory and the durable queue, and how long ``submit_job`` keeps the caller.
 
     python benchmarks/queue_throughput.py [--server postgresql://postgres@127.0.0.1:5432/postgres]
-                                          [--noop-jobs 1000] [--archival-jobs 200]
+                                          [--noop-jobs 1000] [--archival-jobs 200] [--revision head]
 
 It creates a database of its own on the server (dropped at the end), migrates it, and for each queue runs:
 - the in-memory queue; the durable queue with its worker in the benchmark's process; and the durable queue as a
@@ -231,7 +231,7 @@ async def run(args: argparse.Namespace) -> list[tuple[str, str, int, dict[str, f
     url = args.server.rsplit("/", 1)[0] + f"/{name}"
     results = []
     try:
-        await asyncio.to_thread(migrations.upgrade, url)
+        await asyncio.to_thread(migrations.upgrade, url, args.revision)
         engine = create_engine(url)
         unit_of_work = sql_unit_of_work_factory(engine)
         for workload in ("no-op", "archival"):
@@ -267,7 +267,7 @@ async def goals(args: argparse.Namespace) -> None:
     url = args.server.rsplit("/", 1)[0] + f"/{name}"
     figures: dict[str, float] = {}
     try:
-        await asyncio.to_thread(migrations.upgrade, url)
+        await asyncio.to_thread(migrations.upgrade, url, args.revision)
         engine = create_engine(url)
         unit_of_work = sql_unit_of_work_factory(engine)
         noop_jobs: list[tuple[dict[str, Any], str | None]] = [({"n": n}, None) for n in range(args.noop_jobs)]
@@ -350,7 +350,7 @@ async def sqlite_archival(args: argparse.Namespace, *, erasure: bool = False) ->
     with ``erasure``, once another user was erased (every row written then passes the erasure guard's check)."""
     with tempfile.TemporaryDirectory(prefix="sahha-sync-bench-") as folder:
         url = f"sqlite:///{folder}/sync.db"
-        await asyncio.to_thread(migrations.upgrade, url)
+        await asyncio.to_thread(migrations.upgrade, url, args.revision)
         engine = create_engine(url)
         try:
             unit_of_work = sql_unit_of_work_factory(engine)
@@ -409,6 +409,12 @@ def main() -> None:
         type=int,
         default=DEFAULTS["archival_batch"],
         help="most archival jobs archived together, with --goals",
+    )
+    parser.add_argument(
+        "--revision",
+        default="head",
+        help="the schema revision to migrate the benchmark's databases to (e.g. 0015_erasure_check_once: the job "
+        "counters in one row a queue, before 0016_job_counter_shards)",
     )
     parser.add_argument(
         "--serve", nargs=5, metavar=("URL", "QUEUE", "WORKLOAD", "CONCURRENCY", "BATCH"), help=argparse.SUPPRESS

@@ -22,7 +22,10 @@ SELECT live.queued, live.running, live.dead,
           FROM procrastinate_events e
          WHERE e.job_id = live.oldest_id AND e.type = 'deferred') AS oldest_age
 FROM live
-LEFT JOIN sahha_sync_job_counters c ON c.queue_name = %(queue)s
+LEFT JOIN (  -- a queue's counters are the sum of its shards (revision 0016_job_counter_shards)
+    SELECT sum(completed)::bigint AS completed, sum(failed)::bigint AS failed, sum(retries)::bigint AS retries
+    FROM sahha_sync_job_counters WHERE queue_name = %(queue)s
+) c ON true
 """
 
 BUSY = """

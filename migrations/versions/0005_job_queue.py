@@ -22,6 +22,8 @@ from importlib import resources
 import sqlalchemy as sa
 from alembic import op
 
+from sahha_sync.migrations._job_counters import count_job_outcome_function
+
 revision = "0005_job_queue"
 down_revision = "0004_archive_extras"
 branch_labels = None
@@ -35,46 +37,16 @@ PROCRASTINATE_TABLES = (
 )
 PROCRASTINATE_TYPES = ("procrastinate_job_to_defer_v1", "procrastinate_job_event_type", "procrastinate_job_status")
 
-EXTRAS = """
+EXTRAS_TABLE = """
 CREATE TABLE sahha_sync_job_counters (
     queue_name character varying(128) PRIMARY KEY,
     completed bigint NOT NULL DEFAULT 0,
     failed bigint NOT NULL DEFAULT 0,
     retries bigint NOT NULL DEFAULT 0
 );
+"""
 
-CREATE FUNCTION sahha_sync_count_job_outcome() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE
-    _queue character varying;
-    _completed int := 0;
-    _failed int := 0;
-    _retries int := 0;
-BEGIN
-    IF TG_OP = 'DELETE' THEN
-        -- a successful job deleted on completion goes straight from 'doing' to gone
-        IF OLD.status <> 'doing' THEN RETURN NULL; END IF;
-        _queue := OLD.queue_name;
-        _completed := 1;
-    ELSE
-        IF OLD.status <> 'doing' OR NEW.status = OLD.status THEN RETURN NULL; END IF;
-        _queue := NEW.queue_name;
-        IF NEW.status = 'succeeded' THEN _completed := 1;
-        ELSIF NEW.status = 'todo' THEN _failed := 1; _retries := 1;
-        ELSIF NEW.status = 'failed' THEN _failed := 1;
-        ELSE RETURN NULL;
-        END IF;
-    END IF;
-    INSERT INTO sahha_sync_job_counters AS c (queue_name, completed, failed, retries)
-        VALUES (_queue, _completed, _failed, _retries)
-        ON CONFLICT (queue_name) DO UPDATE
-        SET completed = c.completed + EXCLUDED.completed,
-            failed = c.failed + EXCLUDED.failed,
-            retries = c.retries + EXCLUDED.retries;
-    RETURN NULL;
-END;
-$$;
-
-CREATE TRIGGER sahha_sync_count_job_outcome
+EXTRAS_TRIGGERS = """CREATE TRIGGER sahha_sync_count_job_outcome
     AFTER UPDATE OF status OR DELETE ON procrastinate_jobs
     FOR EACH ROW EXECUTE FUNCTION sahha_sync_count_job_outcome();
 
@@ -121,7 +93,7 @@ def upgrade() -> None:
     if not _is_postgres():
         return
     op.execute(sa.text(procrastinate_schema_sql()))
-    op.execute(sa.text(EXTRAS))
+    op.execute(sa.text(EXTRAS_TABLE + count_job_outcome_function(sharded=False) + EXTRAS_TRIGGERS))
     for table in (*PROCRASTINATE_TABLES, "sahha_sync_job_counters"):
         op.execute(sa.text(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY"))
 
