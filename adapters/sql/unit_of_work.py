@@ -88,12 +88,15 @@ class SqlUnitOfWork(UnitOfWork):
         try:
             if connection.in_transaction():
                 await connection.rollback()
-        except (SQLAlchemyError, OSError):
-            if exc is None:
-                raise
+        except (SQLAlchemyError, OSError) as failed:
+            if exc is None:  # a unit left without committing (a read): its end failing is the port's error
+                raise translate(failed, ARCHIVE_ERRORS, "rollback") from failed
         finally:
             try:
                 await connection.close()
+            except (SQLAlchemyError, OSError) as failed:
+                if exc is None:
+                    raise translate(failed, ARCHIVE_ERRORS, "closing a unit of work") from failed
             finally:
                 await self._turn.aclose()
 

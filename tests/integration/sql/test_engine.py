@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -9,7 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sahha_sync.adapters.sql import SqlUnitOfWork, create_engine
 from sahha_sync.adapters.sql.engine import async_url, postgres_connect_args
 from sahha_sync.application.ports import ArchiveUnavailableError
-from sahha_sync.testing.records import biomarker, unique_id
+from sahha_sync.domain.windows import FetchWindow
+from sahha_sync.testing.records import T0, biomarker, unique_id
+
+WINDOW = FetchWindow(T0, T0 + timedelta(days=1))
 
 
 @pytest.mark.parametrize(
@@ -67,6 +72,29 @@ async def test_a_connection_lost_inside_a_unit_of_work_is_a_retryable_archive_er
         with pytest.raises(ArchiveUnavailableError) as caught:
             await uow.archive.upsert_biomarkers([biomarker(unique_id())])
     assert caught.value.retryable is True
+
+
+@pytest.mark.postgres
+async def test_a_connection_lost_before_a_reading_unit_of_work_ends_is_a_retryable_archive_error(
+    postgres_engine: AsyncEngine,
+) -> None:
+    """A unit left without committing rolls back as it ends: that rollback failing is the same retryable error."""
+    with pytest.raises(ArchiveUnavailableError) as caught:
+        await read_then_lose_the_connection(postgres_engine)
+    assert caught.value.retryable is True
+
+
+async def read_then_lose_the_connection(engine: AsyncEngine) -> None:
+    async with SqlUnitOfWork(engine) as uow:
+        await uow.archive.read_window(unique_id(), WINDOW)
+        async with engine.connect() as killer:
+            pid = await killer.scalar(
+                text(
+                    "SELECT pid FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND state = 'idle in transaction'"
+                )
+            )
+            await killer.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
 
 
 async def test_an_in_memory_sqlite_engine_keeps_one_database_across_connections() -> None:
