@@ -132,8 +132,23 @@ def main(argv: Sequence[str] | None = None) -> None:
         fail(str(exc), EXIT_FAILED)
     except Exception as exc:
         _reraise_if_asked(args)
-        fail(f"unexpected {type(exc).__name__}: {exc} (run with --traceback for details)", EXIT_FAILED)
+        fail(f"{_unexpected(exc)} (run with --traceback for details)", EXIT_FAILED)
     raise SystemExit(code if isinstance(code, int) else 0)
+
+
+def _unexpected(exc: Exception) -> str:
+    """An error no port translated, in words that hold no health value and no secret: a database error by the
+    driver's class and SQLSTATE (its text may quote a statement and its parameters), anything else by its class
+    alone (``--traceback`` shows the rest)."""
+    named = f"unexpected {type(exc).__name__}"
+    if type(exc).__module__.split(".")[0] in _DATABASE_PACKAGES:
+        from sahha_sync.adapters.sql.errors import describe
+
+        return describe(exc, f"{named}: a database call")
+    return named
+
+
+_DATABASE_PACKAGES = frozenset({"sqlalchemy", "psycopg", "sqlite3", "aiosqlite"})
 
 
 def hoist_global_options(args: list[str]) -> list[str]:

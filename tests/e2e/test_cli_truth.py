@@ -16,11 +16,13 @@ from pathlib import Path
 import httpx
 import pytest
 from dependency_injector import providers
+from sqlalchemy import exc as sa_exc
 
 from sahha_sync.adapters.sahha.emulator import EMULATOR_CLIENT_ID, EMULATOR_CLIENT_SECRET, SyntheticPopulation
 from sahha_sync.application.use_cases import ArchiveHealthData
 from sahha_sync.domain.errors import SahhaSyncError
 from sahha_sync.infrastructure.cli import hoist_global_options
+from sahha_sync.infrastructure.cli import stats as stats_command
 from sahha_sync.infrastructure.container import Container
 from sahha_sync.migrations import head
 from tests.e2e.conftest import CliResult
@@ -248,3 +250,27 @@ def test_a_server_on_a_busy_port_exits_2_with_one_line(
         f"sahha-sync: error: cannot listen on 127.0.0.1:{port}: Address already in use "
         "(another server is using it; pick one with --port)"
     )
+
+
+@pytest.mark.parametrize(
+    ("raised", "shown", "hidden"),
+    [
+        (
+            sa_exc.DataError("INSERT INTO biomarkers ...", {"value": "71.5"}, ValueError('invalid input "71.5"')),
+            "unexpected DataError: a database call failed: ValueError (run with --traceback for details)",
+            "71.5",
+        ),
+        (KeyError("heart-rate-71.5"), "unexpected KeyError (run with --traceback for details)", "71.5"),
+    ],
+)
+def test_an_unexpected_error_is_named_without_the_values_it_holds(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch, raised: Exception, shown: str, hidden: str
+) -> None:
+    async def failing(*args: object, **kwargs: object) -> None:
+        raise raised
+
+    monkeypatch.setattr(stats_command, "_collect", failing)
+    code, _, err = cli("stats")
+    assert code == 1
+    assert one_error_line(err) == f"sahha-sync: error: {shown}"
+    assert hidden not in err
