@@ -4,23 +4,16 @@ add the shards up."""
 
 from __future__ import annotations
 
-import importlib.util
 from collections import Counter
-from pathlib import Path
 
 import psycopg
 import pytest
 
 from sahha_sync import migrations
 from sahha_sync.migrations._job_counters import SHARDS
+from tests.integration.queue import _durable as helpers
 
 pytestmark = pytest.mark.postgres
-
-_spec = importlib.util.spec_from_file_location("durable_helpers", Path(__file__).with_name("_durable.py"))
-assert _spec is not None
-assert _spec.loader is not None
-helpers = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(helpers)
 
 COUNTERS = "SELECT queue_name, shard, completed, failed, retries FROM sahha_sync_job_counters ORDER BY 1, 2"
 

@@ -61,14 +61,7 @@ async def test_a_connection_lost_inside_a_unit_of_work_is_a_retryable_archive_er
 ) -> None:
     async with SqlUnitOfWork(postgres_engine) as uow:
         await uow.archive.upsert_biomarkers([biomarker(unique_id())])
-        async with postgres_engine.connect() as killer:
-            pid = await killer.scalar(
-                text(
-                    "SELECT pid FROM pg_stat_activity "
-                    "WHERE datname = current_database() AND state = 'idle in transaction'"
-                )
-            )
-            await killer.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        await terminate_the_idle_transaction(postgres_engine)
         with pytest.raises(ArchiveUnavailableError) as caught:
             await uow.archive.upsert_biomarkers([biomarker(unique_id())])
     assert caught.value.retryable is True
@@ -87,14 +80,18 @@ async def test_a_connection_lost_before_a_reading_unit_of_work_ends_is_a_retryab
 async def read_then_lose_the_connection(engine: AsyncEngine) -> None:
     async with SqlUnitOfWork(engine) as uow:
         await uow.archive.read_window(unique_id(), WINDOW)
-        async with engine.connect() as killer:
-            pid = await killer.scalar(
-                text(
-                    "SELECT pid FROM pg_stat_activity "
-                    "WHERE datname = current_database() AND state = 'idle in transaction'"
-                )
+        await terminate_the_idle_transaction(engine)
+
+
+async def terminate_the_idle_transaction(engine: AsyncEngine) -> None:
+    """The server ends the connection of the unit of work open beside (as a crash or an operator would)."""
+    async with engine.connect() as killer:
+        pid = await killer.scalar(
+            text(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND state = 'idle in transaction'"
             )
-            await killer.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        )
+        await killer.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
 
 
 async def test_an_in_memory_sqlite_engine_keeps_one_database_across_connections() -> None:
