@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from sahha_sync.adapters._job_errors import describe
 from sahha_sync.adapters._json import dumps_payload, loads
 from sahha_sync.application.logs import get_logger
 from sahha_sync.application.ports.job_queue import (
@@ -251,7 +252,7 @@ class InMemoryJobQueue(JobQueue):
 
     def _failed(self, job: _Job, exc: Exception, log: Any) -> None:
         self._counts["failed"] += 1
-        job.error_kind, job.error = type(exc).__name__, str(exc)[:500]
+        job.error_kind, job.error = describe(exc)  # a driver's error text can quote health values
         if is_retryable(exc) and job.attempts < self.max_attempts:
             delay = self.backoff.delay(job.attempts)
             self._counts["retries"] += 1

@@ -13,23 +13,15 @@ from procrastinate import exceptions as procrastinate_errors
 from procrastinate import manager
 from procrastinate.jobs import Job, Status
 
+from sahha_sync.adapters._job_errors import describe
 from sahha_sync.adapters.queue import _sql
 from sahha_sync.adapters.queue._codec import decode_args
 from sahha_sync.adapters.queue._connection import QUEUE_ERRORS
 from sahha_sync.adapters.queue._outage import BACKOFF, OutageClock, is_outage
 from sahha_sync.application.logs import get_logger
 from sahha_sync.application.ports.job_queue import JobContext, JobHandler, UnknownJobTypeError
-from sahha_sync.domain.errors import SahhaSyncError
 
 logger = get_logger(__name__)
-
-MAX_ERROR_TEXT = 500
-
-
-def describe(exc: Exception) -> tuple[str, str]:
-    """The library's own errors promise messages without health values; any other is named by class only."""
-    text = str(exc)[:MAX_ERROR_TEXT] if isinstance(exc, SahhaSyncError) else ""
-    return type(exc).__name__, text
 
 
 def job_task(

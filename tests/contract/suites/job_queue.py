@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from sahha_sync.application.ports.job_queue import JobContext, JobQueue, QueueClosedError, QueueStats
+from sahha_sync.domain.errors import InvalidInputError
 
 WAIT = 20.0  # generous upper bound for a queue to become idle; the tests never measure time
 JOB = "contract.job"
@@ -356,6 +357,19 @@ class JobQueueContract:
         assert (one.job_type, one.payload, one.attempts, one.dedup_key) == (JOB, {"n": 1, "user_id": "u-1"}, 1, "run-1")
         assert (two.payload, two.attempts, two.dedup_key) == ({"n": 2}, 2, None)
         assert (one.error_kind, two.error_kind) == ("Permanent", "Transient")
+
+    async def test_a_dead_job_keeps_the_text_of_a_library_error_only(self, new_queue: NewQueue) -> None:
+        """Another error's text can quote health values (a driver's quotes a statement's parameters): its class is
+        kept, its text is not."""
+        library_error = InvalidInputError("the payload names no run", field="run_id")
+        handler = Recorder({1: (Permanent("heart rate 71.5 bpm"), 99), 2: (library_error, 99)})
+        queue = await new_queue(handler=handler)
+        first = await queue.submit_job(JOB, {"n": 1})
+        second = await queue.submit_job(JOB, {"n": 2})
+        assert await queue.wait_idle(WAIT)
+        dead = {job.job_id: (job.error_kind, job.error) for job in await queue.dead_jobs()}
+        assert dead[first.job_id] == ("Permanent", "")
+        assert dead[second.job_id] == ("InvalidInputError", str(library_error))
 
     async def test_retried_dead_jobs_run_again_with_fresh_attempts(self, new_queue: NewQueue) -> None:
         handler = Recorder({1: (Permanent("bad data"), 99), 2: (Permanent("bad data"), 99)})
