@@ -35,26 +35,26 @@ class Turns:
     async def convert(self, items: Sequence[T], convert: Callable[[Sequence[T]], list[U]]) -> list[U]:
         """``convert(items)``, done ``SLICE_ROWS`` items at a time (``convert`` must treat items independently)."""
         converted: list[U] = []
-        clock = time.perf_counter
         for start in range(0, len(items), SLICE_ROWS):
             converted += convert(items[start : start + SLICE_ROWS])
-            if clock() - self._since >= TURN_SECONDS:
-                await asyncio.sleep(0)
-                self._since = clock()
+            await self._turn_if_due()
         return converted
 
     async def run(self, steps: Generator[None, None, U]) -> U:
         """What the generator ``steps`` returns, run to its end, the loop getting turns at its pauses."""
-        clock = time.perf_counter
         while True:
             try:
                 next(steps)
             except StopIteration as done:
                 result: U = done.value
                 return result
-            if clock() - self._since >= TURN_SECONDS:
-                await asyncio.sleep(0)
-                self._since = clock()
+            await self._turn_if_due()
+
+    async def _turn_if_due(self) -> None:
+        """A turn of the loop once ``TURN_SECONDS`` went by since the last one."""
+        if time.perf_counter() - self._since >= TURN_SECONDS:
+            await asyncio.sleep(0)
+            self._since = time.perf_counter()
 
 
 async def in_turns(

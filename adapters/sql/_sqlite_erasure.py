@@ -69,6 +69,7 @@ def guard_connection(connection: Any) -> None:
     erasure can commit between this look and the transaction's end. A database without ``user_erasures`` (not
     migrated yet) has nothing to guard."""
     info = connection.connection.info
+    tables: set[str] | None = None
     if not info.get(_HAS_ERASURES_TABLE):
         tables = set(connection.exec_driver_sql(_TABLES).scalars())
         if user_erasures.name not in tables:
@@ -77,7 +78,8 @@ def guard_connection(connection: Any) -> None:
     erased, triggers = connection.exec_driver_sql(_STATE).one()
     if not erased or triggers == GUARD_TRIGGERS:
         return
-    tables = set(connection.exec_driver_sql(_TABLES).scalars())
+    if tables is None:
+        tables = set(connection.exec_driver_sql(_TABLES).scalars())
     for table, column in ERASURE_GUARDED.items():
         if table in tables:
             for event in _EVENTS:

@@ -31,7 +31,7 @@ import asyncio
 import json
 import operator
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from functools import cache, partial
 from itertools import islice
@@ -76,7 +76,7 @@ async def merged_rows_in_turns(kind: KindTable[Any], records: list[Any], now: da
     merged: dict[Any, Any] = {}
 
     def merge(part: Sequence[Any]) -> list[None]:
-        merge_into(merged, (observed_by_default(kind.check(record), now) for record in part))
+        merge_into(merged, _checked(kind, part, now))
         return []
 
     await turns.convert(records, merge)
@@ -84,7 +84,12 @@ async def merged_rows_in_turns(kind: KindTable[Any], records: list[Any], now: da
 
 
 def _newest(kind: KindTable[Any], records: list[Any], now: datetime) -> list[Any]:
-    return dedupe_by_key(observed_by_default(kind.check(record), now) for record in records)
+    return dedupe_by_key(_checked(kind, records, now))
+
+
+def _checked(kind: KindTable[Any], records: Iterable[Any], now: datetime) -> Iterator[Any]:
+    """``records``, each checked to be of ``kind`` and, when it does not say when it was observed, observed ``now``."""
+    return (observed_by_default(kind.check(record), now) for record in records)
 
 
 def _keyed_rows(kind: KindTable[Any], records: Sequence[Any]) -> list[tuple[Any, Values]]:
